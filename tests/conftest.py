@@ -1,0 +1,77 @@
+"""Shared test harness: free ports, a throwaway Pulumi backend, and the `pulumi` marker.
+
+Tests marked `pulumi` run the real engine. They fail (not skip) when no CLI is on PATH, because
+`make test` puts the one `make setup` built there; set PRESENCE_SYNC_ALLOW_NO_PULUMI=1 to skip them
+when running pytest by hand without it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_PASSPHRASE = "presence-sync-sandbox-demo-only"  # the sandbox stack's passphrase; never used for real stacks
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (the OS picks it; another process may still take it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@dataclass(frozen=True)
+class PulumiBackend:
+    """An isolated file backend and PULUMI_HOME for one test, plus the environment that selects them."""
+
+    state_dir: Path
+    home_dir: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "PULUMI_BACKEND_URL": f"file://{self.state_dir}",
+            "PULUMI_HOME": str(self.home_dir),
+            "PULUMI_CONFIG_PASSPHRASE": DEMO_PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "1",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        }
+
+
+@pytest.fixture
+def pulumi_backend(tmp_path: Path) -> PulumiBackend:
+    backend = PulumiBackend(state_dir=tmp_path / "state", home_dir=tmp_path / "pulumi-home")
+    backend.state_dir.mkdir()
+    backend.home_dir.mkdir()
+    return backend
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if shutil.which("pulumi"):
+        return
+    allow_skip = os.environ.get("PRESENCE_SYNC_ALLOW_NO_PULUMI") == "1"
+    for item in items:
+        if "pulumi" not in item.keywords:
+            continue
+        if allow_skip:
+            item.add_marker(pytest.mark.skip(reason="no Pulumi CLI on PATH (PRESENCE_SYNC_ALLOW_NO_PULUMI=1)"))
+        else:
+            item.add_marker(pytest.mark.usefixtures("_require_pulumi_cli"))
+
+
+@pytest.fixture
+def _require_pulumi_cli() -> Iterator[None]:
+    pytest.fail("this test runs the real Pulumi engine and no `pulumi` is on PATH: run `make setup`, then `make test`")
+    yield
