@@ -1,0 +1,122 @@
+"""HTTP plumbing shared by the two clients: metered ``requests`` sessions and transport-error mapping.
+
+Every request a client makes goes through a ``MeteredAdapter`` mounted on its session. It counts
+the request (the ``api_calls`` that API-economy tests assert), applies a default timeout (requests
+has none) and the configured CA bundle, and delegates to the real transport -- urllib3's
+``HTTPAdapter`` in production, a fake adapter in unit tests. zeep (the Metadata API) is pointed at
+the same session, so SOAP calls are counted, time-limited and trusted the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
+
+from presence_sync.clients.errors import ConnectionFailed, PermanentVendorError, Vendor, VendorError
+
+__all__ = ["CallCounter", "MeteredAdapter", "build_session", "json_body", "transport_error"]
+
+USER_AGENT = "presence-sync/0.1 (+python-requests)"
+
+
+class CallCounter:
+    """A thread-safe count of requests sent."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def increment(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            return self._count
+
+
+class MeteredAdapter(BaseAdapter):
+    """Counts requests, applies the default timeout and CA bundle, then delegates to ``inner``."""
+
+    def __init__(
+        self,
+        inner: BaseAdapter | None,
+        *,
+        counter: CallCounter,
+        timeout: float,
+        ca_bundle: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._inner = inner if inner is not None else HTTPAdapter()
+        self._counter = counter
+        self._timeout = timeout
+        self._ca_bundle = ca_bundle
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        self._counter.increment()
+        if timeout is None:
+            timeout = self._timeout
+        if self._ca_bundle and verify is True:
+            verify = self._ca_bundle
+        return self._inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def build_session(
+    transport: BaseAdapter | None, *, counter: CallCounter, timeout: float, ca_bundle: str | None
+) -> requests.Session:
+    session = requests.Session()
+    adapter = MeteredAdapter(transport, counter=counter, timeout=timeout, ca_bundle=ca_bundle)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def json_body(response: requests.Response) -> Any:
+    """The parsed JSON body, or None when there is none or it is not JSON."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except (ValueError, json.JSONDecodeError):
+        return None
+
+
+def transport_error(
+    exc: requests.RequestException, *, vendor: Vendor, operation: str, object: str | None
+) -> VendorError:
+    """Map a ``requests`` exception (nothing usable came back) to our tree."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        # A certificate the client does not trust will not start being trusted on retry.
+        return PermanentVendorError(
+            "the TLS certificate was not accepted",
+            vendor=vendor,
+            operation=operation,
+            object=object,
+            error_code="TLS",
+            hint="Point REQUESTS_CA_BUNDLE at a CA bundle that trusts the server (the sandbox prints its CA path).",
+        )
+    if isinstance(exc, requests.exceptions.Timeout):
+        detail = "the request timed out"
+    elif isinstance(exc, requests.exceptions.ConnectionError):
+        detail = "could not connect (refused, reset or unreachable)"
+    else:
+        detail = f"the request failed ({type(exc).__name__})"
+    return ConnectionFailed(detail, vendor=vendor, operation=operation, object=object, error_code=type(exc).__name__)

@@ -1,0 +1,869 @@
+"""``SalesforceClient``: the only code in presence-sync that speaks to Salesforce.
+
+How it talks (architecture decision 2):
+
+* an OAuth 2.0 token from ``{SF_LOGIN_URL}/services/oauth2/token`` (password or client-credentials
+  grant) with ``requests``;
+* then simple-salesforce in session mode, ``Salesforce(session_id=..., instance_url=..., version=...)``,
+  for SOQL and sObject REST calls, and its ``mdapi`` (zeep over the bundled Metadata API WSDL) for
+  presence statuses and OAuth apps. zeep is pointed at our session, so the Metadata API is counted,
+  time-limited and trusts ``REQUESTS_CA_BUNDLE`` like everything else, and its DEBUG logging (which
+  would print the session id inside every SOAP envelope) is switched off.
+
+Every public method runs under ``call_with_retry``: transient errors are retried with backoff, an
+expired session (REST 401 ``INVALID_SESSION_ID`` or SOAP fault ``sf:INVALID_SESSION_ID``) triggers
+one new login and one repeat. simple-salesforce exceptions, zeep faults and Metadata API
+``success=false`` results are mapped to ``presence_sync.clients.errors`` in ``_to_vendor_error``.
+
+The client is thread-safe (the Pulumi dynamic provider process runs up to four calls at once): the
+login is serialised, and the opt-in read cache (``cached_*``) loads each list once per process and
+is dropped by any write made through this client.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar, cast
+
+import requests
+import zeep.exceptions
+from pydantic import SecretStr
+from requests.adapters import BaseAdapter
+from simple_salesforce import Salesforce, SFType
+from simple_salesforce.exceptions import SalesforceError
+
+from presence_sync.clients import salesforce_models as m
+from presence_sync.clients._http import CallCounter, build_session, json_body, transport_error
+from presence_sync.clients.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    InvalidRequest,
+    NotFound,
+    Redactor,
+    ServiceUnavailable,
+    VendorError,
+    salesforce_error_class,
+)
+from presence_sync.clients.retry import RetryPolicy, call_with_retry
+from presence_sync.clients.salesforce_feed import PresenceChangeFeed, SandboxPresenceChangeFeed
+from presence_sync.clients.salesforce_models import (
+    CreatedOAuthApp,
+    CurrentPresence,
+    Grant,
+    OAuthAppRecord,
+    OAuthAppSpec,
+    OAuthAppType,
+    PresenceChangeEvent,
+    PresenceStatusRecord,
+    Profile,
+    ServiceChannelRecord,
+    User,
+)
+from presence_sync.clients.settings import SalesforceSettings
+
+__all__ = ["SalesforceClient"]
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# zeep logs whole SOAP envelopes at DEBUG, SessionHeader (our token) and consumerSecret included.
+_SILENT_ZEEP_LOGGER = logging.getLogger("presence_sync.clients.salesforce.zeep")
+_SILENT_ZEEP_LOGGER.disabled = True
+
+PLATFORM_EVENT = "Omni_Presence_Command__e"
+_GRANT_ENTITY_TYPE = "ServicePresenceStatus"  # SetupEntityAccess.SetupEntityType for presence statuses
+_ID_CHUNK = 200  # ids per IN (...) list: keeps each SOQL statement far below the 100k-character limit
+
+
+class _MetadataFailure(Exception):
+    """A Metadata API SaveResult/DeleteResult with success=false (the SOAP call itself succeeded)."""
+
+    def __init__(self, status_code: str, message: str, field: str | None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.field = field
+
+
+class _Connection:
+    """One login: the simple-salesforce handle, its Metadata API proxy and the token's generation."""
+
+    def __init__(self, sf: Salesforce, instance_url: str, generation: int) -> None:
+        self.sf = sf
+        self.instance_url = instance_url
+        self.generation = generation
+        self._mdapi: Any = None
+        self._lock = threading.Lock()
+
+    def mdapi(self, session: requests.Session) -> Any:
+        with self._lock:  # building the zeep client parses a 27k-line WSDL: once per login
+            if self._mdapi is None:
+                mdapi = self.sf.mdapi
+                transport = mdapi._client.transport
+                transport.session = session
+                transport.logger = _SILENT_ZEEP_LOGGER
+                self._mdapi = mdapi
+            return self._mdapi
+
+
+class SalesforceClient:
+    """Intention-named operations on one Salesforce org. See the module docstring."""
+
+    vendor = "salesforce"
+
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: BaseAdapter | None = None,
+        timeout: float = 30.0,
+        feed: PresenceChangeFeed | None = None,
+    ) -> None:
+        self.settings = settings
+        self._retry = retry or RetryPolicy()
+        self._redact = Redactor([settings.client_secret.get_secret_value()])
+        if settings.password is not None:
+            self._redact.add(settings.password.get_secret_value())
+        self._calls = CallCounter()
+        self._auth_calls = CallCounter()
+        self._session = build_session(transport, counter=self._calls, timeout=timeout, ca_bundle=settings.ca_bundle)
+        self._auth_session = build_session(
+            transport, counter=self._auth_calls, timeout=timeout, ca_bundle=settings.ca_bundle
+        )
+        self._login_lock = threading.Lock()
+        self._connection: _Connection | None = None
+        self._generation = 0
+        self._cache: dict[str, Any] = {}
+        self._cache_lock = threading.Lock()
+        self._cache_key_locks: dict[str, threading.Lock] = {}
+        self._cache_epoch = 0
+        self._feed = feed or SandboxPresenceChangeFeed(self)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> SalesforceClient:
+        return cls(SalesforceSettings.from_env(environ), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"SalesforceClient(login_url={self.settings.login_url!r}, api_version={self.settings.api_version!r})"
+
+    # ------------------------------------------------------------------------------------------
+    # Accounting
+
+    @property
+    def api_calls(self) -> int:
+        """HTTP requests sent to the org's APIs (REST, SOAP, change feed); token requests excluded."""
+        return self._calls.value
+
+    @property
+    def auth_calls(self) -> int:
+        """Token requests sent to ``/services/oauth2/token``."""
+        return self._auth_calls.value
+
+    @property
+    def instance_url(self) -> str:
+        return self._connect().instance_url
+
+    # ------------------------------------------------------------------------------------------
+    # Authentication
+
+    def authenticate(self) -> None:
+        """Log in now (otherwise the first call does). Raises AuthenticationFailed on bad credentials."""
+        self._run("authenticate", None, lambda conn: None)
+
+    def _connect(self) -> _Connection:
+        with self._login_lock:
+            if self._connection is None:
+                self._connection = self._login()
+            return self._connection
+
+    def _relogin(self, stale_generation: int) -> None:
+        with self._login_lock:
+            # Another thread may already have replaced the token that expired under us.
+            if self._connection is None or self._connection.generation == stale_generation:
+                self._connection = self._login()
+
+    def _login(self) -> _Connection:
+        settings = self.settings
+        form: dict[str, str] = {
+            "grant_type": settings.grant,
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret.get_secret_value(),
+        }
+        if settings.grant == "password":
+            assert settings.username is not None and settings.password is not None  # settings enforce it
+            form["username"] = settings.username
+            form["password"] = settings.password.get_secret_value()
+        url = f"{settings.login_url}/services/oauth2/token"
+        operation, about = "authenticate", f"user {settings.username!r}" if settings.username else "client"
+        try:
+            response = self._auth_session.post(url, data=form, headers={"Accept": "application/json"})
+        except requests.RequestException as exc:
+            raise transport_error(exc, vendor="salesforce", operation=operation, object=about) from None
+        body = json_body(response)
+        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+            body = body if isinstance(body, dict) else {}
+            code = body.get("error") or None
+            description = self._redact(str(body.get("error_description") or response.reason or "no token returned"))
+            if response.status_code in (400, 401, 403):
+                cls: type[VendorError] = AuthenticationFailed
+            else:
+                cls = salesforce_error_class(response.status_code, code)
+            raise cls(
+                description,
+                vendor="salesforce",
+                operation=operation,
+                object=about,
+                error_code=code,
+                status=response.status_code,
+                hint=(
+                    "Check SF_CLIENT_ID/SF_CLIENT_SECRET and SF_USERNAME/SF_PASSWORD (append the security "
+                    "token if the org requires one), and that the OAuth app allows this grant."
+                    if cls is AuthenticationFailed
+                    else None
+                ),
+            )
+        token = str(body["access_token"])
+        self._redact.add(token)
+        instance_url = str(body.get("instance_url") or settings.login_url).rstrip("/")
+        self._generation += 1
+        sf = Salesforce(
+            session_id=token, instance_url=instance_url, version=settings.api_version, session=self._session
+        )
+        log.info("salesforce: logged in to %s (session %d)", instance_url, self._generation)
+        return _Connection(sf, instance_url, self._generation)
+
+    # ------------------------------------------------------------------------------------------
+    # The one way every operation runs: retry, re-login once, map errors.
+
+    def _run(self, operation: str, about: str | None, fn: Callable[[_Connection], T]) -> T:
+        seen: list[int] = [0]
+
+        def attempt() -> T:
+            conn = self._connect()
+            seen[0] = conn.generation
+            try:
+                return fn(conn)
+            except VendorError:
+                raise
+            except (SalesforceError, zeep.exceptions.Error, requests.RequestException, _MetadataFailure) as exc:
+                raise self._to_vendor_error(exc, operation, about) from None
+
+        return call_with_retry(
+            attempt,
+            policy=self._retry,
+            reauthenticate=lambda: self._relogin(seen[0]),
+            describe=f"salesforce {operation}" + (f" {about}" if about else ""),
+        )
+
+    def _to_vendor_error(self, exc: Exception, operation: str, about: str | None) -> VendorError:
+        """Map whatever simple-salesforce, zeep or requests raised to our tree. The one place."""
+        if isinstance(exc, requests.RequestException):
+            return transport_error(exc, vendor="salesforce", operation=operation, object=about)
+        status: int | None = None
+        code: str | None = None
+        field: str | None = None
+        message = ""
+        if isinstance(exc, SalesforceError):
+            status = exc.status
+            content = exc.content
+            first = content[0] if isinstance(content, list) and content and isinstance(content[0], dict) else None
+            if first is not None:
+                code = first.get("errorCode")
+                message = str(first.get("message") or "")
+                fields = first.get("fields") or []
+                field = fields[0] if fields else None
+            elif isinstance(content, dict):
+                code = content.get("errorCode") or content.get("error")
+                message = str(content.get("message") or content.get("error_description") or "")
+            else:
+                message = str(content or "")[:300]
+        elif isinstance(exc, zeep.exceptions.Fault):
+            code = exc.code
+            message = str(exc.message or "")
+        elif isinstance(exc, zeep.exceptions.TransportError):
+            status = exc.status_code or None
+            message = f"the Metadata API answered HTTP {exc.status_code}"
+        elif isinstance(exc, _MetadataFailure):
+            code, message, field = exc.status_code, exc.message, exc.field
+        else:  # other zeep errors: an answer we could not read
+            return ServiceUnavailable(
+                f"unreadable Metadata API response ({type(exc).__name__})",
+                vendor="salesforce",
+                operation=operation,
+                object=about,
+            )
+        cls = salesforce_error_class(status, code, message)
+        return cls(
+            self._redact(message or (f"HTTP {status}" if status else "request failed")),
+            vendor="salesforce",
+            operation=operation,
+            object=about,
+            field=field,
+            error_code=(code or "").split(":")[-1] or None,
+            status=status,
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Low-level helpers (all called inside _run)
+
+    @staticmethod
+    def _query_all(conn: _Connection, soql: str) -> list[dict[str, Any]]:
+        log.debug("salesforce SOQL: %s", soql)
+        return list(conn.sf.query_all(soql)["records"])
+
+    def _md(self, conn: _Connection, op: str, *args: Any) -> Any:
+        # simple-salesforce's MetadataType.create/update/delete flatten SaveResults into a bare
+        # Exception string; calling the zeep operation keeps statusCode and fields structured.
+        mdapi = conn.mdapi(self._session)
+        return getattr(mdapi._service, op)(*args, _soapheaders=[mdapi._session_header])
+
+    def _md_type(self, conn: _Connection, name: str, **fields: Any) -> Any:
+        return getattr(conn.mdapi(self._session), name)(**fields)
+
+    @staticmethod
+    def _check_results(results: Any) -> None:
+        for result in results if isinstance(results, list) else [results]:
+            if result is None or result.success:
+                continue
+            errors = list(result.errors or [])
+            first = errors[0] if errors else None
+            fields = list(getattr(first, "fields", None) or []) if first is not None else []
+            raise _MetadataFailure(
+                str(getattr(first, "statusCode", None) or "UNKNOWN_EXCEPTION"),
+                str(getattr(first, "message", None) or "the Metadata API rejected the component"),
+                fields[0] if fields else None,
+            )
+
+    def _md_read(self, conn: _Connection, type_name: str, full_name: str) -> Any | None:
+        """readMetadata for one component; None when it does not exist (the API answers fullName=None)."""
+        records = self._md(conn, "readMetadata", type_name, [full_name])
+        record = records[0] if isinstance(records, list) and records else records
+        if record is None or getattr(record, "fullName", None) is None:
+            return None
+        return record
+
+    def _md_save(self, op: str, type_name: str, component: Mapping[str, Any], conn: _Connection) -> None:
+        self._check_results(self._md(conn, op, [self._md_type(conn, type_name, **component)]))
+
+    def _md_delete_in(self, type_name: str, full_name: str, conn: _Connection) -> None:
+        self._md_delete(conn, type_name, full_name)
+
+    def _md_delete(self, conn: _Connection, type_name: str, full_name: str) -> None:
+        try:
+            self._check_results(self._md(conn, "deleteMetadata", type_name, [full_name]))
+        except _MetadataFailure as failure:
+            # Deleting what is already gone is success (idempotent delete).
+            if failure.status_code in ("INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND", "ENTITY_IS_DELETED"):
+                return
+            raise
+
+    # ------------------------------------------------------------------------------------------
+    # Read cache (opt-in per call, per client instance)
+
+    def _cached(self, key: str, load: Callable[[], T]) -> T:
+        with self._cache_lock:
+            if key in self._cache:
+                return cast(T, self._cache[key])
+            key_lock = self._cache_key_locks.setdefault(key, threading.Lock())
+        with key_lock:  # single flight: four concurrent provider calls make one request, not four
+            with self._cache_lock:
+                if key in self._cache:
+                    return cast(T, self._cache[key])
+                epoch = self._cache_epoch
+            value = load()
+            with self._cache_lock:
+                if self._cache_epoch == epoch:  # a write during the load makes the value stale
+                    self._cache[key] = value
+            return value
+
+    def invalidate_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+            self._cache_epoch += 1
+
+    def cached_list_presence_statuses(self) -> list[PresenceStatusRecord]:
+        return self._cached("statuses", self.list_presence_statuses)
+
+    def cached_list_service_channels(self) -> list[ServiceChannelRecord]:
+        return self._cached("channels", self.list_service_channels)
+
+    def cached_list_profiles(self) -> list[Profile]:
+        return self._cached("profiles", self.list_profiles)
+
+    def cached_list_status_grants(self) -> list[Grant]:
+        return self._cached("grants", self.list_status_grants)
+
+    def cached_list_users(self) -> list[User]:
+        return self._cached("users", self.list_users)
+
+    def cached_get_presence_status(self, developer_name: str) -> PresenceStatusRecord | None:
+        return next((s for s in self.cached_list_presence_statuses() if s.developer_name == developer_name), None)
+
+    # ------------------------------------------------------------------------------------------
+    # Presence statuses
+
+    _STATUS_SOQL = "SELECT Id, DeveloperName, MasterLabel FROM ServicePresenceStatus"
+    _CHANNEL_LINK_SOQL = "SELECT ServicePresenceStatusId, ServiceChannel.DeveloperName FROM ServiceChannelStatus"
+
+    def list_presence_statuses(self) -> list[PresenceStatusRecord]:
+        """All presence statuses with their channels: two SOQL queries, however many statuses."""
+
+        def run(conn: _Connection) -> list[PresenceStatusRecord]:
+            statuses = self._query_all(conn, f"{self._STATUS_SOQL} ORDER BY DeveloperName")
+            links = self._query_all(conn, self._CHANNEL_LINK_SOQL)
+            return m.statuses_from_records(statuses, links)
+
+        return self._run("list_presence_statuses", "ServicePresenceStatus", run)
+
+    def get_presence_status(self, developer_name: str) -> PresenceStatusRecord | None:
+        about = f"ServicePresenceStatus {developer_name!r}"
+
+        def run(conn: _Connection) -> PresenceStatusRecord | None:
+            rows = self._query_all(conn, f"{self._STATUS_SOQL} WHERE DeveloperName = {m.soql_quote(developer_name)}")
+            if not rows:
+                return None
+            links = self._query_all(
+                conn, f"{self._CHANNEL_LINK_SOQL} WHERE ServicePresenceStatusId = {m.soql_quote(rows[0]['Id'])}"
+            )
+            return m.statuses_from_records(rows[:1], links)[0]
+
+        return self._run("get_presence_status", about, run)
+
+    def _status_metadata(self, conn: _Connection, developer_name: str, label: str, channels: Iterable[str]) -> Any:
+        channel_list = sorted(set(channels))
+        fields: dict[str, Any] = {"fullName": developer_name, "label": label}
+        if channel_list:  # no <channels> element at all = a Busy status
+            fields["channels"] = self._md_type(conn, "ServiceChannelStatus", channel=channel_list)
+        return self._md_type(conn, "ServicePresenceStatus", **fields)
+
+    def create_presence_status(
+        self, developer_name: str, label: str, channels: Iterable[str] = ()
+    ) -> PresenceStatusRecord:
+        """Create by Metadata API, then read back by SOQL (the record reflects what Salesforce stored)."""
+        about = f"ServicePresenceStatus {developer_name!r}"
+        channels = list(channels)
+
+        def run(conn: _Connection) -> None:
+            status = self._status_metadata(conn, developer_name, label, channels)
+            self._check_results(self._md(conn, "createMetadata", [status]))
+
+        self._write("create_presence_status", about, run)
+        return self._read_back("create_presence_status", about, lambda: self.get_presence_status(developer_name))
+
+    def update_presence_status(
+        self, developer_name: str, label: str, channels: Iterable[str] = ()
+    ) -> PresenceStatusRecord:
+        """Replace label and channels (updateMetadata replaces the whole component)."""
+        about = f"ServicePresenceStatus {developer_name!r}"
+        channels = list(channels)
+
+        def run(conn: _Connection) -> None:
+            status = self._status_metadata(conn, developer_name, label, channels)
+            self._check_results(self._md(conn, "updateMetadata", [status]))
+
+        self._write("update_presence_status", about, run)
+        return self._read_back("update_presence_status", about, lambda: self.get_presence_status(developer_name))
+
+    def delete_presence_status(self, developer_name: str) -> None:
+        """Delete by Metadata API. Already gone is success."""
+        about = f"ServicePresenceStatus {developer_name!r}"
+        self._write(
+            "delete_presence_status", about, lambda conn: self._md_delete(conn, "ServicePresenceStatus", developer_name)
+        )
+
+    def read_presence_status_metadata(self, developer_name: str) -> tuple[str, list[str]] | None:
+        """(label, channels) as the Metadata API reports them; None if there is no such status."""
+        about = f"ServicePresenceStatus {developer_name!r}"
+
+        def run(conn: _Connection) -> tuple[str, list[str]] | None:
+            record = self._md_read(conn, "ServicePresenceStatus", developer_name)
+            if record is None:
+                return None
+            channels = list(getattr(record.channels, "channel", None) or []) if record.channels else []
+            return str(record.label), sorted(channels)
+
+        return self._run("read_presence_status_metadata", about, run)
+
+    def list_service_channels(self) -> list[ServiceChannelRecord]:
+        def run(conn: _Connection) -> list[ServiceChannelRecord]:
+            rows = self._query_all(
+                conn, "SELECT Id, DeveloperName, MasterLabel, RelatedEntity FROM ServiceChannel ORDER BY DeveloperName"
+            )
+            return [m.channel_from_record(row) for row in rows]
+
+        return self._run("list_service_channels", "ServiceChannel", run)
+
+    def _write(self, operation: str, about: str, fn: Callable[[_Connection], T]) -> T:
+        try:
+            return self._run(operation, about, fn)
+        finally:
+            # Even a failed write may have changed something (a lost response): drop cached lists.
+            self.invalidate_cache()
+
+    def _read_back(self, operation: str, about: str, read: Callable[[], T | None]) -> T:
+        record = read()
+        if record is None:
+            raise NotFound(
+                "the write succeeded but reading it back found nothing",
+                vendor="salesforce",
+                operation=operation,
+                object=about,
+                hint="Salesforce may be slow to expose new metadata to SOQL; run the command again.",
+            )
+        return record
+
+    # ------------------------------------------------------------------------------------------
+    # Profiles and grants
+
+    def list_profiles(self) -> list[Profile]:
+        """Profiles with the PermissionSet each owns (one SOQL query on PermissionSet)."""
+
+        def run(conn: _Connection) -> list[Profile]:
+            rows = self._query_all(
+                conn,
+                "SELECT Id, ProfileId, Profile.Name FROM PermissionSet WHERE IsOwnedByProfile = true "
+                "ORDER BY Profile.Name",
+            )
+            return [m.profile_from_record(row) for row in rows if row.get("ProfileId")]
+
+        return self._run("list_profiles", "Profile", run)
+
+    def list_status_grants(self, permission_set_ids: Iterable[str] | None = None) -> list[Grant]:
+        """Presence-status grants (SetupEntityAccess rows), optionally only for some permission sets."""
+        base = (
+            "SELECT Id, ParentId, SetupEntityId FROM SetupEntityAccess "
+            f"WHERE SetupEntityType = {m.soql_quote(_GRANT_ENTITY_TYPE)}"
+        )
+        if permission_set_ids is None:
+            statements = [base]
+        else:
+            ids = sorted(set(permission_set_ids))
+            if not ids:
+                return []
+            chunks = [ids[i : i + _ID_CHUNK] for i in range(0, len(ids), _ID_CHUNK)]
+            statements = [f"{base} AND ParentId IN {m.soql_id_list(chunk)}" for chunk in chunks]
+
+        def run(conn: _Connection) -> list[Grant]:
+            return [m.grant_from_record(row) for soql in statements for row in self._query_all(conn, soql)]
+
+        return self._run("list_status_grants", "SetupEntityAccess", run)
+
+    def grant_status(self, permission_set_id: str, status_id: str) -> Grant:
+        """Grant a status to a (profile-owned) permission set. Already granted returns the existing grant."""
+        about = f"SetupEntityAccess (PermissionSet {permission_set_id}, ServicePresenceStatus {status_id})"
+
+        def run(conn: _Connection) -> Grant:
+            result = _sobject(conn, "SetupEntityAccess").create(
+                {"ParentId": permission_set_id, "SetupEntityId": status_id}
+            )
+            return Grant(id=result["id"], permission_set_id=permission_set_id, status_id=status_id)
+
+        try:
+            return self._write("grant_status", about, run)
+        except AlreadyExists:
+            # Also covers a create whose response was lost and that the retry repeated.
+            existing = [g for g in self.list_status_grants([permission_set_id]) if g.status_id == status_id]
+            if existing:
+                return existing[0]
+            raise
+
+    def revoke_grant(self, grant_id: str) -> None:
+        """Delete a SetupEntityAccess row. Already gone is success."""
+
+        def run(conn: _Connection) -> None:
+            try:
+                _sobject(conn, "SetupEntityAccess").delete(grant_id)
+            except SalesforceError as exc:
+                if exc.status == 404:
+                    return
+                raise
+
+        self._write("revoke_grant", f"SetupEntityAccess {grant_id}", run)
+
+    # ------------------------------------------------------------------------------------------
+    # Users
+
+    def list_users(self) -> list[User]:
+        def run(conn: _Connection) -> list[User]:
+            rows = self._query_all(conn, "SELECT Id, Username, Email, ProfileId, IsActive FROM User ORDER BY Username")
+            return [m.user_from_record(row) for row in rows]
+
+        return self._run("list_users", "User", run)
+
+    # ------------------------------------------------------------------------------------------
+    # OAuth apps (External Client App by default, Connected App as the legacy option)
+
+    def create_oauth_app(self, spec: OAuthAppSpec) -> CreatedOAuthApp:
+        """Create the app with a consumer key and secret generated here (``secrets``), read it back.
+
+        The secret goes back to the caller only inside ``CreatedOAuthApp.consumer_secret`` (a
+        ``SecretStr``); it is never logged and ``read_oauth_app`` never returns it. An ECA is three
+        Metadata components; if a later one fails, the earlier ones are deleted again so that a failed
+        create leaves nothing behind.
+        """
+        about = f"{_app_type_name(spec.type)} {spec.name!r}"
+        scopes = self._scopes(spec.scopes, "create_oauth_app", about)
+        consumer_key = m.generate_consumer_key()
+        consumer_secret = m.generate_consumer_secret()
+        self._redact.add(consumer_secret.get_secret_value())
+
+        if spec.type == "connected_app":
+
+            def run_connected(conn: _Connection) -> None:
+                app = self._connected_app_metadata(conn, spec, scopes, consumer_key, consumer_secret)
+                self._check_results(self._md(conn, "createMetadata", [app]))
+
+            self._write("create_oauth_app", about, run_connected)
+        else:
+            created: list[tuple[str, str]] = []
+            try:
+                for type_name, component in self._eca_components(spec, scopes, consumer_key, consumer_secret):
+                    self._write(
+                        "create_oauth_app", about, partial(self._md_save, "createMetadata", type_name, component)
+                    )
+                    created.append((type_name, component["fullName"]))
+            except VendorError:
+                for type_name, full_name in reversed(created):
+                    try:
+                        self._write("delete_oauth_app", about, partial(self._md_delete_in, type_name, full_name))
+                    except VendorError as cleanup_error:
+                        log.warning("salesforce: could not roll back %s %s: %s", type_name, full_name, cleanup_error)
+                raise
+        record = self._read_back("create_oauth_app", about, lambda: self.read_oauth_app(spec.type, spec.name))
+        return CreatedOAuthApp(record=record, consumer_secret=consumer_secret)
+
+    def read_oauth_app(self, app_type: OAuthAppType, name: str) -> OAuthAppRecord | None:
+        """The app as Salesforce reports it, or None. Never includes the consumer secret."""
+        about = f"{_app_type_name(app_type)} {name!r}"
+
+        def run(conn: _Connection) -> OAuthAppRecord | None:
+            if app_type == "connected_app":
+                app = self._md_read(conn, "ConnectedApp", name)
+                return None if app is None else _connected_app_record(app)
+            app = self._md_read(conn, "ExternalClientApplication", name)
+            if app is None:
+                return None
+            global_name, oauth_name = m.eca_component_names(name)
+            return _eca_record(
+                app,
+                self._md_read(conn, "ExtlClntAppGlobalOauthSettings", global_name),
+                self._md_read(conn, "ExtlClntAppOauthSettings", oauth_name),
+            )
+
+        return self._run("read_oauth_app", about, run)
+
+    def update_oauth_app(self, spec: OAuthAppSpec) -> OAuthAppRecord:
+        """Change label, contact, callback URL, scopes and flags. Key and secret are kept as they are."""
+        about = f"{_app_type_name(spec.type)} {spec.name!r}"
+        scopes = self._scopes(spec.scopes, "update_oauth_app", about)
+
+        if spec.type == "connected_app":
+
+            def run(conn: _Connection) -> None:
+                app = self._connected_app_metadata(conn, spec, scopes, None, None)
+                self._check_results(self._md(conn, "updateMetadata", [app]))
+
+            self._write("update_oauth_app", about, run)
+        else:
+            for type_name, component in self._eca_components(spec, scopes, None, None):
+                self._write("update_oauth_app", about, partial(self._md_save, "updateMetadata", type_name, component))
+        return self._read_back("update_oauth_app", about, lambda: self.read_oauth_app(spec.type, spec.name))
+
+    def delete_oauth_app(self, app_type: OAuthAppType, name: str) -> None:
+        """Delete the app (for an ECA: its OAuth settings first, then the app). Already gone is success."""
+        about = f"{_app_type_name(app_type)} {name!r}"
+        if app_type == "connected_app":
+            components = [("ConnectedApp", name)]
+        else:
+            global_name, oauth_name = m.eca_component_names(name)
+            components = [
+                ("ExtlClntAppOauthSettings", oauth_name),
+                ("ExtlClntAppGlobalOauthSettings", global_name),
+                ("ExternalClientApplication", name),
+            ]
+        for type_name, full_name in components:
+            self._write("delete_oauth_app", about, partial(self._md_delete_in, type_name, full_name))
+
+    def _scopes(self, scopes: Iterable[str], operation: str, about: str) -> list[str]:
+        try:
+            return m.normalize_scopes(scopes)
+        except ValueError as exc:
+            raise InvalidRequest(
+                str(exc), vendor="salesforce", operation=operation, object=about, field="scopes"
+            ) from None
+
+    def _connected_app_metadata(
+        self,
+        conn: _Connection,
+        spec: OAuthAppSpec,
+        scopes: list[str],
+        consumer_key: str | None,
+        consumer_secret: SecretStr | None,
+    ) -> Any:
+        oauth: dict[str, Any] = {
+            "callbackUrl": spec.callback_url,
+            "isConsumerSecretOptional": not spec.require_secret_for_web_server_flow,
+            "isSecretRequiredForRefreshToken": spec.require_secret_for_refresh_token,
+            "scopes": scopes,
+        }
+        if consumer_key is not None:
+            oauth["consumerKey"] = consumer_key
+        if consumer_secret is not None:
+            oauth["consumerSecret"] = consumer_secret.get_secret_value()
+        fields: dict[str, Any] = {
+            "fullName": spec.name,
+            "label": spec.label,
+            "contactEmail": spec.contact_email,
+            "oauthConfig": self._md_type(conn, "ConnectedAppOauthConfig", **oauth),
+        }
+        if spec.description:
+            fields["description"] = spec.description
+        return self._md_type(conn, "ConnectedApp", **fields)
+
+    @staticmethod
+    def _eca_components(
+        spec: OAuthAppSpec, scopes: list[str], consumer_key: str | None, consumer_secret: SecretStr | None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        global_name, oauth_name = m.eca_component_names(spec.name)
+        app: dict[str, Any] = {
+            "fullName": spec.name,
+            "label": spec.label,
+            "contactEmail": spec.contact_email,
+            "distributionState": "Local",
+        }
+        if spec.description:
+            app["description"] = spec.description
+        global_settings: dict[str, Any] = {
+            "fullName": global_name,
+            "externalClientApplication": spec.name,
+            "label": global_name,
+            "callbackUrl": spec.callback_url,
+            "isConsumerSecretOptional": not spec.require_secret_for_web_server_flow,
+            "isSecretRequiredForRefreshToken": spec.require_secret_for_refresh_token,
+        }
+        if consumer_key is not None:
+            global_settings["consumerKey"] = consumer_key
+        if consumer_secret is not None:
+            global_settings["consumerSecret"] = consumer_secret.get_secret_value()
+        oauth_settings = {
+            "fullName": oauth_name,
+            "externalClientApplication": spec.name,
+            "label": oauth_name,
+            "commaSeparatedOauthScopes": ", ".join(scopes),
+        }
+        return [
+            ("ExternalClientApplication", app),
+            ("ExtlClntAppGlobalOauthSettings", global_settings),
+            ("ExtlClntAppOauthSettings", oauth_settings),
+        ]
+
+    # ------------------------------------------------------------------------------------------
+    # Runtime: presence changes in, presence commands out
+
+    def read_presence_changes(
+        self, after_replay_id: int | None, wait_ms: int = 0, limit: int = 100
+    ) -> tuple[list[PresenceChangeEvent], int | None]:
+        """Presence change events after ``after_replay_id`` (None: from the oldest retained).
+
+        Long-polls up to ``wait_ms`` when there is nothing new. Returns the events and the replay id
+        to resume from. Production would subscribe through the Pub/Sub API; the ``PresenceChangeFeed``
+        given to the constructor is that seam (the default reads the sandbox's CDC feed).
+        """
+        return self._run(
+            "read_presence_changes",
+            "UserServicePresenceChangeEvent",
+            lambda conn: self._feed.read(conn.sf, conn.instance_url, after_replay_id, wait_ms, limit),
+        )
+
+    def poll_current_presence(self, since: datetime | None = None) -> tuple[list[CurrentPresence], datetime | None]:
+        """Current presence rows changed after ``since`` (the fallback when the change feed is down).
+
+        Returns the rows and the newest LastModifiedDate seen (pass it as ``since`` next time; rows
+        at exactly that instant may repeat, which the level-triggered runtime tolerates).
+        """
+        soql = (
+            "SELECT Id, UserId, ServicePresenceStatusId, ServicePresenceStatus.DeveloperName, IsAway, "
+            "IsCurrentState, StatusStartDate, LastModifiedDate FROM UserServicePresence WHERE IsCurrentState = true"
+        )
+        if since is not None:
+            soql += f" AND LastModifiedDate >= {m.soql_datetime(since)}"
+        soql += " ORDER BY LastModifiedDate"
+
+        def run(conn: _Connection) -> tuple[list[CurrentPresence], datetime | None]:
+            rows = [m.presence_from_record(row) for row in self._query_all(conn, soql)]
+            newest = max((r.last_modified for r in rows if r.last_modified), default=since)
+            return rows, newest
+
+        return self._run("poll_current_presence", "UserServicePresence", run)
+
+    def publish_presence_command(self, user_id: str, status_id: str, command_id: str) -> str:
+        """Publish an ``Omni_Presence_Command__e`` platform event; returns the event's id.
+
+        The Lightning bridge in the agent's console sets the status. A retried publish can deliver
+        twice; ``CommandId__c`` lets the bridge and the runtime's echo ledger drop the duplicate.
+        """
+        about = f"{PLATFORM_EVENT} (user {user_id}, status {status_id})"
+
+        def run(conn: _Connection) -> str:
+            result = _sobject(conn, PLATFORM_EVENT).create(
+                {"UserId__c": user_id, "StatusId__c": status_id, "CommandId__c": command_id}
+            )
+            if isinstance(result, dict) and result.get("success") is False:
+                errors = result.get("errors") or [{}]
+                raise _MetadataFailure(
+                    str(errors[0].get("statusCode") or "UNKNOWN_EXCEPTION"), str(errors[0].get("message") or ""), None
+                )
+            return str(result.get("id") if isinstance(result, dict) else "")
+
+        return self._run("publish_presence_command", about, run)
+
+    def close(self) -> None:
+        self._session.close()
+        self._auth_session.close()
+
+
+def _sobject(conn: _Connection, name: str) -> SFType:
+    return cast(SFType, getattr(conn.sf, name))
+
+
+def _app_type_name(app_type: OAuthAppType) -> str:
+    return "ConnectedApp" if app_type == "connected_app" else "ExternalClientApplication"
+
+
+def _connected_app_record(app: Any) -> OAuthAppRecord:
+    oauth = getattr(app, "oauthConfig", None)
+    return OAuthAppRecord(
+        type="connected_app",
+        name=str(app.fullName),
+        label=str(app.label or app.fullName),
+        contact_email=getattr(app, "contactEmail", None),
+        callback_url=getattr(oauth, "callbackUrl", None),
+        scopes=[str(s) for s in (getattr(oauth, "scopes", None) or [])],
+        require_secret_for_web_server_flow=not bool(getattr(oauth, "isConsumerSecretOptional", False)),
+        require_secret_for_refresh_token=_flag(getattr(oauth, "isSecretRequiredForRefreshToken", None), True),
+        consumer_key=getattr(oauth, "consumerKey", None),
+    )
+
+
+def _eca_record(app: Any, global_settings: Any | None, oauth_settings: Any | None) -> OAuthAppRecord:
+    scopes_text = getattr(oauth_settings, "commaSeparatedOauthScopes", None) or ""
+    return OAuthAppRecord(
+        type="external_client_app",
+        name=str(app.fullName),
+        label=str(getattr(app, "label", None) or app.fullName),
+        contact_email=getattr(app, "contactEmail", None),
+        callback_url=getattr(global_settings, "callbackUrl", None),
+        scopes=[s.strip() for s in scopes_text.split(",") if s.strip()],
+        require_secret_for_web_server_flow=not bool(getattr(global_settings, "isConsumerSecretOptional", False)),
+        require_secret_for_refresh_token=_flag(getattr(global_settings, "isSecretRequiredForRefreshToken", None), True),
+        consumer_key=getattr(global_settings, "consumerKey", None),
+    )
+
+
+def _flag(value: Any, default: bool) -> bool:
+    return default if value is None else bool(value)
