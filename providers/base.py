@@ -1,0 +1,234 @@
+"""The contract every provider in this folder keeps, written once.
+
+When the engine calls a method, and what we do:
+
+* ``check(olds, news)``   every preview/up, before anything else: validate the inputs with the kind's pydantic
+                          model (and, for some kinds, look names up at plan time); failures name the property.
+* ``diff(id, olds, news)`` when the resource exists: compare the *managed* fields (deepdiff, so nested maps and
+                          lists compare by value); a change to a field in ``replace_on`` forces a replace.
+* ``create(props)``       create the object, then read it back. If it already exists, fail with a message that
+                          says how to adopt it -- unless the inputs say ``adopt: true``, then take it over and
+                          bring it to the spec (dynamic providers cannot use ``pulumi import``).
+* ``read(id, props)``     ``refresh``: the live object. Its managed fields become the new *inputs* too, so the
+                          next preview shows exactly the drift (live -> spec). Gone -> an empty id: dropped.
+* ``update(id, olds, news)`` write, then read back, so outputs are what the vendor holds.
+* ``delete(id, props)``   delete; "already gone" is success.
+
+Outputs are the inputs plus what the vendor assigned (ids, keys). Credentials never pass through inputs or
+the pickled provider: clients are built inside the provider process from its environment
+(see ``providers.context``). Vendor errors reach the engine as one clean line naming the object, the field
+and the vendor's error code (``ProviderError``, raised ``from None`` to keep the engine's traceback short).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from deepdiff import DeepDiff
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from presence_sync.clients.errors import NotFound, VendorError
+from providers import context
+
+PROVIDER_KEY = "__provider"  # the engine's slot for the pickled provider; never ours to compare
+
+PROVIDER_VERSION = "1"
+"""Bump when a provider's behaviour changes. It is an input of every resource, so the engine -- which cannot
+see provider code -- shows an update wherever the new code would act differently."""
+
+BOOKKEEPING_INPUTS = ("adopt", "providerVersion")
+"""Inputs that steer the provider but are not properties of the vendor's object."""
+
+InputsT = TypeVar("InputsT", bound="ProviderInputs")
+T = TypeVar("T")
+
+
+class ProviderError(Exception):
+    """A failure the user can act on; its message is the whole story."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a create or update left behind: the object's id, and outputs only the write could know
+    (a generated secret, say), which reading back cannot return."""
+
+    id: str
+    write_only_outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def run_vendor_call(description: str, call: Callable[[], T]) -> T:
+    """Run a client call; turn vendor errors into one clean line for the engine."""
+    try:
+        return call()
+    except VendorError as error:
+        raise ProviderError(f"{description}: {error}") from None
+
+
+class SpecProvider(ResourceProvider, Generic[InputsT]):
+    """Base of the providers: subclasses describe their kind and implement the vendor operations."""
+
+    # Our pickled providers hold no secrets, so the state keeps them readable (and diffs fast).
+    serialize_as_secret_always = False
+
+    kind: ClassVar[str]
+    """Human name of the kind, used in every message: 'Salesforce presence status'."""
+    inputs_model: ClassVar[type[BaseModel]]
+    replace_on: ClassVar[tuple[str, ...]] = ()
+    """Inputs whose change the vendor cannot apply in place."""
+    delete_before_replace: ClassVar[bool] = False
+    write_only_outputs: ClassVar[tuple[str, ...]] = ()
+    """Outputs the vendor never returns on read (secrets shown once); kept from the state."""
+
+    # -- what subclasses implement ------------------------------------------------------------------
+
+    def describe(self, inputs: InputsT) -> str:
+        """'Salesforce presence status Available_for_Chats': how messages name this object."""
+        return self.kind
+
+    def plan_checks(self, inputs: InputsT) -> list[CheckFailure]:
+        """Checks that need the vendor (names that must exist). Default: none."""
+        return []
+
+    def find_existing(self, inputs: InputsT) -> tuple[str, dict[str, Any]] | None:
+        """Before create: the live object this spec entry would collide with, as (id, outputs)."""
+        raise NotImplementedError
+
+    def create_object(self, inputs: InputsT) -> Written:
+        """Create the object."""
+        raise NotImplementedError
+
+    def update_object(self, id_: str, old: Mapping[str, Any], inputs: InputsT) -> Written:
+        """Bring the live object (id_, last known as `old`) to the inputs."""
+        raise NotImplementedError
+
+    def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The live object's managed fields and vendor-assigned outputs, or None when it is gone."""
+        raise NotImplementedError
+
+    def delete_object(self, id_: str, props: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    # -- the engine's calls -------------------------------------------------------------------------
+
+    def configure(self, req: ConfigureRequest) -> None:
+        context.configure(req.config)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        try:
+            inputs = self.parse(news)
+        except ValidationError as error:
+            return CheckResult(news, [_failure_from(problem) for problem in error.errors()])
+        try:
+            failures = self.plan_checks(inputs)
+        except VendorError as error:
+            failures = [CheckFailure("", f"{self.describe(inputs)}: could not check against the vendor: {error}")]
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = changed_fields(olds, news, self.managed_fields())
+        replaces = [name for name in changed if name in self.replace_on]
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            delete_before_replace=self.delete_before_replace if replaces else None,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = self.parse(props)
+        name = self.describe(inputs)
+        existing = run_vendor_call(f"{name}: looking for an existing object", lambda: self.find_existing(inputs))
+        if existing is not None:
+            existing_id, existing_outputs = existing
+            if not getattr(inputs, "adopt", False):
+                raise ProviderError(
+                    f"{name} already exists (id {existing_id}) and this stack does not manage it. "
+                    "To take it over and bring it to the spec, set `adopt: true` on it in the stack's spec; "
+                    "to leave it alone, give ours another name."
+                )
+            written = run_vendor_call(
+                f"{name}: adopting", lambda: self.update_object(existing_id, existing_outputs, inputs)
+            )
+        else:
+            written = run_vendor_call(f"{name}: creating", lambda: self.create_object(inputs))
+        return CreateResult(written.id, self.outputs_after_write(written, props, name))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        live = run_vendor_call(f"{self.kind} {id_}: reading", lambda: self.read_object(id_, props))
+        if live is None:
+            return ReadResult("", {})  # gone: the engine drops it from the state
+        outputs = {**_without_provider(props), **live}
+        # Managed fields as they are live become the inputs, so the next diff is exactly live -> spec.
+        inputs = {key: outputs[key] for key in self.input_fields() if key in outputs}
+        return ReadResult(id_, outputs, inputs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = self.parse(news)
+        name = self.describe(inputs)
+        written = run_vendor_call(f"{name}: updating", lambda: self.update_object(id_, olds, inputs))
+        # Outputs only a write can know (a secret) survive an update that did not produce new ones.
+        kept = {key: olds[key] for key in self.write_only_outputs if key in olds}
+        return UpdateResult(self.outputs_after_write(written, {**kept, **news}, name))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        def delete_unless_gone() -> None:
+            with contextlib.suppress(NotFound):  # already gone: that is what delete wanted
+                self.delete_object(id_, props)
+
+        run_vendor_call(f"{self.kind} {id_}: deleting", delete_unless_gone)
+
+    # -- shared helpers -----------------------------------------------------------------------------
+
+    def parse(self, props: Mapping[str, Any]) -> InputsT:
+        return self.inputs_model.model_validate(_without_provider(props))  # type: ignore[return-value]
+
+    def input_fields(self) -> list[str]:
+        return [field.alias or name for name, field in self.inputs_model.model_fields.items()]
+
+    def managed_fields(self) -> list[str]:
+        return [field for field in self.input_fields() if field not in ("adopt",)]
+
+    def outputs_after_write(self, written: Written, props: Mapping[str, Any], name: str) -> dict[str, Any]:
+        """Read back after a write, so outputs are what the vendor holds (not what we sent)."""
+        live = run_vendor_call(f"{name}: reading back", lambda: self.read_object(written.id, props))
+        if live is None:
+            raise ProviderError(
+                f"{name}: written, but reading it back found nothing (id {written.id}); run `pulumi up` again"
+            )
+        return {**_without_provider(props), **live, **written.write_only_outputs}
+
+
+def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any], fields: list[str]) -> list[str]:
+    """The managed top-level fields whose values differ, compared deeply (order of keys ignored)."""
+    return [name for name in fields if DeepDiff(olds.get(name), news.get(name), ignore_order=False)]
+
+
+def _without_provider(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in props.items() if key != PROVIDER_KEY}
+
+
+def _failure_from(problem: Mapping[str, Any]) -> CheckFailure:
+    path = ".".join(str(part) for part in problem.get("loc", ()))
+    return CheckFailure(path, str(problem.get("msg", "invalid value")))
+
+
+class ProviderInputs(BaseModel):
+    """Base of the per-kind input models: camelCase as stored in the Pulumi state, nothing unknown."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, validate_by_alias=True, validate_by_name=True)
+
+    adopt: bool = False
+    provider_version: str = PROVIDER_VERSION

@@ -1,0 +1,206 @@
+"""CXone presence rule: which ACD states show which Salesforce status (publisher), which Salesforce status sets
+which ACD state (subscriber), with "previous state" targets, for teams and users.
+
+Inputs keep the spec's notation (``Available``, ``Unavailable:Break``, ``previous``; status developer names;
+team names; user e-mails) so that previews and drift read like the spec. Names are resolved to CXone ids at
+plan time (``check``), failing with the valid names, and a rule may only use unavailable codes assigned to
+every team it covers (CXone: "agent states are unavailable codes; you must apply these codes to teams").
+Salesforce status ids are resolved when writing, because a status created in the same run has no id at
+plan time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.dynamic import CheckFailure
+from pydantic import BaseModel, field_validator
+
+from presence_sync.clients.cxone_adapters import (
+    AcdState,
+    ExternalStatus,
+    PresenceRule,
+    PresenceRuleSpec,
+    PreviousState,
+    PublisherMapping,
+    SubscriberMapping,
+)
+from presence_sync.spec.acd import PREVIOUS, AcdNotationError, parse_acd
+from providers import lookups
+from providers.base import ProviderError, ProviderInputs, SpecProvider, Written
+
+
+class MapLine(BaseModel):
+    acd: str
+    salesforce: str
+
+
+class PresenceRuleInputs(ProviderInputs):
+    name: str
+    priority: int = 0
+    publisher: list[MapLine] = []
+    subscriber: list[MapLine] = []
+    teams: list[str] = []
+    users: list[str] = []
+
+    @field_validator("teams", "users")
+    @classmethod
+    def _sorted(cls, names: list[str]) -> list[str]:
+        return sorted(set(names))
+
+
+# -- spec notation <-> CXone payload ------------------------------------------------------------------
+
+
+def acd_to_payload(notation: str) -> AcdState | PreviousState:
+    target = parse_acd(notation)
+    if target == PREVIOUS:
+        return PreviousState(previous_state=True)
+    assert not isinstance(target, str)
+    if target.code is None:
+        return AcdState(state=target.state)
+    return AcdState(state=target.state, out_state_id=lookups.code_by_name(target.code).id)
+
+
+def acd_from_payload(state: AcdState | PreviousState) -> str:
+    if isinstance(state, PreviousState):
+        return PREVIOUS
+    if state.out_state_id is None:
+        return state.state
+    return f"{state.state}:{lookups.code_name(state.out_state_id)}"
+
+
+def status_to_payload(developer_name: str, ids: Mapping[str, str]) -> ExternalStatus | PreviousState:
+    if developer_name == PREVIOUS:
+        return PreviousState(previous_state=True)
+    return ExternalStatus(status_id=ids[developer_name], developer_name=developer_name)
+
+
+def status_from_payload(status: ExternalStatus | PreviousState) -> str:
+    return PREVIOUS if isinstance(status, PreviousState) else status.developer_name
+
+
+def to_payload(inputs: PresenceRuleInputs) -> PresenceRuleSpec:
+    names = sorted({line.salesforce for line in [*inputs.publisher, *inputs.subscriber]} - {PREVIOUS})
+    ids = lookups.salesforce_status_ids(names)
+    publisher = []
+    for line in inputs.publisher:
+        source = acd_to_payload(line.acd)
+        if not isinstance(source, AcdState):
+            raise ProviderError(f"presence rule {inputs.name!r}: 'previous' cannot be a publisher source")
+        publisher.append(PublisherMapping(from_=source, to=status_to_payload(line.salesforce, ids)))
+    subscriber = []
+    for line in inputs.subscriber:
+        status = status_to_payload(line.salesforce, ids)
+        if not isinstance(status, ExternalStatus):
+            raise ProviderError(f"presence rule {inputs.name!r}: 'previous' cannot be a subscriber source")
+        subscriber.append(SubscriberMapping(from_=status, to=acd_to_payload(line.acd)))
+    return PresenceRuleSpec(
+        name=inputs.name,
+        priority=inputs.priority,
+        publisher_state_map=publisher,
+        subscriber_state_map=subscriber,
+        team_ids=sorted(lookups.team_by_name(team).team_id for team in inputs.teams),
+        agent_ids=sorted(lookups.agent_by_email(user).agent_id for user in inputs.users),
+    )
+
+
+def rule_outputs(rule: PresenceRule) -> dict[str, Any]:
+    teams = {team.team_id: team.team_name for team in lookups.teams()}
+    emails = {agent.agent_id: agent.email for agent in lookups.agents()}
+    return {
+        "ruleId": str(rule.rule_id),
+        "name": rule.name,
+        "priority": rule.priority,
+        "publisher": [
+            {"acd": acd_from_payload(m.from_), "salesforce": status_from_payload(m.to)}
+            for m in rule.publisher_state_map
+        ],
+        "subscriber": [
+            {"acd": acd_from_payload(m.to), "salesforce": status_from_payload(m.from_)}
+            for m in rule.subscriber_state_map
+        ],
+        "teams": sorted(teams.get(team_id, f"#{team_id}") for team_id in rule.team_ids),
+        "users": sorted(emails.get(agent_id) or f"#{agent_id}" for agent_id in rule.agent_ids),
+        "teamIds": sorted(rule.team_ids),
+        "agentIds": sorted(rule.agent_ids),
+    }
+
+
+# -- the provider -------------------------------------------------------------------------------------
+
+
+class PresenceRuleProvider(SpecProvider[PresenceRuleInputs]):
+    kind = "CXone presence rule"
+    inputs_model = PresenceRuleInputs
+
+    def describe(self, inputs: PresenceRuleInputs) -> str:
+        return f"{self.kind} {inputs.name!r}"
+
+    def plan_checks(self, inputs: PresenceRuleInputs) -> list[CheckFailure]:
+        failures: list[CheckFailure] = []
+        team_ids: list[int] = []
+        for index, team in enumerate(inputs.teams):
+            try:
+                team_ids.append(lookups.team_by_name(team).team_id)
+            except ProviderError as error:
+                failures.append(CheckFailure(f"teams[{index}]", str(error)))
+        for index, user in enumerate(inputs.users):
+            try:
+                agent = lookups.agent_by_email(user)
+            except ProviderError as error:
+                failures.append(CheckFailure(f"users[{index}]", str(error)))
+                continue
+            if agent.team_id is not None:
+                team_ids.append(agent.team_id)
+        for side in ("publisher", "subscriber"):
+            for index, line in enumerate(getattr(inputs, side)):
+                failures += self._check_acd(f"{side}[{index}].acd", line.acd, sorted(set(team_ids)))
+        return failures
+
+    @staticmethod
+    def _check_acd(path: str, notation: str, team_ids: list[int]) -> list[CheckFailure]:
+        try:
+            target = parse_acd(notation)
+        except AcdNotationError as error:
+            return [CheckFailure(path, str(error))]
+        if target == PREVIOUS or isinstance(target, str) or target.code is None:
+            return []
+        try:
+            code = lookups.code_by_name(target.code)
+        except ProviderError as error:
+            return [CheckFailure(path, str(error))]
+        teams = {team.team_id: team.team_name for team in lookups.teams()}
+        missing = [teams.get(t, f"#{t}") for t in team_ids if code.id not in lookups.team_code_ids(t)]
+        if missing:
+            return [
+                CheckFailure(
+                    path,
+                    f"unavailable code {target.code!r} is not assigned to team(s) {', '.join(missing)}; "
+                    "assign it to them in CXone (ACD > Teams > Unavailable Codes) or use another code",
+                )
+            ]
+        return []
+
+    def find_existing(self, inputs: PresenceRuleInputs) -> tuple[str, dict[str, Any]] | None:
+        found = [rule for rule in lookups.presence_rules() if rule.name == inputs.name]
+        return None if not found else (str(found[0].rule_id), rule_outputs(found[0]))
+
+    def create_object(self, inputs: PresenceRuleInputs) -> Written:
+        rule = lookups.adapters().create_presence_rule(to_payload(inputs))
+        lookups.forget("rules")
+        return Written(str(rule.rule_id))
+
+    def update_object(self, id_: str, old: Mapping[str, Any], inputs: PresenceRuleInputs) -> Written:
+        lookups.adapters().update_presence_rule(id_, to_payload(inputs))
+        lookups.forget("rules")
+        return Written(id_)
+
+    def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        found = [rule for rule in lookups.presence_rules() if str(rule.rule_id) == id_]
+        return rule_outputs(found[0]) if found else None
+
+    def delete_object(self, id_: str, props: Mapping[str, Any]) -> None:
+        lookups.adapters().delete_presence_rule(id_)
+        lookups.forget("rules")

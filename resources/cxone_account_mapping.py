@@ -1,0 +1,48 @@
+"""`cxone:AccountMapping`: the CXone side of the connection to the Salesforce org."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from presence_sync.spec.models import AccountMapping
+from providers.base import PROVIDER_VERSION
+from providers.cxone_account_mapping import CxoneAccountMappingProvider
+
+SECRET_OUTPUTS = ["accessKeySecret", "consumerSecret"]
+
+
+class CxoneAccountMapping(Resource, module="cxone", name="AccountMapping"):
+    mapping_id: pulumi.Output[str]
+    access_key_id: pulumi.Output[str]
+    access_key_secret: pulumi.Output[str]
+
+    def __init__(
+        self,
+        mapping: AccountMapping,
+        consumer_key: pulumi.Input[str],
+        consumer_secret: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "name": mapping.name,
+            "accessKeyUser": mapping.access_key_user,
+            "salesforceEnvironment": {
+                "name": mapping.salesforce_environment.name,
+                "instanceUrl": mapping.salesforce_environment.instance_url,
+            },
+            "consumerKey": consumer_key,
+            "consumerSecret": pulumi.Output.secret(consumer_secret),
+            "isSelected": True,
+            "adopt": mapping.adopt,
+            "providerVersion": PROVIDER_VERSION,
+            "mappingId": None,
+            "accessKeyId": None,
+            "accessKeySecret": None,
+        }
+        secret = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
+        super().__init__(
+            CxoneAccountMappingProvider(), "account-mapping", props, pulumi.ResourceOptions.merge(opts, secret)
+        )

@@ -1,0 +1,41 @@
+"""`salesforce:OAuthClientApp`: the External Client App (or legacy Connected App) CXone signs in with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from presence_sync.spec.models import OAuthApp
+from providers.base import PROVIDER_VERSION
+from providers.oauth_client_app import OAuthClientAppProvider
+
+SECRET_OUTPUTS = ["consumerKey", "consumerSecret"]
+
+
+class OAuthClientApp(Resource, module="salesforce", name="OAuthClientApp"):
+    consumer_key: pulumi.Output[str]
+    consumer_secret: pulumi.Output[str]
+
+    def __init__(self, app: OAuthApp, opts: pulumi.ResourceOptions | None = None) -> None:
+        props: dict[str, Any] = {
+            "appType": app.app_type,
+            "name": app.name,
+            "label": app.label,
+            "contactEmail": app.contact_email,
+            "callbackUrl": app.callback_url,
+            "scopes": sorted(set(app.metadata_scopes())),
+            "requireSecretForWebServerFlow": app.require_secret_for_web_server_flow,
+            "requireSecretForRefreshTokenFlow": app.require_secret_for_refresh_token_flow,
+            "description": app.description,
+            "adopt": app.adopt,
+            "providerVersion": PROVIDER_VERSION,
+            "consumerKey": None,
+            "consumerSecret": None,
+        }
+        # Encrypted in the state and masked in every display; nothing of ours prints them either.
+        secret = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
+        super().__init__(
+            OAuthClientAppProvider(), f"oauth-app-{app.name}", props, pulumi.ResourceOptions.merge(opts, secret)
+        )

@@ -1,0 +1,33 @@
+"""`cxone:PresenceRule`: one presence rule of the spec, in the spec's own notation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from presence_sync.spec.models import PresenceRule as PresenceRuleSpec
+from providers.base import PROVIDER_VERSION
+from providers.presence_rule import PresenceRuleProvider
+from resources.profile_presence_access import slug
+
+
+class PresenceRule(Resource, module="cxone", name="PresenceRule"):
+    rule_id: pulumi.Output[str]
+
+    def __init__(self, rule: PresenceRuleSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+        props: dict[str, Any] = {
+            "name": rule.name,
+            "priority": rule.priority,
+            "publisher": [{"acd": line.acd, "salesforce": line.salesforce} for line in rule.publisher],
+            "subscriber": [{"acd": line.acd, "salesforce": line.salesforce} for line in rule.subscriber],
+            "teams": sorted(set(rule.teams)),
+            "users": sorted(set(rule.users)),
+            "adopt": rule.adopt,
+            "providerVersion": PROVIDER_VERSION,
+            "ruleId": None,
+            "teamIds": None,
+            "agentIds": None,
+        }
+        super().__init__(PresenceRuleProvider(), f"rule-{slug(rule.name)}", props, opts)

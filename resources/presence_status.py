@@ -1,0 +1,28 @@
+"""`salesforce:PresenceStatus`: one Omni-Channel presence status of the spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from presence_sync.spec.models import PresenceStatus as PresenceStatusSpec
+from providers.base import PROVIDER_VERSION
+from providers.presence_status import PresenceStatusProvider
+
+
+class PresenceStatus(Resource, module="salesforce", name="PresenceStatus"):
+    status_id: pulumi.Output[str]
+    developer_name: pulumi.Output[str]
+
+    def __init__(self, status: PresenceStatusSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+        props: dict[str, Any] = {
+            "developerName": status.name,
+            "label": status.label,
+            "channels": sorted(status.channels),
+            "adopt": status.adopt,
+            "providerVersion": PROVIDER_VERSION,
+            "statusId": None,  # output: the record Id
+        }
+        super().__init__(PresenceStatusProvider(), f"status-{status.name}", props, opts)

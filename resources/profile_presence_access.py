@@ -1,0 +1,33 @@
+"""`salesforce:ProfilePresenceAccess`: the statuses one profile may use."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from presence_sync.spec.models import ProfileAccess
+from providers.base import PROVIDER_VERSION
+from providers.profile_presence_access import ProfilePresenceAccessProvider
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+class ProfilePresenceAccess(Resource, module="salesforce", name="ProfilePresenceAccess"):
+    permission_set_id: pulumi.Output[str]
+    grant_ids: pulumi.Output[dict[str, str]]
+
+    def __init__(self, access: ProfileAccess, opts: pulumi.ResourceOptions | None = None) -> None:
+        props: dict[str, Any] = {
+            "profile": access.profile,
+            "statuses": sorted(set(access.statuses)),
+            "providerVersion": PROVIDER_VERSION,
+            "profileId": None,
+            "permissionSetId": None,
+            "grantIds": None,
+        }
+        super().__init__(ProfilePresenceAccessProvider(), f"profile-access-{slug(access.profile)}", props, opts)

@@ -1,0 +1,88 @@
+"""Everything one spec declares, in the order the manual procedure does it:
+
+statuses -> profile access -> OAuth app -> account mapping -> presence rules (-> runtime, last).
+
+Explicit `depends_on` edges keep that order even where no output flows (a grant needs its statuses to
+exist; a rule needs the mapping), so `pulumi destroy` also removes everything in reverse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+
+from presence_sync.spec.models import PresenceSpec
+from resources.cxone_account_mapping import CxoneAccountMapping
+from resources.oauth_client_app import OAuthClientApp
+from resources.presence_rule import PresenceRule
+from resources.presence_status import PresenceStatus
+from resources.profile_presence_access import ProfilePresenceAccess
+
+
+@dataclass
+class DeclaredStack:
+    statuses: dict[str, PresenceStatus] = field(default_factory=dict)
+    profile_access: list[ProfilePresenceAccess] = field(default_factory=list)
+    oauth_app: OAuthClientApp | None = None
+    account_mapping: CxoneAccountMapping | None = None
+    rules: dict[str, PresenceRule] = field(default_factory=dict)
+
+    def all_resources(self) -> list[pulumi.Resource]:
+        resources: list[pulumi.Resource] = [*self.statuses.values(), *self.profile_access]
+        resources += [r for r in (self.oauth_app, self.account_mapping) if r is not None]
+        return resources + list(self.rules.values())
+
+
+def declare(spec: PresenceSpec) -> DeclaredStack:
+    stack = DeclaredStack()
+    for status in spec.salesforce.statuses:
+        stack.statuses[status.name] = PresenceStatus(status)
+
+    for access in spec.salesforce.profile_access:
+        needed = [stack.statuses[name] for name in access.statuses if name in stack.statuses]
+        stack.profile_access.append(ProfilePresenceAccess(access, pulumi.ResourceOptions(depends_on=needed)))
+
+    app = OAuthClientApp(spec.salesforce.oauth_app, pulumi.ResourceOptions(depends_on=stack.profile_access))
+    stack.oauth_app = app
+
+    stack.account_mapping = CxoneAccountMapping(
+        spec.cxone.account_mapping, consumer_key=app.consumer_key, consumer_secret=app.consumer_secret
+    )
+
+    for rule in spec.cxone.presence_rules:
+        used = {line.salesforce for line in (*rule.publisher, *rule.subscriber)}
+        statuses = [stack.statuses[name] for name in sorted(used) if name in stack.statuses]
+        depends: list[pulumi.Resource] = [stack.account_mapping, *statuses]
+        stack.rules[rule.name] = PresenceRule(rule, pulumi.ResourceOptions(depends_on=depends))
+    return stack
+
+
+def export_outputs(spec: PresenceSpec, stack: DeclaredStack) -> None:
+    """Stack outputs: ids for machines, the consumer key (secret), and a summary for humans."""
+    pulumi.export("statusIds", {name: status.status_id for name, status in stack.statuses.items()})
+    pulumi.export("ruleIds", {name: rule.rule_id for name, rule in stack.rules.items()})
+    if stack.oauth_app is not None:
+        pulumi.export("consumerKey", pulumi.Output.secret(stack.oauth_app.consumer_key))
+    if stack.account_mapping is not None:
+        pulumi.export("accountMappingId", stack.account_mapping.mapping_id)
+    pulumi.export("summary", summary(spec))
+
+
+def summary(spec: PresenceSpec) -> str:
+    sf, cx = spec.salesforce, spec.cxone
+    lines = [
+        f"{len(sf.statuses)} presence status(es): "
+        + ", ".join(f"{s.label} ({s.kind}{': ' + ', '.join(s.channels) if s.channels else ''})" for s in sf.statuses),
+        f"{len(sf.profile_access)} profile grant(s): "
+        + "; ".join(f"{a.profile} -> {', '.join(a.statuses)}" for a in sf.profile_access),
+        f"OAuth app: {sf.oauth_app.label} ({sf.oauth_app.app_type}, scopes {', '.join(sf.oauth_app.scopes)})",
+        f"CXone account mapping: {cx.account_mapping.name} (access key user {cx.account_mapping.access_key_user})",
+    ]
+    for rule in cx.presence_rules:
+        targets = [*(f"team {t}" for t in rule.teams), *(f"user {u}" for u in rule.users)]
+        lines.append(
+            f"rule {rule.name!r} ({rule.direction}): {len(rule.publisher)} publisher, "
+            f"{len(rule.subscriber)} subscriber mapping(s) for {', '.join(targets)}"
+        )
+    return "\n".join(lines)
