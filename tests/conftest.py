@@ -13,6 +13,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _require_pulumi_cli() -> Iterator[None]:
     pytest.fail("this test runs the real Pulumi engine and no `pulumi` is on PATH: run `make setup`, then `make test`")
     yield
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Any]:
+    """A fresh sandbox (both emulators, seeded) in its own process, for one test."""
+    from sandbox.testing import running_sandbox
+
+    with running_sandbox(tmp_path / "sandbox", reset=True) as handle:
+        yield handle
+
+
+@pytest.fixture
+def engine_env(sandbox: Any, pulumi_backend: PulumiBackend) -> dict[str, str]:
+    """Environment for a real-engine run whose providers talk to the sandbox."""
+    return {**pulumi_backend.env, **sandbox.env}

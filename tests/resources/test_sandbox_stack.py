@@ -1,0 +1,119 @@
+"""The seed's procedure end to end: one `pulumi up` of the sandbox spec creates everything, a second changes
+nothing, a one-line spec change touches one resource, hand changes show up as drift and are put right,
+and destroy removes exactly what we created. Real engine, real sandbox, checked through the vendors' own
+clients rather than our providers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import vendors
+from tests.support.spec_stack import changes, spec_stack
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SEED_SPEC = (REPO_ROOT / "stacks" / "sandbox.yaml").read_text()
+
+pytestmark = pytest.mark.pulumi
+
+
+@pytest.fixture
+def stack(tmp_path: Path, engine_env: dict[str, str]) -> Any:
+    return spec_stack(name="seed", work_dir=tmp_path, spec_text=SEED_SPEC, env=engine_env)
+
+
+def test_one_up_creates_everything_the_spec_says_and_a_second_changes_nothing(
+    stack: Any, sandbox: Any
+) -> None:
+    result = stack.up()
+    assert result.summary.result == "succeeded"
+    assert changes(result.summary.resource_changes) == {"create": 7}  # stack + 2 statuses, grant, app, mapping, rule
+
+    sf = vendors.salesforce(sandbox.env)
+    statuses = vendors.statuses(sf)
+    assert statuses["Available_for_Chats"]["label"] == "Available for Chats"
+    assert statuses["Available_for_Chats"]["channels"] == ["sfdc_livemessage"]
+    assert statuses["Busy"]["channels"] == []
+    assert {"Available_for_Chats", "Busy"} <= vendors.granted_statuses(sf, "Custom Support Profile")
+
+    cxone = vendors.Cxone(sandbox.env)
+    mapping = cxone.mappings()["Salesforce Sandbox"]
+    assert mapping["isSelected"] is True
+    assert mapping["salesforceEnvironment"]["hasConsumerSecret"] is True
+    rule = cxone.rules()["Chat agents"]
+    assert {m["to"]["developerName"] for m in rule["publisherStateMap"] if "developerName" in m["to"]} == {
+        "Available_for_Chats",
+        "Busy",
+    }
+    assert any(m["to"] == {"previousState": True} for m in rule["publisherStateMap"])
+    assert len(rule["teamIds"]) == 1 and len(rule["agentIds"]) == 1
+
+    assert changes(stack.preview().change_summary) == {}, "a second run must change nothing"
+
+
+def test_changing_one_rule_mapping_updates_only_that_rule(stack: Any, sandbox: Any) -> None:
+    stack.up()
+    stack.edit_spec('{salesforce: Busy, acd: "Unavailable:Break"}', "{salesforce: Busy, acd: Unavailable}")
+
+    assert changes(stack.preview().change_summary) == {"update": 1}
+    result = stack.up()
+    assert changes(result.summary.resource_changes) == {"update": 1}
+    rule = vendors.Cxone(sandbox.env).rules()["Chat agents"]
+    busy = next(m for m in rule["subscriberStateMap"] if m["from"]["developerName"] == "Busy")
+    assert busy["to"] == {"state": "Unavailable"}
+
+
+def test_hand_changes_are_reported_as_drift_and_the_next_up_puts_them_right(stack: Any, sandbox: Any) -> None:
+    stack.up()
+    sf = vendors.salesforce(sandbox.env)
+    cxone = vendors.Cxone(sandbox.env)
+
+    # Someone edits a status in Setup, removes a grant, and rewrites a rule in the CXone admin UI.
+    mdapi: Any = sf.mdapi
+    mdapi.ServicePresenceStatus.update([mdapi.ServicePresenceStatus(fullName="Busy", label="Busy (edited)")])
+    grant = sf.query(
+        "SELECT Id FROM SetupEntityAccess WHERE SetupEntityId = '" + vendors.statuses(sf)["Busy"]["id"] + "'"
+    )["records"][0]["Id"]
+    sf.SetupEntityAccess.delete(grant)
+    rule = cxone.rules()["Chat agents"]
+    cxone.put(
+        f"/adapter-apis/v1/salesforce/presence-rules/{rule['ruleId']}",
+        {**{k: v for k, v in rule.items() if k not in ("ruleId", "lastModified")}, "priority": 7},
+    )
+
+    refreshed = stack.refresh()
+    assert changes(refreshed.summary.resource_changes) == {"update": 3}, "each hand change is drift"
+    assert changes(stack.preview().change_summary) == {"update": 3}
+
+    stack.up()
+    assert vendors.statuses(sf)["Busy"]["label"] == "Busy"
+    assert "Busy" in vendors.granted_statuses(sf, "Custom Support Profile")
+    assert cxone.rules()["Chat agents"]["priority"] == 0
+    assert changes(stack.preview(refresh=True).change_summary) == {}
+
+
+def test_destroy_removes_all_of_it_and_nothing_else(stack: Any, sandbox: Any) -> None:
+    sf = vendors.salesforce(sandbox.env)
+    before = set(vendors.statuses(sf))
+    granted_before = vendors.granted_statuses(sf, "Custom Support Profile")
+    stack.up()
+
+    result = stack.destroy()
+    assert result.summary.result == "succeeded"
+    assert set(vendors.statuses(sf)) == before
+    assert vendors.granted_statuses(sf, "Custom Support Profile") == granted_before
+    cxone = vendors.Cxone(sandbox.env)
+    assert "Chat agents" not in cxone.rules()
+    assert "Salesforce Sandbox" not in cxone.mappings()
+
+
+def test_secrets_are_encrypted_in_the_state(stack: Any) -> None:
+    stack.up()
+    state = stack.resource_states()
+    app = state["oauth-app-CXone_Presence_Sync"]
+    mapping = state["account-mapping"]
+    for value in (app["consumerSecret"], app["consumerKey"], mapping["accessKeySecret"], mapping["consumerSecret"]):
+        assert isinstance(value, dict) and "ciphertext" in value, "a secret must be stored encrypted"
+    assert changes(stack.preview(refresh=True).change_summary) == {}

@@ -1,0 +1,1 @@
+"""Helpers shared by tests: a spec-driven Pulumi stack on the real engine, against a running sandbox."""
