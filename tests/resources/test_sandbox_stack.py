@@ -76,7 +76,8 @@ def test_hand_changes_are_reported_as_drift_and_the_next_up_puts_them_right(stac
     grant = sf.query(
         "SELECT Id FROM SetupEntityAccess WHERE SetupEntityId = '" + vendors.statuses(sf)["Busy"]["id"] + "'"
     )["records"][0]["Id"]
-    sf.SetupEntityAccess.delete(grant)
+    setup_entity_access: Any = sf.SetupEntityAccess
+    setup_entity_access.delete(grant)
     rule = cxone.rules()["Chat agents"]
     cxone.put(
         f"/adapter-apis/v1/salesforce/presence-rules/{rule['ruleId']}",
