@@ -1,0 +1,587 @@
+"""SalesforceClient against a fake transport: requests built, answers mapped, retries, secrets kept out."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from urllib.parse import unquote_plus
+
+import pytest
+import requests
+
+from presence_sync.clients.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    ConnectionFailed,
+    InvalidRequest,
+    ServiceUnavailable,
+    SessionExpired,
+)
+from presence_sync.clients.salesforce import SalesforceClient
+from presence_sync.clients.salesforce_models import OAuthAppSpec, soql_id_list, soql_quote
+from tests.presence_sync.clients.client_fakes import (
+    SF_URL,
+    FakeTransport,
+    Recorded,
+    Reply,
+    read_result,
+    save_failed,
+    save_ok,
+    sf_error,
+    soap_fault,
+    soap_op,
+    soql,
+    token_reply,
+)
+from tests.presence_sync.clients.conftest import SF_SECRETS
+
+QUERY = "/services/data/v59.0/query/?"
+SOAP = "/services/Soap/m/59.0/?"
+
+
+def q(recorded: Recorded) -> str:
+    return recorded.param("q") or ""
+
+
+def route_queries(transport: FakeTransport, answers: dict[str, Reply]) -> None:
+    """Answer SOQL by the FROM object named in it."""
+
+    def handler(recorded: Recorded) -> Reply:
+        text = q(recorded)
+        for needle, reply in answers.items():
+            if needle in text:
+                return reply
+        raise AssertionError(f"unexpected SOQL {text}")
+
+    transport.on("GET", QUERY, handler)
+
+
+STATUS_ROWS = [
+    {"Id": "0N5000000000001AAA", "DeveloperName": "Available_for_Chats", "MasterLabel": "Available for Chats"},
+    {"Id": "0N5000000000002AAA", "DeveloperName": "Busy", "MasterLabel": "Busy"},
+]
+LINK_ROWS = [
+    {"ServicePresenceStatusId": "0N5000000000001AAA", "ServiceChannel": {"DeveloperName": "sfdc_livemessage"}},
+    {"ServicePresenceStatusId": "0N5000000000001AAA", "ServiceChannel": {"DeveloperName": "Case"}},
+]
+
+
+# ---------------------------------------------------------------------------------------------- login
+
+
+def test_login_posts_the_password_grant_and_uses_the_token(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    route_queries(sf_transport, {"FROM User": soql([])})
+    sf.list_users()
+    login = sf_transport.matching("POST", "/services/oauth2/token")[0]
+    assert login.form == {
+        "grant_type": "password",
+        "client_id": "sf-client-id",
+        "client_secret": SF_SECRETS["SF_CLIENT_SECRET"],
+        "username": "integration@example.com",
+        "password": SF_SECRETS["SF_PASSWORD"],
+    }
+    query = sf_transport.matching("GET", QUERY)[0]
+    assert query.url.startswith(SF_URL) and query.headers["Authorization"] == "Bearer 00Dtoken!first"
+    assert (sf.api_calls, sf.auth_calls) == (1, 1)
+
+
+def test_bad_credentials_are_permanent_and_name_what_to_check(
+    sf: SalesforceClient, sf_transport: FakeTransport
+) -> None:
+    sf_transport.on(
+        "POST",
+        "/services/oauth2/token",
+        Reply(400, {"error": "invalid_grant", "error_description": "authentication failure"}),
+    )
+    with pytest.raises(AuthenticationFailed) as info:
+        sf.authenticate()
+    assert "SF_USERNAME" in str(info.value) and info.value.error_code == "invalid_grant"
+    assert sf.auth_calls == 1  # not retried
+
+
+def test_token_endpoint_outage_is_retried(sf: SalesforceClient, sf_transport: FakeTransport, sleeps) -> None:
+    sf_transport.on("POST", "/services/oauth2/token", Reply(503, "down"), token_reply())
+    sf.authenticate()
+    assert sf.auth_calls == 2 and len(sleeps) == 1
+
+
+# ---------------------------------------------------------------------------------------------- statuses
+
+
+def test_list_presence_statuses_is_two_queries_and_joins_channels(
+    sf: SalesforceClient, sf_transport: FakeTransport
+) -> None:
+    route_queries(
+        sf_transport, {"FROM ServicePresenceStatus": soql(STATUS_ROWS), "FROM ServiceChannelStatus": soql(LINK_ROWS)}
+    )
+    statuses = sf.list_presence_statuses()
+    assert [(s.developer_name, s.label, s.channels) for s in statuses] == [
+        ("Available_for_Chats", "Available for Chats", ["Case", "sfdc_livemessage"]),
+        ("Busy", "Busy", []),
+    ]
+    texts = [q(r) for r in sf_transport.matching("GET", QUERY)]
+    assert texts == [
+        "SELECT Id, DeveloperName, MasterLabel FROM ServicePresenceStatus ORDER BY DeveloperName",
+        "SELECT ServicePresenceStatusId, ServiceChannel.DeveloperName FROM ServiceChannelStatus",
+    ]
+
+
+def test_query_pages_are_followed(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    route_queries(
+        sf_transport,
+        {
+            "FROM User": soql(
+                [{"Id": "005000000000001AAA", "Username": "a@x"}], next_url="/services/data/v59.0/query/01gNEXT-2000"
+            )
+        },
+    )
+    sf_transport.on(
+        "GET",
+        "/services/data/v59.0/query/01gNEXT-2000",
+        soql([{"Id": "005000000000002AAA", "Username": "b@x", "IsActive": False}]),
+    )
+    users = sf.list_users()
+    assert [(u.username, u.is_active) for u in users] == [("a@x", True), ("b@x", False)]
+    assert sf.api_calls == 2
+
+
+def test_get_presence_status_quotes_the_name(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    route_queries(sf_transport, {"FROM ServicePresenceStatus": soql([])})
+    assert sf.get_presence_status("O'Brien\\x") is None
+    assert q(sf_transport.requests[-1]).endswith("WHERE DeveloperName = 'O\\'Brien\\\\x'")
+
+
+def test_create_presence_status_sends_metadata_and_reads_back(
+    sf: SalesforceClient, sf_transport: FakeTransport
+) -> None:
+    sf_transport.on("POST", SOAP, save_ok("createMetadata", "Available_for_Chats"))
+    route_queries(
+        sf_transport,
+        {"FROM ServicePresenceStatus": soql(STATUS_ROWS[:1]), "FROM ServiceChannelStatus": soql(LINK_ROWS)},
+    )
+    record = sf.create_presence_status("Available_for_Chats", "Available for Chats", ["sfdc_livemessage", "Case"])
+    assert record.id == "0N5000000000001AAA" and record.channels == ["Case", "sfdc_livemessage"]
+    envelope = sf_transport.matching("POST", SOAP)[0]
+    assert soap_op(envelope) == "createMetadata"
+    assert 'xsi:type="ns0:ServicePresenceStatus"' in envelope.text
+    assert "<ns0:fullName>Available_for_Chats</ns0:fullName>" in envelope.text
+    assert "<ns0:channel>Case</ns0:channel><ns0:channel>sfdc_livemessage</ns0:channel>" in envelope.text
+    assert "<ns0:sessionId>00Dtoken!first</ns0:sessionId>" in envelope.text
+
+
+def test_busy_status_has_no_channels_element(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", SOAP, save_ok("createMetadata", "Busy"))
+    route_queries(
+        sf_transport, {"FROM ServicePresenceStatus": soql(STATUS_ROWS[1:]), "FROM ServiceChannelStatus": soql([])}
+    )
+    assert sf.create_presence_status("Busy", "Busy", []).channels == []
+    assert "channels" not in sf_transport.matching("POST", SOAP)[0].text
+
+
+def test_save_result_failure_maps_to_our_error(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on(
+        "POST",
+        SOAP,
+        save_failed(
+            "createMetadata", "Busy", "DUPLICATE_DEVELOPER_NAME", "This Developer Name already exists", "fullName"
+        ),
+    )
+    with pytest.raises(AlreadyExists) as info:
+        sf.create_presence_status("Busy", "Busy")
+    error = info.value
+    assert (error.error_code, error.field, error.operation) == (
+        "DUPLICATE_DEVELOPER_NAME",
+        "fullName",
+        "create_presence_status",
+    )
+    assert error.object == "ServicePresenceStatus 'Busy'"
+    assert len(sf_transport.matching("POST", SOAP)) == 1  # permanent: not retried
+
+
+def test_soap_invalid_session_relogs_in_once(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", "/services/oauth2/token", token_reply("00Dtoken!first"), token_reply("00Dtoken!second"))
+    sf_transport.on(
+        "POST",
+        SOAP,
+        soap_fault("sf:INVALID_SESSION_ID", "INVALID_SESSION_ID: Invalid Session ID"),
+        save_ok("deleteMetadata", "Busy"),
+    )
+    sf.delete_presence_status("Busy")
+    envelopes = sf_transport.matching("POST", SOAP)
+    assert len(envelopes) == 2 and sf.auth_calls == 2
+    assert "00Dtoken!second" in envelopes[1].text
+
+
+def test_rest_401_relogs_in_once_then_gives_up(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("GET", QUERY, sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid"))
+    with pytest.raises(SessionExpired):
+        sf.list_users()
+    assert sf.auth_calls == 2 and sf.api_calls == 2
+
+
+def test_transient_rest_errors_are_ridden_out(sf: SalesforceClient, sf_transport: FakeTransport, sleeps) -> None:
+    ok = soql([])
+    sf_transport.on("GET", QUERY, sf_error(503, "SERVER_UNAVAILABLE", "retry later"), Reply(500, "oops"), ok)
+    assert sf.list_users() == []
+    assert sf.api_calls == 3 and len(sleeps) == 2
+
+
+def test_transient_errors_give_up_after_the_policy(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("GET", QUERY, sf_error(503, "SERVER_UNAVAILABLE", "retry later"))
+    with pytest.raises(ServiceUnavailable) as info:
+        sf.list_users()
+    assert sf.api_calls == 4 and info.value.error_code == "SERVER_UNAVAILABLE"
+
+
+def test_metadata_http_503_is_transient(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", SOAP, Reply(503, b""), save_ok("deleteMetadata", "Busy"))
+    sf.delete_presence_status("Busy")
+    assert len(sf_transport.matching("POST", SOAP)) == 2
+
+
+def test_connection_refused_is_transient(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("GET", QUERY, requests.ConnectionError("refused"))
+    with pytest.raises(ConnectionFailed):
+        sf.list_users()
+    assert sf.api_calls == 4
+
+
+def test_read_of_missing_metadata_is_none(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", SOAP, read_result("ServicePresenceStatus", None))
+    assert sf.read_presence_status_metadata("Nope") is None
+    sf_transport.on(
+        "POST",
+        SOAP,
+        read_result(
+            "ServicePresenceStatus",
+            "<fullName>A</fullName><channels><channel>x</channel></channels><label>A label</label>",
+        ),
+    )
+    assert sf.read_presence_status_metadata("A") == ("A label", ["x"])
+
+
+def test_delete_of_missing_status_is_success(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", SOAP, save_failed("deleteMetadata", "Gone", "INVALID_CROSS_REFERENCE_KEY", "no such"))
+    sf.delete_presence_status("Gone")
+
+
+# ---------------------------------------------------------------------------------------------- grants
+
+
+def test_list_profiles_reads_profile_owned_permission_sets(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    route_queries(
+        sf_transport,
+        {
+            "FROM PermissionSet": soql(
+                [{"Id": "0PS000000000001AAA", "ProfileId": "00e000000000001AAA", "Profile": {"Name": "Agent"}}]
+            )
+        },
+    )
+    assert [(p.id, p.name, p.permission_set_id) for p in sf.list_profiles()] == [
+        ("00e000000000001AAA", "Agent", "0PS000000000001AAA")
+    ]
+    assert "WHERE IsOwnedByProfile = true" in q(sf_transport.requests[-1])
+
+
+def test_list_status_grants_filters_by_type_and_chunks_ids(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    route_queries(sf_transport, {"FROM SetupEntityAccess": soql([])})
+    ids = [f"0PS{n:015d}" for n in range(450)]
+    assert sf.list_status_grants(ids) == []
+    texts = [q(r) for r in sf_transport.matching("GET", QUERY)]
+    assert len(texts) == 3
+    assert all(
+        t.startswith(
+            "SELECT Id, ParentId, SetupEntityId FROM SetupEntityAccess "
+            "WHERE SetupEntityType = 'ServicePresenceStatus' AND ParentId IN ('0PS"
+        )
+        for t in texts
+    )
+    assert sf.list_status_grants([]) == [] and len(sf_transport.matching("GET", QUERY)) == 3
+
+
+def test_grant_posts_setup_entity_access(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on(
+        "POST",
+        "/services/data/v59.0/sobjects/SetupEntityAccess/",
+        Reply(201, {"id": "0J0000000000001AAA", "success": True, "errors": []}),
+    )
+    grant = sf.grant_status("0PS000000000001AAA", "0N5000000000001AAA")
+    assert grant.id == "0J0000000000001AAA"
+    assert sf_transport.requests[-1].json == {"ParentId": "0PS000000000001AAA", "SetupEntityId": "0N5000000000001AAA"}
+
+
+def test_duplicate_grant_returns_the_existing_one(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on(
+        "POST",
+        "/services/data/v59.0/sobjects/SetupEntityAccess/",
+        sf_error(400, "DUPLICATE_VALUE", "duplicate value found"),
+    )
+    route_queries(
+        sf_transport,
+        {
+            "FROM SetupEntityAccess": soql(
+                [{"Id": "0J0000000000009AAA", "ParentId": "0PS000000000001AAA", "SetupEntityId": "0N5000000000001AAA"}]
+            )
+        },
+    )
+    assert sf.grant_status("0PS000000000001AAA", "0N5000000000001AAA").id == "0J0000000000009AAA"
+
+
+def test_revoke_of_missing_grant_is_success(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on(
+        "DELETE",
+        "/services/data/v59.0/sobjects/SetupEntityAccess/0J0000000000001AAA",
+        sf_error(404, "NOT_FOUND", "The requested resource does not exist"),
+    )
+    sf.revoke_grant("0J0000000000001AAA")
+
+
+def test_soql_helpers_refuse_junk() -> None:
+    with pytest.raises(ValueError):
+        soql_id_list(["0PS000000000001AAA", "x' OR Id != '"])
+    assert soql_quote("a'b") == "'a\\'b'"
+
+
+# ---------------------------------------------------------------------------------------------- cache
+
+
+def test_cached_lists_load_once_across_threads_and_writes_invalidate(
+    sf: SalesforceClient, sf_transport: FakeTransport
+) -> None:
+    route_queries(sf_transport, {"FROM User": soql([{"Id": "005000000000001AAA", "Username": "a@x"}])})
+    sf.authenticate()
+    barrier = threading.Barrier(4)
+    results = []
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(sf.cached_list_users())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and sf.api_calls == 1
+    sf_transport.on("DELETE", "/services/data/v59.0/sobjects/SetupEntityAccess/.*", Reply(204))
+    sf.revoke_grant("0J0000000000001AAA")
+    sf.cached_list_users()
+    assert sf.api_calls == 3
+
+
+# ---------------------------------------------------------------------------------------------- OAuth apps
+
+ECA = OAuthAppSpec(
+    name="Presence_Sync",
+    label="Presence Sync",
+    contact_email="ops@example.com",
+    callback_url="https://example.com/cb",
+    scopes=["api", "refresh_token", "Api"],
+)
+
+
+def _eca_reads(recorded: Recorded) -> Reply:
+    text = recorded.text
+    if "ExternalClientApplication</ns0:type>" in text:
+        return read_result(
+            "ExternalClientApplication",
+            "<fullName>Presence_Sync</fullName><contactEmail>ops@example.com</contactEmail>"
+            "<label>Presence Sync</label>",
+        )
+    if "ExtlClntAppGlobalOauthSettings</ns0:type>" in text:
+        return read_result(
+            "ExtlClntAppGlobalOauthSettings",
+            "<fullName>Presence_Sync_glbloauth</fullName><callbackUrl>https://example.com/cb</callbackUrl>"
+            "<consumerKey>3MVG9key</consumerKey><externalClientApplication>Presence_Sync"
+            "</externalClientApplication><isConsumerSecretOptional>false</isConsumerSecretOptional>"
+            "<isSecretRequiredForRefreshToken>true</isSecretRequiredForRefreshToken>",
+        )
+    return read_result(
+        "ExtlClntAppOauthSettings",
+        "<fullName>Presence_Sync_oauth</fullName><commaSeparatedOauthScopes>Api, RefreshToken"
+        "</commaSeparatedOauthScopes><externalClientApplication>Presence_Sync</externalClientApplication>",
+    )
+
+
+def test_create_external_client_app(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    def handler(recorded: Recorded) -> Reply:
+        if soap_op(recorded) == "createMetadata":
+            return save_ok("createMetadata", "x")
+        return _eca_reads(recorded)
+
+    sf_transport.on("POST", SOAP, handler)
+    created = sf.create_oauth_app(ECA)
+    creates = [r for r in sf_transport.matching("POST", SOAP) if soap_op(r) == "createMetadata"]
+    assert [
+        t
+        for r in creates
+        for t in ("ExternalClientApplication", "ExtlClntAppGlobalOauthSettings", "ExtlClntAppOauthSettings")
+        if f'ns0:{t}"' in r.text
+    ] == ["ExternalClientApplication", "ExtlClntAppGlobalOauthSettings", "ExtlClntAppOauthSettings"]
+    secret = created.consumer_secret.get_secret_value()
+    assert len(secret) == 64 and f"<ns0:consumerSecret>{secret}</ns0:consumerSecret>" in creates[1].text
+    assert "<ns0:commaSeparatedOauthScopes>Api, RefreshToken</ns0:commaSeparatedOauthScopes>" in creates[2].text
+    record = created.record
+    assert (record.scopes, record.consumer_key, record.require_secret_for_web_server_flow) == (
+        ["Api", "RefreshToken"],
+        "3MVG9key",
+        True,
+    )
+    assert secret not in repr(created) and secret not in str(created) and secret not in record.model_dump_json()
+
+
+def test_failed_eca_create_rolls_back(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    def handler(recorded: Recorded) -> Reply:
+        op = soap_op(recorded)
+        if op == "createMetadata" and "ExtlClntAppGlobalOauthSettings" in recorded.text:
+            return save_failed(
+                "createMetadata",
+                "Presence_Sync_glbloauth",
+                "FIELD_INTEGRITY_EXCEPTION",
+                "callbackUrl must be https",
+                "callbackUrl",
+            )
+        return save_ok(op, "x")
+
+    sf_transport.on("POST", SOAP, handler)
+    with pytest.raises(InvalidRequest) as info:
+        sf.create_oauth_app(ECA)
+    assert info.value.field == "callbackUrl"
+    deletes = [r for r in sf_transport.matching("POST", SOAP) if soap_op(r) == "deleteMetadata"]
+    assert len(deletes) == 1 and "<ns0:fullNames>Presence_Sync</ns0:fullNames>" in deletes[0].text
+
+
+def test_unknown_scope_is_rejected_before_any_call(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    with pytest.raises(InvalidRequest, match="Visualforce"):
+        sf.create_oauth_app(ECA.model_copy(update={"scopes": ["visualforce"]}))
+    assert sf_transport.requests == []
+
+
+def test_read_connected_app(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on(
+        "POST",
+        SOAP,
+        read_result(
+            "ConnectedApp",
+            "<fullName>Legacy</fullName><contactEmail>a@b</contactEmail><label>Legacy</label><oauthConfig>"
+            "<callbackUrl>https://cb</callbackUrl><consumerKey>3MVG9k</consumerKey>"
+            "<isConsumerSecretOptional>true</isConsumerSecretOptional><scopes>Api</scopes><scopes>Web</scopes>"
+            "</oauthConfig>",
+        ),
+    )
+    record = sf.read_oauth_app("connected_app", "Legacy")
+    assert record is not None
+    assert (record.scopes, record.require_secret_for_web_server_flow, record.require_secret_for_refresh_token) == (
+        ["Api", "Web"],
+        False,
+        True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- runtime
+
+
+def test_publish_presence_command(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on(
+        "POST",
+        "/services/data/v59.0/sobjects/Omni_Presence_Command__e/",
+        Reply(201, {"id": "e00000000000001AAA", "success": True, "errors": []}),
+    )
+    assert sf.publish_presence_command("005000000000001AAA", "0N5000000000001AAA", "cmd-1") == "e00000000000001AAA"
+    assert sf_transport.requests[-1].json == {
+        "UserId__c": "005000000000001AAA",
+        "StatusId__c": "0N5000000000001AAA",
+        "CommandId__c": "cmd-1",
+    }
+
+
+def test_poll_current_presence(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    import datetime as dt
+
+    route_queries(
+        sf_transport,
+        {
+            "FROM UserServicePresence": soql(
+                [
+                    {
+                        "Id": "0Lq000000000001AAA",
+                        "UserId": "005000000000001AAA",
+                        "ServicePresenceStatusId": "0N5000000000001AAA",
+                        "ServicePresenceStatus": {"DeveloperName": "Busy"},
+                        "IsAway": True,
+                        "IsCurrentState": True,
+                        "StatusStartDate": "2026-01-01T10:00:00.000+0000",
+                        "LastModifiedDate": "2026-01-01T10:00:01.000+0000",
+                    }
+                ]
+            )
+        },
+    )
+    rows, newest = sf.poll_current_presence(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert rows[0].status_developer_name == "Busy" and rows[0].is_away
+    assert newest == dt.datetime(2026, 1, 1, 10, 0, 1, tzinfo=dt.UTC)
+    text = q(sf_transport.requests[-1])
+    assert "WHERE IsCurrentState = true AND LastModifiedDate >= 2026-01-01T00:00:00Z ORDER BY LastModifiedDate" in text
+
+
+def test_read_presence_changes_from_the_sandbox_feed(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on(
+        "GET",
+        "/__sandbox/cdc/UserServicePresenceChangeEvent",
+        Reply(
+            200,
+            {
+                "events": [
+                    {
+                        "replayId": 7,
+                        "payload": {
+                            "ChangeEventHeader": {
+                                "changeType": "UPDATE",
+                                "recordIds": ["0Lq000000000001AAA"],
+                                "commitTimestamp": 1767261600000,
+                            },
+                            "UserId": "005000000000001AAA",
+                            "ServicePresenceStatusId": "0N5000000000001AAA",
+                        },
+                    }
+                ],
+                "latestReplayId": 7,
+            },
+        ),
+    )
+    events, last = sf.read_presence_changes(5, wait_ms=1000, limit=10)
+    assert last == 7 and events[0].user_id == "005000000000001AAA" and events[0].change_type == "UPDATE"
+    request = sf_transport.requests[-1]
+    assert (request.param("replayId"), request.param("waitMs"), request.param("limit")) == ("5", "1000", "10")
+
+
+# ---------------------------------------------------------------------------------------------- secrets
+
+
+def test_secrets_never_reach_errors_reprs_or_logs(
+    sf: SalesforceClient, sf_transport: FakeTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "00Dtoken!LEAKY-first"
+    sf_transport.on("POST", "/services/oauth2/token", token_reply(token))
+    # A vendor message that echoes the token and a secret back must not carry them further.
+    sf_transport.on("GET", QUERY, sf_error(400, "INVALID_FIELD", f"bad session {token} {SF_SECRETS['SF_PASSWORD']}"))
+    sf_transport.on("POST", SOAP, soap_fault("sf:INVALID_SESSION_ID", f"Illegal Session {token}"))
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = [repr(sf), str(sf.settings), repr(sf.settings)]
+    for call in (sf.list_users, lambda: sf.delete_presence_status("Busy")):
+        with pytest.raises(Exception) as info:
+            call()
+        texts += [str(info.value), repr(info.value), "".join(traceback.format_exception(info.value))]
+    created_secret = None
+    sf_transport.on("POST", SOAP, save_failed("createMetadata", "X", "UNKNOWN_EXCEPTION", "boom"))
+    with pytest.raises(InvalidRequest) as info:
+        sf.create_oauth_app(ECA.model_copy(update={"type": "connected_app"}))
+    texts += [str(info.value), "".join(traceback.format_exception(info.value))]
+    created_secret = [unquote_plus(r.text) for r in sf_transport.matching("POST", SOAP) if "consumerSecret" in r.text]
+    assert created_secret  # the secret did go to Salesforce...
+    texts.append(caplog.text)
+    blob = "\n".join(texts)
+    secret = created_secret[0].split("<ns0:consumerSecret>")[1].split("<")[0]
+    for value in (token, secret, *SF_SECRETS.values()):  # ...and nowhere else
+        assert value not in blob, value
