@@ -22,13 +22,15 @@ from presence_sync.clients.salesforce_models import PresenceChangeEvent, parse_d
 __all__ = ["CDC_PATH", "PresenceChangeFeed", "SandboxPresenceChangeFeed", "event_from_message"]
 
 CDC_PATH = "/__sandbox/cdc/UserServicePresenceChangeEvent"
+EARLIEST = -2
+LATEST = -1
 
 
 class PresenceChangeFeed(Protocol):
     def read(
         self, sf: Any, instance_url: str, after_replay_id: int | None, wait_ms: int, limit: int
     ) -> tuple[list[PresenceChangeEvent], int | None]:
-        """Events after ``after_replay_id`` (None = the oldest retained), and the replay id to resume from.
+        """Events after ``after_replay_id`` (None = the earliest retained), and the replay id to resume from.
 
         ``sf`` is the logged-in simple-salesforce handle (its ``session`` and ``session_id``); raise
         simple-salesforce or ``requests`` exceptions and the client maps and retries them.
@@ -47,9 +49,9 @@ class SandboxPresenceChangeFeed:
     ) -> tuple[list[PresenceChangeEvent], int | None]:
         from simple_salesforce.util import exception_handler
 
-        params: dict[str, Any] = {"limit": limit, "waitMs": wait_ms}
-        if after_replay_id is not None:
-            params["replayId"] = after_replay_id
+        # Pub/Sub's conventions: -2 = from the earliest retained event, -1 = only new ones.
+        replay = EARLIEST if after_replay_id is None else after_replay_id
+        params: dict[str, Any] = {"replayId": replay, "limit": limit, "waitMs": wait_ms}
         response = sf.session.get(
             f"{instance_url}{CDC_PATH}",
             params=params,
@@ -65,6 +67,8 @@ class SandboxPresenceChangeFeed:
         last = _int_or_none(body.get("latestReplayId") if isinstance(body, Mapping) else None)
         if events:
             last = max(last or 0, events[-1].replay_id)
+        if last is not None and last < 0:
+            last = None
         return events, last if last is not None else after_replay_id
 
 
@@ -101,5 +105,7 @@ def event_from_message(message: Mapping[str, Any]) -> PresenceChangeEvent:
         is_away=payload.get("IsAway"),
         is_current=payload.get("IsCurrentState"),
         commit_timestamp=committed,
+        commit_user=header.get("commitUser"),
+        changed_fields=list(header.get("changedFields") or []),
         fields=dict(fields),
     )

@@ -136,7 +136,12 @@ class CurrentPresence(_Model):
 
 
 class PresenceChangeEvent(_Model):
-    """One change-data-capture event for UserServicePresence: which user's presence changed, and to what."""
+    """One change-data-capture event for UserServicePresence.
+
+    A CREATE carries the new row (``user_id``, ``status_id``, ``is_away``...); an UPDATE carries only the
+    changed fields (closing the previous row: IsCurrentState=false, StatusEndDate...), so ``user_id`` may
+    be None there: ``commit_user`` is who made the change and ``record_id`` the row.
+    """
 
     replay_id: int
     change_type: str  # CREATE | UPDATE | DELETE
@@ -147,6 +152,8 @@ class PresenceChangeEvent(_Model):
     is_away: bool | None = None
     is_current: bool | None = None
     commit_timestamp: datetime | None = None
+    commit_user: str | None = None
+    changed_fields: list[str] = Field(default_factory=list)
     fields: dict[str, Any] = Field(default_factory=dict)
 
 
