@@ -1,0 +1,161 @@
+"""Runs both emulators in one process: two uvicorn servers (HTTPS, h11) on one event loop, each app wrapped
+in the operator middleware, state in ``<data-dir>/{salesforce,cxone}.db``.
+
+When both listen, ``<data-dir>/sandbox.env`` (shell ``export`` lines) and ``<data-dir>/connection.json`` are
+written and one line is printed: ``sandbox ready: salesforce=https://... cxone=https://...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import importlib
+import json
+import pathlib
+import shlex
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from .operator import FaultState, OperatorMiddleware, RequestLog, refusing_protocol
+from .tls import CertPaths, ensure_certificates
+
+__all__ = ["VENDORS", "SandboxConfig", "SandboxError", "connection_info", "serve"]
+
+VENDORS = ("salesforce", "cxone")
+HOST = "127.0.0.1"
+SF_API_VERSION = "59.0"
+
+
+class SandboxError(Exception):
+    """The sandbox cannot start (missing emulator, port in use, ...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SandboxConfig:
+    data_dir: pathlib.Path
+    salesforce_port: int = 8443
+    cxone_port: int = 8444
+    reset: bool = False
+    vendors: tuple[str, ...] = VENDORS
+
+
+class _Server(uvicorn.Server):
+    """uvicorn.Server without its own signal handling: ``serve`` stops both servers together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _emulator_module(vendor: str) -> Any:
+    name = f"sandbox.{vendor}.app"
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if vendor == "cxone" and exc.name in (name, "sandbox.cxone"):
+            raise SandboxError("the CXone emulator (sandbox/cxone/app.py) is not available yet; "
+                               "run with --vendors salesforce to start only the Salesforce emulator") from exc
+        raise
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise SandboxError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from exc
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def connection_info(urls: dict[str, str], certs: CertPaths, credentials: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The environment contract clients use (see sandbox/README.md)."""
+    info: dict[str, str] = {}
+    if "salesforce" in urls:
+        sf = credentials["salesforce"]
+        info.update(SF_LOGIN_URL=urls["salesforce"], SF_CLIENT_ID=sf["SF_CLIENT_ID"],
+                    SF_CLIENT_SECRET=sf["SF_CLIENT_SECRET"], SF_USERNAME=sf["SF_USERNAME"],
+                    SF_PASSWORD=sf["SF_PASSWORD"], SF_API_VERSION=SF_API_VERSION)
+    if "cxone" in urls:
+        cx = credentials["cxone"]
+        info.update(CXONE_AUTH_URL=urls["cxone"], CXONE_API_URL=urls["cxone"],
+                    CXONE_CLIENT_ID=cx["CXONE_CLIENT_ID"], CXONE_CLIENT_SECRET=cx["CXONE_CLIENT_SECRET"],
+                    CXONE_ACCESS_KEY_ID=cx["CXONE_ACCESS_KEY_ID"],
+                    CXONE_ACCESS_KEY_SECRET=cx["CXONE_ACCESS_KEY_SECRET"])
+    info["REQUESTS_CA_BUNDLE"] = str(certs.ca.resolve())
+    return info
+
+
+def _write_connection_files(data_dir: pathlib.Path, info: dict[str, str]) -> None:
+    (data_dir / "connection.json").write_text(json.dumps(info, indent=2) + "\n")
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in info.items()]
+    (data_dir / "sandbox.env").write_text("\n".join(lines) + "\n")
+    for name in ("connection.json", "sandbox.env"):
+        (data_dir / name).chmod(0o600)
+
+
+async def serve(config: SandboxConfig) -> None:
+    data_dir = config.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    modules = {vendor: _emulator_module(vendor) for vendor in config.vendors}
+    certs = ensure_certificates(data_dir, reset=config.reset)
+    ports = {"salesforce": config.salesforce_port, "cxone": config.cxone_port}
+    sockets = {vendor: _bind(ports[vendor]) for vendor in config.vendors}
+    urls = {vendor: f"https://{HOST}:{sock.getsockname()[1]}" for vendor, sock in sockets.items()}
+    servers: list[tuple[_Server, socket.socket]] = []
+    apps = []
+    for vendor in config.vendors:
+        app = modules[vendor].create_app(data_dir / f"{vendor}.db", base_url=urls[vendor], reset=config.reset)
+        apps.append(app)
+        faults = FaultState()
+        wrapped = OperatorMiddleware(app, vendor=vendor, faults=faults, log=RequestLog())
+        server_config = uvicorn.Config(
+            wrapped, host=HOST, port=sockets[vendor].getsockname()[1], ssl_certfile=str(certs.cert),
+            ssl_keyfile=str(certs.key), http=refusing_protocol(faults), lifespan="off", log_level="warning",
+            access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=2, server_header=False)
+        servers.append((_Server(server_config), sockets[vendor]))
+
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for server, _ in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
+    while not all(server.started for server, _ in servers):
+        if any(task.done() for task in tasks):
+            stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise SandboxError("an emulator failed to start")
+        await asyncio.sleep(0.01)
+    credentials = {vendor: dict(modules[vendor].SEEDED_CREDENTIALS) for vendor in config.vendors}
+    _write_connection_files(data_dir, connection_info(urls, certs, credentials))
+    print("sandbox ready: " + " ".join(f"{vendor}={url}" for vendor, url in urls.items()), flush=True)
+    print(f"sandbox env: {data_dir / 'sandbox.env'}", flush=True)
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for app in apps:
+            close = getattr(app.state, "close", None)
+            if callable(close):
+                close()
+
+
+def run(config: SandboxConfig) -> int:
+    try:
+        asyncio.run(serve(config))
+    except SandboxError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 1
+    return 0
