@@ -70,7 +70,9 @@ class MeteredAdapter(BaseAdapter):
         self._counter.increment()
         if timeout is None:
             timeout = self._timeout
-        if self._ca_bundle and verify is True:
+        if self._ca_bundle and verify is not False:
+            # The configured bundle wins over whatever requests merged in from the process environment
+            # (a machine-wide REQUESTS_CA_BUNDLE would otherwise replace the sandbox's CA).
             verify = self._ca_bundle
         return self._inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 

@@ -88,3 +88,27 @@ def test_from_mapping_accepts_field_names_and_ca_bundle() -> None:
         }
     )
     assert settings.ca_bundle == "/tmp/ca.pem" and settings.auth_url == "https://a.example.com"
+
+
+def test_configured_ca_bundle_wins_over_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    from presence_sync.clients._http import CallCounter, build_session
+    from tests.presence_sync.clients.client_fakes import FakeTransport, Reply
+
+    seen: list[object] = []
+
+    class Capture(FakeTransport):
+        def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):  # type: ignore[override]
+            seen.append((verify, timeout))
+            return super().send(request, stream, timeout, verify, cert, proxies)
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/machine-wide.crt")
+    counter = CallCounter()
+    session = build_session(
+        Capture().on("GET", "/x", Reply(200, {})), counter=counter, timeout=7.0, ca_bundle="/tmp/sandbox-ca.pem"
+    )
+    session.get("https://h.test/x")
+    session.get("https://h.test/x", verify=False)
+    assert seen == [("/tmp/sandbox-ca.pem", 7.0), (False, 7.0)] and counter.value == 2
+    assert isinstance(session, requests.Session)
