@@ -116,7 +116,8 @@ def _validate(text: str, file: str) -> tuple[PresenceSpec | None, list[Problem]]
     located: list[tuple[PathT, str, str | None]] = list(_duplicate_keys(root, ()))
     spec: PresenceSpec | None = None
     try:
-        spec = PresenceSpec.model_validate(data)
+        # YAML keys are the camelCase aliases only; Python names stay valid for code that builds models.
+        spec = PresenceSpec.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
         located += [_describe(error) for error in exc.errors(include_url=False)]
         issues = _check_sections(data)
@@ -138,7 +139,7 @@ def _check_sections(data: dict[str, Any]) -> list[Issue]:
 
     def section(model: type[BaseModel], key: str, default: Any = None) -> Any:
         try:
-            return model.model_validate(data.get(key, default))
+            return model.model_validate(data.get(key, default), by_alias=True, by_name=False)
         except ValidationError:
             return None
 
