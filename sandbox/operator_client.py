@@ -15,12 +15,13 @@ class OperatorClient:
     def __init__(self, base_url: str, ca_bundle: str | None = None, *, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
         self._session = http.Session()
-        self._session.verify = ca_bundle if ca_bundle else True
+        # Per request, not on the session: requests lets REQUESTS_CA_BUNDLE override ``Session.verify``.
+        self._verify: str | bool = ca_bundle if ca_bundle else True
         self._timeout = timeout
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._session.request(method, f"{self.base_url}/__sandbox/{path}", timeout=self._timeout,
-                                         **kwargs)
+                                         verify=self._verify, **kwargs)
         response.raise_for_status()
         return response.json() if response.content else None
 

@@ -27,8 +27,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .dml import stamp
+from .errors import ApiError
 from .ids import is_id
+from .oauth import authenticate
 from .org import Org, parse_datetime
+from .rest import bearer_token
 
 __all__ = ["CDC_CHANNEL", "COMMAND_EVENT", "AgentConsole"]
 
@@ -228,8 +231,14 @@ class AgentConsole:
             return JSONResponse({"error": failure.message}, status_code=failure.status)
 
     async def feed(self, request: Request) -> Response:
-        """GET /__sandbox/cdc/{channel}?replayId=<after>&limit=&waitMs= (-1: only new events, -2: all)."""
+        """GET /__sandbox/cdc/{channel}?replayId=<after>&limit=&waitMs= (-1: only new events, -2: all).
+
+        Needs ``Authorization: Bearer <session>`` like any API call (401 INVALID_SESSION_ID otherwise)."""
         channel = request.path_params["channel"]
+        try:
+            authenticate(self.org, bearer_token(request))
+        except ApiError as error:  # the Pub/Sub API also needs a valid session
+            return error.response()
         try:
             replay_id = _int(request, "replayId", -1)
             limit = min(max(_int(request, "limit", 100), 1), 1000)
