@@ -15,9 +15,9 @@ SECRET_OUTPUTS = ["accessKeySecret", "consumerSecret"]
 
 
 class CxoneAccountMapping(Resource, module="cxone", name="AccountMapping"):
-    mapping_id: pulumi.Output[str]
-    access_key_id: pulumi.Output[str]
-    access_key_secret: pulumi.Output[str]
+    @property
+    def mapping_id(self) -> pulumi.Output[str]:
+        return self.mappingId  # type: ignore[attr-defined]
 
     def __init__(
         self,

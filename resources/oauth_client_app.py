@@ -15,8 +15,13 @@ SECRET_OUTPUTS = ["consumerKey", "consumerSecret"]
 
 
 class OAuthClientApp(Resource, module="salesforce", name="OAuthClientApp"):
-    consumer_key: pulumi.Output[str]
-    consumer_secret: pulumi.Output[str]
+    @property
+    def consumer_key(self) -> pulumi.Output[str]:
+        return self.consumerKey  # type: ignore[attr-defined]
+
+    @property
+    def consumer_secret(self) -> pulumi.Output[str]:
+        return self.consumerSecret  # type: ignore[attr-defined]
 
     def __init__(self, app: OAuthApp, opts: pulumi.ResourceOptions | None = None) -> None:
         props: dict[str, Any] = {

@@ -14,7 +14,9 @@ from resources.profile_presence_access import slug
 
 
 class PresenceRule(Resource, module="cxone", name="PresenceRule"):
-    rule_id: pulumi.Output[str]
+    @property
+    def rule_id(self) -> pulumi.Output[str]:
+        return self.ruleId  # type: ignore[attr-defined]
 
     def __init__(self, rule: PresenceRuleSpec, opts: pulumi.ResourceOptions | None = None) -> None:
         props: dict[str, Any] = {

@@ -13,8 +13,10 @@ from providers.presence_status import PresenceStatusProvider
 
 
 class PresenceStatus(Resource, module="salesforce", name="PresenceStatus"):
-    status_id: pulumi.Output[str]
-    developer_name: pulumi.Output[str]
+    # Outputs are attributes named as in the state (camelCase); these read them in Python's style.
+    @property
+    def status_id(self) -> pulumi.Output[str]:
+        return self.statusId  # type: ignore[attr-defined]
 
     def __init__(self, status: PresenceStatusSpec, opts: pulumi.ResourceOptions | None = None) -> None:
         props: dict[str, Any] = {

@@ -18,8 +18,9 @@ def slug(text: str) -> str:
 
 
 class ProfilePresenceAccess(Resource, module="salesforce", name="ProfilePresenceAccess"):
-    permission_set_id: pulumi.Output[str]
-    grant_ids: pulumi.Output[dict[str, str]]
+    @property
+    def permission_set_id(self) -> pulumi.Output[str]:
+        return self.permissionSetId  # type: ignore[attr-defined]
 
     def __init__(self, access: ProfileAccess, opts: pulumi.ResourceOptions | None = None) -> None:
         props: dict[str, Any] = {

@@ -36,7 +36,7 @@ def test_one_up_creates_everything_the_spec_says_and_a_second_changes_nothing(
     assert statuses["Available_for_Chats"]["label"] == "Available for Chats"
     assert statuses["Available_for_Chats"]["channels"] == ["sfdc_livemessage"]
     assert statuses["Busy"]["channels"] == []
-    assert {"Available_for_Chats", "Busy"} <= vendors.granted_statuses(sf, "Custom Support Profile")
+    assert {"Available_for_Chats", "Busy"} <= vendors.granted_statuses(sf, "Custom: Support Agent")
 
     cxone = vendors.Cxone(sandbox.env)
     mapping = cxone.mappings()["Salesforce Sandbox"]
@@ -90,7 +90,7 @@ def test_hand_changes_are_reported_as_drift_and_the_next_up_puts_them_right(stac
 
     stack.up()
     assert vendors.statuses(sf)["Busy"]["label"] == "Busy"
-    assert "Busy" in vendors.granted_statuses(sf, "Custom Support Profile")
+    assert "Busy" in vendors.granted_statuses(sf, "Custom: Support Agent")
     assert cxone.rules()["Chat agents"]["priority"] == 0
     assert changes(stack.preview(refresh=True).change_summary) == {}
 
@@ -98,13 +98,13 @@ def test_hand_changes_are_reported_as_drift_and_the_next_up_puts_them_right(stac
 def test_destroy_removes_all_of_it_and_nothing_else(stack: Any, sandbox: Any) -> None:
     sf = vendors.salesforce(sandbox.env)
     before = set(vendors.statuses(sf))
-    granted_before = vendors.granted_statuses(sf, "Custom Support Profile")
+    granted_before = vendors.granted_statuses(sf, "Custom: Support Agent")
     stack.up()
 
     result = stack.destroy()
     assert result.summary.result == "succeeded"
     assert set(vendors.statuses(sf)) == before
-    assert vendors.granted_statuses(sf, "Custom Support Profile") == granted_before
+    assert vendors.granted_statuses(sf, "Custom: Support Agent") == granted_before
     cxone = vendors.Cxone(sandbox.env)
     assert "Chat agents" not in cxone.rules()
     assert "Salesforce Sandbox" not in cxone.mappings()
