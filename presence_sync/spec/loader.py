@@ -49,8 +49,8 @@ class SpecError(Exception):
     """A spec file failed validation; `problems` lists all that was found, in file order."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__(str(self))
+        self.problems = list(problems)
+        super().__init__(self.problems)  # args hold the problems, so the error survives pickling
 
     def __str__(self) -> str:
         count = len(self.problems)

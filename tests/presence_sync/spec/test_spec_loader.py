@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,13 @@ def test_spec_error_message_counts_and_lists_the_problems() -> None:
         load_spec_text("version: 3\n", "a.yaml")
     text = str(caught.value)
     assert text.startswith(f"{len(caught.value.problems)} problems in the spec:\na.yaml:1:1: ")
+
+
+def test_spec_error_survives_pickling_with_its_problems() -> None:
+    with pytest.raises(SpecError) as caught:
+        load_spec_text("version: 3\n", "a.yaml")
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert copy.problems == caught.value.problems and str(copy) == str(caught.value)
 
 
 def test_format_path_uses_yaml_keys_and_indices() -> None:
