@@ -504,8 +504,10 @@ class CxoneClient:
 
 
 def _field_named_in(description: str) -> str | None:
-    """CXone descriptions often start with the offending field ('accessKeyAgentId is immutable')."""
-    first = description.split(" ", 1)[0].strip(":,.'\"")
-    if first and first[0].islower() and first.isidentifier() and any(c.isupper() for c in first[1:]):
-        return first
-    return None
+    """CXone descriptions often start with the offending field ('accessKeyAgentId is immutable',
+    'salesforceEnvironment.consumerSecret is required'); return that path if so."""
+    first = description.split(" ", 1)[0].strip(":,'\"")
+    parts = first.split(".")
+    if not all(p.isidentifier() and p[0].islower() for p in parts):
+        return None
+    return first if len(parts) > 1 or any(c.isupper() for c in first) else None

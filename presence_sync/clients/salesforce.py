@@ -89,6 +89,27 @@ class _MetadataFailure(Exception):
         self.field = field
 
 
+class _SoapHttpError(requests.RequestException):
+    """A Metadata API answer that is not a SOAP envelope (a proxy's or gateway's 503, a JSON error).
+
+    zeep, in its lenient parsing mode, would turn such a body into an AttributeError; a response hook
+    raises this instead, with the HTTP status, so the error can be classified like any other.
+    """
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(f"HTTP {response.status_code} from the Metadata API", response=response)
+        self.status = response.status_code
+        self.body = json_body(response)
+
+
+def _reject_non_soap(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    if "/services/Soap/" in (response.url or "") and response.status_code != 200:
+        content_type = response.headers.get("Content-Type", "")
+        if "xml" not in content_type.lower():
+            raise _SoapHttpError(response)
+    return response
+
+
 class _Connection:
     """One login: the simple-salesforce handle, its Metadata API proxy and the token's generation."""
 
@@ -132,6 +153,7 @@ class SalesforceClient:
         self._calls = CallCounter()
         self._auth_calls = CallCounter()
         self._session = build_session(transport, counter=self._calls, timeout=timeout, ca_bundle=settings.ca_bundle)
+        self._session.hooks["response"].append(_reject_non_soap)
         self._auth_session = build_session(
             transport, counter=self._auth_calls, timeout=timeout, ca_bundle=settings.ca_bundle
         )
@@ -262,13 +284,19 @@ class SalesforceClient:
 
     def _to_vendor_error(self, exc: Exception, operation: str, about: str | None) -> VendorError:
         """Map whatever simple-salesforce, zeep or requests raised to our tree. The one place."""
-        if isinstance(exc, requests.RequestException):
-            return transport_error(exc, vendor="salesforce", operation=operation, object=about)
         status: int | None = None
         code: str | None = None
         field: str | None = None
         message = ""
-        if isinstance(exc, SalesforceError):
+        if isinstance(exc, _SoapHttpError):
+            status = exc.status
+            body = exc.body
+            entry: dict[str, Any] = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+            code = entry.get("errorCode")
+            message = str(entry.get("message") or f"the Metadata API answered HTTP {status}")
+        elif isinstance(exc, requests.RequestException):
+            return transport_error(exc, vendor="salesforce", operation=operation, object=about)
+        elif isinstance(exc, SalesforceError):
             status = exc.status
             content = exc.content
             first = content[0] if isinstance(content, list) and content and isinstance(content[0], dict) else None

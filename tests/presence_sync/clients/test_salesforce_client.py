@@ -235,9 +235,10 @@ def test_transient_errors_give_up_after_the_policy(sf: SalesforceClient, sf_tran
 
 
 def test_metadata_http_503_is_transient(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
-    sf_transport.on("POST", SOAP, Reply(503, b""), save_ok("deleteMetadata", "Busy"))
+    json_503 = sf_error(503, "SERVER_UNAVAILABLE", "retry later")  # not a SOAP envelope: a gateway's answer
+    sf_transport.on("POST", SOAP, Reply(503, b""), json_503, save_ok("deleteMetadata", "Busy"))
     sf.delete_presence_status("Busy")
-    assert len(sf_transport.matching("POST", SOAP)) == 2
+    assert len(sf_transport.matching("POST", SOAP)) == 3
 
 
 def test_connection_refused_is_transient(sf: SalesforceClient, sf_transport: FakeTransport) -> None:

@@ -1,0 +1,357 @@
+"""The clients against the real sandbox (both emulators over HTTPS, in a subprocess).
+
+Skipped only while ``sandbox/testing.py`` does not exist; once it does, any failure to start is a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+from pydantic import SecretStr
+
+from presence_sync.clients.cxone import CxoneClient
+from presence_sync.clients.cxone_adapters import (
+    AccountMappingSpec,
+    AcdState,
+    ExternalStatus,
+    PresenceRuleSpec,
+    PreviousState,
+    PublisherMapping,
+    SalesforceEnvironmentSpec,
+    SubscriberMapping,
+)
+from presence_sync.clients.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+)
+from presence_sync.clients.retry import RetryPolicy
+from presence_sync.clients.salesforce import SalesforceClient
+from presence_sync.clients.salesforce_models import OAuthAppSpec
+from presence_sync.clients.settings import CxoneSettings, SalesforceSettings
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
+if not (REPO_ROOT / "sandbox" / "testing.py").exists():
+    pytest.skip("sandbox/testing.py is not there yet", allow_module_level=True)
+
+from sandbox.testing import SandboxHandle, running_sandbox  # noqa: E402
+
+FAST = RetryPolicy(attempts=5, base_delay=0.05, max_delay=0.5, budget=20)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    with running_sandbox(tmp_path_factory.mktemp("sandbox"), reset=True) as handle:
+        yield handle
+
+
+@pytest.fixture(autouse=True)
+def _no_faults(sandbox: SandboxHandle) -> Iterator[None]:
+    yield
+    for vendor in sandbox.vendors:
+        operator = sandbox.salesforce_operator if vendor == "salesforce" else sandbox.cxone_operator
+        operator.clear_faults()
+
+
+@pytest.fixture
+def sf(sandbox: SandboxHandle) -> Iterator[SalesforceClient]:
+    client = SalesforceClient(SalesforceSettings.from_mapping(sandbox.env), retry=FAST)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def cx(sandbox: SandboxHandle) -> Iterator[CxoneClient]:
+    client = CxoneClient(CxoneSettings.from_mapping(sandbox.env), retry=FAST)
+    yield client
+    client.close()
+
+
+# ---------------------------------------------------------------------------------------------- Salesforce
+
+
+def test_presence_status_round_trip(sf: SalesforceClient) -> None:
+    channels = {c.developer_name for c in sf.list_service_channels()}
+    assert {"sfdc_phone", "Case"} <= channels
+    name = unique("Available_Voice")
+    created = sf.create_presence_status(name, "Available Voice", ["sfdc_phone"])
+    assert created.id.startswith("0N5") and created.channels == ["sfdc_phone"]
+    assert sf.get_presence_status(name) == created
+    assert created in sf.list_presence_statuses()
+    assert sf.read_presence_status_metadata(name) == ("Available Voice", ["sfdc_phone"])
+
+    updated = sf.update_presence_status(name, "Busy now", [])
+    assert (updated.id, updated.label, updated.channels) == (created.id, "Busy now", [])
+    with pytest.raises(AlreadyExists) as info:
+        sf.create_presence_status(name, "again")
+    assert info.value.error_code in ("DUPLICATE_DEVELOPER_NAME", "DUPLICATE_VALUE")
+
+    sf.delete_presence_status(name)
+    assert sf.get_presence_status(name) is None and sf.read_presence_status_metadata(name) is None
+    sf.delete_presence_status(name)  # idempotent
+
+
+def test_unknown_channel_is_an_invalid_request_naming_the_field(sf: SalesforceClient) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        sf.create_presence_status(unique("Bad"), "Bad", ["no_such_channel"])
+    assert info.value.field == "channel" and info.value.error_code == "INVALID_CROSS_REFERENCE_KEY"
+
+
+def test_grants(sf: SalesforceClient) -> None:
+    status = sf.create_presence_status(unique("Granted"), "Granted", ["Case"])
+    profile = next(p for p in sf.list_profiles() if p.name == "Custom: Support Agent")
+    grant = sf.grant_status(profile.permission_set_id, status.id)
+    assert sf.grant_status(profile.permission_set_id, status.id) == grant  # already granted: the same row
+    assert grant in sf.list_status_grants([profile.permission_set_id])
+    assert grant in sf.list_status_grants()
+    sf.revoke_grant(grant.id)
+    sf.revoke_grant(grant.id)  # idempotent
+    assert grant not in sf.list_status_grants([profile.permission_set_id])
+    sf.delete_presence_status(status.developer_name)
+
+
+def test_external_client_app_secret_is_returned_once_and_works(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
+    spec = OAuthAppSpec(name=unique("Presence_Sync"), label="Presence Sync", contact_email="ops@example.com",
+                        callback_url="https://login.example.com/callback", scopes=["api", "refresh_token"])  # fmt: skip
+    created = sf.create_oauth_app(spec)
+    record = created.record
+    assert (record.name, record.callback_url, record.scopes) == (spec.name, spec.callback_url, ["Api", "RefreshToken"])
+    assert record.consumer_key and record.consumer_key.startswith("3MVG9")
+    assert sf.read_oauth_app("external_client_app", spec.name) == record
+
+    # The secret is real: the new app can log the integration user in.
+    as_app = SalesforceClient(SalesforceSettings.from_mapping({
+        **sandbox.env, "SF_CLIENT_ID": record.consumer_key,
+        "SF_CLIENT_SECRET": created.consumer_secret.get_secret_value()}), retry=FAST)  # fmt: skip
+    as_app.authenticate()
+
+    updated = sf.update_oauth_app(spec.model_copy(update={"label": "Presence Sync 2", "scopes": ["api"]}))
+    assert (updated.label, updated.scopes, updated.consumer_key) == ("Presence Sync 2", ["Api"], record.consumer_key)
+
+    sf.delete_oauth_app("external_client_app", spec.name)
+    assert sf.read_oauth_app("external_client_app", spec.name) is None
+    sf.delete_oauth_app("external_client_app", spec.name)
+    with pytest.raises(AuthenticationFailed):
+        SalesforceClient(as_app.settings, retry=FAST).authenticate()
+
+
+def test_connected_app_creation_is_restricted_by_default(sf: SalesforceClient) -> None:
+    spec = OAuthAppSpec(type="connected_app", name=unique("Legacy"), label="Legacy", contact_email="a@example.com",
+                        callback_url="https://login.example.com/callback")  # fmt: skip
+    with pytest.raises(PermissionDenied) as info:
+        sf.create_oauth_app(spec)
+    assert info.value.error_code == "INSUFFICIENT_ACCESS"
+
+
+def test_listing_statuses_costs_two_calls(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
+    sf.authenticate()
+    sandbox.salesforce_operator.clear_requests()
+    sf.list_presence_statuses()
+    assert sf.api_calls == 2
+    assert sandbox.salesforce_operator.count("GET", "/services/data/v59.0/query") == 2
+    sf.cached_list_presence_statuses()
+    sf.cached_list_presence_statuses()
+    assert sf.api_calls == 4
+
+
+def test_expired_session_is_renewed_once(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
+    sf.list_users()
+    sandbox.salesforce_operator.expire_tokens()
+    assert sf.list_users()  # REST 401 -> new login
+    sandbox.salesforce_operator.expire_tokens()
+    assert sf.read_presence_status_metadata("Nope") is None  # SOAP INVALID_SESSION_ID fault -> new login
+    assert sf.auth_calls == 3
+
+
+def test_transient_503s_are_ridden_out(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
+    sf.authenticate()
+    sandbox.salesforce_operator.set_faults(error_next=2, error_status=503)
+    assert sf.list_users()
+    assert sf.api_calls == 3
+    sandbox.salesforce_operator.set_faults(error_next=1, error_status=503, path_prefix="/services/Soap")
+    name = unique("After_Fault")
+    assert sf.create_presence_status(name, "After fault").developer_name == name
+    sf.delete_presence_status(name)
+
+
+def test_refused_connections_are_ridden_out(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
+    sf.authenticate()
+    sandbox.salesforce_operator.set_faults(refuse_seconds=0.3)
+    assert sf.list_users()
+
+
+def test_presence_changes_and_polling(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
+    status = sf.create_presence_status(unique("Online"), "Online", ["sfdc_phone"])
+    user = next(u for u in sf.list_users() if u.username.startswith("ada.lovelace"))
+    sf.grant_status(next(p.permission_set_id for p in sf.list_profiles() if p.id == user.profile_id), status.id)
+    _, cursor = sf.read_presence_changes(None, wait_ms=0, limit=1000)
+    response = requests.post(f"{sandbox.salesforce_url}/__sandbox/console/login",
+                             json={"user": user.username, "status": status.developer_name},
+                             verify=sandbox.ca_bundle, timeout=10)  # fmt: skip
+    assert response.status_code == 200, response.text
+    events, cursor2 = sf.read_presence_changes(cursor, wait_ms=2000)
+    created = [e for e in events if e.change_type == "CREATE"]
+    assert created and created[-1].user_id == user.id and created[-1].status_id == status.id
+    assert cursor2 is not None and cursor2 > (cursor or 0)
+    rows, newest = sf.poll_current_presence()
+    mine = [r for r in rows if r.user_id == user.id]
+    assert mine and mine[0].status_developer_name == status.developer_name and not mine[0].is_away
+    assert newest is not None
+
+
+def test_no_secret_in_debug_logs(sandbox: SandboxHandle, sf: SalesforceClient,
+                                 caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    caplog.set_level(logging.DEBUG)
+    name = unique("Logged")
+    sf.create_presence_status(name, "Logged", ["Case"])
+    sf.delete_presence_status(name)
+    app = sf.create_oauth_app(OAuthAppSpec(name=unique("Log_App"), label="L", contact_email="a@example.com",
+                                           callback_url="https://login.example.com/cb"))  # fmt: skip
+    sf.delete_oauth_app("external_client_app", app.record.name)
+    token = sf._connect().sf.session_id
+    for secret in (token, app.consumer_secret.get_secret_value(), sandbox.env["SF_CLIENT_SECRET"],
+                   sandbox.env["SF_PASSWORD"]):  # fmt: skip
+        assert secret not in caplog.text
+
+
+# ---------------------------------------------------------------------------------------------- CXone
+
+
+def test_cxone_listings(cx: CxoneClient) -> None:
+    agents = cx.list_agents()
+    teams = cx.list_teams()
+    codes = cx.list_unavailable_codes()
+    assert len(agents) >= 10 and {t.team_id for t in teams} >= {2001, 2002, 2003}
+    assert "Break" in {c.name for c in codes}
+    team_codes = cx.list_team_unavailable_codes(2001)
+    assert team_codes and {c.outstate_id for c in team_codes} <= {c.id for c in codes}
+    with pytest.raises(NotFound):
+        cx.list_team_unavailable_codes(999999)
+    states, cursor = cx.agent_states()
+    assert cursor and len(states) >= 10
+    _, cursor2 = cx.agent_states(cursor)
+    assert cursor2
+
+
+def test_cxone_token_refresh_after_forced_expiry(sandbox: SandboxHandle, cx: CxoneClient) -> None:
+    cx.list_teams()
+    sandbox.cxone_operator.expire_tokens()
+    assert cx.list_teams()
+    assert cx.auth_calls == 2
+
+
+def test_cxone_transient_503s_are_ridden_out(sandbox: SandboxHandle, cx: CxoneClient) -> None:
+    cx.authenticate()
+    sandbox.cxone_operator.set_faults(error_next=2, error_status=503)
+    assert cx.list_teams()
+    assert cx.api_calls == 3
+
+
+def test_agent_session_and_state(sandbox: SandboxHandle, cx: CxoneClient) -> None:
+    agent = next(a for a in cx.list_agents() if a.team_id == 2001 and a.is_active)
+    response = requests.post(f"{sandbox.cxone_url}/__sandbox/agent/{agent.agent_id}/login", json={},
+                             verify=sandbox.ca_bundle, timeout=10)  # fmt: skip
+    assert response.status_code < 300, response.text
+    session = cx.join_agent_session(agent.agent_id)
+    cx.set_agent_state(session, "Available")
+    states, _ = cx.agent_states()
+    assert next(s for s in states if s.agent_id == agent.agent_id).agent_state_name == "Available"
+    code = cx.list_team_unavailable_codes(2001)[0]
+    cx.set_agent_state(session, "Unavailable", code.outstate_name)
+    state = next(s for s in cx.agent_states()[0] if s.agent_id == agent.agent_id)
+    assert (state.agent_state_name, state.out_state_id) == ("Unavailable", code.outstate_id)
+
+
+def test_account_mapping_lifecycle(sandbox: SandboxHandle, cx: CxoneClient) -> None:
+    agent = next(a for a in cx.list_agents() if a.is_active)
+    spec = AccountMappingSpec(
+        name=unique("Org"),
+        access_key_agent_id=agent.agent_id,
+        salesforce_environment=SalesforceEnvironmentSpec(
+            name="sandbox",
+            instance_url=sandbox.salesforce_url,
+            consumer_key="3MVG9sandboxkey",
+            consumer_secret=SecretStr("consumersecret123"),
+        ),  # fmt: skip
+    )
+    created = cx.adapters.create_account_mapping(spec)
+    mapping = created.mapping
+    assert created.access_key_secret is not None and mapping.access_key_id
+    assert mapping.salesforce_environment.has_consumer_secret and mapping.is_selected
+    assert cx.adapters.get_account_mapping(mapping.mapping_id) == mapping.model_copy(
+        update={"last_modified": cx.adapters.get_account_mapping(mapping.mapping_id).last_modified}
+    )  # type: ignore[union-attr]
+    assert cx.adapters.find_account_mapping(spec.name) is not None
+
+    # The access key the mapping created is a working credential.
+    as_mapping = CxoneClient(CxoneSettings.from_mapping({
+        **sandbox.env, "CXONE_ACCESS_KEY_ID": mapping.access_key_id,
+        "CXONE_ACCESS_KEY_SECRET": created.access_key_secret.get_secret_value()}), retry=FAST)  # fmt: skip
+    as_mapping.authenticate()
+
+    keep_secret = spec.model_copy(update={"name": spec.name + "_2", "salesforce_environment":
+                                          spec.salesforce_environment.model_copy(update={"consumer_secret": None})})  # fmt: skip
+    updated = cx.adapters.update_account_mapping(mapping.mapping_id, keep_secret)
+    assert updated.name == spec.name + "_2" and updated.salesforce_environment.has_consumer_secret
+    other = next(a for a in cx.list_agents() if a.is_active and a.agent_id != agent.agent_id)
+    with pytest.raises(InvalidRequest) as info:
+        cx.adapters.update_account_mapping(mapping.mapping_id,
+                                           keep_secret.model_copy(update={"access_key_agent_id": other.agent_id}))  # fmt: skip
+    assert "accessKeyAgentId" in str(info.value)
+    with pytest.raises(AlreadyExists):
+        cx.adapters.create_account_mapping(spec.model_copy(update={"name": updated.name}))
+    with pytest.raises(InvalidRequest) as missing:
+        cx.adapters.create_account_mapping(keep_secret.model_copy(update={"name": unique("Org")}))
+    assert missing.value.field == "salesforceEnvironment.consumerSecret"
+
+    cx.adapters.delete_account_mapping(mapping.mapping_id)
+    assert cx.adapters.get_account_mapping(mapping.mapping_id) is None
+    cx.adapters.delete_account_mapping(mapping.mapping_id)
+
+
+def test_presence_rule_lifecycle(cx: CxoneClient) -> None:
+    code = cx.list_team_unavailable_codes(2002)[0]
+    busy = ExternalStatus(status_id="0N5Hs0000000777KAA", developer_name="Busy_Rule_Test")
+    online = ExternalStatus(status_id="0N5Hs0000000778KAA", developer_name="Online_Rule_Test")
+    spec = PresenceRuleSpec(
+        name=unique("Voice"),
+        priority=7,
+        publisher_state_map=[
+            PublisherMapping(from_=AcdState(state="InboundContact"), to=busy),
+            PublisherMapping(from_=AcdState(state="Available"), to=online),
+        ],
+        subscriber_state_map=[
+            SubscriberMapping(from_=busy, to=AcdState(state="Unavailable", out_state_id=code.outstate_id)),
+            SubscriberMapping(from_=online, to=PreviousState(previous_state=True)),
+        ],
+        team_ids=[2002],
+    )
+    rule = cx.adapters.create_presence_rule(spec)
+    assert rule.spec() == spec and rule.rule_id is not None
+    assert cx.adapters.get_presence_rule(rule.rule_id) == rule
+    assert cx.adapters.find_presence_rule(spec.name) == rule
+    with pytest.raises(AlreadyExists):
+        cx.adapters.create_presence_rule(spec)
+
+    changed = cx.adapters.update_presence_rule(rule.rule_id, spec.model_copy(update={"priority": 8}))
+    assert changed.priority == 8 and changed.rule_id == rule.rule_id
+
+    bad = spec.model_copy(update={"name": unique("Bad"), "subscriber_state_map": [
+        SubscriberMapping(from_=busy, to=AcdState(state="Unavailable", out_state_id=987654))]})  # fmt: skip
+    with pytest.raises(InvalidRequest):
+        cx.adapters.create_presence_rule(bad)
+
+    cx.adapters.delete_presence_rule(rule.rule_id)
+    assert cx.adapters.get_presence_rule(rule.rule_id) is None
+    cx.adapters.delete_presence_rule(rule.rule_id)
