@@ -122,8 +122,13 @@ def test_grants(sf: SalesforceClient) -> None:
 
 
 def test_external_client_app_secret_is_returned_once_and_works(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
-    spec = OAuthAppSpec(name=unique("Presence_Sync"), label="Presence Sync", contact_email="ops@example.com",
-                        callback_url="https://login.example.com/callback", scopes=["api", "refresh_token"])  # fmt: skip
+    spec = OAuthAppSpec(
+        name=unique("Presence_Sync"),
+        label="Presence Sync",
+        contact_email="ops@example.com",
+        callback_url="https://login.example.com/callback",
+        scopes=["api", "refresh_token"],
+    )
     created = sf.create_oauth_app(spec)
     record = created.record
     assert (record.name, record.callback_url, record.scopes) == (spec.name, spec.callback_url, ["Api", "RefreshToken"])
@@ -131,9 +136,16 @@ def test_external_client_app_secret_is_returned_once_and_works(sandbox: SandboxH
     assert sf.read_oauth_app("external_client_app", spec.name) == record
 
     # The secret is real: the new app can log the integration user in.
-    as_app = SalesforceClient(SalesforceSettings.from_mapping({
-        **sandbox.env, "SF_CLIENT_ID": record.consumer_key,
-        "SF_CLIENT_SECRET": created.consumer_secret.get_secret_value()}), retry=FAST)  # fmt: skip
+    as_app = SalesforceClient(
+        SalesforceSettings.from_mapping(
+            {
+                **sandbox.env,
+                "SF_CLIENT_ID": record.consumer_key,
+                "SF_CLIENT_SECRET": created.consumer_secret.get_secret_value(),
+            }
+        ),
+        retry=FAST,
+    )
     as_app.authenticate()
 
     updated = sf.update_oauth_app(spec.model_copy(update={"label": "Presence Sync 2", "scopes": ["api"]}))
@@ -147,8 +159,13 @@ def test_external_client_app_secret_is_returned_once_and_works(sandbox: SandboxH
 
 
 def test_connected_app_creation_is_restricted_by_default(sf: SalesforceClient) -> None:
-    spec = OAuthAppSpec(type="connected_app", name=unique("Legacy"), label="Legacy", contact_email="a@example.com",
-                        callback_url="https://login.example.com/callback")  # fmt: skip
+    spec = OAuthAppSpec(
+        type="connected_app",
+        name=unique("Legacy"),
+        label="Legacy",
+        contact_email="a@example.com",
+        callback_url="https://login.example.com/callback",
+    )
     with pytest.raises(PermissionDenied) as info:
         sf.create_oauth_app(spec)
     assert info.value.error_code == "INSUFFICIENT_ACCESS"
@@ -196,9 +213,12 @@ def test_presence_changes_and_polling(sandbox: SandboxHandle, sf: SalesforceClie
     user = next(u for u in sf.list_users() if u.username.startswith("ada.lovelace"))
     sf.grant_status(next(p.permission_set_id for p in sf.list_profiles() if p.id == user.profile_id), status.id)
     _, cursor = sf.read_presence_changes(None, wait_ms=0, limit=1000)
-    response = requests.post(f"{sandbox.salesforce_url}/__sandbox/console/login",
-                             json={"user": user.username, "status": status.developer_name},
-                             verify=sandbox.ca_bundle, timeout=10)  # fmt: skip
+    response = requests.post(
+        f"{sandbox.salesforce_url}/__sandbox/console/login",
+        json={"user": user.username, "status": status.developer_name},
+        verify=sandbox.ca_bundle,
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     events, cursor2 = sf.read_presence_changes(cursor, wait_ms=2000)
     created = [e for e in events if e.change_type == "CREATE"]
@@ -210,18 +230,29 @@ def test_presence_changes_and_polling(sandbox: SandboxHandle, sf: SalesforceClie
     assert newest is not None
 
 
-def test_no_secret_in_debug_logs(sandbox: SandboxHandle, sf: SalesforceClient,
-                                 caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+def test_no_secret_in_debug_logs(
+    sandbox: SandboxHandle, sf: SalesforceClient, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     name = unique("Logged")
     sf.create_presence_status(name, "Logged", ["Case"])
     sf.delete_presence_status(name)
-    app = sf.create_oauth_app(OAuthAppSpec(name=unique("Log_App"), label="L", contact_email="a@example.com",
-                                           callback_url="https://login.example.com/cb"))  # fmt: skip
+    app = sf.create_oauth_app(
+        OAuthAppSpec(
+            name=unique("Log_App"),
+            label="L",
+            contact_email="a@example.com",
+            callback_url="https://login.example.com/cb",
+        )
+    )
     sf.delete_oauth_app("external_client_app", app.record.name)
     token = sf._connect().sf.session_id
-    for secret in (token, app.consumer_secret.get_secret_value(), sandbox.env["SF_CLIENT_SECRET"],
-                   sandbox.env["SF_PASSWORD"]):  # fmt: skip
+    for secret in (
+        token,
+        app.consumer_secret.get_secret_value(),
+        sandbox.env["SF_CLIENT_SECRET"],
+        sandbox.env["SF_PASSWORD"],
+    ):
         assert secret not in caplog.text
 
 
@@ -260,8 +291,9 @@ def test_cxone_transient_503s_are_ridden_out(sandbox: SandboxHandle, cx: CxoneCl
 
 def test_agent_session_and_state(sandbox: SandboxHandle, cx: CxoneClient) -> None:
     agent = next(a for a in cx.list_agents() if a.team_id == 2001 and a.is_active)
-    response = requests.post(f"{sandbox.cxone_url}/__sandbox/agent/{agent.agent_id}/login", json={},
-                             verify=sandbox.ca_bundle, timeout=10)  # fmt: skip
+    response = requests.post(
+        f"{sandbox.cxone_url}/__sandbox/agent/{agent.agent_id}/login", json={}, verify=sandbox.ca_bundle, timeout=10
+    )
     assert response.status_code < 300, response.text
     session = cx.join_agent_session(agent.agent_id)
     cx.set_agent_state(session, "Available")
@@ -283,7 +315,7 @@ def test_account_mapping_lifecycle(sandbox: SandboxHandle, cx: CxoneClient) -> N
             instance_url=sandbox.salesforce_url,
             consumer_key="3MVG9sandboxkey",
             consumer_secret=SecretStr("consumersecret123"),
-        ),  # fmt: skip
+        ),
     )
     created = cx.adapters.create_account_mapping(spec)
     mapping = created.mapping
@@ -295,19 +327,31 @@ def test_account_mapping_lifecycle(sandbox: SandboxHandle, cx: CxoneClient) -> N
     assert cx.adapters.find_account_mapping(spec.name) is not None
 
     # The access key the mapping created is a working credential.
-    as_mapping = CxoneClient(CxoneSettings.from_mapping({
-        **sandbox.env, "CXONE_ACCESS_KEY_ID": mapping.access_key_id,
-        "CXONE_ACCESS_KEY_SECRET": created.access_key_secret.get_secret_value()}), retry=FAST)  # fmt: skip
+    as_mapping = CxoneClient(
+        CxoneSettings.from_mapping(
+            {
+                **sandbox.env,
+                "CXONE_ACCESS_KEY_ID": mapping.access_key_id,
+                "CXONE_ACCESS_KEY_SECRET": created.access_key_secret.get_secret_value(),
+            }
+        ),
+        retry=FAST,
+    )
     as_mapping.authenticate()
 
-    keep_secret = spec.model_copy(update={"name": spec.name + "_2", "salesforce_environment":
-                                          spec.salesforce_environment.model_copy(update={"consumer_secret": None})})  # fmt: skip
+    keep_secret = spec.model_copy(
+        update={
+            "name": spec.name + "_2",
+            "salesforce_environment": spec.salesforce_environment.model_copy(update={"consumer_secret": None}),
+        }
+    )
     updated = cx.adapters.update_account_mapping(mapping.mapping_id, keep_secret)
     assert updated.name == spec.name + "_2" and updated.salesforce_environment.has_consumer_secret
     other = next(a for a in cx.list_agents() if a.is_active and a.agent_id != agent.agent_id)
     with pytest.raises(InvalidRequest) as info:
-        cx.adapters.update_account_mapping(mapping.mapping_id,
-                                           keep_secret.model_copy(update={"access_key_agent_id": other.agent_id}))  # fmt: skip
+        cx.adapters.update_account_mapping(
+            mapping.mapping_id, keep_secret.model_copy(update={"access_key_agent_id": other.agent_id})
+        )
     assert "accessKeyAgentId" in str(info.value)
     with pytest.raises(AlreadyExists):
         cx.adapters.create_account_mapping(spec.model_copy(update={"name": updated.name}))
@@ -347,8 +391,14 @@ def test_presence_rule_lifecycle(cx: CxoneClient) -> None:
     changed = cx.adapters.update_presence_rule(rule.rule_id, spec.model_copy(update={"priority": 8}))
     assert changed.priority == 8 and changed.rule_id == rule.rule_id
 
-    bad = spec.model_copy(update={"name": unique("Bad"), "subscriber_state_map": [
-        SubscriberMapping(from_=busy, to=AcdState(state="Unavailable", out_state_id=987654))]})  # fmt: skip
+    bad = spec.model_copy(
+        update={
+            "name": unique("Bad"),
+            "subscriber_state_map": [
+                SubscriberMapping(from_=busy, to=AcdState(state="Unavailable", out_state_id=987654))
+            ],
+        }
+    )
     with pytest.raises(InvalidRequest):
         cx.adapters.create_presence_rule(bad)
 
