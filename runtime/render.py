@@ -1,0 +1,241 @@
+"""Render the runtime's deployable artifacts from its config: the reviewed, generated part of the service.
+
+``render(config, options)`` turns a ``RuntimeConfig`` (the service's JSON config, rules resolved to ids; or
+the same data as a plain mapping) into a tree of text files:
+
+* ``config.json``                  the service's config, exactly what ``python -m runtime --config`` reads;
+* ``Dockerfile``, ``.dockerignore`` (and ``Dockerfile.dockerignore``, the same list where BuildKit looks for
+  it when the repository is the build context): an image that installs this project and runs the service;
+* ``kubernetes/*.yaml``            Namespace, ConfigMap (config.json), Deployment (+ its state volume claim)
+  with ``/healthz`` liveness and ``/readyz`` readiness probes, Service (metrics), and ``secret.yaml``: a
+  *template* naming the SF_*/CXONE_* variables, never containing a value (credentials come from the
+  cluster's secret store).
+
+Output is deterministic: JSON with sorted keys, files in a fixed order, no timestamps; ``Rendered.digest``
+is a hash over the whole tree, so a change anywhere is one visible changed value in ``pulumi preview``.
+
+The templates are jinja2 with ``StrictUndefined`` (a missing value is an error, not an empty string) and no
+autoescaping (the output is YAML/JSON, not HTML): every value that is not a fixed literal goes through the
+``to_json`` filter, and a JSON string is a valid YAML double-quoted scalar, so no value can break the syntax.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+__all__ = [
+    "CONFIG_DIR",
+    "CONFIG_PATH",
+    "SECRET_VARIABLES",
+    "RenderOptions",
+    "Rendered",
+    "SecretVariable",
+    "config_data",
+    "render",
+    "to_json",
+]
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CONFIG_DIR = "/etc/presence-sync"
+CONFIG_PATH = f"{CONFIG_DIR}/config.json"
+STATE_DIR = "/var/lib/presence-sync"
+
+
+@dataclass(frozen=True)
+class SecretVariable:
+    name: str
+    required: bool
+    description: str
+
+
+# The variables presence_sync/clients/settings.py reads. Names only: values never pass through a render.
+SECRET_VARIABLES: tuple[SecretVariable, ...] = (
+    SecretVariable("SF_LOGIN_URL", True, "base URL whose /services/oauth2/token issues Salesforce tokens"),
+    SecretVariable("SF_CLIENT_ID", True, "consumer key of the Salesforce OAuth app"),
+    SecretVariable("SF_CLIENT_SECRET", True, "consumer secret of the Salesforce OAuth app"),
+    SecretVariable("SF_USERNAME", False, "integration user's username (password grant)"),
+    SecretVariable("SF_PASSWORD", False, "integration user's password + security token (password grant)"),
+    SecretVariable("SF_GRANT", False, "password (default) or client_credentials"),
+    SecretVariable("SF_API_VERSION", False, "Salesforce API version, e.g. 59.0"),
+    SecretVariable("CXONE_AUTH_URL", True, "CXone base URL with /auth/token"),
+    SecretVariable("CXONE_API_URL", False, "CXone API base URL (discovered when unset)"),
+    SecretVariable("CXONE_CLIENT_ID", True, "client id of the registered CXone application"),
+    SecretVariable("CXONE_CLIENT_SECRET", True, "client secret of the registered CXone application"),
+    SecretVariable("CXONE_ACCESS_KEY_ID", True, "access key id of the CXone integration user"),
+    SecretVariable("CXONE_ACCESS_KEY_SECRET", True, "secret of that access key"),
+    SecretVariable("CXONE_API_VERSION", False, "CXone API version, e.g. v34.0"),
+)
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Where and how the service runs; everything in the artifacts that is not the service's own config."""
+
+    name: str = "presence-sync"
+    namespace: str = "presence-sync"
+    image: str = "presence-sync-runtime:latest"
+    port: int = 9464
+    replicas: int = 1
+    base_image: str = "python:3.11-slim"
+    run_as_user: int = 10001
+
+    def __post_init__(self) -> None:
+        for label, value in (("name", self.name), ("namespace", self.namespace)):
+            if not _is_dns_label(value):
+                raise ValueError(
+                    f"runtime {label} {value!r} is not a Kubernetes name "
+                    "(lowercase letters, digits and '-', at most 63, starting and ending alphanumeric)"
+                )
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"runtime port {self.port} is not a TCP port")
+        if not self.image or any(ch.isspace() for ch in self.image):
+            raise ValueError(f"runtime image {self.image!r} is not an image reference")
+        if self.replicas != 1:
+            raise ValueError("the runtime runs one replica per store (SQLite); replicas must be 1")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The rendered tree: relative path -> text, in a stable order."""
+
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        return tree_digest(self.files)
+
+    @property
+    def config_json(self) -> str:
+        return self.files["config.json"]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(sorted(self.files.items()))
+
+    def manifests(self) -> list[str]:
+        """The Kubernetes manifests `kubectl apply` takes, in apply order (the Secret is a template: excluded)."""
+        return [path for path in KUBERNETES_APPLY_ORDER if path in self.files]
+
+    def write(self, directory: Path) -> list[Path]:
+        """Write the tree under ``directory``; files no longer rendered are left alone. Returns the paths."""
+        written = []
+        for relative, text in self:
+            path = directory / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text)
+            tmp.replace(path)  # a reader never sees half a file
+            written.append(path)
+        return written
+
+
+KUBERNETES_APPLY_ORDER = (
+    "kubernetes/namespace.yaml",
+    "kubernetes/configmap.yaml",
+    "kubernetes/deployment.yaml",
+    "kubernetes/service.yaml",
+)
+
+_OUTPUTS: tuple[tuple[str, str], ...] = (
+    ("config.json", "config.json.j2"),
+    ("Dockerfile", "Dockerfile.j2"),
+    (".dockerignore", "dockerignore.j2"),
+    ("Dockerfile.dockerignore", "dockerignore.j2"),
+    ("kubernetes/namespace.yaml", "namespace.yaml.j2"),
+    ("kubernetes/configmap.yaml", "configmap.yaml.j2"),
+    ("kubernetes/secret.yaml", "secret.yaml.j2"),
+    ("kubernetes/deployment.yaml", "deployment.yaml.j2"),
+    ("kubernetes/service.yaml", "service.yaml.j2"),
+)
+
+
+def to_json(value: Any) -> str:
+    """Canonical JSON: sorted keys, two-space indent for objects; a scalar on one line."""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _to_yaml_map(mapping: Mapping[str, Any], indent: int) -> str:
+    """A flat map of scalars as block YAML at ``indent`` spaces: keys and values JSON-quoted."""
+    pad = " " * indent
+    return "\n".join(f"{pad}{json.dumps(str(k))}: {json.dumps(str(v))}" for k, v in sorted(mapping.items()))
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # YAML/JSON, not HTML: values are escaped by to_json instead
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["to_json"] = to_json
+    env.filters["to_yaml_map"] = _to_yaml_map
+    return env
+
+
+def config_data(config: Any) -> dict[str, Any]:
+    """The config as JSON data: a pydantic model (RuntimeConfig) is dumped the way the service reads it."""
+    if hasattr(config, "model_dump"):
+        data = config.model_dump(mode="json", by_alias=True)
+    elif isinstance(config, Mapping):
+        data = json.loads(json.dumps(dict(config)))  # JSON-clean copy; fails loudly on non-JSON values
+    else:
+        raise TypeError(f"a runtime config is a RuntimeConfig or a mapping, not {type(config).__name__}")
+    if not isinstance(data, dict):
+        raise TypeError("a runtime config must be a JSON object")
+    return data
+
+
+def render(config: Any, options: RenderOptions | None = None) -> Rendered:
+    options = options or RenderOptions()
+    data = config_data(config)
+    labels = {"app.kubernetes.io/name": "presence-sync", "app.kubernetes.io/instance": options.name,
+              "app.kubernetes.io/component": "runtime"}  # fmt: skip
+    context: dict[str, Any] = {
+        "config": data,
+        "config_digest": hashlib.sha256(to_json(data).encode()).hexdigest()[:16],
+        "name": options.name,
+        "namespace": options.namespace,
+        "image": options.image,
+        "port": options.port,
+        "replicas": options.replicas,
+        "base_image": options.base_image,
+        "run_as_user": options.run_as_user,
+        "labels": labels,
+        "selector": {key: labels[key] for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance")},
+        "configmap_name": f"{options.name}-config",
+        "secret_name": f"{options.name}-credentials",
+        "state_claim": f"{options.name}-state",
+        "secret_variables": SECRET_VARIABLES,
+        "config_dir": CONFIG_DIR,
+        "config_path": CONFIG_PATH,
+        "state_dir": STATE_DIR,
+        "build_file_hint": "<rendered dir>/Dockerfile",
+    }
+    env = _environment()
+    files = {path: env.get_template(template).render(context) for path, template in _OUTPUTS}
+    return Rendered(files)
+
+
+def tree_digest(files: Mapping[str, str]) -> str:
+    """sha256 over (path, content) pairs in path order: equal trees, equal digests; any change, a new one."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        encoded = files[path].encode()
+        digest.update(f"{path}\0{len(encoded)}\0".encode())
+        digest.update(encoded)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _is_dns_label(value: str) -> bool:
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+    return 0 < len(value) <= 63 and set(value) <= allowed and value[0] != "-" and value[-1] != "-"
