@@ -43,6 +43,7 @@ from presence_sync.clients.errors import (
     AuthenticationFailed,
     InvalidRequest,
     NotFound,
+    PermissionDenied,
     Redactor,
     ServiceUnavailable,
     VendorError,
@@ -646,7 +647,20 @@ class SalesforceClient:
                 app = self._connected_app_metadata(conn, spec, scopes, consumer_key, consumer_secret)
                 self._check_results(self._md(conn, "createMetadata", [app]))
 
-            self._write("create_oauth_app", about, run_connected)
+            try:
+                self._write("create_oauth_app", about, run_connected)
+            except PermissionDenied as exc:
+                raise PermissionDenied(
+                    exc.detail,
+                    vendor="salesforce",
+                    operation=exc.operation,
+                    object=exc.object,
+                    field=exc.field,
+                    error_code=exc.error_code,
+                    status=exc.status,
+                    hint="Salesforce restricts new Connected Apps (Spring '26): use an External Client App "
+                    "(the default), or have an admin allow Connected App creation in the org.",
+                ) from None
         else:
             created: list[tuple[str, str]] = []
             try:

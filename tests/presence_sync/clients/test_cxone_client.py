@@ -425,3 +425,21 @@ def test_cxone_secrets_never_reach_errors_or_logs(
     )
     for secret in ("cx-access-1", "cx-refresh-1", *CX_SECRETS.values()):
         assert secret not in blob, secret
+
+
+def test_concurrent_first_calls_get_one_token(cx: CxoneClient, cx_transport: FakeTransport) -> None:
+    import threading
+
+    cx_transport.on("GET", f"{V}/teams", Reply(200, {"teams": [], "totalRecords": 0}))
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        cx.list_teams()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (cx.auth_calls, cx.api_calls) == (1, 4)

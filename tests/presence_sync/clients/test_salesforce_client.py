@@ -586,3 +586,19 @@ def test_secrets_never_reach_errors_reprs_or_logs(
     secret = created_secret[0].split("<ns0:consumerSecret>")[1].split("<")[0]
     for value in (token, secret, *SF_SECRETS.values()):  # ...and nowhere else
         assert value not in blob, value
+
+
+def test_concurrent_first_calls_log_in_once(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    route_queries(sf_transport, {"FROM User": soql([])})
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        sf.list_users()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (sf.auth_calls, sf.api_calls) == (1, 4)
