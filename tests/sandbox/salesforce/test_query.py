@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from simple_salesforce import Salesforce, SalesforceMalformedRequest
 
+from sandbox.salesforce.ids import make_id
 from tests.sandbox.support import rest
 
 
@@ -92,7 +93,7 @@ def test_pagination_follows_next_records_url(sf: Salesforce, sandbox_env: dict[s
 
 
 def test_an_unknown_query_locator_is_invalid_query_locator(sandbox_env: dict[str, str]) -> None:
-    response = rest(sandbox_env, "GET", "/services/data/v59.0/query/01gHs0000000099AAA-2000")
+    response = rest(sandbox_env, "GET", f"/services/data/v59.0/query/{make_id('01g', 999)}-2000")
 
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
