@@ -16,6 +16,7 @@ from starlette.responses import Response
 from . import dml
 from .errors import ApiError, json_response, not_found
 from .ids import make_id
+from .metadata_types import one
 from .oauth import authenticate
 from .org import Org
 from .soql_exec import run_query
@@ -201,14 +202,15 @@ class RestApi:
         if part not in ("key", "secret", "keyandsecret"):
             raise ApiError(400, "INVALID_INPUT", f"Invalid value for part: {part}")
         for settings in self.org.store.metadata_all("ExtlClntAppGlobalOauthSettings"):
-            eca = self.org.store.metadata("ExternalClientApplication", settings.get("externalClientApplication", ""))
-            if eca is None or app_id not in (eca.get("_id"), eca.get("fullName")):
+            eca_name = one(settings, "externalClientApplication", "")
+            eca = self.org.store.metadata("ExternalClientApplication", eca_name)
+            if eca is None or app_id not in (eca.get("_id"), eca_name):
                 continue
-            if consumer_id not in (settings.get("_consumerId"), settings.get("consumerKey")):
+            if consumer_id not in (settings.get("_consumerId"), one(settings, "consumerKey")):
                 continue
             body: dict[str, Any] = {}
             if part in ("key", "keyandsecret"):
-                body["key"] = settings.get("consumerKey")
+                body["key"] = one(settings, "consumerKey")
             if part in ("secret", "keyandsecret"):
                 body["secret"] = settings.get("_consumerSecret")
             return json_response(body, headers=headers)

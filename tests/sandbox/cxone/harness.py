@@ -44,7 +44,9 @@ class Sandbox:
 
     def __init__(self, db_path: pathlib.Path, tls: Tls, clock: FakeClock, *, reset: bool, **options: Any) -> None:
         self.db_path, self.clock = db_path, clock
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
+        # and without it every response waits ~40 ms for a delayed ACK (Nagle).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.base_url = f"https://127.0.0.1:{sock.getsockname()[1]}"
