@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,8 @@ class PulumiBackend:
             "PULUMI_CONFIG_PASSPHRASE": DEMO_PASSPHRASE,
             "PULUMI_SKIP_UPDATE_CHECK": "1",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            # Inline programs have no Pulumi.yaml for the dynamic-provider plugin to find the virtualenv in.
+            "PULUMI_PYTHON_CMD": sys.executable,
         }
 
 
@@ -79,11 +82,13 @@ def _require_pulumi_cli() -> Iterator[None]:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Any]:
-    """A fresh sandbox (both emulators, seeded) in its own process, for one test."""
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh sandbox (both emulators, seeded) in its own process, for one test. The test process trusts
+    its CA, as any requests program would through REQUESTS_CA_BUNDLE (zeep inside simple-salesforce too)."""
     from sandbox.testing import running_sandbox
 
     with running_sandbox(tmp_path / "sandbox", reset=True) as handle:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(handle.ca_bundle))
         yield handle
 
 

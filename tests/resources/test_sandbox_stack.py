@@ -5,6 +5,7 @@ clients rather than our providers."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED_SPEC = (REPO_ROOT / "stacks" / "sandbox.yaml").read_text()
 
 pytestmark = pytest.mark.pulumi
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how Pulumi marks a secret value in a state
 
 
 @pytest.fixture
@@ -55,14 +58,14 @@ def test_one_up_creates_everything_the_spec_says_and_a_second_changes_nothing(
 
 def test_changing_one_rule_mapping_updates_only_that_rule(stack: Any, sandbox: Any) -> None:
     stack.up()
-    stack.edit_spec('{salesforce: Busy, acd: "Unavailable:Break"}', "{salesforce: Busy, acd: Unavailable}")
+    stack.edit_spec("{acd: LoggedOut, salesforce: previous}", "{acd: LoggedOut, salesforce: Busy}")
 
     assert changes(stack.preview().change_summary) == {"update": 1}
     result = stack.up()
     assert changes(result.summary.resource_changes) == {"update": 1}
     rule = vendors.Cxone(sandbox.env).rules()["Chat agents"]
-    busy = next(m for m in rule["subscriberStateMap"] if m["from"]["developerName"] == "Busy")
-    assert busy["to"] == {"state": "Unavailable"}
+    logged_out = next(m for m in rule["publisherStateMap"] if m["from"] == {"state": "LoggedOut"})
+    assert logged_out["to"]["developerName"] == "Busy"
 
 
 def test_hand_changes_are_reported_as_drift_and_the_next_up_puts_them_right(stack: Any, sandbox: Any) -> None:
@@ -110,11 +113,18 @@ def test_destroy_removes_all_of_it_and_nothing_else(stack: Any, sandbox: Any) ->
     assert "Salesforce Sandbox" not in cxone.mappings()
 
 
-def test_secrets_are_encrypted_in_the_state(stack: Any) -> None:
+def test_secrets_are_encrypted_in_the_state(stack: Any, pulumi_backend: Any) -> None:
     stack.up()
-    state = stack.resource_states()
+    stack.refresh()  # a refresh rewrites inputs from the live objects: they must stay secret too
+    state = stack.resource_states()  # exported with secrets decrypted, each marked with Pulumi's secret sig
     app = state["oauth-app-CXone_Presence_Sync"]
     mapping = state["account-mapping"]
-    for value in (app["consumerSecret"], app["consumerKey"], mapping["accessKeySecret"], mapping["consumerSecret"]):
-        assert isinstance(value, dict) and "ciphertext" in value, "a secret must be stored encrypted"
+    secrets = [app["consumerSecret"], app["consumerKey"], mapping["accessKeySecret"], mapping["consumerSecret"]]
+    for value in secrets:
+        assert isinstance(value, dict) and SECRET_SIG in value, "a secret must be marked secret in the state"
+
+    stored = "\n".join(path.read_text() for path in pulumi_backend.state_dir.rglob("*.json"))
+    assert "ciphertext" in stored
+    for value in secrets:
+        assert json.loads(value["plaintext"]) not in stored, "a secret must never be stored in plain text"
     assert changes(stack.preview(refresh=True).change_summary) == {}
