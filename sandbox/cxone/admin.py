@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from sandbox.cxone.auth import Principal, api
 from sandbox.cxone.store import format_ms
-from sandbox.cxone.web import ApiError, Ctx, Fields, Query, json_body, json_response, list_links
+from sandbox.cxone.web import MAX_INT, ApiError, Ctx, Fields, Query, json_body, json_response, list_links
 
 __all__ = ["AGENT_SELECT", "ROUTES", "agent_json", "id_value", "paged", "path_int", "team_json", "team_row"]
 
@@ -246,7 +246,7 @@ def id_value(item: Any, keys: tuple[str, ...], where: str) -> int:
         value = fields.data.get(key)
         if isinstance(value, bool):
             break
-        if isinstance(value, int):
+        if isinstance(value, int) and abs(value) <= MAX_INT:
             return value
         if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
             return int(value.strip())

@@ -65,8 +65,13 @@ def _environment(body: Fields, *, secret_required: bool) -> dict[str, str | None
     env = body.obj("salesforceEnvironment", allowed=_ENVIRONMENT)
     instance_url = env.string("instanceUrl")
     assert instance_url is not None
-    parts = urlsplit(instance_url)
-    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+    try:
+        parts = urlsplit(instance_url)
+        valid = parts.scheme == "https" and bool(parts.hostname) and not parts.query and not parts.fragment
+        parts.port  # noqa: B018 -- raises ValueError for a malformed port
+    except ValueError:
+        valid = False
+    if not valid:
         raise ApiError.bad("salesforceEnvironment.instanceUrl must be an https:// URL such as "
                            f"https://example.my.salesforce.com, got {instance_url!r}")
     return {"name": env.string("name"), "instanceUrl": instance_url,

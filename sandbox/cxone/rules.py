@@ -37,7 +37,7 @@ from sandbox.cxone.auth import Principal, api
 from sandbox.cxone.mappings import partner
 from sandbox.cxone.states import SETTABLE_STATES, STATE_NAMES
 from sandbox.cxone.store import format_ms
-from sandbox.cxone.web import ApiError, Ctx, Fields, json_body, json_response, no_content
+from sandbox.cxone.web import MAX_INT, ApiError, Ctx, Fields, json_body, json_response, no_content
 
 __all__ = ["ROUTES"]
 
@@ -128,7 +128,7 @@ def _state_map(body: Fields, key: str, parse_from: Callable[[Any, str], dict[str
 def _ids(body: Fields, key: str) -> list[int]:
     values = body.array(key, required=False)
     for index, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INT:
             raise ApiError.bad(f"{key}[{index}] must be a positive integer id")
         if value in values[:index]:
             raise ApiError.bad(f"{key}[{index}] repeats id {value}")

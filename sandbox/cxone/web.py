@@ -22,6 +22,7 @@ from sandbox.cxone.store import Store
 
 __all__ = [
     "DEFAULT_TOP",
+    "MAX_INT",
     "ApiError",
     "Ctx",
     "Fields",
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 DEFAULT_TOP = 100  # GUESS: CXone's default page size is not documented in what we could read
+MAX_INT = 2**53 - 1  # beyond this a JSON number is not an id (and would not fit SQLite's integer)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -97,9 +99,16 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
             raise ApiError.bad("the request body must be a JSON document")
         return None
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError.bad(f"the request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError.bad("the request body is nested too deeply") from exc
+    try:  # "\ud800" parses into a lone surrogate, which neither SQLite nor the response could encode
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ApiError.bad("the request body contains an invalid Unicode escape (a lone surrogate)") from exc
+    return body
 
 
 class Query:
@@ -226,6 +235,8 @@ class Fields:
         value = self.data[key]
         if isinstance(value, bool) or not isinstance(value, int):
             raise ApiError.bad(f"{self.path(key)} must be an integer")
+        if abs(value) > MAX_INT:
+            raise ApiError.bad(f"{self.path(key)} is out of range")
         if minimum is not None and value < minimum:
             raise ApiError.bad(f"{self.path(key)} must be at least {minimum}")
         return value

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -48,4 +48,5 @@ def start(tmp_path: pathlib.Path, tls: Tls, clock: FakeClock) -> Iterator[Any]:
 @pytest.fixture
 def cxone(start: Any) -> Sandbox:
     """A fresh sandbox with the seeded demo tenant."""
-    return start(reset=True)  # type: ignore[no-any-return]
+    sandbox: Sandbox = start(reset=True)
+    return sandbox

@@ -16,7 +16,7 @@ def test_the_seeded_tenant_has_ten_agents_matching_the_salesforce_users_and_an_a
     body = cxone.api("GET", "/agents").json()
     assert body["businessUnitId"] == 4600123 and body["totalRecords"] == 11
     emails = {a["emailAddress"] for a in body["agents"]}
-    assert SALESFORCE_USERS < emails and len(emails - SALESFORCE_USERS) == 1
+    assert emails > SALESFORCE_USERS and len(emails - SALESFORCE_USERS) == 1
     ada = next(a for a in body["agents"] if a["emailAddress"] == "ada.lovelace@example.com")
     assert (ada["firstName"], ada["lastName"], ada["teamName"], ada["isActive"]) == (
         "Ada", "Lovelace", "Support Tier 1", True)

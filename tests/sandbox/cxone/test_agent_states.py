@@ -44,7 +44,8 @@ def test_two_changes_between_polls_show_the_latest_state(cxone: Sandbox) -> None
     body = _poll(cxone, cursor)[1]
     assert body["totalRecords"] == 1
     state = body["agentStates"][0]
-    assert (state["agentStateName"], state["outStateId"], state["outStateDescription"]) == ("Unavailable", 3002, "Lunch")
+    assert (state["agentStateName"], state["outStateId"], state["outStateDescription"]) == (
+        "Unavailable", 3002, "Lunch")
 
 
 def test_changes_come_oldest_first_and_page_with_skip_and_top(cxone: Sandbox) -> None:

@@ -33,7 +33,8 @@ def test_password_grant_with_an_access_key_and_basic_client_auth_returns_bearer_
 def test_client_credentials_may_also_come_in_the_body(cxone: Sandbox) -> None:
     response = cxone.token_request({
         "grant_type": "password", "client_id": CLIENT[0], "client_secret": CLIENT[1],
-        "username": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_ID"], "password": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_SECRET"],
+        "username": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_ID"],
+        "password": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_SECRET"],
     }, basic=False)
     assert response.status_code == 200
 

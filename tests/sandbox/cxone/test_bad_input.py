@@ -56,7 +56,8 @@ def test_garbage_bodies_get_a_4xx_in_the_vendor_shape(cxone: Sandbox, body: byte
 def test_wrong_types_in_the_state_change_are_400(cxone: Sandbox) -> None:
     cxone.agent(100001, "login")
     session = cxone.join(100001)
-    for body in ({"state": ["Available"]}, {"state": "Unavailable", "reason": 3001}, [], "Available"):
+    bodies: list[Any] = [{"state": ["Available"]}, {"state": "Unavailable", "reason": 3001}, [], "Available"]
+    for body in bodies:
         response = cxone.api("POST", f"/agent-sessions/{session}/state", json=body)
         assert response.status_code == 400, body
 

@@ -58,7 +58,8 @@ def test_a_rule_is_created_read_replaced_and_deleted(cxone: Sandbox) -> None:
                                                       "publisherStateMap": RULE["publisherStateMap"][:1]})
     assert replaced.status_code == 200
     body = replaced.json()
-    assert (body["name"], body["priority"], body["subscriberStateMap"], body["agentIds"]) == ("Tier 1 voice v2", 0, [], [])
+    assert (body["name"], body["priority"], body["subscriberStateMap"], body["agentIds"]) == (
+        "Tier 1 voice v2", 0, [], [])
     assert body["lastModified"] > created["lastModified"]
 
     assert cxone.adapters("DELETE", rule_path).status_code == 204

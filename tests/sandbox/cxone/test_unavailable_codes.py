@@ -6,7 +6,8 @@ from tests.sandbox.cxone.harness import Sandbox
 
 
 def _team_codes(cxone: Sandbox, team_id: int) -> list[str]:
-    return [c["outstateName"] for c in cxone.api("GET", f"/teams/{team_id}/unavailable-codes").json()["unavailableCodes"]]
+    body = cxone.api("GET", f"/teams/{team_id}/unavailable-codes").json()
+    return [c["outstateName"] for c in body["unavailableCodes"]]
 
 
 def test_the_seeded_codes_and_acw(cxone: Sandbox) -> None:
@@ -54,8 +55,8 @@ def test_code_names_are_unique_and_validated(cxone: Sandbox) -> None:
 
 
 def test_codes_are_assigned_to_a_team_with_any_id_casing(cxone: Sandbox) -> None:
-    response = cxone.api("POST", "/teams/2003/unavailable-codes",
-                         json={"codes": [{"outstateId": 3003}, {"outStateId": "3005"}, {"id": 3001}, {"outstateId": 77}]})
+    codes = [{"outstateId": 3003}, {"outStateId": "3005"}, {"id": 3001}, {"outstateId": 77}]
+    response = cxone.api("POST", "/teams/2003/unavailable-codes", json={"codes": codes})
     assert response.status_code == 200
     result = response.json()["resultSet"]
     assert result["errorCount"] == 1
