@@ -11,6 +11,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("presence_sync.spec.cli", "check a spec file without touching any API"),
     "schema": ("presence_sync.spec.cli", "print the spec's JSON Schema"),
     "sandbox": ("sandbox.cli", "run the local Salesforce and CXone emulators"),
+    "plan": ("presence_sync.gitops.plan", "preview stacks: a Markdown/JSON report of changes (and drift)"),
+    "drift": ("presence_sync.gitops.drift", "report what changed outside the stack since the last up"),
+    "export": ("presence_sync.gitops.export", "write a spec (adopt: true) from the live org and tenant"),
 }
 
 

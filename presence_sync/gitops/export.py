@@ -1,0 +1,381 @@
+"""`presence-sync export --stack S --output stacks/<env>.yaml`: bring a hand-made setup under code.
+
+Reads the live org and tenant through our clients and writes a spec whose objects carry ``adopt: true``, so
+the next ``pulumi up`` takes them over without recreating anything (it writes each object with the values it
+already has) and a ``pulumi preview`` after it shows no changes.
+
+What is exported (and why):
+
+* **presence rules**: every rule of the Salesforce partner, maps in the vendor's order (the order is data:
+  our providers compare it), teams by name, users by e-mail, codes as ``Unavailable:<name>``;
+* **statuses**: those the rules refer to, plus any named with ``--status`` (or all with ``--all-statuses``).
+  Not every status: adopting means the stack owns it, and ``pulumi destroy`` would delete it. Statuses a
+  status-less org uses for other work stay out of the stack unless asked for;
+* **profile access**: for each profile, the grants of exported statuses (grants of other statuses are
+  neither exported nor touched: the provider leaves unlisted grants alone);
+* **the OAuth app**: named by ``--oauth-app`` or taken from the existing spec (the output file, else the
+  stack's spec); checked against the account mapping's consumer key. Never its secret;
+* **the account mapping**: ``--account-mapping NAME``, else the selected one (or the only one); its access-key
+  user by e-mail. Never a key secret or consumer secret;
+* ``existingUnavailableCodes``: the codes the rules use (the tenant's; the stack never writes codes).
+
+Deterministic: keys sorted, lists sorted where order carries no meaning, no timestamps; two exports of the
+same live state are byte-identical. The ``runtime`` section (not live state) is kept from the output file if
+it exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from presence_sync.clients.cxone import CxoneClient
+from presence_sync.clients.cxone_adapters import AcdState, PresenceRule, PresenceSyncConfig, PreviousState
+from presence_sync.clients.errors import VendorError
+from presence_sync.clients.salesforce import SalesforceClient
+from presence_sync.clients.salesforce_models import OAuthAppRecord, OAuthAppType
+from presence_sync.gitops.progress import Progress
+from presence_sync.spec import SpecError, load_spec
+from presence_sync.spec.acd import PREVIOUS
+from presence_sync.spec.scopes import SCOPES
+
+HEADER = """\
+# Exported by `presence-sync export` from the live Salesforce org and CXone tenant.
+# `adopt: true` makes the next `pulumi up` take these objects over as they are; after that, `pulumi preview`
+# shows no changes. No secrets are exported: the consumer secret and access key stay where they are.
+"""
+
+_LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
+class ExportError(Exception):
+    """Something the user must decide or fix; the message says what."""
+
+
+@dataclass
+class ExportOptions:
+    oauth_app: str | None = None
+    oauth_app_type: OAuthAppType | None = None
+    account_mapping: str | None = None
+    statuses: Sequence[str] = ()
+    all_statuses: bool = False
+    keep: Mapping[str, Any] = field(default_factory=dict)
+    """Sections kept from an existing spec (``runtime``)."""
+
+
+def scope_names(metadata_values: Sequence[str]) -> list[str]:
+    """Metadata scope values (``Full``, ``RefreshToken``...) -> the spec's Setup names, sorted, no duplicates."""
+    back: dict[str, str] = {}
+    for name, values in SCOPES.items():
+        for value in values:
+            back.setdefault(value, name)  # the first name Setup lists wins: Web -> web, not visualforce
+    return sorted({back.get(value, value) for value in metadata_values})
+
+
+def _is_local(url: str | None) -> bool:
+    if not url:
+        return False
+    host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return host in _LOCAL_HOSTS
+
+
+def acd_notation(state: AcdState | PreviousState, code_names: Mapping[int, str]) -> str:
+    if isinstance(state, PreviousState):
+        return PREVIOUS
+    if state.out_state_id is None:
+        return state.state
+    return f"{state.state}:{code_names.get(state.out_state_id, f'#{state.out_state_id}')}"
+
+
+class Exporter:
+    """One export: the clients, the progress line, and the live lists read once each."""
+
+    def __init__(self, salesforce: SalesforceClient, cxone: CxoneClient, progress: Progress | None = None) -> None:
+        self.sf = salesforce
+        self.cx = cxone
+        self.adapters = PresenceSyncConfig(cxone)
+        self.progress = progress
+
+    def _step(self, what: str) -> None:
+        if self.progress is not None:
+            self.progress.step(what)
+
+    def export(self, options: ExportOptions) -> dict[str, Any]:
+        rules = self.adapters.list_presence_rules()
+        self._step(f"{len(rules)} presence rule(s)")
+        mappings = self.adapters.list_account_mappings()
+        self._step(f"{len(mappings)} account mapping(s)")
+        agents = self.cx.list_agents()
+        teams = {team.team_id: team.team_name for team in self.cx.list_teams()}
+        codes = {code.id: code.name for code in self.cx.list_unavailable_codes()}
+        self._step(f"{len(agents)} agent(s), {len(teams)} team(s), {len(codes)} unavailable code(s)")
+        statuses = self.sf.list_presence_statuses()
+        self._step(f"{len(statuses)} presence status(es)")
+        profiles = self.sf.list_profiles()
+        grants = self.sf.list_status_grants()
+        self._step(f"{len(grants)} status grant(s) on {len(profiles)} profile(s)")
+
+        emails = {agent.agent_id: agent.email for agent in agents}
+        status_names = {status.id: status.developer_name for status in statuses}
+        rule_specs = [self._rule(rule, teams, emails, codes, status_names) for rule in rules]
+        rule_specs.sort(key=lambda rule: rule["name"])
+
+        referenced = {line["salesforce"] for rule in rule_specs for side in ("publisher", "subscriber")
+                      for line in rule.get(side, [])} - {PREVIOUS}
+        wanted = {s.developer_name for s in statuses} if options.all_statuses else referenced | set(options.statuses)
+        unknown = sorted(wanted - {s.developer_name for s in statuses})
+        if unknown:
+            raise ExportError(f"presence status(es) {', '.join(unknown)} do not exist in the org")
+        exported = sorted((s for s in statuses if s.developer_name in wanted), key=lambda s: s.developer_name)
+        exported_ids = {s.id: s.developer_name for s in exported}
+
+        profile_access = []
+        for profile in sorted(profiles, key=lambda p: p.name):
+            granted = sorted(exported_ids[g.status_id] for g in grants
+                             if g.permission_set_id == profile.permission_set_id and g.status_id in exported_ids)
+            if granted:
+                profile_access.append({"profile": profile.name, "statuses": granted})
+
+        mapping = self._mapping(mappings, options.account_mapping)
+        access_key_user = emails.get(mapping.access_key_agent_id)
+        if not access_key_user:
+            raise ExportError(
+                f"account mapping {mapping.name!r}: its access-key user (agent {mapping.access_key_agent_id}) has "
+                "no e-mail in CXone, and the spec names that user by e-mail"
+            )
+        app = self._oauth_app(options, mapping.salesforce_environment.consumer_key)
+        self._step(f"OAuth app {app.name}")
+
+        used_codes = sorted({line["acd"].split(":", 1)[1] for rule in rule_specs for side in ("publisher", "subscriber")
+                             for line in rule.get(side, []) if line["acd"].startswith("Unavailable:")})
+        salesforce: dict[str, Any] = {
+            "statuses": [self._status(s) for s in exported],
+            "profileAccess": profile_access,
+            "oauthApp": self._app(app),
+        }
+        cxone: dict[str, Any] = {
+            "accountMapping": {
+                "adopt": True,
+                "name": mapping.name,
+                "accessKeyUser": access_key_user,
+                "salesforceEnvironment": {
+                    "name": mapping.salesforce_environment.name,
+                    "instanceUrl": mapping.salesforce_environment.instance_url,
+                },
+            },
+            "presenceRules": rule_specs,
+        }
+        if used_codes:
+            cxone["existingUnavailableCodes"] = used_codes
+        spec: dict[str, Any] = {"version": 1, "salesforce": salesforce, "cxone": cxone}
+        if _is_local(app.callback_url) or _is_local(mapping.salesforce_environment.instance_url):
+            spec["sandbox"] = True  # the only kind of spec that may name localhost over http
+        for key, value in options.keep.items():
+            spec[key] = value
+        return spec
+
+    @staticmethod
+    def _status(status: Any) -> dict[str, Any]:
+        channels = sorted(status.channels)
+        entry: dict[str, Any] = {
+            "adopt": True,
+            "developerName": status.developer_name,
+            "label": status.label,
+            "kind": "online" if channels else "busy",
+        }
+        if channels:
+            entry["channels"] = channels
+        return entry
+
+    @staticmethod
+    def _app(app: OAuthAppRecord) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "adopt": True,
+            "type": app.type,
+            "name": app.name,
+            "label": app.label,
+            "contactEmail": app.contact_email,
+            "callbackUrl": app.callback_url,
+            "scopes": scope_names(app.scopes),
+            "requireSecretForWebServerFlow": app.require_secret_for_web_server_flow,
+            "requireSecretForRefreshTokenFlow": app.require_secret_for_refresh_token,
+        }
+        return {key: value for key, value in entry.items() if value is not None}
+
+    @staticmethod
+    def _rule(rule: PresenceRule, teams: Mapping[int, str], emails: Mapping[int, str | None],
+              codes: Mapping[int, str], status_names: Mapping[str, str]) -> dict[str, Any]:
+        def status(target: Any) -> str:
+            if isinstance(target, PreviousState):
+                return PREVIOUS
+            return status_names.get(target.status_id, target.developer_name)
+
+        missing_users = [agent_id for agent_id in rule.agent_ids if not emails.get(agent_id)]
+        if missing_users:
+            raise ExportError(f"presence rule {rule.name!r}: CXone user(s) {missing_users} have no e-mail")
+        entry: dict[str, Any] = {
+            "adopt": True,
+            "name": rule.name,
+            "priority": rule.priority,
+            # Map lines in the vendor's order: the provider compares them in order, so sorting them here would
+            # make adoption rewrite the rule.
+            "publisher": [{"acd": acd_notation(m.from_, codes), "salesforce": status(m.to)}
+                          for m in rule.publisher_state_map],
+            "subscriber": [{"salesforce": status(m.from_), "acd": acd_notation(m.to, codes)}
+                           for m in rule.subscriber_state_map],
+            "teams": sorted(teams.get(team_id, f"#{team_id}") for team_id in rule.team_ids),
+            "users": sorted(str(emails[agent_id]) for agent_id in rule.agent_ids),
+        }
+        return {key: value for key, value in entry.items() if value != []}
+
+    def _mapping(self, mappings: Sequence[Any], name: str | None) -> Any:
+        if name is not None:
+            found = [m for m in mappings if m.name == name]
+            if not found:
+                known = ", ".join(sorted(m.name for m in mappings)) or "none"
+                raise ExportError(f"no CXone account mapping named {name!r}; mappings: {known}")
+            return found[0]
+        if len(mappings) == 1:
+            return mappings[0]
+        selected = [m for m in mappings if m.is_selected]
+        if len(selected) == 1:
+            return selected[0]
+        known = ", ".join(sorted(m.name for m in mappings)) or "none"
+        raise ExportError(f"cannot tell which CXone account mapping to export (mappings: {known}); "
+                          "name one with --account-mapping")
+
+    def _oauth_app(self, options: ExportOptions, consumer_key: str | None) -> OAuthAppRecord:
+        if not options.oauth_app:
+            raise ExportError(
+                "name the OAuth app CXone uses with --oauth-app NAME (Salesforce offers no list of External "
+                "Client Apps through the APIs we use; an existing spec at --output or the stack's spec also names it)"
+            )
+        types: list[OAuthAppType] = (
+            [options.oauth_app_type] if options.oauth_app_type else ["external_client_app", "connected_app"]
+        )
+        for app_type in types:
+            record = self.sf.read_oauth_app(app_type, options.oauth_app)
+            if record is not None:
+                if consumer_key and record.consumer_key and record.consumer_key != consumer_key:
+                    print(f"export: warning: the account mapping's consumer key is not the key of OAuth app "
+                          f"{options.oauth_app!r}: CXone may be using another app", file=sys.stderr)
+                return record
+        raise ExportError(f"no External Client App or Connected App named {options.oauth_app!r} in the org")
+
+
+def dump(spec: Mapping[str, Any]) -> str:
+    """The spec as YAML: keys sorted, block style, a fixed header. Same data, same bytes."""
+    body = yaml.safe_dump(dict(spec), sort_keys=True, default_flow_style=False, allow_unicode=True, width=120)
+    return HEADER + body
+
+
+# -- the command -----------------------------------------------------------------------------------------
+
+
+def stack_settings(work_dir: Path, stack: str) -> dict[str, Any]:
+    """The stack's settings file (Pulumi.<stack>.yaml, in the project's stackConfigDir) as data, or {}."""
+    project = yaml.safe_load((work_dir / "Pulumi.yaml").read_text()) if (work_dir / "Pulumi.yaml").exists() else {}
+    config_dir = work_dir / str((project or {}).get("stackConfigDir") or ".")
+    path = config_dir / f"Pulumi.{stack}.yaml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
+def connection_env(work_dir: Path, stack: str, connection_file: str | None,
+                   environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """SF_*/CXONE_* settings: the connection file (--connection-file, else the stack's
+    presence-sync:connectionFile), then the environment, which wins -- as in the provider process."""
+    environ = os.environ if environ is None else environ
+    settings: dict[str, str] = {}
+    path = connection_file or (stack_settings(work_dir, stack).get("config") or {}).get("presence-sync:connectionFile")
+    if path:
+        file = Path(path) if Path(path).is_absolute() else work_dir / path
+        settings.update({str(k): str(v) for k, v in json.loads(file.read_text()).items()})
+    settings.update({k: v for k, v in environ.items() if k.startswith(("SF_", "CXONE_")) or k == "REQUESTS_CA_BUNDLE"})
+    return settings
+
+
+def _existing_spec(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _app_from(spec: Mapping[str, Any]) -> tuple[str | None, OAuthAppType | None]:
+    app = (spec.get("salesforce") or {}).get("oauthApp") or {}
+    return app.get("name"), app.get("type")
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog=f"presence-sync {argv[0]}", description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--stack", required=True, help="the stack whose connection settings and spec to use")
+    p.add_argument("--output", required=True, help="where to write the spec, e.g. stacks/prod.yaml")
+    p.add_argument("--cwd", help="the Pulumi project directory (default: nearest Pulumi.yaml upwards)")
+    p.add_argument("--connection-file", help="a JSON file of SF_*/CXONE_* settings (default: the stack's)")
+    p.add_argument("--oauth-app", help="the OAuth app's API name (default: from the existing spec)")
+    p.add_argument("--oauth-app-type", choices=("external_client_app", "connected_app"))
+    p.add_argument("--account-mapping", help="the CXone account mapping's name (default: the selected one)")
+    p.add_argument("--status", action="append", default=[], help="also export this status (developer name)")
+    p.add_argument("--all-statuses", action="store_true", help="export every presence status in the org")
+    args = p.parse_args(argv[1:])
+
+    from presence_sync.gitops.plan import project_dir
+
+    work_dir = project_dir(args.cwd)
+    output = Path(args.output) if Path(args.output).is_absolute() else Path.cwd() / args.output
+    existing = previous = _existing_spec(output)
+    if not existing:
+        spec_setting = (stack_settings(work_dir, args.stack).get("config") or {}).get("presence-sync:spec")
+        existing = _existing_spec(work_dir / (spec_setting or f"stacks/{args.stack}.yaml"))
+    app_name, app_type = _app_from(existing)
+    options = ExportOptions(
+        oauth_app=args.oauth_app or app_name,
+        oauth_app_type=args.oauth_app_type or (app_type if not args.oauth_app else None),
+        account_mapping=args.account_mapping,
+        statuses=args.status,
+        all_statuses=args.all_statuses,
+        keep={"runtime": previous["runtime"]} if "runtime" in previous else {},
+    )
+    try:
+        text = export_text(connection_env(work_dir, args.stack, args.connection_file), options)
+    except (ExportError, VendorError, OSError, ValueError) as error:
+        print(f"export: {error}", file=sys.stderr)
+        return 1
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    try:
+        load_spec(output)
+    except SpecError as error:
+        print(f"export: wrote {output}, but it does not pass validation:\n{error}", file=sys.stderr)
+        return 1
+    print(f"export: wrote {output}", file=sys.stderr)
+    return 0
+
+
+def export_text(settings: Mapping[str, str], options: ExportOptions, *, progress: bool = True) -> str:
+    """Build the clients from ``settings``, read everything, and return the spec's text."""
+    if "REQUESTS_CA_BUNDLE" in settings:
+        os.environ["REQUESTS_CA_BUNDLE"] = settings["REQUESTS_CA_BUNDLE"]  # zeep (Metadata API) reads it from here
+    salesforce = SalesforceClient.from_env(dict(settings))
+    cxone = CxoneClient.from_env(dict(settings))
+    try:
+        with Progress("export", total=6, enabled=progress) as bar:
+            spec = Exporter(salesforce, cxone, bar).export(options)
+    finally:
+        salesforce.close()
+        cxone.close()
+    return dump(spec)
+
+
+__all__ = ["ExportError", "ExportOptions", "Exporter", "dump", "export_text", "main", "scope_names"]

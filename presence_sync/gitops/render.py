@@ -1,0 +1,62 @@
+"""Reports from plans, through jinja2 templates next to this module (``plan.md.j2``, ``plan.json.j2``).
+
+Markdown is written to be pasted as a pull-request comment: a summary table per stack, a details block per
+resource with each changed field old -> new. JSON is for machines: sorted keys, stable order.
+Values reach the templates already masked (``diffing.mask``); the templates format, they do not decide.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from presence_sync.gitops.diffing import show
+from presence_sync.gitops.engine import StackPlan
+
+TEMPLATES = Path(__file__).resolve().parent
+
+
+def md_code(value: Any) -> str:
+    """A value as inline code in a table cell: pipes escaped, backticks handled, newlines flattened."""
+    text = show(value).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    if "`" in text:
+        return "`` " + text + " ``"
+    return "`" + text + "`"
+
+
+def to_sorted_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=False,  # Markdown and JSON, not HTML; values are escaped by md_code / json.dumps
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = md_code
+    env.filters["sorted_json"] = to_sorted_json
+    return env
+
+
+def report_data(plans: Sequence[StackPlan], *, title: str = "presence-sync plan") -> dict[str, Any]:
+    stacks = [plan.as_dict() for plan in plans]
+    return {
+        "title": title,
+        "stacks": stacks,
+        "hasChanges": any(plan.changes for plan in plans),
+        "hasDrift": any(plan.drift for plan in plans),
+        "hasErrors": any(plan.error for plan in plans),
+    }
+
+
+def render(plans: Sequence[StackPlan], fmt: str = "markdown", *, title: str = "presence-sync plan") -> str:
+    template = {"markdown": "plan.md.j2", "json": "plan.json.j2"}[fmt]
+    return environment().get_template(template).render(report=report_data(plans, title=title))

@@ -1,0 +1,158 @@
+"""The report renderer and secret masking, without an engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from presence_sync.gitops.diffing import SECRET, SECRET_SIG, UNKNOWN, UNKNOWN_SENTINEL, field_changes, mask
+from presence_sync.gitops.engine import ResourceChange, StackPlan, change_from, kind_of
+from presence_sync.gitops.plan import exit_code
+from presence_sync.gitops.render import md_code, render
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if not path.exists():  # first run writes it; review and commit it
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} changed; delete it to re-record after reviewing the new output"
+
+
+def test_pulumi_secrets_and_credential_names_are_masked() -> None:
+    value = {
+        "consumerKey": {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "abc"},
+        "accessKeySecret": "plain-but-named-secret",
+        "password": "hunter2",
+        "nested": {"refreshToken": "tok", "label": "fine"},
+        "requireSecretForWebServerFlow": True,
+        "scopes": ["refresh_token", "api"],
+        "__provider": "gASV...",
+        "consumerSecret": UNKNOWN_SENTINEL,
+        "statusId": UNKNOWN_SENTINEL,
+    }
+    assert mask(value) == {
+        "consumerKey": SECRET,
+        "accessKeySecret": SECRET,
+        "password": SECRET,
+        "nested": {"refreshToken": SECRET, "label": "fine"},
+        "requireSecretForWebServerFlow": True,  # a flag named like a secret is not one
+        "scopes": ["refresh_token", "api"],  # values are not names
+        "consumerSecret": SECRET,
+        "statusId": UNKNOWN,
+    }
+
+
+def test_field_changes_recurse_into_maps_and_equal_length_lists_of_maps() -> None:
+    old = {"label": "Busy", "publisher": [{"acd": "Available", "salesforce": "A"}], "teams": ["T1"],
+           "salesforceEnvironment": {"name": "Sandbox", "instanceUrl": "https://x"}, "gone": 1}
+    new = {"label": "Busy Now", "publisher": [{"acd": "Available", "salesforce": "B"}], "teams": ["T1", "T2"],
+           "salesforceEnvironment": {"name": "Prod", "instanceUrl": "https://x"}, "added": True}
+    assert [(c.path, c.old, c.new) for c in field_changes(old, new)] == [
+        ("added", None, True),
+        ("gone", 1, None),
+        ("label", "Busy", "Busy Now"),
+        ("publisher[0].salesforce", "A", "B"),
+        ("salesforceEnvironment.name", "Sandbox", "Prod"),
+        ("teams", ["T1"], ["T1", "T2"]),
+    ]
+
+
+def test_a_changed_secret_shows_as_a_masked_change_never_its_value() -> None:
+    old = {"consumerSecret": {SECRET_SIG: "x", "ciphertext": "one"}, "token": "old-token-value"}
+    new = {"consumerSecret": "brand-new-plaintext", "token": "new-token-value"}
+    changes = field_changes(old, new)
+    assert changes == []  # both sides mask to [secret]: the report cannot (and must not) tell them apart
+    text = json.dumps([c.as_dict() for c in changes])
+    assert "brand-new-plaintext" not in text and "token-value" not in text
+
+
+def test_md_code_escapes_pipes_and_backticks() -> None:
+    assert md_code("a|b") == "`a\\|b`"
+    assert md_code("x`y") == "`` x`y ``"
+    assert md_code(None) == "`(none)`"
+    assert md_code(["b", "a"]) == '`["b", "a"]`'
+
+
+class _Op:
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+class _State:
+    def __init__(self, inputs: dict[str, object]) -> None:
+        self.inputs = inputs
+
+
+class _Meta:
+    def __init__(self, op: str, old: dict[str, object] | None, new: dict[str, object] | None,
+                 type_: str = "pulumi-python:dynamic/salesforce:PresenceStatus") -> None:
+        self.op = _Op(op)
+        self.type = type_
+        self.urn = f"urn:pulumi:s::p::{type_}::status-Busy"
+        self.old = None if old is None else _State(old)
+        self.new = None if new is None else _State(new)
+
+
+def test_steps_become_report_entries() -> None:
+    update = change_from(_Meta("update", {"label": "A", "__provider": "p"}, {"label": "B", "__provider": "q"}))
+    assert update == ResourceChange("status-Busy", "salesforce:PresenceStatus", "update",
+                                    tuple(field_changes({"label": "A"}, {"label": "B"})))
+    assert change_from(_Meta("same", {"label": "A"}, {"label": "A"})) is None
+    assert change_from(_Meta("create-replacement", {"label": "A"}, {"label": "B"})) is None
+    assert change_from(_Meta("update", {"__provider": "p"}, {"__provider": "q"})) is None
+    assert change_from(_Meta("update", {}, {"x": 1}, type_="pulumi:pulumi:Stack")) is None
+    created = change_from(_Meta("create", None, {"label": "A"}))
+    assert created is not None and [(f.path, f.old, f.new) for f in created.fields] == [("label", None, "A")]
+    assert kind_of("pulumi-python:dynamic/cxone:PresenceRule") == "cxone:PresenceRule"
+
+
+def _sample_plans() -> list[StackPlan]:
+    status = ResourceChange("status-Busy", "salesforce:PresenceStatus", "update",
+                            tuple(field_changes({"label": "Busy"}, {"label": "Busy | Now"})))
+    app = ResourceChange("oauth-app-X", "salesforce:OAuthClientApp", "create",
+                         tuple(field_changes(None, {"name": "X", "consumerSecret": "s3cr3t"})))
+    grant = ResourceChange("profile-access-agents", "salesforce:ProfilePresenceAccess", "update",
+                           tuple(field_changes({"statuses": ["A", "B"]}, {"statuses": ["A"]})))
+    return [
+        StackPlan("dev", changes=[app, status], drift=[grant]),
+        StackPlan("prod", changes=[], drift=[]),
+        StackPlan("broken", error="preview failed: team 'X' does not exist"),
+    ]
+
+
+def test_markdown_report_rendering_is_pinned() -> None:
+    text = render(_sample_plans())
+    assert "s3cr3t" not in text
+    check_golden("sample.md", text)
+
+
+def test_json_report_is_sorted_and_pinned() -> None:
+    text = render(_sample_plans(), "json")
+    data = json.loads(text)
+    assert text == json.dumps(data, indent=2, sort_keys=True) + "\n"
+    assert "s3cr3t" not in text
+    check_golden("sample.json", text)
+
+
+def test_drift_only_report_has_no_intended_change_section() -> None:
+    plans = [StackPlan("prod", drift=[], previewed=False)]
+    text = render(plans, title="presence-sync drift")
+    assert "No drift" in text and "Intended" not in text and "No changes to apply" not in text
+
+
+@pytest.mark.parametrize(
+    ("plans", "code"),
+    [
+        ([StackPlan("a")], 0),
+        ([StackPlan("a", drift=[])], 0),
+        ([StackPlan("a"), StackPlan("b", changes=[ResourceChange("r", "k", "update")])], 2),
+        ([StackPlan("a", drift=[ResourceChange("r", "k", "update")])], 2),
+        ([StackPlan("a", changes=[ResourceChange("r", "k", "update")]), StackPlan("b", error="x")], 1),
+    ],
+)
+def test_exit_codes(plans: list[StackPlan], code: int) -> None:
+    assert exit_code(plans) == code
