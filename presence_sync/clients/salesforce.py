@@ -864,6 +864,38 @@ class SalesforceClient:
 
         return self._run("publish_presence_command", about, run)
 
+    # The platform event the runtime publishes and the Lightning bridge subscribes to.
+    _COMMAND_EVENT_FIELDS = (
+        ("UserId__c", "User Id", 18),
+        ("StatusId__c", "Status Id", 18),
+        ("CommandId__c", "Command Id", 64),
+    )
+
+    def ensure_presence_command_event(self) -> bool:
+        """Deploy the ``Omni_Presence_Command__e`` platform event (CustomObject, publishAfterCommit) if it is
+        missing; returns True when it was created. Idempotent: an existing event is left as it is."""
+        about = f"CustomObject {PLATFORM_EVENT!r}"
+
+        def run(conn: _Connection) -> bool:
+            if self._md_read(conn, "CustomObject", PLATFORM_EVENT) is not None:
+                return False
+            fields = [
+                self._md_type(conn, "CustomField", fullName=name, label=label, type="Text", length=length)
+                for name, label, length in self._COMMAND_EVENT_FIELDS
+            ]
+            component = self._md_type(
+                conn, "CustomObject", fullName=PLATFORM_EVENT, label="Omni Presence Command",
+                pluralLabel="Omni Presence Commands", deploymentStatus="Deployed", eventType="HighVolume",
+                publishBehavior="PublishAfterCommit", fields=fields,
+            )  # fmt: skip
+            self._check_results(self._md(conn, "createMetadata", [component]))
+            return True
+
+        created = self._run("ensure_presence_command_event", about, run)
+        if created:
+            self.invalidate_cache()
+        return created
+
     def close(self) -> None:
         self._session.close()
         self._auth_session.close()

@@ -1,0 +1,318 @@
+"""The runtime's configuration file: the spec's rules resolved to vendor ids, agents matched across systems.
+
+``RuntimeConfig`` is what the SyncRuntime resource renders (jinja2) into ``config.json`` and what
+``python -m runtime --config config.json`` reads. Vendor connections are *not* in it: they come from the
+environment (``SF_*``, ``CXONE_*``, ``REQUESTS_CA_BUNDLE``, see ``presence_sync.clients.settings``).
+
+``build_config(spec, resolver)`` resolves names to ids through the clients: status developer names to
+``0N5...`` ids, team names to team ids, user e-mails to agent ids, and matches every CXone agent to a
+Salesforce user (e-mail, case-insensitive, unless an override says otherwise). An agent that maps to
+nothing is listed in ``unmatched`` -- reported, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from presence_sync.spec import PREVIOUS, AcdState, PresenceSpec, parse_acd
+
+__all__ = [
+    "AgentLink",
+    "Budgets",
+    "ConfigResolver",
+    "RuleConfig",
+    "RuntimeConfig",
+    "StatusRef",
+    "UnmatchedAgent",
+    "build_config",
+    "load_config",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StatusRef(_Model):
+    """A Salesforce presence status, by id (what commands carry) and developer name (for people)."""
+
+    status_id: str = Field(description="ServicePresenceStatus Id (0N5...).")
+    developer_name: str = Field(description="Its DeveloperName, for logs and review.")
+
+
+class RuleConfig(_Model):
+    """One presence rule with every name resolved to an id."""
+
+    name: str
+    priority: int = Field(ge=0, description="Lower wins among team rules; user-level rules beat team rules.")
+    publisher: dict[str, StatusRef | Literal["previous"]] = Field(
+        default_factory=dict, description="ACD state (notation, e.g. 'Unavailable:Break') -> status, or 'previous'."
+    )
+    subscriber: dict[str, str] = Field(
+        default_factory=dict, description="Status id -> ACD state (notation) or 'previous'."
+    )
+    team_ids: tuple[int, ...] = Field(default=(), description="CXone team ids the rule covers.")
+    agent_ids: tuple[int, ...] = Field(default=(), description="CXone agent ids the rule covers (user level).")
+
+    @model_validator(mode="after")
+    def _check_notation(self) -> RuleConfig:
+        for source in self.publisher:
+            if not isinstance(parse_acd(source), AcdState):
+                raise ValueError(f"rule {self.name!r}: 'previous' cannot be a publisher source")
+        for target in self.subscriber.values():
+            parse_acd(target)
+        return self
+
+    def publisher_sources(self) -> dict[AcdState, StatusRef | Literal["previous"]]:
+        return {parsed: target for source, target in self.publisher.items()
+                if isinstance(parsed := parse_acd(source), AcdState)}  # fmt: skip
+
+
+class AgentLink(_Model):
+    """A CXone agent and the Salesforce user they are, as matched at build time."""
+
+    agent_id: int
+    salesforce_user_id: str
+    team_id: int | None = None
+    email: str | None = Field(default=None, description="For logs only.")
+
+
+class UnmatchedAgent(_Model):
+    agent_id: int
+    email: str | None
+    reason: str
+
+
+class UserOverrideConfig(_Model):
+    cxone: str = Field(description="CXone user e-mail.")
+    salesforce: str = Field(description="Salesforce username.")
+
+
+class Budgets(_Model):
+    salesforce: int = Field(default=20, ge=1, description="Salesforce polling calls per minute (fallback feed).")
+    cxone: int = Field(default=120, ge=1, description="CXone polling calls per minute (agent states feed).")
+
+
+class RuntimeConfig(_Model):
+    """The sync service's configuration (config.json). Connections come from the environment, never from here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="presence-sync runtime config")
+
+    version: Literal[1] = 1
+    rules: tuple[RuleConfig, ...] = Field(default=(), description="Presence rules, resolved to ids.")
+    agents: tuple[AgentLink, ...] = Field(default=(), description="Matched agents: CXone agent <-> Salesforce user.")
+    unmatched: tuple[UnmatchedAgent, ...] = Field(default=(), description="Agents that matched nothing (reported).")
+    unavailable_codes: dict[int, str] = Field(
+        default_factory=dict, description="CXone unavailable code id -> name (reasons are set by name)."
+    )
+    user_matching: Literal["email"] = "email"
+    user_overrides: tuple[UserOverrideConfig, ...] = ()
+    poll_interval_seconds: float = Field(default=5.0, gt=0, le=3600, description="CXone agent-state poll interval.")
+    stream_wait_seconds: float = Field(default=5.0, ge=0, le=30, description="Salesforce change-feed long-poll wait.")
+    resync_interval_seconds: float = Field(default=300.0, gt=0, description="Full reconcile of every agent.")
+    echo_window_seconds: float = Field(default=30.0, gt=0, description="How long a write of ours is recognised.")
+    api_budget_per_minute: Budgets = Field(default_factory=Budgets)
+    workers: int = Field(default=8, ge=1, le=64, description="Reconcile worker threads.")
+    salesforce_feed: Literal["stream", "poll"] = Field(
+        default="stream", description="stream: the change-data-capture feed; poll: UserServicePresence by budget."
+    )
+    store_path: str = Field(default="presence-sync-runtime.sqlite3", description="SQLite file of the durable state.")
+    metrics_host: str = Field(default="127.0.0.1", description="Address of /healthz, /readyz, /metrics.")
+    metrics_port: int = Field(default=9464, ge=0, le=65535, description="Port of the same (0: pick a free one).")
+
+    def status_names(self) -> dict[str, str]:
+        """Status id -> developer name, from every rule."""
+        names: dict[str, str] = {}
+        for rule in self.rules:
+            for target in rule.publisher.values():
+                if isinstance(target, StatusRef):
+                    names[target.status_id] = target.developer_name
+        return names
+
+    def dump(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def load_config(path: str | Path) -> RuntimeConfig:
+    return RuntimeConfig.model_validate_json(Path(path).read_text())
+
+
+# ----------------------------------------------------------------------------------------------- build
+
+
+class _Agent(Protocol):
+    agent_id: int
+    email: str | None
+    team_id: int | None
+    is_active: bool
+
+
+class _User(Protocol):
+    id: str
+    username: str
+    email: str | None
+    is_active: bool
+
+
+class _Status(Protocol):
+    id: str
+    developer_name: str
+
+
+class _Named(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+
+
+class _Team(Protocol):
+    team_id: int
+    team_name: str
+
+
+class ConfigResolver(Protocol):
+    """Where names are looked up: satisfied by ``SalesforceAndCxone`` below, or a fake in tests/providers."""
+
+    def statuses(self) -> Iterable[_Status]: ...
+    def users(self) -> Iterable[_User]: ...
+    def agents(self) -> Iterable[_Agent]: ...
+    def teams(self) -> Iterable[_Team]: ...
+    def unavailable_codes(self) -> Iterable[_Named]: ...
+
+
+class ClientResolver:
+    """A ``ConfigResolver`` over the two vendor clients (cached list reads where the client offers them)."""
+
+    def __init__(self, salesforce: Any, cxone: Any) -> None:
+        self._sf = salesforce
+        self._cx = cxone
+
+    def statuses(self) -> Iterable[_Status]:
+        return self._sf.cached_list_presence_statuses()
+
+    def users(self) -> Iterable[_User]:
+        return self._sf.cached_list_users()
+
+    def agents(self) -> Iterable[_Agent]:
+        return self._cx.list_agents()
+
+    def teams(self) -> Iterable[_Team]:
+        return self._cx.list_teams()
+
+    def unavailable_codes(self) -> Iterable[_Named]:
+        return self._cx.list_unavailable_codes()
+
+
+class ConfigError(ValueError):
+    """A name in the spec resolves to nothing in the org or tenant."""
+
+
+def build_config(spec: PresenceSpec, resolver: ConfigResolver, **overrides: object) -> RuntimeConfig:
+    """Resolve ``spec``'s rules and user matching through ``resolver`` into a ``RuntimeConfig``.
+
+    ``overrides`` set the fields the spec doesn't carry (``store_path``, ``metrics_port``, ``workers``...).
+    Raises ``ConfigError`` naming every status, team or user that doesn't exist.
+    """
+    statuses = {s.developer_name: s.id for s in resolver.statuses()}
+    teams = {t.team_name: t.team_id for t in resolver.teams()}
+    agents = list(resolver.agents())
+    agent_by_email = {a.email.lower(): a for a in agents if a.email}
+    problems: list[str] = []
+
+    def status(name: str) -> StatusRef | Literal["previous"]:
+        if name == PREVIOUS:
+            return PREVIOUS
+        if name not in statuses:
+            problems.append(f"presence status {name!r} does not exist in Salesforce")
+            return StatusRef(status_id=f"<missing {name}>", developer_name=name)
+        return StatusRef(status_id=statuses[name], developer_name=name)
+
+    rules: list[RuleConfig] = []
+    for rule in spec.cxone.presence_rules:
+        publisher = {entry.acd: status(entry.salesforce) for entry in rule.publisher}
+        subscriber: dict[str, str] = {}
+        for entry in rule.subscriber:
+            ref = status(entry.salesforce)
+            if isinstance(ref, StatusRef):
+                subscriber[ref.status_id] = entry.acd
+        team_ids = []
+        for team in rule.teams:
+            if team not in teams:
+                problems.append(f"rule {rule.name!r}: CXone team {team!r} does not exist")
+            else:
+                team_ids.append(teams[team])
+        agent_ids = []
+        for email in rule.users:
+            agent = agent_by_email.get(email.lower())
+            if agent is None:
+                problems.append(f"rule {rule.name!r}: no CXone agent has the e-mail {email!r}")
+            else:
+                agent_ids.append(agent.agent_id)
+        rules.append(RuleConfig(name=rule.name, priority=rule.priority, publisher=publisher, subscriber=subscriber,
+                                team_ids=tuple(team_ids), agent_ids=tuple(agent_ids)))  # fmt: skip
+    if problems:
+        raise ConfigError("; ".join(problems))
+    runtime = spec.runtime
+    overrides_cfg = tuple(UserOverrideConfig(cxone=o.cxone, salesforce=o.salesforce) for o in runtime.user_overrides)
+    links, unmatched = match_agents(agents, list(resolver.users()), overrides_cfg)
+    values: dict[str, object] = {
+        "rules": tuple(rules),
+        "agents": links,
+        "unmatched": unmatched,
+        "unavailable_codes": {c.id: c.name for c in resolver.unavailable_codes()},
+        "user_matching": runtime.user_matching,
+        "user_overrides": overrides_cfg,
+        "poll_interval_seconds": float(runtime.poll_interval_seconds),
+        "resync_interval_seconds": float(runtime.resync_interval_seconds),
+        "echo_window_seconds": float(runtime.echo_window_seconds),
+        "api_budget_per_minute": Budgets(
+            salesforce=runtime.api_budget_per_minute.salesforce, cxone=runtime.api_budget_per_minute.cxone
+        ),
+    }
+    values.update(overrides)
+    return RuntimeConfig.model_validate(values)
+
+
+def match_agents(
+    agents: Iterable[_Agent], users: Iterable[_User], overrides: Iterable[UserOverrideConfig] = ()
+) -> tuple[tuple[AgentLink, ...], tuple[UnmatchedAgent, ...]]:
+    """CXone agents to Salesforce users: an override (CXone e-mail -> Salesforce username) first, then the
+    same e-mail (case-insensitive). Ambiguity and absence are reported, not guessed."""
+    active_users = [u for u in users if u.is_active]
+    by_username = {u.username.lower(): u for u in active_users}
+    by_email: dict[str, list[_User]] = {}
+    for user in active_users:
+        if user.email:
+            by_email.setdefault(user.email.lower(), []).append(user)
+    forced = {o.cxone.lower(): o.salesforce.lower() for o in overrides}
+    links: list[AgentLink] = []
+    unmatched: list[UnmatchedAgent] = []
+    for agent in agents:
+        if not agent.is_active:
+            continue
+        email = (agent.email or "").lower()
+        if email in forced:
+            forced_user = by_username.get(forced[email])
+            if forced_user is None:
+                unmatched.append(UnmatchedAgent(agent_id=agent.agent_id, email=agent.email,
+                                                reason=f"override names Salesforce user {forced[email]!r}, "
+                                                "which does not exist or is inactive"))  # fmt: skip
+                continue
+            user = forced_user
+        else:
+            candidates = by_email.get(email, []) if email else []
+            if len(candidates) != 1:
+                reason = "no Salesforce user has this e-mail" if not candidates else (
+                    f"{len(candidates)} Salesforce users have this e-mail; add a userOverride")
+                unmatched.append(UnmatchedAgent(agent_id=agent.agent_id, email=agent.email, reason=reason))
+                continue
+            user = candidates[0]
+        links.append(AgentLink(agent_id=agent.agent_id, salesforce_user_id=user.id, team_id=agent.team_id,
+                               email=agent.email))  # fmt: skip
+    return tuple(links), tuple(unmatched)

@@ -1,0 +1,226 @@
+"""Where changes come from. Each feed reads its vendor through the client, turns what it read into
+``Observation``s and hands them to the reconciler together with its durable cursor (one transaction).
+
+* ``CxoneFeed``: ``agent_states(updatedSince=<lastPollTime>)``, every ``poll_interval_seconds`` (never more often
+  than the CXone API budget allows). The real-time API returns each agent's *current* state, so two changes
+  between polls arrive as one: exactly what a level-triggered reconcile wants.
+* ``SalesforceFeed``: the ``UserServicePresenceChangeEvent`` stream via ``read_presence_changes`` (long poll,
+  durable replay id). A change is a pair of events -- the old row closed (``IsCurrentState`` false), the new
+  one created -- folded per user to the final state of the batch; a close with no new row is "logged out of
+  Omni" (None). Where the stream is missing (NotFound/PermissionDenied) it falls back to polling
+  ``UserServicePresence`` by ``LastModifiedDate`` within the Salesforce API budget (logouts are invisible
+  there; the periodic resync catches up).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from presence_sync.clients.errors import NotFound, PermissionDenied, VendorError
+
+from .config import RuntimeConfig
+from .metrics import Metrics
+from .reconciler import Observation, Reconciler
+
+__all__ = ["CxoneFeed", "SalesforceFeed", "acd_notation", "parse_time"]
+
+log = logging.getLogger("runtime.feeds")
+
+
+def parse_time(value: str | datetime | None) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    try:
+        text = value.replace("Z", "+00:00")
+        if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # +0000 -> +00:00
+            text = f"{text[:-2]}:{text[-2:]}"
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def acd_notation(state_name: str, out_state_id: int | None, description: str | None, codes: dict[int, str]) -> str:
+    """A CXone agent state in the spec's notation: ``Unavailable:<code name>`` when a code is set."""
+    if state_name == "Unavailable" and out_state_id:
+        name = codes.get(int(out_state_id)) or (description or "").strip()
+        if name:
+            return f"Unavailable:{name}"
+    return state_name
+
+
+class _Stoppable:
+    name = "feed"
+
+    def __init__(self, metrics: Metrics, clock: Callable[[], float]) -> None:
+        self.metrics = metrics
+        self.clock = clock
+        self.last_success: float | None = None
+        self.last_error: str | None = None
+
+    def _ok(self, changed: Iterable[float | None]) -> None:
+        now = self.clock()
+        self.last_success = now
+        self.last_error = None
+        self.metrics.feed_last_success.labels(self.name).set(now)
+        times = [t for t in changed if t is not None]
+        if times:
+            self.metrics.feed_lag.labels(self.name).set(max(0.0, now - max(times)))
+
+    def _failed(self, exc: VendorError) -> None:
+        self.last_error = str(exc)
+        self.metrics.errors.labels(exc.vendor, type(exc).__name__).inc()
+        log.warning("feed read failed", extra={"feed": self.name, "error": str(exc)})
+
+    def connected(self, within: float) -> bool:
+        return self.last_success is not None and self.clock() - self.last_success <= within
+
+
+class _CxoneClient(Protocol):
+    def agent_states(self, updated_since: str | datetime | None = None) -> tuple[list[Any], str | None]: ...
+
+
+class CxoneFeed(_Stoppable):
+    name = "cxone"
+    CURSOR = "cxone.lastPollTime"
+
+    def __init__(self, client: _CxoneClient, reconciler: Reconciler, config: RuntimeConfig, *,
+                 metrics: Metrics, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        super().__init__(metrics, clock)
+        self.client = client
+        self.reconciler = reconciler
+        self.config = config
+        self.interval = max(config.poll_interval_seconds, 60.0 / config.api_budget_per_minute.cxone)
+
+    def _observations(self, states: Iterable[Any]) -> list[Observation]:
+        codes = self.config.unavailable_codes
+        return [Observation(s.agent_id, acd_notation(s.agent_state_name, s.out_state_id, s.out_state_description,
+                                                     codes), parse_time(s.last_update_time)) for s in states]
+
+    def poll_once(self, *, full: bool = False, baseline: bool = False) -> int:
+        """One read: since the durable cursor (or everything when ``full``); returns how many states came."""
+        cursor = None if full else self.reconciler.store.get_cursor(self.CURSOR)
+        states, next_cursor = self.client.agent_states(cursor)
+        observations = self._observations(states)
+        self.reconciler.observe("acd", observations, (self.CURSOR, next_cursor), baseline=baseline)
+        self._ok(o.changed_at for o in observations)
+        return len(observations)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except VendorError as exc:
+                self._failed(exc)
+            stop.wait(self.interval)
+
+
+class _SalesforceClient(Protocol):
+    def read_presence_changes(self, after_replay_id: int | None, wait_ms: int = 0,
+                              limit: int = 100) -> tuple[list[Any], int | None]: ...  # fmt: skip
+
+    def poll_current_presence(self, since: datetime | None = None) -> tuple[list[Any], datetime | None]: ...
+
+
+class SalesforceFeed(_Stoppable):
+    name = "salesforce"
+    CURSOR = "salesforce.replayId"
+    POLL_CURSOR = "salesforce.lastModified"
+    LIMIT = 1000
+
+    def __init__(self, client: _SalesforceClient, reconciler: Reconciler, config: RuntimeConfig, *,
+                 metrics: Metrics, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        super().__init__(metrics, clock)
+        self.client = client
+        self.reconciler = reconciler
+        self.config = config
+        self.mode = config.salesforce_feed
+        self.poll_interval = max(config.poll_interval_seconds, 60.0 / config.api_budget_per_minute.salesforce)
+        self._record_user: dict[str, str] = {}  # UserServicePresence id -> user id (closing events lack UserId)
+
+    # -- stream
+    def start_position(self) -> None:
+        """A fresh store starts at the stream's newest event (the snapshot that follows covers the past)."""
+        if self.mode == "stream" and self.reconciler.store.get_cursor(self.CURSOR) is None:
+            try:
+                _, latest = self.client.read_presence_changes(-1, 0, 1)
+            except (NotFound, PermissionDenied) as exc:
+                self._fall_back(exc)
+                return
+            self.reconciler.store.set_cursor(self.CURSOR, None if latest is None else str(latest))
+
+    def read_once(self, wait_ms: int = 0) -> int:
+        """One read of the stream after the durable replay id; returns how many events came."""
+        raw = self.reconciler.store.get_cursor(self.CURSOR)
+        after = int(raw) if raw not in (None, "") else None
+        events, last = self.client.read_presence_changes(after, wait_ms, self.LIMIT)
+        observations = self.fold(events)
+        cursor = None if last is None else str(last)
+        self.reconciler.observe("sf", observations, (self.CURSOR, cursor))
+        self._ok(o.changed_at for o in observations)
+        return len(events)
+
+    def fold(self, events: Iterable[Any]) -> list[Observation]:
+        """Change events -> the final state per agent in this batch (None: logged out of Omni)."""
+        final: dict[str, tuple[str | None, float | None]] = {}
+        for event in events:
+            changed_at = parse_time(event.commit_timestamp)
+            if event.change_type == "CREATE" and event.user_id and event.is_current is not False:
+                if event.record_id:
+                    self._record_user[event.record_id] = event.user_id
+                final[event.user_id] = (event.status_id, changed_at)
+            elif event.change_type == "UPDATE" and event.is_current is False:
+                user = self._record_user.pop(event.record_id or "", None) or event.commit_user
+                if user:
+                    final[user] = (None, changed_at)
+        observations = []
+        for user_id, (status_id, changed_at) in final.items():
+            agent_id = self.reconciler.agent_for_user(user_id)
+            if agent_id is not None:
+                observations.append(Observation(agent_id, status_id, changed_at))
+        return observations
+
+    # -- polling fallback
+    def _fall_back(self, exc: VendorError) -> None:
+        log.warning("salesforce change stream unavailable; polling UserServicePresence", extra={"error": str(exc)})
+        self.mode = "poll"
+
+    def poll_once(self, *, full: bool = False, baseline: bool = False) -> int:
+        raw = None if full else self.reconciler.store.get_cursor(self.POLL_CURSOR)
+        since = datetime.fromisoformat(raw) if raw else None
+        rows, newest = self.client.poll_current_presence(since)
+        observations = []
+        for row in rows:
+            agent_id = self.reconciler.agent_for_user(row.user_id)
+            if agent_id is not None:
+                observations.append(Observation(agent_id, row.status_id, parse_time(row.last_modified)))
+        cursor = (self.POLL_CURSOR, newest.isoformat()) if newest is not None and not full else None
+        self.reconciler.observe("sf", observations, cursor, baseline=baseline)
+        self._ok(o.changed_at for o in observations)
+        return len(observations)
+
+    def run(self, stop: threading.Event) -> None:
+        wait_ms = int(self.config.stream_wait_seconds * 1000)
+        while not stop.is_set():
+            try:
+                if self.mode == "stream":
+                    self.read_once(wait_ms)
+                    continue
+                self.poll_once()
+            except (NotFound, PermissionDenied) as exc:
+                if self.mode == "stream":
+                    self._fall_back(exc)
+                    continue
+                self._failed(exc)
+            except VendorError as exc:
+                self._failed(exc)
+                stop.wait(min(self.poll_interval, 1.0))
+                continue
+            stop.wait(self.poll_interval)

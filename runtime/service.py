@@ -1,0 +1,198 @@
+"""The sync service: store, reconciler, both feeds, the periodic resync and the health/metrics endpoint.
+
+    service = SyncService(config, salesforce=SalesforceClient.from_env(), cxone=CxoneClient.from_env())
+    service.start()          # catch up from the durable cursors, replay the outbox, start the threads
+    ...
+    service.stop()           # graceful: feeds stop, in-flight reconciles finish, the store closes
+
+``/healthz`` answers 200 while the process serves; ``/readyz`` 200 once the store is open and both feeds have
+read successfully within the last few intervals (503 with the reason otherwise); ``/metrics`` is Prometheus.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from presence_sync.clients.errors import VendorError
+
+from .config import RuntimeConfig
+from .feeds import CxoneFeed, SalesforceFeed
+from .metrics import Metrics
+from .reconciler import Reconciler
+from .store import SqliteStore, Store
+from .writers import CxoneStateWriter, OmniCommandWriter
+
+__all__ = ["JsonLogFormatter", "SyncService"]
+
+log = logging.getLogger("runtime.service")
+
+_LOG_FIELDS = ("agent_id", "side", "state", "rule", "command_id", "feed", "error", "attempts", "vendor")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the known context fields (agent ids...).
+
+    Vendor error texts are already redacted by the clients; nothing else that could hold a secret is logged."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in _LOG_FIELDS:
+            if name in record.__dict__:
+                entry[name] = record.__dict__[name]
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class SyncService:
+    def __init__(self, config: RuntimeConfig, *, salesforce: Any, cxone: Any, store: Store | None = None,
+                 metrics: Metrics | None = None, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        self.config = config
+        self.metrics = metrics or Metrics()
+        self.store = store or SqliteStore(config.store_path)
+        self.clock = clock
+        writers = {"acd": CxoneStateWriter(cxone), "sf": OmniCommandWriter(salesforce)}
+        self.reconciler = Reconciler(config, self.store, writers, metrics=self.metrics, clock=clock)  # type: ignore[arg-type]
+        self.cxone_feed = CxoneFeed(cxone, self.reconciler, config, metrics=self.metrics, clock=clock)
+        self.salesforce_feed = SalesforceFeed(salesforce, self.reconciler, config, metrics=self.metrics, clock=clock)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._http: ThreadingHTTPServer | None = None
+        self.started = False
+        self.metrics.unmatched_agents.set(len(config.unmatched))
+
+    # ------------------------------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        for agent in self.config.unmatched:
+            log.warning("agent matches no Salesforce user; not synced",
+                        extra={"agent_id": agent.agent_id, "error": agent.reason})  # fmt: skip
+        self._serve_http()
+        self._catch_up()
+        self.reconciler.recover()
+        self.reconciler.start()
+        self._spawn("feed-cxone", lambda: self.cxone_feed.run(self._stop))
+        self._spawn("feed-salesforce", lambda: self.salesforce_feed.run(self._stop))
+        self._spawn("resync", self._resync_loop)
+        self._spawn("housekeeping", self._housekeeping_loop)
+        self.started = True
+        log.info("runtime started", extra={"feed": self.salesforce_feed.mode})
+
+    def _catch_up(self) -> None:
+        """Fresh store: take the stream position, then a baseline snapshot of both sides (nothing propagates).
+        Existing store: read both feeds from their durable cursors before any reconcile runs, so a write that
+        happened just before a crash is seen (its echo) and not repeated."""
+        fresh = self.store.get_cursor(CxoneFeed.CURSOR) is None
+        for attempt in range(1, 6):
+            try:
+                if fresh:
+                    self.salesforce_feed.start_position()
+                    self.salesforce_feed.poll_once(full=True, baseline=True)
+                    self.cxone_feed.poll_once(full=True, baseline=True)
+                else:
+                    self.cxone_feed.poll_once()
+                    if self.salesforce_feed.mode == "stream":
+                        while self.salesforce_feed.read_once(0) >= SalesforceFeed.LIMIT:
+                            pass
+                    else:
+                        self.salesforce_feed.poll_once()
+                return
+            except VendorError as exc:
+                log.warning("catch-up failed; retrying", extra={"error": str(exc), "attempts": attempt})
+                if self._stop.wait(min(5.0, 0.5 * attempt)):
+                    return
+        log.error("catch-up failed; starting anyway (the feeds keep trying)")
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _resync_loop(self) -> None:
+        while not self._stop.wait(self.config.resync_interval_seconds):
+            try:
+                self.cxone_feed.poll_once(full=True)
+                self.salesforce_feed.poll_once(full=True)
+            except VendorError as exc:
+                log.warning("resync read failed", extra={"error": str(exc)})
+            self.reconciler.mark_all_dirty()
+
+    def _housekeeping_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            self.store.prune_ledger(self.clock() - self.config.echo_window_seconds)
+            self.metrics.outbox.set(len(self.store.pending_writes()))
+            for side, breaker in self.reconciler.breakers.items():
+                self.metrics.circuit_open.labels("cxone" if side == "acd" else "salesforce").set(int(breaker.is_open))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.reconciler.stop(timeout)
+        for thread in self._threads:
+            thread.join(timeout=max(0.1, timeout / 4))
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        self.store.close()
+        log.info("runtime stopped")
+
+    def wait(self) -> None:
+        while not self._stop.wait(0.5):
+            pass
+
+    # ------------------------------------------------------------------------------------- health
+
+    def ready(self) -> tuple[bool, str]:
+        if not self.started:
+            return False, "starting"
+        within = max(3 * self.cxone_feed.interval, 3 * self.config.stream_wait_seconds, 10.0)
+        for feed in (self.cxone_feed, self.salesforce_feed):
+            if not feed.connected(within):
+                return False, f"{feed.name} feed not connected: {feed.last_error or 'no successful read yet'}"
+        return True, "ready"
+
+    @property
+    def port(self) -> int:
+        return 0 if self._http is None else int(self._http.server_address[1])
+
+    def _serve_http(self) -> None:
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/healthz":
+                    self._send(200, b"ok\n", "text/plain")
+                elif self.path == "/readyz":
+                    ok, reason = service.ready()
+                    self._send(200 if ok else 503, (reason + "\n").encode(), "text/plain")
+                elif self.path == "/metrics":
+                    self._send(200, generate_latest(service.metrics.registry), CONTENT_TYPE_LATEST)
+                else:
+                    self._send(404, b"not found\n", "text/plain")
+
+            def _send(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer((self.config.metrics_host, self.config.metrics_port), Handler)
+        self._http.daemon_threads = True
+        self._spawn("http", self._http.serve_forever)
+        log.info("serving /healthz /readyz /metrics", extra={"feed": f"{self.config.metrics_host}:{self.port}"})

@@ -1,0 +1,219 @@
+"""Durable runtime state behind the ``Store`` protocol; ``SqliteStore`` is the default (one file, WAL).
+
+What is kept, and why:
+* ``cursors``  -- where each feed resumes (CXone ``lastPollTime``, Salesforce replay id). Saved in the same
+  transaction as the states read with it, so a crash can repeat a read but never skip one.
+* ``agents``   -- per agent: the latest observed state of each side, the source side, the pending (expected)
+  write per side, "previous" per side, whether each side's state was caused by us, the dirty flag.
+* ``ledger``   -- the echo ledger: our writes, recognisable on the other feed until they expire.
+* ``outbox``   -- decided but not yet confirmed writes, one per agent and side (a newer decision replaces
+  the older one), each with a command id. A kill -9 between deciding and writing loses nothing; after a
+  restart a pending write whose effect the feeds already show is dropped instead of repeated.
+
+A shared database can replace SQLite when several replicas shard the agents: implement ``Store``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .rules import AgentView, LedgerEntry, Side
+
+__all__ = ["AgentRecord", "PendingWrite", "SqliteStore", "Store"]
+
+
+@dataclass
+class AgentRecord:
+    """An agent's durable state; ``view()`` is what the rules see."""
+
+    agent_id: int
+    acd: str | None = None
+    sf: str | None = None
+    source: Side | None = None
+    source_changed_at: float | None = None  # vendor time of the change that made ``source`` (latency metric)
+    expected: dict[str, str] = field(default_factory=dict)
+    expected_at: dict[str, float] = field(default_factory=dict)
+    previous: dict[str, str | None] = field(default_factory=dict)
+    caused_by_us: dict[str, bool] = field(default_factory=dict)
+    dirty: bool = False
+
+    def view(self, team_id: int | None) -> AgentView:
+        return AgentView(agent_id=self.agent_id, team_id=team_id, acd=self.acd, sf=self.sf, source=self.source,
+                         expected=dict(self.expected), previous=dict(self.previous))  # type: ignore[arg-type]
+
+    def observed(self, side: Side) -> str | None:
+        return self.acd if side == "acd" else self.sf
+
+    def set_observed(self, side: Side, state: str | None) -> None:
+        if side == "acd":
+            self.acd = state
+        else:
+            self.sf = state
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """A write in the outbox: set ``side`` of ``agent_id`` to ``target``; ``command_id`` makes it recognisable."""
+
+    agent_id: int
+    side: Side
+    target: str
+    command_id: str
+    created_at: float
+    source_changed_at: float | None = None
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+
+
+class Store(Protocol):
+    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
+    def get_cursor(self, name: str) -> str | None: ...
+    def set_cursor(self, name: str, value: str | None) -> None: ...
+    def load_agent(self, agent_id: int) -> AgentRecord: ...
+    def save_agent(self, record: AgentRecord) -> None: ...
+    def dirty_agents(self) -> list[int]: ...
+    def ledger(self, agent_id: int) -> list[LedgerEntry]: ...
+    def add_ledger(self, agent_id: int, entry: LedgerEntry) -> None: ...
+    def consume_ledger(self, agent_id: int, side: Side, upto_written_at: float) -> None: ...
+    def prune_ledger(self, now: float) -> int: ...
+    def put_write(self, write: PendingWrite) -> None: ...
+    def pending_writes(self, agent_id: int | None = None) -> list[PendingWrite]: ...
+    def delete_write(self, agent_id: int, side: Side, command_id: str) -> bool: ...
+    def update_write(self, write: PendingWrite) -> bool: ...
+    def drop_ledger_command(self, agent_id: int, command_id: str) -> None: ...
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS agents (agent_id INTEGER PRIMARY KEY, data TEXT NOT NULL, dirty INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS agents_dirty ON agents (dirty) WHERE dirty = 1;
+CREATE TABLE IF NOT EXISTS ledger (agent_id INTEGER NOT NULL, side TEXT NOT NULL, state TEXT NOT NULL,
+    written_at REAL NOT NULL, expires_at REAL NOT NULL, command_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_agent ON ledger (agent_id, side);
+CREATE TABLE IF NOT EXISTS outbox (agent_id INTEGER NOT NULL, side TEXT NOT NULL, target TEXT NOT NULL,
+    command_id TEXT NOT NULL, created_at REAL NOT NULL, source_changed_at REAL, attempts INTEGER NOT NULL,
+    next_attempt_at REAL NOT NULL, PRIMARY KEY (agent_id, side));
+"""
+
+
+class SqliteStore:
+    """``Store`` in one SQLite file (WAL, synchronous=NORMAL: a committed transaction survives kill -9).
+
+    One connection guarded by a re-entrant lock: ``transaction()`` blocks nest, only the outer one commits.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._conn.execute("COMMIT")
+
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, args)
+
+    # -- cursors
+    def get_cursor(self, name: str) -> str | None:
+        row = self._run("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_cursor(self, name: str, value: str | None) -> None:
+        self._run("INSERT INTO cursors VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                  (name, value))  # fmt: skip
+
+    # -- agents
+    def load_agent(self, agent_id: int) -> AgentRecord:
+        row = self._run("SELECT data FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()
+        if row is None:
+            return AgentRecord(agent_id=agent_id)
+        return AgentRecord(**json.loads(row[0]))
+
+    def save_agent(self, record: AgentRecord) -> None:
+        self._run("INSERT INTO agents VALUES (?, ?, ?) ON CONFLICT(agent_id) DO UPDATE SET data = excluded.data, "
+                  "dirty = excluded.dirty", (record.agent_id, json.dumps(asdict(record)), int(record.dirty)))
+
+    def dirty_agents(self) -> list[int]:
+        return [r[0] for r in self._run("SELECT agent_id FROM agents WHERE dirty = 1 ORDER BY agent_id").fetchall()]
+
+    def all_agents(self) -> list[AgentRecord]:
+        return [AgentRecord(**json.loads(r[0])) for r in self._run("SELECT data FROM agents").fetchall()]
+
+    # -- echo ledger
+    def ledger(self, agent_id: int) -> list[LedgerEntry]:
+        rows = self._run("SELECT side, state, written_at, expires_at, command_id FROM ledger WHERE agent_id = ?",
+                         (agent_id,)).fetchall()  # fmt: skip
+        return [LedgerEntry(side=r[0], state=r[1], written_at=r[2], expires_at=r[3], command_id=r[4]) for r in rows]
+
+    def add_ledger(self, agent_id: int, entry: LedgerEntry) -> None:
+        self._run("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?)",
+                  (agent_id, entry.side, entry.state, entry.written_at, entry.expires_at, entry.command_id))
+
+    def consume_ledger(self, agent_id: int, side: Side, upto_written_at: float) -> None:
+        self._run("DELETE FROM ledger WHERE agent_id = ? AND side = ? AND written_at <= ?",
+                  (agent_id, side, upto_written_at))
+
+    def prune_ledger(self, now: float) -> int:
+        return self._run("DELETE FROM ledger WHERE expires_at <= ?", (now,)).rowcount
+
+    # -- outbox
+    def put_write(self, write: PendingWrite) -> None:
+        self._run("INSERT OR REPLACE INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                  (write.agent_id, write.side, write.target, write.command_id, write.created_at,
+                   write.source_changed_at, write.attempts, write.next_attempt_at))  # fmt: skip
+
+    def pending_writes(self, agent_id: int | None = None) -> list[PendingWrite]:
+        sql = "SELECT * FROM outbox" + (" WHERE agent_id = ?" if agent_id is not None else "") + " ORDER BY created_at"
+        rows = self._run(sql, (agent_id,) if agent_id is not None else ()).fetchall()
+        return [PendingWrite(agent_id=r[0], side=r[1], target=r[2], command_id=r[3], created_at=r[4],
+                             source_changed_at=r[5], attempts=r[6], next_attempt_at=r[7]) for r in rows]  # fmt: skip
+
+    def delete_write(self, agent_id: int, side: Side, command_id: str) -> bool:
+        cursor = self._run("DELETE FROM outbox WHERE agent_id = ? AND side = ? AND command_id = ?",
+                           (agent_id, side, command_id))  # fmt: skip
+        return cursor.rowcount > 0
+
+    def update_write(self, write: PendingWrite) -> bool:
+        """Reschedule a write that is still the pending one for its agent and side; False if it was superseded."""
+        cursor = self._run("UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE agent_id = ? AND side = ? "
+                           "AND command_id = ?", (write.attempts, write.next_attempt_at, write.agent_id, write.side,
+                                                  write.command_id))  # fmt: skip
+        return cursor.rowcount > 0
+
+    def drop_ledger_command(self, agent_id: int, command_id: str) -> None:
+        self._run("DELETE FROM ledger WHERE agent_id = ? AND command_id = ?", (agent_id, command_id))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
