@@ -42,8 +42,18 @@ LOG_EXTRA_KEY = "sandbox.log"  # the app may put {"operation": ..., "write": boo
 ERROR_STATUSES = (403, 429, 503)
 
 
-def vendor_error(vendor: str, status: int) -> tuple[bytes, str]:
-    """The body an injected error carries, in the shape the vendor uses for it."""
+def vendor_error(vendor: str, status: int, path: str = "/") -> tuple[bytes, str]:
+    """The body an injected error carries, in the shape the vendor uses for it (a SOAP fault on SOAP paths,
+    so that zeep raises ``Fault`` rather than choking on JSON)."""
+    if vendor == "salesforce" and path.startswith("/services/Soap/"):
+        code, text = ("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry later.") if status == 503 \
+            else ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        fault = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+                 'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+                 'xmlns:sf="http://soap.sforce.com/2006/04/metadata"><soapenv:Body><soapenv:Fault>'
+                 f"<faultcode>sf:{code}</faultcode><faultstring>{code}: {text}</faultstring>"
+                 "</soapenv:Fault></soapenv:Body></soapenv:Envelope>")
+        return fault.encode(), "text/xml;charset=UTF-8"
     if vendor == "salesforce":
         if status == 503:
             body: Any = [{"message": "Server temporarily unavailable, please retry later.",
@@ -197,7 +207,7 @@ class OperatorMiddleware:
                 if faults.take_error():
                     faults.injected_errors += 1
                     fault = "error"
-                    body, content_type = vendor_error(self.vendor, faults.error_status)
+                    body, content_type = vendor_error(self.vendor, faults.error_status, scope["path"])
                     await Response(body, status_code=faults.error_status, media_type=content_type)(
                         scope, receive, send_and_record)
                     return
@@ -274,6 +284,14 @@ def refusing_protocol(faults: FaultState) -> type[H11Protocol]:
                 self.transport.abort()
                 return
             super().data_received(data)
+
+        def shutdown(self) -> None:
+            # An idle kept-alive TLS connection would wait for the client's close_notify, which an idle
+            # client never sends: drop it at once so that a stop or restart takes milliseconds.
+            if self.cycle is None or self.cycle.response_complete:
+                self.transport.abort()
+            else:
+                super().shutdown()
 
     return RefusingH11Protocol
 
