@@ -31,8 +31,9 @@ SAMPLE_CONFIG: dict[str, Any] = {
             "teamIds": [11],
             "agentIds": [1001],
             "publisher": [{"acd": {"state": "Available"}, "salesforce": {"statusId": "0N5000000000001AAA"}}],
-            "subscriber": [{"salesforce": {"statusId": "0N5000000000002AAA"}, "acd": {"state": "Unavailable",
-                                                                                      "codeId": 3}}],
+            "subscriber": [
+                {"salesforce": {"statusId": "0N5000000000002AAA"}, "acd": {"state": "Unavailable", "codeId": 3}}
+            ],
         }
     ],
 }
@@ -45,9 +46,7 @@ def test_render_matches_the_golden_files() -> None:
         for path, text in rendered:
             (GOLDEN / path).parent.mkdir(parents=True, exist_ok=True)
             (GOLDEN / path).write_text(text)
-    expected = {
-        str(path.relative_to(GOLDEN)): path.read_text() for path in sorted(GOLDEN.rglob("*")) if path.is_file()
-    }
+    expected = {str(path.relative_to(GOLDEN)): path.read_text() for path in sorted(GOLDEN.rglob("*")) if path.is_file()}
     assert sorted(expected) == sorted(rendered.files), "the set of rendered files changed"
     for path, text in rendered:
         assert text == expected[path], f"{path} differs from tests/runtime/golden/{path}"

@@ -1,0 +1,460 @@
+"""The sync runtime, deployed last: the rendered service, run as a supervised local process or applied to a
+Kubernetes cluster.
+
+Inputs are the service's config (data, no secrets: the rules resolved to ids), the digest of the rendered
+tree (so `pulumi preview` shows a config change as one changed value), the target, and the target's settings.
+
+* ``local`` (the sandbox's and `make demo`'s default): ``create`` writes the rendered tree into the work
+  directory, starts ``python -m runtime.supervise`` detached (its own session, so it outlives the engine), which
+  keeps ``python -m runtime --config <dir>/config.json`` running, and waits for ``/readyz``. ``update`` stops it
+  and starts it again on the new config; ``delete`` stops it (SIGTERM, SIGKILL after a timeout) and removes the
+  pid file, leaving the durable store and the log. ``read`` reports ``running: false`` when the supervisor is
+  gone or ``/healthz`` does not answer, and the digest of the files on disk: both differ from the inputs, so
+  ``preview --refresh`` shows an update, which restarts it.
+* ``kubernetes``: ``kubectl apply`` of the rendered manifests (the Secret is a template and never applied: it
+  must exist, made from the cluster's secret store), then ``kubectl rollout status``. ``read`` looks at the
+  Deployment; ``delete`` removes what was applied. kubectl runs through ``run_command``, which tests replace.
+
+The service's credentials never pass through inputs, outputs or rendered files: the local process inherits the
+provider process's environment (SF_*, CXONE_*, REQUESTS_CA_BUNDLE, and the connection file's settings, see
+``providers.context``); in a cluster they come from the Secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import requests
+from pulumi.dynamic import CheckFailure, CheckResult
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from providers import context
+from providers.base import PROVIDER_KEY, ProviderError, ProviderInputs, SpecProvider, Written
+from runtime.render import Rendered, RenderOptions, render, tree_digest
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN: a value preview cannot know yet
+PID_FILE = "supervisor.pid"
+LOG_FILE = "runtime.log"
+RUNTIME_MODULE_VARIABLE = "PRESENCE_SYNC_RUNTIME_MODULE"
+"""Tests only: run a stand-in module instead of `runtime` under the supervisor."""
+
+KUBECTL_INSTALL = "install kubectl (https://kubernetes.io/docs/tasks/tools/) and put it on PATH"
+
+
+class KubernetesInputs(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, validate_by_alias=True, validate_by_name=True)
+
+    namespace: str = "presence-sync"
+    kubeconfig: str | None = None
+    context: str | None = None
+    image: str = "presence-sync-runtime:latest"
+    rollout_timeout_seconds: int = 180
+
+
+class SyncRuntimeInputs(ProviderInputs):
+    name: str = "presence-sync"
+    target: Literal["local", "kubernetes"] = "local"
+    config: dict[str, Any]
+    digest: str
+    running: bool = True
+    deploy_bridge: bool = True
+    # local
+    work_dir: str
+    ready_timeout_seconds: float = 60.0
+    stop_timeout_seconds: float = 10.0
+    # kubernetes
+    kubernetes: KubernetesInputs | None = None
+
+    @field_validator("work_dir")
+    @classmethod
+    def _absolute(cls, work_dir: str) -> str:
+        if not Path(work_dir).is_absolute():
+            raise ValueError(f"must be an absolute path, not {work_dir!r}")
+        return work_dir
+
+    @model_validator(mode="after")
+    def _checked(self) -> SyncRuntimeInputs:
+        if self.target == "kubernetes" and self.kubernetes is None:
+            self.kubernetes = KubernetesInputs()
+        return self
+
+    def rendered(self) -> Rendered:
+        return render_runtime(self.config, name=self.name, kubernetes=self.kubernetes)
+
+
+def render_runtime(
+    config: Mapping[str, Any], *, name: str = "presence-sync", kubernetes: KubernetesInputs | Mapping[str, Any] | None
+) -> Rendered:
+    """The rendered tree for these inputs: what the provider writes, and what the resource's digest is of."""
+    k8s = kubernetes if isinstance(kubernetes, KubernetesInputs) else KubernetesInputs.model_validate(kubernetes or {})
+    port = int(config.get("metrics_port") or 9464)
+    return render(config, RenderOptions(name=name, namespace=k8s.namespace, image=k8s.image, port=port))
+
+
+# -- commands (tests replace run_command) ----------------------------------------------------------------
+
+
+def run_command(argv: Sequence[str], *, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def which(program: str) -> str | None:
+    return shutil.which(program)
+
+
+# -- the provider --------------------------------------------------------------------------------------
+
+
+class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
+    kind = "sync runtime"
+    inputs_model = SyncRuntimeInputs
+    replace_on = ("target", "workDir", "name")
+    delete_before_replace = True  # two runtimes on one store (or one agent set) must never run at once
+
+    def describe(self, inputs: SyncRuntimeInputs) -> str:
+        where = inputs.work_dir if inputs.target == "local" else (inputs.kubernetes or KubernetesInputs()).namespace
+        return f"{self.kind} {inputs.name} ({inputs.target}: {where})"
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        if _has_unknowns(news):
+            return CheckResult(news, [])  # preview before the config can be computed: checked at `up`
+        result = super().check(olds, news)
+        if result.failures:
+            return result
+        inputs = self.parse(news)
+        failures = []
+        try:
+            expected = inputs.rendered().digest
+        except (ValueError, TypeError) as error:
+            return CheckResult(news, [CheckFailure("config", str(error))])
+        if expected != inputs.digest:
+            failures.append(CheckFailure("digest", f"does not match the rendered config ({expected})"))
+        problem = _config_problem(inputs.config)
+        if problem:
+            failures.append(CheckFailure("config", problem))
+        return CheckResult(news, failures)
+
+    def find_existing(self, inputs: SyncRuntimeInputs) -> tuple[str, dict[str, Any]] | None:
+        return None  # a runtime left over in the same place is stopped and replaced by create
+
+    def create_object(self, inputs: SyncRuntimeInputs) -> Written:
+        self._deploy_bridge(inputs)
+        if inputs.target == "local":
+            return LocalTarget(inputs).deploy()
+        return KubernetesTarget(inputs).deploy()
+
+    def update_object(self, id_: str, old: Mapping[str, Any], inputs: SyncRuntimeInputs) -> Written:
+        return self.create_object(inputs)
+
+    def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
+        inputs = self.parse({k: v for k, v in props.items() if k in self.input_fields()})
+        if inputs.target == "local":
+            return LocalTarget(inputs).read()
+        return KubernetesTarget(inputs).read()
+
+    def delete_object(self, id_: str, props: Mapping[str, Any]) -> None:
+        inputs = self.parse({k: v for k, v in props.items() if k in self.input_fields()})
+        if inputs.target == "local":
+            LocalTarget(inputs).stop()
+        else:
+            KubernetesTarget(inputs).delete()
+
+    @staticmethod
+    def _deploy_bridge(inputs: SyncRuntimeInputs) -> None:
+        """The platform event the runtime publishes must exist before the runtime starts."""
+        if not inputs.deploy_bridge:
+            return
+        ensure: Callable[[], object] | None = getattr(context.salesforce(), "ensure_presence_command_event", None)
+        if ensure is None:
+            raise ProviderError(
+                "the Salesforce client cannot deploy Omni_Presence_Command__e (no ensure_presence_command_event); "
+                "update presence_sync, or deploy salesforce/bridge by hand and set deployBridge: false"
+            )
+        ensure()
+
+
+# -- local ------------------------------------------------------------------------------------------------
+
+
+class LocalTarget:
+    def __init__(self, inputs: SyncRuntimeInputs) -> None:
+        self.inputs = inputs
+        self.dir = Path(inputs.work_dir)
+        self.pid_file = self.dir / PID_FILE
+        self.log_file = self.dir / LOG_FILE
+
+    @property
+    def health_base(self) -> str:
+        host = str(self.inputs.config.get("metrics_host") or "127.0.0.1")
+        host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+        return f"http://{host}:{int(self.inputs.config.get('metrics_port') or 9464)}"
+
+    def id(self) -> str:
+        return f"local:{self.dir}"
+
+    def deploy(self) -> Written:
+        self.stop()
+        rendered = self.inputs.rendered()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        rendered.write(self.dir)
+        if self.inputs.running:
+            self.start()
+        return Written(self.id())
+
+    def start(self) -> None:
+        module = os.environ.get(RUNTIME_MODULE_VARIABLE, "runtime")
+        argv = [sys.executable, "-m", "runtime.supervise", "--config", str(self.dir / "config.json"),
+                "--pid-file", str(self.pid_file), "--stop-timeout", str(self.inputs.stop_timeout_seconds)]  # fmt: skip
+        if module != "runtime":
+            argv += ["--module", module]
+        env = {**_service_environment(), "PYTHONUNBUFFERED": "1"}
+        with open(self.log_file, "ab") as log:
+            process = subprocess.Popen(
+                argv, cwd=self.dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True,  # its own process group: it outlives the engine's provider process
+            )  # fmt: skip
+        self._wait_ready(process)
+
+    def _wait_ready(self, process: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + self.inputs.ready_timeout_seconds
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise ProviderError(
+                    f"{self._name()}: the supervisor exited with code {process.returncode} before the service was "
+                    f"ready. Last lines of {self.log_file}:\n{self._log_tail()}"
+                )
+            if _http_ok(f"{self.health_base}/readyz"):
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise ProviderError(
+            f"{self._name()}: {self.health_base}/readyz did not answer 200 within "
+            f"{self.inputs.ready_timeout_seconds:g} s; stopped it. Last lines of {self.log_file}:\n{self._log_tail()}"
+        )
+
+    def supervisor_pid(self) -> int | None:
+        """The live supervisor's pid from the pid file; None if there is none (or it is someone else's)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _is_our_supervisor(pid, self.pid_file) else None
+
+    def read(self) -> dict[str, Any]:
+        pid = self.supervisor_pid()
+        running = pid is not None and _http_ok(f"{self.health_base}/healthz")
+        names = list(self.inputs.rendered().files)
+        on_disk: dict[str, str] = {}
+        for relative in names:
+            path = self.dir / relative
+            if path.is_file():
+                on_disk[relative] = path.read_text()
+        digest = tree_digest(on_disk) if len(on_disk) == len(names) else "missing files"
+        return {"running": running, "digest": digest, "pid": pid, "healthUrl": f"{self.health_base}/healthz"}
+
+    def stop(self) -> None:
+        pid = self.supervisor_pid()
+        if pid is not None:
+            _signal(pid, signal.SIGTERM)
+            deadline = time.monotonic() + self.inputs.stop_timeout_seconds + 5
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.1)
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)  # the supervisor and its service: one process group
+                while _alive(pid):
+                    time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+
+    def _name(self) -> str:
+        return f"sync runtime {self.inputs.name} (local: {self.dir})"
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+
+def _service_environment() -> dict[str, str]:
+    """The provider process's environment plus the connection file's settings (SF_*, CXONE_*, CA bundle)."""
+    return {**os.environ, **context._settings}
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it was our child (started by this provider process)
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _is_our_supervisor(pid: int, pid_file: Path) -> bool:
+    if not _alive(pid):
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return b"runtime.supervise" in argv and str(pid_file).encode() in argv  # not a recycled pid
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+# -- kubernetes ---------------------------------------------------------------------------------------------
+
+
+class KubernetesTarget:
+    def __init__(self, inputs: SyncRuntimeInputs) -> None:
+        self.inputs = inputs
+        self.k8s = inputs.kubernetes or KubernetesInputs()
+        self.dir = Path(inputs.work_dir)
+
+    def id(self) -> str:
+        return f"kubernetes:{self.k8s.namespace}/{self.inputs.name}"
+
+    def kubectl(self) -> list[str]:
+        kubectl = which("kubectl")
+        if kubectl is None:
+            raise ProviderError(f"{self._name()}: kubectl is not on PATH: {KUBECTL_INSTALL}")
+        if not self.k8s.kubeconfig:
+            raise ProviderError(
+                f"{self._name()}: no kubeconfig. Set it with `pulumi config set presence-sync:kubeconfig <path>` "
+                "(the cluster to deploy the runtime to)"
+            )
+        if not Path(self.k8s.kubeconfig).is_file():
+            raise ProviderError(
+                f"{self._name()}: kubeconfig {self.k8s.kubeconfig} does not exist; fix presence-sync:kubeconfig"
+            )
+        argv = [kubectl, "--kubeconfig", self.k8s.kubeconfig]
+        if self.k8s.context:
+            argv += ["--context", self.k8s.context]
+        return argv
+
+    def plan(self) -> list[list[str]]:
+        """The kubectl commands a deploy runs, in order (after the rendered files are written)."""
+        kubectl = self.kubectl()
+        rendered = self.inputs.rendered()
+        files = [arg for path in rendered.manifests() for arg in ("-f", str(self.dir / path))]
+        namespace = ["--namespace", self.k8s.namespace]
+        return [
+            [*kubectl, "apply", *files],
+            [*kubectl, *namespace, "get", "secret", f"{self.inputs.name}-credentials", "-o", "name"],
+            [*kubectl, *namespace, "rollout", "status", f"deployment/{self.inputs.name}",
+             f"--timeout={self.k8s.rollout_timeout_seconds}s"],
+        ]  # fmt: skip
+
+    def deploy(self) -> Written:
+        commands = self.plan()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.inputs.rendered().write(self.dir)
+        apply, secret, rollout = commands
+        self._run(apply, "applying the manifests")
+        if run_command(secret).returncode != 0:
+            raise ProviderError(
+                f"{self._name()}: the Secret {self.inputs.name}-credentials does not exist in namespace "
+                f"{self.k8s.namespace}. Create it from your secret store (see {self.dir / 'kubernetes/secret.yaml'} "
+                "for the variables and a kubectl command), then run `pulumi up` again"
+            )
+        self._run(rollout, "waiting for the rollout", timeout=self.k8s.rollout_timeout_seconds + 30)
+        return Written(self.id())
+
+    def read(self) -> dict[str, Any] | None:
+        argv = [*self.kubectl(), "--namespace", self.k8s.namespace, "get", f"deployment/{self.inputs.name}",
+                "-o", "json", "--ignore-not-found"]  # fmt: skip
+        result = self._run(argv, "reading the Deployment")
+        if not result.stdout.strip():
+            return None
+        deployment = json.loads(result.stdout)
+        status = deployment.get("status") or {}
+        annotations = (((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
+            "annotations"
+        ) or {}
+        expected = self._expected_config_digest()
+        live = annotations.get("presence-sync/config-digest")
+        return {
+            "running": int(status.get("availableReplicas") or 0) >= 1,
+            # A Deployment edited by hand to another config shows as a changed digest: `up` re-applies.
+            "digest": self.inputs.digest if live == expected else f"live config {live}",
+        }
+
+    def delete(self) -> None:
+        kubectl = self.kubectl()
+        rendered = self.inputs.rendered()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        rendered.write(self.dir)
+        files = [
+            arg for path in reversed(rendered.manifests()) if not path.endswith("namespace.yaml")
+            for arg in ("-f", str(self.dir / path))
+        ]  # fmt: skip
+        self._run([*kubectl, "delete", "--ignore-not-found", "--wait=true", *files], "deleting")
+
+    def _expected_config_digest(self) -> str | None:
+        import yaml
+
+        text = self.inputs.rendered().files["kubernetes/deployment.yaml"]
+        deployment = next(yaml.safe_load_all(text))
+        return str(deployment["spec"]["template"]["metadata"]["annotations"]["presence-sync/config-digest"])
+
+    def _run(self, argv: list[str], doing: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        try:
+            result = run_command(argv, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ProviderError(f"{self._name()}: {doing} timed out after {timeout:g} s") from None
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            raise ProviderError(f"{self._name()}: {doing} failed: {' '.join(detail[-3:]) or result.returncode}")
+        return result
+
+    def _name(self) -> str:
+        return f"sync runtime {self.inputs.name} (kubernetes: {self.k8s.namespace})"
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+
+
+def _has_unknowns(value: Any) -> bool:
+    if isinstance(value, str):
+        return value == UNKNOWN
+    if isinstance(value, Mapping):
+        return any(_has_unknowns(v) for k, v in value.items() if k != PROVIDER_KEY)
+    if isinstance(value, (list, tuple)):
+        return any(_has_unknowns(v) for v in value)
+    return False
+
+
+def _config_problem(config: Mapping[str, Any]) -> str | None:
+    """The service's own validation of its config, when the runtime package provides it."""
+    try:
+        from runtime.config import RuntimeConfig
+    except ImportError:
+        return None
+    try:
+        RuntimeConfig.model_validate(config)
+    except ValidationError as error:
+        first = error.errors()[0]
+        return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}"
+    return None

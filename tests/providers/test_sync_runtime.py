@@ -1,0 +1,392 @@
+"""SyncRuntime provider: diff/replace semantics, checks, the local target's process lifecycle (with a stand-in
+service under the real supervisor), and the kubernetes target's command plan and errors (no cluster here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from providers import sync_runtime
+from providers.base import ProviderError
+from providers.sync_runtime import UNKNOWN, SyncRuntimeProvider, render_runtime
+from tests.conftest import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def config_for(port: int, work_dir: Path, **extra: Any) -> dict[str, Any]:
+    return {"version": 1, "metrics_host": "127.0.0.1", "metrics_port": port,
+            "store_path": str(work_dir / "state.sqlite3"), **extra}  # fmt: skip
+
+
+def outs_of(result: Any) -> dict[str, Any]:
+    assert result.outs is not None
+    outs: dict[str, Any] = result.outs
+    return outs
+
+
+def inputs_of(result: Any) -> dict[str, Any]:
+    assert result.inputs is not None
+    inputs: dict[str, Any] = result.inputs
+    return inputs
+
+
+def props_for(work_dir: Path, config: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    kubernetes = extra.get("kubernetes")
+    return {
+        "name": "presence-sync",
+        "target": "local",
+        "config": config,
+        "digest": render_runtime(config, kubernetes=kubernetes).digest,
+        "running": True,
+        "deployBridge": False,
+        "workDir": str(work_dir),
+        "readyTimeoutSeconds": 20.0,
+        "stopTimeoutSeconds": 3.0,
+        "kubernetes": None,
+        "providerVersion": "1",
+        **extra,
+    }
+
+
+@pytest.fixture
+def provider() -> SyncRuntimeProvider:
+    return SyncRuntimeProvider()
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The supervisor runs tests/providers/standin_runtime.py instead of the real service."""
+    monkeypatch.setenv(sync_runtime.RUNTIME_MODULE_VARIABLE, "tests.providers.standin_runtime")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+
+
+# -- diff and check ----------------------------------------------------------------------------------------
+
+
+def test_a_config_change_updates_in_place_and_a_new_place_replaces(
+    provider: SyncRuntimeProvider, tmp_path: Path
+) -> None:
+    old = props_for(tmp_path, config_for(9464, tmp_path))
+    assert not provider.diff("id", old, dict(old)).changes
+
+    changed = props_for(tmp_path, config_for(9464, tmp_path, poll_interval_seconds=2.0))
+    result = provider.diff("id", old, changed)
+    assert result.changes and result.replaces == []
+
+    assert provider.diff("id", {**old, "running": False}, old).replaces == [], "a dead service is restarted"
+    assert provider.diff("id", {**old, "running": False}, old).changes
+
+    moved = provider.diff("id", old, {**old, "workDir": str(tmp_path / "elsewhere")})
+    assert moved.replaces == ["workDir"] and moved.delete_before_replace is True
+    retarget = provider.diff("id", old, {**old, "target": "kubernetes"})
+    assert retarget.replaces == ["target"] and retarget.delete_before_replace is True
+
+
+def test_check_accepts_unknowns_in_preview_and_refuses_a_wrong_digest(
+    provider: SyncRuntimeProvider, tmp_path: Path
+) -> None:
+    good = props_for(tmp_path, config_for(9464, tmp_path))
+    assert provider.check({}, good).failures == []
+    assert provider.check({}, {**good, "config": UNKNOWN, "digest": UNKNOWN}).failures == []
+
+    failures = provider.check({}, {**good, "digest": "sha256:0"}).failures
+    assert [f.property for f in failures] == ["digest"]
+    assert [f.property for f in provider.check({}, {**good, "workDir": "relative/dir"}).failures] == ["workDir"]
+
+
+def test_check_uses_the_runtime_s_own_config_validation(provider: SyncRuntimeProvider, tmp_path: Path) -> None:
+    pytest.importorskip("runtime.config")
+    config = config_for(9464, tmp_path, not_a_field=1)
+    failures = provider.check({}, props_for(tmp_path, config)).failures
+    assert [f.property for f in failures] == ["config"]
+
+
+# -- local target --------------------------------------------------------------------------------------------
+
+
+def health(port: int) -> dict[str, Any]:
+    response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_for(predicate: Any, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def pid_alive(pid: int) -> bool:
+    return sync_runtime._alive(pid)
+
+
+@pytest.fixture
+def local(provider: SyncRuntimeProvider, tmp_path: Path, standin: None) -> Iterator[dict[str, Any]]:
+    work_dir = tmp_path / "runtime"
+    props = props_for(work_dir, config_for(free_port(), work_dir))
+    yield props
+    provider.delete("local", props)  # never leave a process behind
+
+
+def test_create_starts_the_service_and_read_sees_it(provider: SyncRuntimeProvider, local: dict[str, Any]) -> None:
+    port = local["config"]["metrics_port"]
+    created = provider.create(local)
+    work_dir = Path(local["workDir"])
+    assert created.id == f"local:{work_dir}"
+    assert outs_of(created)["running"] is True
+    assert outs_of(created)["digest"] == local["digest"]
+    assert outs_of(created)["healthUrl"] == f"http://127.0.0.1:{port}/healthz"
+    assert health(port)["config"] == local["config"]
+    assert json.loads((work_dir / "config.json").read_text()) == local["config"]
+    assert (work_dir / "kubernetes" / "deployment.yaml").is_file()
+
+    read = provider.read(created.id, outs_of(created))
+    assert outs_of(read)["running"] is True and inputs_of(read)["running"] is True
+    assert inputs_of(read)["digest"] == local["digest"]
+
+
+def test_credentials_reach_the_process_but_no_file(
+    provider: SyncRuntimeProvider, local: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SF_CLIENT_SECRET", "s3cr3t-only-in-the-environment")
+    created = provider.create(local)
+    service_pid = health(local["config"]["metrics_port"])["pid"]
+    assert b"SF_CLIENT_SECRET=s3cr3t-only-in-the-environment" in Path(f"/proc/{service_pid}/environ").read_bytes()
+    for path in Path(local["workDir"]).rglob("*"):
+        if path.is_file() and path.name != "runtime.log":
+            assert "s3cr3t" not in path.read_text(errors="replace"), path
+    assert "s3cr3t" not in json.dumps(outs_of(created))
+
+
+def test_the_supervisor_restarts_a_killed_service(provider: SyncRuntimeProvider, local: dict[str, Any]) -> None:
+    port = local["config"]["metrics_port"]
+    provider.create(local)
+    first = health(port)["pid"]
+    os.kill(first, signal.SIGKILL)
+
+    def restarted() -> bool:
+        try:
+            return bool(health(port)["pid"] != first)
+        except requests.RequestException:
+            return False
+
+    wait_for(restarted)
+
+
+def test_a_dead_runtime_is_drift_and_update_restarts_it(provider: SyncRuntimeProvider, local: dict[str, Any]) -> None:
+    port = local["config"]["metrics_port"]
+    created = provider.create(local)
+    supervisor = outs_of(created)["pid"]
+    os.killpg(supervisor, signal.SIGKILL)  # the whole runtime, supervisor included
+    wait_for(lambda: not pid_alive(supervisor))
+
+    read = provider.read(created.id, outs_of(created))
+    assert outs_of(read)["running"] is False and inputs_of(read)["running"] is False
+    assert provider.diff(created.id, outs_of(read), local).changes, "preview --refresh shows an update"
+
+    updated = provider.update(created.id, outs_of(read), local)
+    assert outs_of(updated)["running"] is True
+    assert health(port)["status"] == "ok"
+
+
+def test_a_config_change_restarts_the_service_on_the_new_config(
+    provider: SyncRuntimeProvider, local: dict[str, Any]
+) -> None:
+    port = local["config"]["metrics_port"]
+    created = provider.create(local)
+    before = health(port)["pid"]
+    work_dir = Path(local["workDir"])
+    new = props_for(work_dir, config_for(port, work_dir, poll_interval_seconds=2.0))
+    updated = provider.update(created.id, outs_of(created), new)
+    assert outs_of(updated)["digest"] == new["digest"] != local["digest"]
+    after = health(port)
+    assert after["pid"] != before and after["config"]["poll_interval_seconds"] == 2.0
+    local.update(new)
+
+
+def test_a_hand_edited_config_file_is_drift(provider: SyncRuntimeProvider, local: dict[str, Any]) -> None:
+    created = provider.create(local)
+    (Path(local["workDir"]) / "config.json").write_text("{}\n")
+    read = provider.read(created.id, outs_of(created))
+    assert inputs_of(read)["digest"] != local["digest"]
+
+
+def test_delete_stops_it_and_is_idempotent(provider: SyncRuntimeProvider, local: dict[str, Any]) -> None:
+    port = local["config"]["metrics_port"]
+    created = provider.create(local)
+    supervisor = outs_of(created)["pid"]
+    service = health(port)["pid"]
+    provider.delete(created.id, outs_of(created))
+    assert not pid_alive(supervisor) and not pid_alive(service)
+    assert not (Path(local["workDir"]) / "supervisor.pid").exists()
+    with pytest.raises(requests.RequestException):
+        health(port)
+    provider.delete(created.id, outs_of(created))  # already gone: fine
+    assert outs_of(provider.read(created.id, outs_of(created)))["running"] is False
+
+
+def test_a_service_that_ignores_sigterm_is_killed(
+    provider: SyncRuntimeProvider, local: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STANDIN_IGNORE_SIGTERM", "1")
+    local["stopTimeoutSeconds"] = 1.0
+    created = provider.create(local)
+    service = health(local["config"]["metrics_port"])["pid"]
+    started = time.monotonic()
+    provider.delete(created.id, outs_of(created))
+    assert not pid_alive(service)
+    assert time.monotonic() - started < 15
+
+
+def test_a_service_that_never_gets_ready_fails_the_create_with_its_log(
+    provider: SyncRuntimeProvider, local: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STANDIN_EXIT_AT_ONCE", "1")
+    local["readyTimeoutSeconds"] = 3.0
+    with pytest.raises(ProviderError, match=r"readyz did not answer 200 within 3 s(?s:.*)failing at start"):
+        provider.create(local)
+    assert not (Path(local["workDir"]) / "supervisor.pid").exists(), "the failed runtime was stopped"
+
+
+def test_create_replaces_a_runtime_left_running_in_the_same_place(
+    provider: SyncRuntimeProvider, local: dict[str, Any]
+) -> None:
+    first = outs_of(provider.create(local))["pid"]
+    second = outs_of(provider.create(local))["pid"]  # e.g. the state was lost
+    assert first != second and not pid_alive(first)
+
+
+# -- kubernetes target ---------------------------------------------------------------------------------------
+
+
+class FakeKubectl:
+    def __init__(self, *, secret: bool = True, deployment: dict[str, Any] | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.secret = secret
+        self.deployment = deployment
+
+    def __call__(self, argv: Sequence[str], *, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        argv = list(argv)
+        self.calls.append(argv)
+        if "secret" in argv and not self.secret:
+            return subprocess.CompletedProcess(argv, 1, "", "Error from server (NotFound): secrets not found")
+        if "get" in argv and any(a.startswith("deployment/") for a in argv):
+            out = json.dumps(self.deployment) if self.deployment else ""
+            return subprocess.CompletedProcess(argv, 0, out, "")
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+
+@pytest.fixture
+def kube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    monkeypatch.setattr(sync_runtime, "which", lambda program: f"/usr/local/bin/{program}")
+    config = {"version": 1, "metrics_host": "0.0.0.0", "metrics_port": 9464,
+              "store_path": "/var/lib/presence-sync/state.sqlite3"}  # fmt: skip
+    kubernetes = {"namespace": "sync", "kubeconfig": str(kubeconfig), "image": "registry.example.com/ps:1"}
+    return props_for(tmp_path / "k8s", config, target="kubernetes", kubernetes=kubernetes)
+
+
+def test_kubernetes_create_applies_the_manifests_checks_the_secret_and_waits(
+    provider: SyncRuntimeProvider, kube: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = {"status": {"availableReplicas": 1}, "spec": {"template": {"metadata": {"annotations": {}}}}}
+    fake = FakeKubectl(deployment=live)
+    monkeypatch.setattr(sync_runtime, "run_command", fake)
+    work_dir = Path(kube["workDir"])
+    kubectl = ["/usr/local/bin/kubectl", "--kubeconfig", kube["kubernetes"]["kubeconfig"]]
+
+    created = provider.create(kube)
+    assert created.id == "kubernetes:sync/presence-sync"
+    manifests = ["namespace", "configmap", "deployment", "service"]
+    assert fake.calls[0] == [
+        *kubectl,
+        "apply",
+        *[a for m in manifests for a in ("-f", f"{work_dir}/kubernetes/{m}.yaml")],
+    ]
+    assert fake.calls[1] == [
+        *kubectl,
+        "--namespace",
+        "sync",
+        "get",
+        "secret",
+        "presence-sync-credentials",
+        "-o",
+        "name",
+    ]
+    assert fake.calls[2] == [*kubectl, "--namespace", "sync", "rollout", "status", "deployment/presence-sync",
+                             "--timeout=180s"]  # fmt: skip
+    assert not any("secret.yaml" in arg for call in fake.calls for arg in call), "the Secret template is never applied"
+    assert "registry.example.com/ps:1" in (work_dir / "kubernetes" / "deployment.yaml").read_text()
+    # The live Deployment carries another config digest than ours: drift.
+    assert outs_of(created)["running"] is True and outs_of(created)["digest"] != kube["digest"]
+
+
+def test_kubernetes_read_and_delete(
+    provider: SyncRuntimeProvider, kube: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rendered = render_runtime(kube["config"], kubernetes=kube["kubernetes"])
+    import yaml
+
+    template = next(yaml.safe_load_all(rendered.files["kubernetes/deployment.yaml"]))["spec"]["template"]
+    live = {"status": {"availableReplicas": 0}, "spec": {"template": template}}
+    fake = FakeKubectl(deployment=live)
+    monkeypatch.setattr(sync_runtime, "run_command", fake)
+    read = provider.read("kubernetes:sync/presence-sync", kube)
+    assert outs_of(read)["running"] is False and outs_of(read)["digest"] == kube["digest"]
+
+    fake.deployment = None
+    assert provider.read("kubernetes:sync/presence-sync", kube).id == "", "a deleted Deployment is gone"
+
+    provider.delete("kubernetes:sync/presence-sync", kube)
+    delete = fake.calls[-1]
+    assert delete[3:6] == ["delete", "--ignore-not-found", "--wait=true"]
+    assert [Path(a).name for a in delete if a.endswith(".yaml")] == [
+        "service.yaml",
+        "deployment.yaml",
+        "configmap.yaml",
+    ]
+
+
+def test_kubernetes_errors_say_what_to_do(
+    provider: SyncRuntimeProvider, kube: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sync_runtime, "run_command", FakeKubectl(secret=False))
+    with pytest.raises(ProviderError, match=r"Secret presence-sync-credentials does not exist(?s:.*)secret\.yaml"):
+        provider.create(kube)
+
+    no_config = {**kube, "kubernetes": {**kube["kubernetes"], "kubeconfig": None}}
+    with pytest.raises(ProviderError, match="pulumi config set presence-sync:kubeconfig"):
+        provider.create(no_config)
+    missing = {**kube, "kubernetes": {**kube["kubernetes"], "kubeconfig": "/nowhere/kubeconfig"}}
+    with pytest.raises(ProviderError, match="/nowhere/kubeconfig does not exist"):
+        provider.create(missing)
+
+    monkeypatch.setattr(sync_runtime, "which", lambda program: None)
+    with pytest.raises(ProviderError, match=r"kubectl is not on PATH: install kubectl"):
+        provider.create(kube)
+
+
+def test_kubernetes_failures_are_one_clean_line(
+    provider: SyncRuntimeProvider, kube: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(argv: Sequence[str], *, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(list(argv), 1, "", "error: the server doesn't have a resource type\n")
+
+    monkeypatch.setattr(sync_runtime, "run_command", failing)
+    with pytest.raises(ProviderError, match=r"applying the manifests failed: error: the server doesn't have"):
+        provider.create(kube)
