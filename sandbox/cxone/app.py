@@ -127,6 +127,7 @@ def create_app(db_path: pathlib.Path, *, base_url: str, reset: bool = False,
     app.router.redirect_slashes = False  # a redirect would reveal the internal path
     app.state.cxone = ctx
     app.state.store = store
+    app.state.close = store.close  # the shared server runs without lifespan and calls this on the way out
 
     def expire_all_tokens(include_refresh: bool = False) -> int:
         return auth.expire_all_tokens(ctx, include_refresh=include_refresh)

@@ -38,8 +38,8 @@ __all__ = [
     "api",
     "expire_all_tokens",
     "new_access_key",
-    "operator",
     "revoke_tokens",
+    "sandbox_endpoint",
     "secret_hash",
 ]
 
@@ -148,7 +148,7 @@ def expire_all_tokens(ctx: Ctx, *, include_refresh: bool = False) -> int:
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 ApiHandler = Callable[[Request, Ctx, Principal], Awaitable[Response]]
-OperatorHandler = Callable[[Request, Ctx], Awaitable[Response]]
+SandboxHandler = Callable[[Request, Ctx], Awaitable[Response]]
 
 
 def _note_operation(request: Request, operation: str, write: bool) -> None:
@@ -176,10 +176,10 @@ def api(operation: str, *, write: bool = False) -> Callable[[ApiHandler], Endpoi
     return decorate
 
 
-def operator(operation: str, *, write: bool = False) -> Callable[[OperatorHandler], Endpoint]:
+def sandbox_endpoint(operation: str, *, write: bool = False) -> Callable[[SandboxHandler], Endpoint]:
     """Wrap an emulator-only (``/__sandbox/...``) handler: no authentication, like the operator endpoints."""
 
-    def decorate(handler: OperatorHandler) -> Endpoint:
+    def decorate(handler: SandboxHandler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             _note_operation(request, operation, write)
             try:

@@ -13,6 +13,7 @@ join answers 202 ``{"sessionId"}`` with the agent's existing session id; an unkn
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from starlette.requests import Request
@@ -26,7 +27,7 @@ from sandbox.cxone.web import ApiError, Ctx, Query, json_body, json_response
 __all__ = ["ROUTES"]
 
 
-def _session(ctx: Ctx, conn: Any, session_id: str) -> Any:
+def _session(conn: sqlite3.Connection, session_id: str) -> sqlite3.Row:
     row = conn.execute("SELECT * FROM sessions WHERE session_id = ? AND ended_at IS NULL", (session_id,)).fetchone()
     if row is None:
         raise ApiError.not_found(f"agent session {session_id} does not exist or has ended")
@@ -90,7 +91,7 @@ async def set_state(request: Request, ctx: Ctx, principal: Principal) -> Respons
                            "are controlled by the platform")
     reason = values["reason"] or None
     with ctx.store.write() as conn:
-        session = _session(ctx, conn, request.path_params["sessionId"])
+        session = _session(conn, request.path_params["sessionId"])
         api_set_state(conn, ctx.store, session["agent_id"], state, reason if state == "Unavailable" else None,
                       Actor("api", principal.actor))
     return Response(status_code=202)
@@ -102,7 +103,7 @@ async def end_session(request: Request, ctx: Ctx, principal: Principal) -> Respo
     force = bool(query.boolean("forceLogoff")) or bool(query.boolean("endContacts"))
     query.boolean("ignorePersonalQueue")  # validated, no personal queues in the sandbox
     with ctx.store.write() as conn:
-        session = _session(ctx, conn, request.path_params["sessionId"])
+        session = _session(conn, request.path_params["sessionId"])
         logout(conn, ctx.store, session["agent_id"], Actor("api", principal.actor), force=force)
     return Response(status_code=202)
 

@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.cxone.admin import AGENT_SELECT, agent_json, path_int
-from sandbox.cxone.auth import operator, revoke_tokens
+from sandbox.cxone.auth import revoke_tokens, sandbox_endpoint
 from sandbox.cxone.seed import insert_agent
 from sandbox.cxone.states import (
     CONTACT_STATES,
@@ -67,12 +67,12 @@ def _actor(agent_id: int) -> Actor:
     return Actor("agent", f"agent:{agent_id}")
 
 
-@operator("softphone.get")
+@sandbox_endpoint("softphone.get")
 async def get_agent(request: Request, ctx: Ctx) -> Response:
     return json_response(_view(ctx, path_int(request, "agentId", "agent")))
 
 
-@operator("softphone.login", write=True)
+@sandbox_endpoint("softphone.login", write=True)
 async def login_agent(request: Request, ctx: Ctx) -> Response:
     agent_id = path_int(request, "agentId", "agent")
     body = Fields(await json_body(request, required=False) or {}, "body", allowed={"stationPhoneNumber"})
@@ -82,7 +82,7 @@ async def login_agent(request: Request, ctx: Ctx) -> Response:
     return json_response({**_view(ctx, agent_id), "newSession": created})
 
 
-@operator("softphone.state", write=True)
+@sandbox_endpoint("softphone.state", write=True)
 async def set_state(request: Request, ctx: Ctx) -> Response:
     agent_id = path_int(request, "agentId", "agent")
     body = Fields(await json_body(request), "body", allowed={"state", "reason", "outStateId"})
@@ -107,7 +107,7 @@ async def set_state(request: Request, ctx: Ctx) -> Response:
     return json_response({**_view(ctx, agent_id), "result": result})
 
 
-@operator("softphone.end-contact", write=True)
+@sandbox_endpoint("softphone.end-contact", write=True)
 async def end_agent_contact(request: Request, ctx: Ctx) -> Response:
     agent_id = path_int(request, "agentId", "agent")
     with ctx.store.write() as conn:
@@ -115,7 +115,7 @@ async def end_agent_contact(request: Request, ctx: Ctx) -> Response:
     return json_response(_view(ctx, agent_id))
 
 
-@operator("softphone.logout", write=True)
+@sandbox_endpoint("softphone.logout", write=True)
 async def logout_agent(request: Request, ctx: Ctx) -> Response:
     agent_id = path_int(request, "agentId", "agent")
     body = Fields(await json_body(request, required=False) or {}, "body", allowed={"force"})
@@ -125,7 +125,7 @@ async def logout_agent(request: Request, ctx: Ctx) -> Response:
     return json_response({**_view(ctx, agent_id), "sessionEnded": ended})
 
 
-@operator("softphone.history")
+@sandbox_endpoint("softphone.history")
 async def agent_history(request: Request, ctx: Ctx) -> Response:
     agent_id = path_int(request, "agentId", "agent")
     after = Query(request).integer("after", default=0, minimum=0) or 0
@@ -142,7 +142,7 @@ def _team_exists(conn: Any, team_id: int) -> None:
         raise ApiError.bad(f"teamId: team {team_id} does not exist")
 
 
-@operator("setup.agents.create", write=True)
+@sandbox_endpoint("setup.agents.create", write=True)
 async def create_agent(request: Request, ctx: Ctx) -> Response:
     body = Fields(await json_body(request), "body",
                   allowed={"firstName", "lastName", "emailAddress", "teamId", "isActive"})
@@ -159,7 +159,7 @@ async def create_agent(request: Request, ctx: Ctx) -> Response:
     return json_response(agent_json(row), 201)
 
 
-@operator("setup.agents.update", write=True)
+@sandbox_endpoint("setup.agents.update", write=True)
 async def update_agent(request: Request, ctx: Ctx) -> Response:
     agent_id = path_int(request, "agentId", "agent")
     body = Fields(await json_body(request), "body", allowed={"isActive", "teamId"})

@@ -95,6 +95,7 @@ class Store:
         row = conn.execute("SELECT value FROM meta WHERE key = 'last_tick'").fetchone()
         self._last_tick = max(int(row[0]) if row else 0, self.now_ms() - 1)
         self._persisted_tick = self._last_tick
+        self._closed = False
 
     @classmethod
     def open(cls, path: pathlib.Path, *, clock: Callable[[], float], reset: bool) -> tuple[Store, bool]:
@@ -156,5 +157,11 @@ class Store:
             return None if row is None else str(row[0])
 
     def close(self) -> None:
+        """Persist the clock (a poll's ``lastPollTime`` may be later than the last write) and close."""
         with self._lock:
+            if self._closed:
+                return
+            if self._last_tick != self._persisted_tick:
+                self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_tick', ?)", (str(self._last_tick),))
             self._conn.close()
+            self._closed = True

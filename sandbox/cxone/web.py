@@ -158,9 +158,6 @@ class Query:
         assert skip is not None and top is not None
         return skip, top
 
-    def items(self) -> dict[str, str]:
-        return dict(self._values)
-
 
 def parse_since(raw: str, name: str = "updatedSince") -> int:
     """An ``updatedSince`` value as epoch milliseconds: ISO 8601 (``Z``/offset/naive = UTC) or ``0``."""
