@@ -33,8 +33,6 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from presence_sync.clients.errors import TransientVendorError, VendorError
-from presence_sync.spec import AcdState, parse_acd
-from presence_sync.spec.acd import satisfies
 
 from .config import AgentLink, RuntimeConfig
 from .metrics import Metrics
@@ -183,16 +181,19 @@ class Reconciler:
         if echo is not None and not baseline:
             self.store.consume_ledger(obs.agent_id, side, echo.written_at)
             rec.set_observed(side, obs.state)
+            # The echo of a write we since cancelled (no write expected now): look at the agent again.
+            stale = side not in rec.expected
             if rec.expected.get(side) == obs.state:
                 rec.expected.pop(side, None)
                 rec.expected_at.pop(side, None)
             for pending in self.store.pending_writes(obs.agent_id):
                 if pending.side == side and pending.target == obs.state:
                     self.store.delete_write(obs.agent_id, side, pending.command_id)  # done (e.g. before a crash)
+            rec.dirty = rec.dirty or stale
             self.store.save_agent(rec)
             self.metrics.echoes_suppressed.labels(side).inc()
             log.debug("echo suppressed", extra={"agent_id": obs.agent_id, "side": side, "state": obs.state})
-            return False
+            return stale
         if obs.state == known:
             return False
         rec.set_observed(side, obs.state)
@@ -329,12 +330,26 @@ class Reconciler:
         with self.store.transaction():
             rec = self.store.load_agent(agent_id)
             rec.dirty = False
-            pending_sides = {p.side for p in self.store.pending_writes(agent_id)}
+            queued = {p.side: p for p in self.store.pending_writes(agent_id)}
             for side, at in list(rec.expected_at.items()):
-                if now - at > window and side not in pending_sides:  # never confirmed: stop assuming it
+                if now - at > window and side not in queued:  # never confirmed: stop assuming it
                     rec.expected.pop(side, None)
                     rec.expected_at.pop(side, None)
-            write = decide(self.config.rules, rec.view(link.team_id))
+            view = rec.view(link.team_id)
+            for side, item in queued.items():
+                if item.attempts > 0:  # failed so far: decide as if it never lands
+                    view.expected.pop(side, None)
+            write = decide(self.config.rules, view)
+            for side, item in queued.items():
+                if item.attempts > 0 and (write is None or write.side != side):
+                    # Nothing to write any more (the source moved back): forget the queued write. Its ledger
+                    # entry stays, so a late landing is recognised and reconciled again.
+                    self.store.delete_write(agent_id, side, item.command_id)
+                    rec.expected.pop(side, None)
+                    rec.expected_at.pop(side, None)
+            already = queued.get(write.side) if write is not None else None
+            if write is not None and already is not None and already.target == write.target:
+                write = None  # already queued
             if write is not None:
                 command_id = uuid.uuid4().hex
                 rec.previous[write.side] = previous_after_write(
@@ -349,14 +364,12 @@ class Reconciler:
                                                  "rule": write.rule, "command_id": command_id})  # fmt: skip
             self.store.save_agent(rec)
             pending = self.store.pending_writes(agent_id)
+        # A write whose echo the feed already showed (say, made just before a crash) left the outbox in observe().
         for item in pending:
-            self._attempt(item, link, rec.observed(item.side))
+            self._attempt(item, link)
 
-    def _attempt(self, item: PendingWrite, link: AgentLink, observed: str | None) -> None:
+    def _attempt(self, item: PendingWrite, link: AgentLink) -> None:
         now = self.clock()
-        if _already_there(item.side, observed, item.target):
-            self.store.delete_write(item.agent_id, item.side, item.command_id)  # the feed shows it: never repeat
-            return
         if item.next_attempt_at > now:
             self._schedule(item.next_attempt_at, item.agent_id)
             return
@@ -402,11 +415,3 @@ class Reconciler:
         log.info("write made", extra={"agent_id": item.agent_id, "side": item.side, "state": item.target,
                                       "command_id": item.command_id})  # fmt: skip
 
-
-def _already_there(side: Side, observed: str | None, target: str) -> bool:
-    if observed is None:
-        return False
-    if side == "sf":
-        return observed == target
-    actual, wanted = parse_acd(observed), parse_acd(target)
-    return isinstance(actual, AcdState) and isinstance(wanted, AcdState) and satisfies(actual, wanted)
