@@ -38,12 +38,14 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.runtime.rpc import UNKNOWN
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from presence_sync.clients.errors import NotFound, VendorError
 from providers import context
 
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the engine marks a secret in property values
 PROVIDER_KEY = "__provider"  # the engine's slot for the pickled provider; never ours to compare
 
 PROVIDER_VERSION = "1"
@@ -91,6 +93,8 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
     """Inputs whose change the vendor cannot apply in place."""
     delete_before_replace: ClassVar[bool] = False
     write_only_outputs: ClassVar[tuple[str, ...]] = ()
+    derived_inputs: ClassVar[tuple[str, ...]] = ()
+    """Inputs that are another resource's outputs (see `diff`)."""
     """Outputs the vendor never returns on read (secrets shown once); kept from the state."""
 
     # -- what subclasses implement ------------------------------------------------------------------
@@ -128,10 +132,13 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
         context.configure(req.config)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        unknown = {key for key, value in news.items() if is_unknown(value)}
         try:
             inputs = self.parse(news)
         except ValidationError as error:
-            return CheckResult(news, [_failure_from(problem) for problem in error.errors()])
+            # A value still unknown in a preview (it flows from a resource being updated) is checked once known.
+            problems = [p for p in error.errors() if not p.get("loc") or p["loc"][0] not in unknown]
+            return CheckResult(news, [_failure_from(problem) for problem in problems])
         try:
             failures = self.plan_checks(inputs)
         except VendorError as error:
@@ -139,7 +146,11 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = changed_fields(olds, news, self.managed_fields())
+        # A derived input (the OAuth app's key, say) is unknown in a preview whenever its source is updated,
+        # but it only changes when the source is replaced -- which the same preview shows. `up` diffs again
+        # with the real value, so an actual change is still applied.
+        fields = [f for f in self.managed_fields() if not (f in self.derived_inputs and is_unknown(news.get(f)))]
+        changed = changed_fields(olds, news, fields)
         replaces = [name for name in changed if name in self.replace_on]
         return DiffResult(
             changes=bool(changed),
@@ -214,6 +225,16 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
 def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any], fields: list[str]) -> list[str]:
     """The managed top-level fields whose values differ, compared deeply (order of keys ignored)."""
     return [name for name in fields if DeepDiff(olds.get(name), news.get(name), ignore_order=False)]
+
+
+def is_unknown(value: Any) -> bool:
+    """Whether the engine sent a value that is not known yet (a preview of something that depends on a
+    resource being created or updated), possibly wrapped as a secret."""
+    if isinstance(value, dict) and SECRET_SIG in value:
+        return is_unknown(value.get("value"))
+    if isinstance(value, (str, int, float, bool, list, dict)) or value is None:
+        return value == UNKNOWN
+    return True
 
 
 def _without_provider(props: Mapping[str, Any]) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs]):
     inputs_model = CxoneAccountMappingInputs
     replace_on = ("accessKeyUser",)
     write_only_outputs = ("accessKeySecret",)
+    derived_inputs = ("consumerKey", "consumerSecret")
 
     def describe(self, inputs: CxoneAccountMappingInputs) -> str:
         return f"{self.kind} {inputs.name!r}"
