@@ -145,15 +145,18 @@ def _validate(org: Org, obj: ObjectDef, body: dict[str, Any], *, creating: bool)
 
 
 def _unique(org: Org, obj: ObjectDef, record: dict[str, Any], names: tuple[str, ...]) -> None:
-    for other in org.live(obj.name):
-        if other["Id"] == record.get("Id"):
-            continue
-        if all(str(other.get(n) or "").lower() == str(record.get(n) or "").lower() for n in names):
-            label = names[0] if len(names) == 1 else "<unknown>"
-            other_id = other["Id"] if len(names) == 1 else "<unknown>"
+    if len(names) == 1:  # indexed lookup: developer names, related entities
+        value = record.get(names[0])
+        others = org.store.lookup(obj.name, names[0], value) - {record.get("Id")} if isinstance(value, str) else set()
+        if others:
             raise ApiError(400, "DUPLICATE_VALUE",
-                           f"duplicate value found: {label} duplicates value on record with id: {other_id}",
-                           list(names) if len(names) == 1 else [])
+                           f"duplicate value found: {names[0]} duplicates value on record with id: {min(others)}",
+                           list(names))
+        return
+    for other in org.live(obj.name):
+        if other["Id"] != record.get("Id") and all(other.get(n) == record.get(n) for n in names):
+            raise ApiError(400, "DUPLICATE_VALUE",
+                           "duplicate value found: <unknown> duplicates value on record with id: <unknown>", [])
 
 
 def _developer_name(record: dict[str, Any]) -> None:

@@ -156,7 +156,9 @@ class RestApi:
             if method == "POST":
                 log.update(operation=f"create {obj.name}", write=True)
                 body = dml.parse_body(await request.body())
-                return json_response(dml.create(self.org, obj, body, user_id), 201, headers)
+                with self.org.store.batch():  # one commit per write call
+                    created = dml.create(self.org, obj, body, user_id)
+                return json_response(created, 201, headers)
             recent: list[Any] = []
             return json_response({"objectDescribe": obj.describe_global(version), "recentItems": recent},
                                  headers=headers)
@@ -170,11 +172,13 @@ class RestApi:
         if method == "PATCH":
             log.update(operation=f"update {obj.name}", write=True)
             body = dml.parse_body(await request.body())
-            dml.update(self.org, obj, record_id, body, user_id)
+            with self.org.store.batch():
+                dml.update(self.org, obj, record_id, body, user_id)
             return Response(status_code=204, headers=headers)
         if method == "DELETE":
             log.update(operation=f"delete {obj.name}", write=True)
-            dml.delete(self.org, obj, record_id, user_id)
+            with self.org.store.batch():
+                dml.delete(self.org, obj, record_id, user_id)
             return Response(status_code=204, headers=headers)
         if "retrieve" not in obj.calls:
             raise not_found()

@@ -56,6 +56,8 @@ class Store:
         self.tokens: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, Any] = {}
         self._counters: dict[str, int] = {}
+        # (sobject, field) -> casefolded value -> ids of live records; built on first use, kept up to date.
+        self._indexes: dict[tuple[str, str], dict[str, set[str]]] = {}
         self._load()
 
     def _load(self) -> None:
@@ -117,13 +119,35 @@ class Store:
                 return sobject, record
         return None
 
+    def lookup(self, sobject: str, field: str, value: str) -> set[str]:
+        """Ids of live ``sobject`` records whose ``field`` equals ``value`` (case-insensitive)."""
+        index = self._indexes.get((sobject, field))
+        if index is None:
+            index = {}
+            for record in self.table(sobject).values():
+                if not record.get("IsDeleted") and isinstance(record.get(field), str):
+                    index.setdefault(record[field].casefold(), set()).add(record["Id"])
+            self._indexes[(sobject, field)] = index
+        return index.get(value.casefold(), set())
+
+    def _unindex(self, sobject: str, record: dict[str, Any] | None) -> None:
+        if record is None:
+            return
+        for (indexed, field), index in self._indexes.items():
+            if indexed == sobject and isinstance(record.get(field), str):
+                index.get(record[field].casefold(), set()).discard(record["Id"])
+
     def save(self, sobject: str, record: dict[str, Any]) -> None:
+        self._unindex(sobject, self.table(sobject).get(record["Id"]))
+        for (indexed, field), index in self._indexes.items():
+            if indexed == sobject and not record.get("IsDeleted") and isinstance(record.get(field), str):
+                index.setdefault(record[field].casefold(), set()).add(record["Id"])
         self.table(sobject)[record["Id"]] = record
         self._write("INSERT OR REPLACE INTO records (id, sobject, data) VALUES (?, ?, ?)",
                     (record["Id"], sobject, json.dumps(record)))
 
     def purge(self, sobject: str, id_: str) -> None:
-        self.table(sobject).pop(id_, None)
+        self._unindex(sobject, self.table(sobject).pop(id_, None))
         self._write("DELETE FROM records WHERE id = ?", (id_,))
 
     # -- metadata components -------------------------------------------------------------------------------
