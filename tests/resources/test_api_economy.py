@@ -1,0 +1,40 @@
+"""API economy: a no-op `preview --refresh` reads each vendor's lists once per provider process, so the number
+of API calls does not grow with the number of resources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.spec_stack import changes, spec_stack
+from tests.support.specs import with_extra_statuses
+
+pytestmark = pytest.mark.pulumi
+
+
+def calls_for_noop_refresh(extra_statuses: int, tmp_path: Path, env: dict[str, str], sandbox: Any) -> tuple[int, int]:
+    stack = spec_stack(
+        name=f"economy-{extra_statuses}",
+        work_dir=tmp_path,
+        spec_text=with_extra_statuses(extra_statuses, profiles=2),
+        env=env,
+    )
+    stack.up()
+    sandbox.salesforce_operator.clear_requests()
+    sandbox.cxone_operator.clear_requests()
+    assert changes(stack.preview(refresh=True).change_summary) == {}
+    calls = sandbox.salesforce_operator.count(), sandbox.cxone_operator.count()
+    stack.destroy()
+    return calls
+
+
+def test_a_noop_refresh_makes_the_same_number_of_calls_for_2_or_12_statuses(
+    tmp_path: Path, engine_env: dict[str, str], sandbox: Any
+) -> None:
+    few = calls_for_noop_refresh(0, tmp_path, engine_env, sandbox)
+    many = calls_for_noop_refresh(10, tmp_path, engine_env, sandbox)
+    assert many == few, f"API calls grew with the number of statuses: {few} -> {many}"
+    salesforce_calls, cxone_calls = many
+    assert salesforce_calls <= 12 and cxone_calls <= 12, many
