@@ -91,6 +91,6 @@ def spec_stack(
     return SpecStack(stack=stack, spec_path=spec_path)
 
 
-def changes(summary: Mapping[str, int]) -> dict[str, int]:
+def changes(summary: Mapping[Any, int]) -> dict[str, int]:
     """A change summary without the resources that stayed the same."""
-    return {op: count for op, count in summary.items() if op != "same" and count}
+    return {str(op): count for op, count in summary.items() if op != "same" and count}
