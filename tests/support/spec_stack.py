@@ -93,4 +93,5 @@ def spec_stack(
 
 def changes(summary: Mapping[Any, int]) -> dict[str, int]:
     """A change summary without the resources that stayed the same."""
-    return {str(op): count for op, count in summary.items() if op != "same" and count}
+    named = {getattr(op, "value", op): count for op, count in summary.items()}
+    return {str(op): count for op, count in named.items() if op != "same" and count}
