@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import resources.stack
 from presence_sync.gitops import plan as plan_command
 from tests.support.spec_stack import SpecStack, spec_stack
 
@@ -24,7 +25,16 @@ def with_python_on_path(env: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_stack(tmp_path: Path, engine_env: dict[str, str]) -> Any:
+def make_stack(tmp_path: Path, engine_env: dict[str, str], sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    # The inline program runs in this process: resources that read the connection at declaration time
+    # (the runtime's settings) find the sandbox's here, as `pulumi up` would in its environment.
+    for key, value in sandbox.env.items():
+        monkeypatch.setenv(key, value)
+    # These tests are about the reports on the five configuration kinds. The sync runtime (deployed last,
+    # re-rendered on every rule change) has its own tests; leaving it out keeps the golden reports about
+    # exactly the changes a test makes.
+    monkeypatch.setattr(resources.stack, "runtime_available", lambda: False, raising=False)
+
     def make(name: str, spec_text: str) -> SpecStack:
         return spec_stack(name=name, work_dir=tmp_path, spec_text=spec_text, env=with_python_on_path(engine_env))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,15 +98,19 @@ class _Meta:
         self.new = None if new is None else _State(new)
 
 
+def _meta(*args: Any, **kwargs: Any) -> Any:
+    return _Meta(*args, **kwargs)
+
+
 def test_steps_become_report_entries() -> None:
-    update = change_from(_Meta("update", {"label": "A", "__provider": "p"}, {"label": "B", "__provider": "q"}))
+    update = change_from(_meta("update", {"label": "A", "__provider": "p"}, {"label": "B", "__provider": "q"}))
     assert update == ResourceChange("status-Busy", "salesforce:PresenceStatus", "update",
                                     tuple(field_changes({"label": "A"}, {"label": "B"})))
-    assert change_from(_Meta("same", {"label": "A"}, {"label": "A"})) is None
-    assert change_from(_Meta("create-replacement", {"label": "A"}, {"label": "B"})) is None
-    assert change_from(_Meta("update", {"__provider": "p"}, {"__provider": "q"})) is None
-    assert change_from(_Meta("update", {}, {"x": 1}, type_="pulumi:pulumi:Stack")) is None
-    created = change_from(_Meta("create", None, {"label": "A"}))
+    assert change_from(_meta("same", {"label": "A"}, {"label": "A"})) is None
+    assert change_from(_meta("create-replacement", {"label": "A"}, {"label": "B"})) is None
+    assert change_from(_meta("update", {"__provider": "p"}, {"__provider": "q"})) is None
+    assert change_from(_meta("update", {}, {"x": 1}, type_="pulumi:pulumi:Stack")) is None
+    created = change_from(_meta("create", None, {"label": "A"}))
     assert created is not None and [(f.path, f.old, f.new) for f in created.fields] == [("label", None, "A")]
     assert kind_of("pulumi-python:dynamic/cxone:PresenceRule") == "cxone:PresenceRule"
 
