@@ -23,6 +23,7 @@ and the vendor's error code (``ProviderError``, raised ``from None`` to keep the
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
@@ -70,6 +71,20 @@ class Written:
 
     id: str
     write_only_outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def engine_call(method: Callable[..., T]) -> Callable[..., T]:
+    """Re-raise a ProviderError from the method the engine called, so the traceback the engine prints is
+    three frames long and ends with the message, instead of the whole path through our helpers."""
+
+    @functools.wraps(method)
+    def call(*args: Any) -> T:
+        try:
+            return method(*args)
+        except ProviderError as error:
+            raise ProviderError(str(error)) from None
+
+    return call
 
 
 def run_vendor_call(description: str, call: Callable[[], T]) -> T:
@@ -131,6 +146,7 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
     def configure(self, req: ConfigureRequest) -> None:
         context.configure(req.config)
 
+    @engine_call
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         unknown = {key for key, value in news.items() if is_unknown(value)}
         try:
@@ -145,6 +161,7 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
             failures = [CheckFailure("", f"{self.describe(inputs)}: could not check against the vendor: {error}")]
         return CheckResult(news, failures)
 
+    @engine_call
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # A derived input (the OAuth app's key, say) is unknown in a preview whenever its source is updated,
         # but it only changes when the source is replaced -- which the same preview shows. `up` diffs again
@@ -158,6 +175,7 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
             delete_before_replace=self.delete_before_replace if replaces else None,
         )
 
+    @engine_call
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self.parse(props)
         name = self.describe(inputs)
@@ -177,6 +195,7 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
             written = run_vendor_call(f"{name}: creating", lambda: self.create_object(inputs))
         return CreateResult(written.id, self.outputs_after_write(written, props, name))
 
+    @engine_call
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         live = run_vendor_call(f"{self.kind} {id_}: reading", lambda: self.read_object(id_, props))
         if live is None:
@@ -186,6 +205,7 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
         inputs = {key: outputs[key] for key in self.input_fields() if key in outputs}
         return ReadResult(id_, outputs, inputs)
 
+    @engine_call
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self.parse(news)
         name = self.describe(inputs)
@@ -194,6 +214,7 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
         kept = {key: olds[key] for key in self.write_only_outputs if key in olds}
         return UpdateResult(self.outputs_after_write(written, {**kept, **news}, name))
 
+    @engine_call
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         def delete_unless_gone() -> None:
             with contextlib.suppress(NotFound):  # already gone: that is what delete wanted
