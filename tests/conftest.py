@@ -88,6 +88,9 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from sandbox.testing import running_sandbox
 
     with running_sandbox(tmp_path / "sandbox", reset=True) as handle:
+        # Like a shell that sourced .sandbox/sandbox.env: inline Pulumi programs run in this process.
+        for key, value in handle.env.items():
+            monkeypatch.setenv(key, str(value))
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(handle.ca_bundle))
         yield handle
 
