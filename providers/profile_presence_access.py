@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import field_validator
 
 from presence_sync.clients.salesforce_models import Profile
-from providers import context
+from providers import context, lookups
 from providers.base import ProviderError, ProviderInputs, SpecProvider, Written
 
 
@@ -35,18 +35,6 @@ def find_profile(name: str) -> Profile:
             return profile
     known = ", ".join(sorted(p.name for p in profiles)) or "none"
     raise ProviderError(f"Salesforce profile {name!r} does not exist. Profiles in the org: {known}")
-
-
-def status_ids(developer_names: list[str]) -> dict[str, str]:
-    """Developer name -> status id, failing with the list of known names when one is missing."""
-    by_name = {s.developer_name: s.id for s in context.salesforce().cached_list_presence_statuses()}
-    missing = [name for name in developer_names if name not in by_name]
-    if missing:
-        raise ProviderError(
-            f"presence status(es) {', '.join(missing)} do not exist in the org; "
-            f"statuses there: {', '.join(sorted(by_name)) or 'none'}"
-        )
-    return {name: by_name[name] for name in developer_names}
 
 
 def granted(permission_set_id: str) -> dict[str, str]:
@@ -105,7 +93,7 @@ class ProfilePresenceAccessProvider(SpecProvider[ProfilePresenceAccessInputs]):
     def _apply(permission_set_id: str, *, add: list[str], remove: list[str]) -> None:
         client = context.salesforce()
         current = granted(permission_set_id)
-        for status_id in status_ids(add).values():
+        for status_id in lookups.salesforce_status_ids(add).values():
             if status_id not in current:
                 client.grant_status(permission_set_id, status_id)
         known = {s.developer_name: s.id for s in client.cached_list_presence_statuses()}
