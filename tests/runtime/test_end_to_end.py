@@ -1,0 +1,264 @@
+"""End to end against the real sandbox, the runtime running as its own process (``python -m runtime``).
+
+The sandbox is set up the way `pulumi up` of stacks/sandbox.yaml leaves it (statuses, grants, the command event)
+and the runtime's config is built from that spec with ``build_config``. Rule "Chat agents" (team Support Tier 1,
+user Grace): CXone Available <-> Omni Available_for_Chats, CXone Unavailable:Break <-> Omni Busy, and CXone
+LoggedOut -> Omni "previous". Writes are counted in the emulators' request logs.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from .support import (
+    ADA,
+    EDSGER,
+    GRACE,
+    OMNI_COMMAND,
+    STATUS_CXONE_WRITE,
+    Agent,
+    RuntimeProcess,
+    SandboxSetup,
+    last_seq,
+    prepare,
+    sandbox_config,
+    wait_until,
+    writes,
+)
+
+pytestmark = pytest.mark.slow
+
+SETTLE = 1.0  # seconds to wait for a write that must NOT happen (echoes, loops)
+
+
+@pytest.fixture
+def setup(sandbox: Any) -> SandboxSetup:
+    return prepare(sandbox, extra_statuses=("Lunch",))
+
+
+@pytest.fixture
+def runtime(setup: SandboxSetup, tmp_path: Path) -> Iterator[RuntimeProcess]:
+    process = RuntimeProcess(sandbox_config(setup, tmp_path), tmp_path, setup.sandbox.env)
+    yield process
+    process.stop()
+
+
+def agent(setup: SandboxSetup, agent_id: int) -> Agent:
+    emails = {ADA: "ada.lovelace@example.com", GRACE: "grace.hopper@example.com", EDSGER: "edsger.dijkstra@example.com",
+              100003: "alan.turing@example.com", 100004: "katherine.johnson@example.com"}  # fmt: skip
+    return Agent(setup, agent_id, emails[agent_id])
+
+
+def on_shift(setup: SandboxSetup, agent_id: int, omni: str = "Busy") -> Agent:
+    """Logged in on both sides: CXone Unavailable (no code), Omni ``omni``."""
+    person = agent(setup, agent_id)
+    person.omni_login(omni)
+    person.cxone_login()
+    return person
+
+
+def counts(setup: SandboxSetup, sf_since: int, cx_since: int) -> tuple[int, int]:
+    """(Omni commands published, CXone state changes requested) since the given log positions."""
+    sandbox = setup.sandbox
+    return (len(writes(sandbox.salesforce_operator, OMNI_COMMAND, sf_since)),
+            len(writes(sandbox.cxone_operator, STATUS_CXONE_WRITE, cx_since)))  # fmt: skip
+
+
+def positions(setup: SandboxSetup) -> tuple[int, int]:
+    return last_seq(setup.sandbox.salesforce_operator), last_seq(setup.sandbox.cxone_operator)
+
+
+# ------------------------------------------------------------------------------------------ the two directions
+
+
+def test_a_cxone_change_moves_the_omni_status_with_one_write_and_no_echo(
+    setup: SandboxSetup, runtime: RuntimeProcess
+) -> None:
+    ada = on_shift(setup, ADA)
+    runtime.start()
+    sf0, cx0 = positions(setup)
+
+    ada.cxone_set("Available")
+    wait_until(lambda: ada.omni_status() == "Available_for_Chats", what="Omni follows CXone")
+    time.sleep(SETTLE)
+
+    assert counts(setup, sf0, cx0) == (1, 0)  # one command, and its echo did not come back to CXone
+    assert ada.cxone_state() == "Available"
+    metrics = runtime.metrics()
+    assert metrics['presence_sync_writes_total{side="sf"}'] == 1
+    assert metrics['presence_sync_echoes_suppressed_total{side="sf"}'] == 1
+
+
+def test_an_omni_change_moves_the_cxone_state_with_one_write_and_no_echo(
+    setup: SandboxSetup, runtime: RuntimeProcess
+) -> None:
+    ada = on_shift(setup, ADA, omni="Available_for_Chats")
+    runtime.start()
+    sf0, cx0 = positions(setup)
+
+    ada.omni_set("Busy")
+    wait_until(lambda: ada.cxone_state() == "Unavailable:Break", what="CXone follows Omni")
+    time.sleep(SETTLE)
+
+    assert counts(setup, sf0, cx0) == (0, 1)
+    assert ada.omni_status() == "Busy"
+
+
+def test_back_and_forth_on_both_sides_never_loops(setup: SandboxSetup, runtime: RuntimeProcess) -> None:
+    ada = on_shift(setup, ADA)
+    runtime.start()
+    sf0, cx0 = positions(setup)
+
+    ada.cxone_set("Available")
+    wait_until(lambda: ada.omni_status() == "Available_for_Chats", what="Omni follows")
+    ada.omni_set("Busy")
+    wait_until(lambda: ada.cxone_state() == "Unavailable:Break", what="CXone follows")
+    ada.cxone_set("Available")
+    ada.cxone_set("Unavailable", "Break")  # two quick opposite changes
+    time.sleep(SETTLE)
+
+    assert ada.omni_status() == "Busy" and ada.cxone_state() == "Unavailable:Break"
+    commands, states = counts(setup, sf0, cx0)
+    assert states == 1 and commands in (1, 2, 3)  # the quick pair may collapse; never more than one per change
+    time.sleep(SETTLE)
+    assert counts(setup, sf0, cx0) == (commands, states)  # quiet: nothing bounces
+
+
+def test_previous_state_is_restored_when_the_agent_logs_out_of_cxone(
+    setup: SandboxSetup, runtime: RuntimeProcess
+) -> None:
+    ada = on_shift(setup, ADA, omni="Lunch")  # her own choice before any rule acts
+    runtime.start()
+
+    ada.cxone_set("Available")
+    wait_until(lambda: ada.omni_status() == "Available_for_Chats", what="Omni follows")
+    ada.cxone_set("Unavailable", "Break")
+    wait_until(lambda: ada.omni_status() == "Busy", what="Omni follows")
+    ada.cxone_logout()
+    wait_until(lambda: ada.omni_status() == "Lunch", what="Omni restores the status from before the rule")
+
+
+def test_agents_no_rule_covers_are_not_touched(setup: SandboxSetup, runtime: RuntimeProcess) -> None:
+    edsger = on_shift(setup, EDSGER)
+    runtime.start()
+    sf0, cx0 = positions(setup)
+    edsger.cxone_set("Available")
+    time.sleep(SETTLE)
+    assert counts(setup, sf0, cx0) == (0, 0) and edsger.omni_status() == "Busy"
+
+
+# ------------------------------------------------------------------------------------------ chaos
+
+
+def test_kill_9_mid_burst_then_restart_delivers_every_change_once(
+    setup: SandboxSetup, runtime: RuntimeProcess
+) -> None:
+    people = [on_shift(setup, agent_id) for agent_id in (ADA, GRACE, 100003, 100004)]
+    runtime.start()
+    sf0, cx0 = positions(setup)
+    states = [("Available", None), ("Unavailable", "Break")] * 3
+    omni_for = {"Available": "Available_for_Chats", "Unavailable": "Busy"}
+
+    for number, (state, reason) in enumerate(states):
+        for person in people:
+            person.cxone_set(state, reason)
+        if number == 2:
+            runtime.kill9()
+        time.sleep(0.05)
+    runtime.start()
+
+    final = omni_for[states[-1][0]]
+    for person in people:
+        wait_until(lambda p=person: p.omni_status() == final, what=f"agent {person.agent_id} converges")
+    time.sleep(SETTLE)
+    commands = [e for e in setup.sandbox.salesforce_operator.requests(sf0) if OMNI_COMMAND in e["path"]]
+    assert commands and all(e["status"] == 201 for e in commands)
+    results = requests.get(f"{setup.sandbox.salesforce_url}/__sandbox/console/results?limit=1000",
+                           verify=setup.sandbox.ca_bundle, timeout=10).json()["results"]  # fmt: skip
+    by_user: dict[str, list[str]] = {}
+    for result in results:
+        by_user.setdefault(result["userId"], []).append(result["statusId"])
+    for person in people:
+        applied = by_user[person.user_id]
+        repeats = [a for a, b in zip(applied, applied[1:], strict=False) if a == b]
+        assert repeats == [], f"agent {person.agent_id}: a command was repeated: {applied}"
+        assert len(applied) <= len(states)  # at most one write per change (bursts may collapse)
+    assert counts(setup, sf0, cx0)[1] == 0  # and no echo came back to CXone
+
+
+def test_an_outage_of_one_vendor_converges_after_and_the_other_direction_keeps_working(
+    setup: SandboxSetup, runtime: RuntimeProcess
+) -> None:
+    ada = on_shift(setup, ADA, omni="Available_for_Chats")
+    grace = on_shift(setup, GRACE)
+    runtime.start()
+    cxone_ops = setup.sandbox.cxone_operator
+    # CXone's agent API answers 503 (its real-time API keeps answering)
+    cxone_ops.set_faults(error_rate=1.0, error_status=503, path_prefix="/incontactapi/services/v34.0/agent-sessions")
+    try:
+        ada.omni_set("Busy")  # Salesforce -> CXone: must wait
+        grace.cxone_set("Available")  # CXone -> Salesforce: keeps working
+        wait_until(lambda: grace.omni_status() == "Available_for_Chats", what="the other direction")
+        time.sleep(1.0)
+        assert ada.cxone_state() == "Unavailable"
+        assert runtime.metrics().get("presence_sync_outbox_pending", 0) >= 1
+    finally:
+        cxone_ops.clear_faults()
+    wait_until(lambda: ada.cxone_state() == "Unavailable:Break", timeout=15, what="convergence after the outage")
+
+
+def test_connections_refused_by_salesforce_for_a_while_then_converges(
+    setup: SandboxSetup, runtime: RuntimeProcess
+) -> None:
+    ada = on_shift(setup, ADA)
+    runtime.start()
+    setup.sandbox.salesforce_operator.set_faults(refuse_seconds=3)
+    ada.cxone_set("Available")
+    time.sleep(1.0)
+    assert ada.omni_status() == "Busy"
+    wait_until(lambda: ada.omni_status() == "Available_for_Chats", timeout=20, what="convergence after the outage")
+
+
+def test_expired_tokens_are_refreshed(setup: SandboxSetup, runtime: RuntimeProcess) -> None:
+    ada = on_shift(setup, ADA)
+    runtime.start()
+    setup.sandbox.salesforce_operator.expire_tokens()
+    setup.sandbox.cxone_operator.expire_tokens()
+    sf0, cx0 = positions(setup)
+
+    ada.cxone_set("Available")
+    wait_until(lambda: ada.omni_status() == "Available_for_Chats", what="Omni follows with a new token")
+    ada.omni_set("Busy")
+    wait_until(lambda: ada.cxone_state() == "Unavailable:Break", what="CXone follows with a new token")
+
+    sf_logins = [e for e in setup.sandbox.salesforce_operator.requests(sf0) if e["path"] == "/services/oauth2/token"]
+    cx_logins = [e for e in setup.sandbox.cxone_operator.requests(cx0) if e["path"] == "/auth/token"]
+    assert sf_logins and cx_logins
+
+
+# ------------------------------------------------------------------------------------------ operability
+
+
+def test_health_readiness_metrics_and_a_graceful_sigterm(setup: SandboxSetup, runtime: RuntimeProcess) -> None:
+    runtime.start()
+    assert requests.get(f"{runtime.url}/healthz", timeout=2).status_code == 200
+    assert requests.get(f"{runtime.url}/readyz", timeout=2).status_code == 200
+    text = requests.get(f"{runtime.url}/metrics", timeout=2).text
+    for name in ("presence_sync_changes_seen", "presence_sync_writes", "presence_sync_echoes_suppressed",
+                 "presence_sync_end_to_end_seconds", "presence_sync_feed_lag_seconds", "presence_sync_errors"):
+        assert name in text
+    assert runtime.process is not None
+    runtime.process.send_signal(signal.SIGTERM)
+    assert runtime.process.wait(15) == 0
+    logs = runtime.logs()
+    assert logs[-1]["message"] == "runtime stopped"
+    secrets = [v for k, v in setup.sandbox.env.items() if "SECRET" in k or "PASSWORD" in k]
+    text = runtime.log_path.read_text()
+    assert not [s for s in secrets if s in text]
