@@ -44,8 +44,8 @@ def configure_by_hand(env: dict[str, str], salesforce_url: str) -> list[str]:
     sf.create_presence_status("Not_Synced", "Not synced", ["sfdc_phone"])  # no rule uses it: not exported
     agents_profile = next(p for p in sf.list_profiles() if p.name == "Custom: Support Agent")
     supervisors = next(p for p in sf.list_profiles() if p.name == "Custom: Support Supervisor")
-    for status in (chat, away):
-        sf.grant_status(agents_profile.permission_set_id, status.id)
+    for granted in (chat, away):
+        sf.grant_status(agents_profile.permission_set_id, granted.id)
     sf.grant_status(supervisors.permission_set_id, away.id)
     app = sf.create_oauth_app(OAuthAppSpec(
         type="external_client_app", name="Hand_Made_CXone", label="Hand-made CXone app",
@@ -65,19 +65,19 @@ def configure_by_hand(env: dict[str, str], salesforce_url: str) -> list[str]:
     teams = {team.team_name: team.team_id for team in cx.list_teams()}
     grace = next(a for a in cx.list_agents() if a.email == "grace.hopper@example.com")
 
-    def status(record: Any) -> ExternalStatus:
+    def external(record: Any) -> ExternalStatus:
         return ExternalStatus(status_id=record.id, developer_name=record.developer_name)
 
     adapters.create_presence_rule(PresenceRuleSpec(
         name="Tier 1 by hand", priority=3,
         publisher_state_map=[
-            PublisherMapping(from_=AcdState(state="Unavailable", out_state_id=codes["Lunch"]), to=status(away)),
-            PublisherMapping(from_=AcdState(state="Available"), to=status(chat)),
+            PublisherMapping(from_=AcdState(state="Unavailable", out_state_id=codes["Lunch"]), to=external(away)),
+            PublisherMapping(from_=AcdState(state="Available"), to=external(chat)),
             PublisherMapping(from_=AcdState(state="LoggedOut"), to=PreviousState(previous_state=True)),
         ],
         subscriber_state_map=[
-            SubscriberMapping(from_=status(chat), to=AcdState(state="Available")),
-            SubscriberMapping(from_=status(away), to=AcdState(state="Unavailable", out_state_id=codes["Lunch"])),
+            SubscriberMapping(from_=external(chat), to=AcdState(state="Available")),
+            SubscriberMapping(from_=external(away), to=AcdState(state="Unavailable", out_state_id=codes["Lunch"])),
         ],
         team_ids=[teams["Support Tier 1"]], agent_ids=[grace.agent_id],
     ))  # fmt: skip
