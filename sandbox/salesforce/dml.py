@@ -15,11 +15,10 @@ from .ids import is_id, make_id
 from .org import Org, format_datetime
 from .schema import STRING_TYPES, FieldDef, ObjectDef
 
-__all__ = ["DEVELOPER_NAME_RE", "create", "delete", "parse_body", "publish_counter", "stamp", "update"]
+__all__ = ["DEVELOPER_NAME_RE", "create", "delete", "parse_body", "stamp", "update"]
 
 DEVELOPER_NAME_RE = re.compile(r"^[A-Za-z](?!.*__)[A-Za-z0-9_]*(?<!_)$")
 VERBS = {"create": "inserted", "update": "updated", "delete": "deleted"}
-publish_counter = [0]
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -218,14 +217,14 @@ def create(org: Org, obj: ObjectDef, body: dict[str, Any], user_id: str) -> dict
 
 
 def _publish(org: Org, obj: ObjectDef, values: dict[str, Any], user_id: str) -> dict[str, Any]:
-    publish_counter[0] += 1
+    org.published_events += 1
     event_uuid = str(uuid.uuid4())
     event = {**values, "CreatedDate": org.now(), "CreatedById": user_id, "EventUuid": event_uuid}
     replay_id = org.store.append_event(obj.name, event)
     event["ReplayId"] = str(replay_id)
     for listener in org.event_listeners:
         listener(obj.name, event, user_id)
-    return {"id": make_id("e00", publish_counter[0]), "success": True,
+    return {"id": make_id("e00", org.published_events), "success": True,
             "errors": [{"statusCode": "OPERATION_ENQUEUED", "message": event_uuid, "fields": []}]}
 
 

@@ -504,8 +504,3 @@ HANDLERS: dict[str, Handler] = {h.type_name: h for h in (
     PresenceStatusHandler(), ServiceChannelHandler(), ConnectedAppHandler(), ExternalClientAppHandler(),
     GLOBAL_OAUTH, ECA_OAUTH, CustomObjectHandler())}
 
-
-def component_id(org: Org, type_name: str, full_name: str) -> str | None:
-    stored = org.store.metadata(type_name, full_name)
-    return stored.get("_id") if stored else None
-

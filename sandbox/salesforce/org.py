@@ -46,6 +46,7 @@ class Org:
         # Called with (event name, event fields, publishing user id) when a platform event is published.
         self.event_listeners: list[Callable[[str, dict[str, Any], str], None]] = []
         self._usage_day = ""
+        self.published_events = 0
         self._usage = 0
         self.reload_events()
 
