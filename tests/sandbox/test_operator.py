@@ -73,6 +73,21 @@ def test_injected_503_has_the_salesforce_error_shape_and_then_recovers(
     assert operator.faults()["injected_errors"] >= 1
 
 
+def test_an_error_rate_fails_about_that_share_of_requests(sf: Salesforce, operator: OperatorClient) -> None:
+    operator.set_faults(error_rate=0.5, error_status=503)
+
+    outcomes = []
+    for _ in range(60):
+        try:
+            sf.query("SELECT Id FROM Profile")
+            outcomes.append("ok")
+        except SalesforceGeneralError:
+            outcomes.append("503")
+
+    assert 10 <= outcomes.count("503") <= 50  # p(outside) < 1e-5
+    assert operator.count(path_prefix="/services/data/") == 60
+
+
 def test_injected_429_is_request_limit_exceeded(sf: Salesforce, operator: OperatorClient) -> None:
     operator.set_faults(error_rate=1.0, error_status=429)
 
