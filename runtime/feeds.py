@@ -119,6 +119,10 @@ class CxoneFeed(_Stoppable):
                 self.poll_once()
             except VendorError as exc:
                 self._failed(exc)
+            except Exception:
+                if stop.is_set():
+                    return  # the store closed under us while stopping
+                log.exception("feed read failed unexpectedly", extra={"feed": self.name})
             stop.wait(self.interval)
 
 
@@ -222,5 +226,11 @@ class SalesforceFeed(_Stoppable):
             except VendorError as exc:
                 self._failed(exc)
                 stop.wait(min(self.poll_interval, 1.0))
+                continue
+            except Exception:
+                if stop.is_set():
+                    return  # the store closed under us while stopping
+                log.exception("feed read failed unexpectedly", extra={"feed": self.name})
+                stop.wait(1.0)
                 continue
             stop.wait(self.poll_interval)

@@ -256,7 +256,7 @@ class Reconciler:
                     return agent_id
                 if not block or self._stopping:
                     return None
-                wait = 0.5 if not self._timers else max(0.0, min(0.5, self._timers[0][0] - self.clock()))
+                wait = 0.5 if not self._timers else max(0.001, min(0.5, self._timers[0][0] - self.clock()))
                 self._cond.wait(wait)
 
     def _release_due_timers(self) -> None:

@@ -122,29 +122,44 @@ class SyncService:
         self._threads.append(thread)
 
     def _resync_loop(self) -> None:
+        """Level-triggered safety net: re-read both sides in full and reconcile every agent."""
         while not self._stop.wait(self.config.resync_interval_seconds):
             try:
                 self.cxone_feed.poll_once(full=True)
                 self.salesforce_feed.poll_once(full=True)
             except VendorError as exc:
                 log.warning("resync read failed", extra={"error": str(exc)})
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("resync failed")
             self.reconciler.mark_all_dirty()
 
     def _housekeeping_loop(self) -> None:
         while not self._stop.wait(1.0):
-            self.store.prune_ledger(self.clock() - self.config.echo_window_seconds)
-            self.metrics.outbox.set(len(self.store.pending_writes()))
+            try:
+                self.store.prune_ledger(self.clock() - self.config.echo_window_seconds)
+                self.metrics.outbox.set(len(self.store.pending_writes()))
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("housekeeping failed")
             for side, breaker in self.reconciler.breakers.items():
                 self.metrics.circuit_open.labels("cxone" if side == "acd" else "salesforce").set(int(breaker.is_open))
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop reading, let in-flight reconciles finish, close the store. A feed still inside a long poll is
+        not waited for (its thread is a daemon, and whatever it reads next is read again after a restart)."""
+        started = time.monotonic()
         self._stop.set()
         self.reconciler.stop(timeout)
-        for thread in self._threads:
-            thread.join(timeout=max(0.1, timeout / 4))
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, min(1.0, timeout - (time.monotonic() - started))))
+        with self.store.transaction():  # waits for a feed that is writing its batch, then closes
+            pass
         self.store.close()
         log.info("runtime stopped")
 
@@ -194,5 +209,6 @@ class SyncService:
 
         self._http = ThreadingHTTPServer((self.config.metrics_host, self.config.metrics_port), Handler)
         self._http.daemon_threads = True
-        self._spawn("http", self._http.serve_forever)
+        http = self._http
+        self._spawn("http", lambda: http.serve_forever(poll_interval=0.1))
         log.info("serving /healthz /readyz /metrics", extra={"feed": f"{self.config.metrics_host}:{self.port}"})

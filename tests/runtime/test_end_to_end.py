@@ -8,6 +8,7 @@ LoggedOut -> Omni "previous". Writes are counted in the emulators' request logs.
 
 from __future__ import annotations
 
+import itertools
 import signal
 import time
 from collections.abc import Iterator
@@ -175,8 +176,7 @@ def test_kill_9_mid_burst_then_restart_delivers_every_change_once(
     runtime.start()
 
     final = omni_for[states[-1][0]]
-    for person in people:
-        wait_until(lambda p=person: p.omni_status() == final, what=f"agent {person.agent_id} converges")
+    wait_until(lambda: all(p.omni_status() == final for p in people), timeout=15, what="every agent converges")
     time.sleep(SETTLE)
     commands = [e for e in setup.sandbox.salesforce_operator.requests(sf0) if OMNI_COMMAND in e["path"]]
     assert commands and all(e["status"] == 201 for e in commands)
@@ -187,7 +187,7 @@ def test_kill_9_mid_burst_then_restart_delivers_every_change_once(
         by_user.setdefault(result["userId"], []).append(result["statusId"])
     for person in people:
         applied = by_user[person.user_id]
-        repeats = [a for a, b in zip(applied, applied[1:], strict=False) if a == b]
+        repeats = [a for a, b in itertools.pairwise(applied) if a == b]
         assert repeats == [], f"agent {person.agent_id}: a command was repeated: {applied}"
         assert len(applied) <= len(states)  # at most one write per change (bursts may collapse)
     assert counts(setup, sf0, cx0)[1] == 0  # and no echo came back to CXone
