@@ -125,7 +125,8 @@ async def serve(config: SandboxConfig) -> None:
         server_config = uvicorn.Config(
             wrapped, host=HOST, port=sockets[vendor].getsockname()[1], ssl_certfile=str(certs.cert),
             ssl_keyfile=str(certs.key), http=refusing_protocol(faults), lifespan="off", log_level="warning",
-            access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=1, server_header=False)
+            access_log=False, proxy_headers=False, timeout_keep_alive=30, timeout_graceful_shutdown=1,
+            server_header=False)
         servers.append((_Server(server_config), sockets[vendor]))
 
     loop = asyncio.get_running_loop()

@@ -228,3 +228,16 @@ def test_unknown_event_fields_are_invalid_field(org: Org) -> None:
 
     with pytest.raises(Exception, match="INVALID_FIELD"):
         org.sf.Omni_Presence_Command__e.create({"Colour__c": "red"})
+
+
+def test_the_feed_is_logged_and_faulted_like_a_vendor_api(org: Org, shared_sandbox: SandboxHandle) -> None:
+    operator = shared_sandbox.salesforce_operator
+    operator.clear_requests()
+    operator.set_faults(error_next=1, error_status=503)
+
+    failed = org.feed(-1)
+    succeeded = org.feed(-1)
+
+    assert failed.status_code == 503 and failed.json()[0]["errorCode"] == "SERVER_UNAVAILABLE"
+    assert succeeded.status_code == 200
+    assert operator.count(path_prefix="/__sandbox/cdc/") == 2
