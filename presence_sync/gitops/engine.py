@@ -211,8 +211,11 @@ class PlanError(Exception):
 
 
 def stderr_of(error: Exception) -> str:
-    stderr = getattr(error, "stderr", None)
-    return (stderr or str(error)).strip()[-4000:]
+    """The useful part of an Automation API error: what the CLI wrote to stderr, else the whole text."""
+    text = str(getattr(error, "stderr", None) or error)
+    if "stderr:" in text:
+        text = text.split("stderr:", 1)[1]
+    return text.strip()[-4000:]
 
 
 def plan_stack(name: str, stack: auto.Stack, *, refresh: bool, progress: Progress | None = None) -> StackPlan:
