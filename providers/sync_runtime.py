@@ -3,6 +3,11 @@ Kubernetes cluster.
 
 Inputs are the service's config (data, no secrets: the rules resolved to ids), the digest of the rendered
 tree (so `pulumi preview` shows a config change as one changed value), the target, and the target's settings.
+The program passes the spec (names) and the fields the spec does not carry (``overrides``: where the store
+lives, the health port); ``check`` resolves it to the config with ``runtime.config.build_config`` through the
+vendor clients -- here, in the provider process, where the credentials are -- and renders it for the digest.
+``after`` carries the ids of the statuses and rules, so the runtime is checked once they exist; while any is
+unknown (the first preview), the config is unknown too and the resource simply shows as "create".
 
 * ``local`` (the sandbox's and `make demo`'s default): ``create`` writes the rendered tree into the work
   directory, starts ``python -m runtime.supervise`` detached (its own session, so it outlives the engine), which
@@ -27,6 +32,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -39,6 +45,7 @@ from pulumi.dynamic import CheckFailure, CheckResult
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from presence_sync.clients.errors import VendorError
 from providers import context
 from providers.base import PROVIDER_KEY, ProviderError, ProviderInputs, SpecProvider, Written
 from runtime.render import Rendered, RenderOptions, render, tree_digest
@@ -65,8 +72,11 @@ class KubernetesInputs(BaseModel):
 class SyncRuntimeInputs(ProviderInputs):
     name: str = "presence-sync"
     target: Literal["local", "kubernetes"] = "local"
-    config: dict[str, Any]
-    digest: str
+    spec: dict[str, Any] | None = None
+    overrides: dict[str, Any] = {}
+    after: list[str] = []
+    config: dict[str, Any] | None = None
+    digest: str | None = None
     running: bool = True
     deploy_bridge: bool = True
     # local
@@ -89,14 +99,21 @@ class SyncRuntimeInputs(ProviderInputs):
             self.kubernetes = KubernetesInputs()
         return self
 
+    @property
+    def service_config(self) -> dict[str, Any]:
+        if self.config is None:
+            raise ProviderError(f"sync runtime {self.name}: no config (check did not resolve it); run `up` again")
+        return self.config
+
     def rendered(self) -> Rendered:
-        return render_runtime(self.config, name=self.name, kubernetes=self.kubernetes)
+        return render_runtime(self.service_config, name=self.name, kubernetes=self.kubernetes)
 
 
 def render_runtime(
     config: Mapping[str, Any], *, name: str = "presence-sync", kubernetes: KubernetesInputs | Mapping[str, Any] | None
 ) -> Rendered:
     """The rendered tree for these inputs: what the provider writes, and what the resource's digest is of."""
+    config = canonical(config)
     k8s = kubernetes if isinstance(kubernetes, KubernetesInputs) else KubernetesInputs.model_validate(kubernetes or {})
     port = int(config.get("metrics_port") or 9464)
     return render(config, RenderOptions(name=name, namespace=k8s.namespace, image=k8s.image, port=port))
@@ -128,22 +145,34 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         if _has_unknowns(news):
-            return CheckResult(news, [])  # preview before the config can be computed: checked at `up`
+            return CheckResult(news, [])  # preview before what the config resolves against exists
         result = super().check(olds, news)
         if result.failures:
             return result
         inputs = self.parse(news)
-        failures = []
+        news = dict(news)
+        if inputs.spec is not None:
+            try:
+                news["config"] = resolve_config(inputs.spec, inputs.overrides)
+            except ProviderError as error:
+                return CheckResult(news, [CheckFailure("spec", str(error))])
+            except VendorError as error:
+                return CheckResult(news, [CheckFailure("", f"{self.describe(inputs)}: could not resolve: {error}")])
+        config = news.get("config")
+        if not isinstance(config, dict):
+            return CheckResult(news, [CheckFailure("config", "the runtime needs a config or a spec to build it from")])
+        problem = _config_problem(config)
+        if problem:
+            return CheckResult(news, [CheckFailure("config", problem)])
         try:
-            expected = inputs.rendered().digest
+            digest = render_runtime(config, name=inputs.name, kubernetes=inputs.kubernetes).digest
         except (ValueError, TypeError) as error:
             return CheckResult(news, [CheckFailure("config", str(error))])
-        if expected != inputs.digest:
-            failures.append(CheckFailure("digest", f"does not match the rendered config ({expected})"))
-        problem = _config_problem(inputs.config)
-        if problem:
-            failures.append(CheckFailure("config", problem))
-        return CheckResult(news, failures)
+        if inputs.spec is not None or news.get("digest") is None:
+            news["digest"] = digest
+        elif news["digest"] != digest:
+            return CheckResult(news, [CheckFailure("digest", f"does not match the rendered config ({digest})")])
+        return CheckResult(news, [])
 
     def find_existing(self, inputs: SyncRuntimeInputs) -> tuple[str, dict[str, Any]] | None:
         return None  # a runtime left over in the same place is stopped and replaced by create
@@ -184,6 +213,32 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
         ensure()
 
 
+def resolve_config(spec_data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec (JSON, as the program passed it) resolved to the service's config through the vendor clients."""
+    from presence_sync.spec.models import PresenceSpec
+    from runtime.config import ClientResolver, ConfigError, build_config
+
+    spec = PresenceSpec.model_validate(canonical(dict(spec_data)))
+    try:
+        config = build_config(spec, ClientResolver(context.salesforce(), context.cxone()), **dict(overrides))
+    except ConfigError as error:
+        raise ProviderError(f"cannot build the runtime's config: {error}") from None
+    data: dict[str, Any] = canonical(config.model_dump(mode="json"))
+    return data
+
+
+def canonical(value: Any) -> Any:
+    """Numbers as the engine gives them back are floats (2 -> 2.0): integral floats become ints, so a config
+    renders -- and digests -- the same before and after a trip through the state."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: canonical(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(item) for item in value]
+    return value
+
+
 # -- local ------------------------------------------------------------------------------------------------
 
 
@@ -196,9 +251,9 @@ class LocalTarget:
 
     @property
     def health_base(self) -> str:
-        host = str(self.inputs.config.get("metrics_host") or "127.0.0.1")
+        host = str(self.inputs.service_config.get("metrics_host") or "127.0.0.1")
         host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-        return f"http://{host}:{int(self.inputs.config.get('metrics_port') or 9464)}"
+        return f"http://{host}:{int(self.inputs.service_config.get('metrics_port') or 9464)}"
 
     def id(self) -> str:
         return f"local:{self.dir}"
@@ -213,6 +268,7 @@ class LocalTarget:
         return Written(self.id())
 
     def start(self) -> None:
+        self._check_port_free()
         module = os.environ.get(RUNTIME_MODULE_VARIABLE, "runtime")
         argv = [sys.executable, "-m", "runtime.supervise", "--config", str(self.dir / "config.json"),
                 "--pid-file", str(self.pid_file), "--stop-timeout", str(self.inputs.stop_timeout_seconds)]  # fmt: skip
@@ -225,6 +281,22 @@ class LocalTarget:
                 start_new_session=True,  # its own process group: it outlives the engine's provider process
             )  # fmt: skip
         self._wait_ready(process)
+
+    def _check_port_free(self) -> None:
+        """Our own runtime is stopped by now: anything still on the port is someone else's, and its /readyz
+        must not pass for ours."""
+        host = str(self.inputs.service_config.get("metrics_host") or "127.0.0.1")
+        port = int(self.inputs.service_config.get("metrics_port") or 9464)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise ProviderError(
+                    f"{self._name()}: port {port} on {host} is in use ({error.strerror}): another runtime or program "
+                    "holds it. Stop it, or give this stack another port: `pulumi config set presence-sync:runtimePort "
+                    "<port>`"
+                ) from None
 
     def _wait_ready(self, process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + self.inputs.ready_timeout_seconds

@@ -1,6 +1,6 @@
 """Everything one spec declares, in the order the manual procedure does it:
 
-statuses -> profile access -> OAuth app -> account mapping -> presence rules (-> runtime, last).
+statuses -> profile access -> OAuth app -> account mapping -> presence rules -> the sync runtime, last.
 
 Explicit `depends_on` edges keep that order even where no output flows (a grant needs its statuses to
 exist; a rule needs the mapping), so `pulumi destroy` also removes everything in reverse.
@@ -8,6 +8,7 @@ exist; a rule needs the mapping), so `pulumi destroy` also removes everything in
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 
 import pulumi
@@ -18,6 +19,7 @@ from resources.oauth_client_app import OAuthClientApp
 from resources.presence_rule import PresenceRule
 from resources.presence_status import PresenceStatus
 from resources.profile_presence_access import ProfilePresenceAccess
+from resources.sync_runtime import SyncRuntime, declare_runtime
 
 
 @dataclass
@@ -27,6 +29,7 @@ class DeclaredStack:
     oauth_app: OAuthClientApp | None = None
     account_mapping: CxoneAccountMapping | None = None
     rules: dict[str, PresenceRule] = field(default_factory=dict)
+    runtime: SyncRuntime | None = None  # not in all_resources(): it comes after all of them
 
     def all_resources(self) -> list[pulumi.Resource]:
         resources: list[pulumi.Resource] = [*self.statuses.values(), *self.profile_access]
@@ -55,7 +58,18 @@ def declare(spec: PresenceSpec) -> DeclaredStack:
         statuses = [stack.statuses[name] for name in sorted(used) if name in stack.statuses]
         depends: list[pulumi.Resource] = [stack.account_mapping, *statuses]
         stack.rules[rule.name] = PresenceRule(rule, pulumi.ResourceOptions(depends_on=depends))
+
+    if runtime_available():
+        # Last: after every other resource; its config is built once the ids it resolves against exist.
+        waits_for = [status.status_id for status in stack.statuses.values()]
+        waits_for += [rule.rule_id for rule in stack.rules.values()]
+        stack.runtime = declare_runtime(spec, after=stack.all_resources(), waits_for=waits_for)
     return stack
+
+
+def runtime_available() -> bool:
+    """The runtime package's service and config builder are installed (they ship with this project)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("runtime.config", "runtime.__main__"))
 
 
 def export_outputs(spec: PresenceSpec, stack: DeclaredStack) -> None:
@@ -66,6 +80,8 @@ def export_outputs(spec: PresenceSpec, stack: DeclaredStack) -> None:
         pulumi.export("consumerKey", pulumi.Output.secret(stack.oauth_app.consumer_key))
     if stack.account_mapping is not None:
         pulumi.export("accountMappingId", stack.account_mapping.mapping_id)
+    if stack.runtime is not None:
+        pulumi.export("runtimeDigest", stack.runtime.digest)
     pulumi.export("summary", summary(spec))
 
 

@@ -1,14 +1,15 @@
 """`runtime:SyncRuntime`: the generated sync service, declared last.
 
-The service's config is built in the program from the spec, with names resolved to ids through the vendor
-clients (``runtime.config.build_config``), once the statuses it names exist; it and the digest of the rendered
-tree are the resource's inputs, so `pulumi preview` shows when either changes. Until the resources it depends
-on exist (the first preview), they are unknown and the resource shows as "to create".
+The program hands over the spec (names, no secrets) and where the runtime goes; the provider's ``check``
+resolves the names to ids through the vendor clients (``runtime.config.build_config``) and renders the result,
+so the service's config and the digest of the rendered tree are the resource's checked inputs and `pulumi
+preview` shows when either changes. Until the statuses and rules it names exist (the first preview), the
+resource simply shows as "to create".
 
 Stack settings (``pulumi config set presence-sync:<key>``), all optional:
 
 * ``runtimeDir``   where the local target keeps its rendered files, pid, log and store
-                   (default ``.state/runtime/<stack>`` under the project directory);
+                   (default ``.state/runtime/<stack>`` under the project's directory);
 * ``runtimePort``  the local service's /healthz, /readyz and /metrics port (default 9464);
 * ``kubeconfig``   the cluster for ``target: kubernetes`` (default ``$KUBECONFIG``);
 * ``runtimeImage`` the image the Deployment runs (``target: kubernetes``);
@@ -28,7 +29,7 @@ from pulumi.dynamic import Resource
 
 from presence_sync.spec.models import PresenceSpec
 from providers.base import PROVIDER_VERSION
-from providers.sync_runtime import SyncRuntimeProvider, render_runtime
+from providers.sync_runtime import SyncRuntimeProvider
 from runtime.render import STATE_DIR
 
 CONFIG_NAMESPACE = "presence-sync"
@@ -47,22 +48,21 @@ class RuntimeSettings:
     kubeconfig: str | None
     image: str
     deploy_bridge: bool
-    connection_file: str | None
 
     @classmethod
     def from_stack(cls, spec: PresenceSpec) -> RuntimeSettings:
         config = pulumi.Config(CONFIG_NAMESPACE)
-        runtime_dir = config.get("runtimeDir") or str(Path(".state") / "runtime" / pulumi.get_stack())
+        root = Path(pulumi.get_root_directory() or ".")
+        runtime_dir = config.get("runtimeDir") or str(root / ".state" / "runtime" / pulumi.get_stack())
         k8s = spec.runtime.kubernetes
         return cls(
             target=spec.runtime.target,
-            work_dir=Path(runtime_dir).expanduser().resolve(),  # absolute: the provider runs elsewhere
+            work_dir=(root / Path(runtime_dir).expanduser()).resolve(),  # absolute: the provider runs elsewhere
             port=config.get_int("runtimePort") or DEFAULT_PORT,
             namespace=k8s.namespace if k8s is not None else "presence-sync",
             kubeconfig=config.get("kubeconfig") or os.environ.get("KUBECONFIG"),
             image=config.get("runtimeImage") or "presence-sync-runtime:latest",
             deploy_bridge=config.get_bool("deployBridge") is not False,
-            connection_file=config.get("connectionFile"),
         )
 
     def config_overrides(self) -> dict[str, Any]:
@@ -78,32 +78,6 @@ class RuntimeSettings:
         return {"namespace": self.namespace, "kubeconfig": self.kubeconfig, "image": self.image}
 
 
-def build_runtime_config(spec: PresenceSpec, settings: RuntimeSettings) -> dict[str, Any]:
-    """The service's config as JSON data, names resolved through the vendor clients (program side)."""
-    from presence_sync.clients.cxone import CxoneClient
-    from presence_sync.clients.salesforce import SalesforceClient
-    from providers.context import read_connection_file
-    from runtime.config import ClientResolver, ConfigError, build_config
-
-    environ = dict(os.environ)
-    if settings.connection_file:
-        environ = {**read_connection_file(Path(settings.connection_file)), **environ}
-        if "REQUESTS_CA_BUNDLE" in environ:
-            os.environ.setdefault("REQUESTS_CA_BUNDLE", environ["REQUESTS_CA_BUNDLE"])
-    salesforce = SalesforceClient.from_env(environ)
-    cxone = CxoneClient.from_env(environ)
-    try:
-        config = build_config(spec, ClientResolver(salesforce, cxone), **settings.config_overrides())
-    except ConfigError as error:
-        raise pulumi.RunError(f"sync runtime: cannot build its config: {error}") from None
-    finally:
-        salesforce.close()
-        if hasattr(cxone, "close"):
-            cxone.close()
-    data: dict[str, Any] = config.model_dump(mode="json")
-    return data
-
-
 class SyncRuntime(Resource, module="runtime", name="SyncRuntime"):
     running: pulumi.Output[bool]
     digest: pulumi.Output[str]
@@ -112,16 +86,19 @@ class SyncRuntime(Resource, module="runtime", name="SyncRuntime"):
         self,
         resource_name: str,
         *,
-        config: pulumi.Input[dict[str, Any]],
-        digest: pulumi.Input[str],
+        spec: PresenceSpec,
+        after: pulumi.Input[list[str]],
         settings: RuntimeSettings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
             "name": "presence-sync",
             "target": settings.target,
-            "config": config,
-            "digest": digest,
+            "spec": spec.model_dump(mode="json", by_alias=True),  # names: the provider resolves them to ids
+            "overrides": settings.config_overrides(),
+            "after": after,
+            "config": None,  # resolved and rendered by the provider's check
+            "digest": None,
             "running": True,
             "deployBridge": settings.deploy_bridge,
             "workDir": str(settings.work_dir),
@@ -140,12 +117,10 @@ def declare_runtime(
     waits_for: Sequence[pulumi.Output[Any]],
     settings: RuntimeSettings | None = None,
 ) -> SyncRuntime:
-    """The runtime, depending on every resource in ``after``; its config is built once ``waits_for`` (the
-    status ids and rule ids it resolves against) are known."""
+    """The runtime, depending on every resource in ``after``; it is checked (its config resolved) once the ids in
+    ``waits_for`` (the statuses and rules it resolves against) exist."""
     settings = settings or RuntimeSettings.from_stack(spec)
-    config = pulumi.Output.all(*waits_for).apply(lambda _: build_runtime_config(spec, settings))
-    digest = config.apply(lambda data: render_runtime(data, kubernetes=settings.kubernetes_inputs()).digest)
+    ids = pulumi.Output.all(*waits_for).apply(lambda values: [str(value) for value in values])
     return SyncRuntime(
-        "runtime", config=config, digest=digest, settings=settings,
-        opts=pulumi.ResourceOptions(depends_on=list(after)),
-    )  # fmt: skip
+        "runtime", spec=spec, after=ids, settings=settings, opts=pulumi.ResourceOptions(depends_on=list(after))
+    )

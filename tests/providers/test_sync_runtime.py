@@ -390,3 +390,35 @@ def test_kubernetes_failures_are_one_clean_line(
     monkeypatch.setattr(sync_runtime, "run_command", failing)
     with pytest.raises(ProviderError, match=r"applying the manifests failed: error: the server doesn't have"):
         provider.create(kube)
+
+
+def test_check_resolves_the_spec_to_the_config_and_its_digest(
+    provider: SyncRuntimeProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolved = config_for(9464, tmp_path)
+    seen: list[tuple[Any, Any]] = []
+
+    def resolve(spec: Any, overrides: Any) -> dict[str, Any]:
+        seen.append((spec, overrides))
+        return resolved
+
+    monkeypatch.setattr(sync_runtime, "resolve_config", resolve)
+    news = {**props_for(tmp_path, resolved), "spec": {"version": 1}, "overrides": {"metrics_port": 9464},
+            "after": ["0N5000000000001AAA"], "config": None, "digest": None}  # fmt: skip
+    result = provider.check({}, news)
+    assert result.failures == []
+    assert result.inputs["config"] == resolved
+    assert result.inputs["digest"] == render_runtime(resolved, kubernetes=None).digest
+    assert seen == [({"version": 1}, {"metrics_port": 9464})]
+
+    assert provider.check({}, {**news, "after": [UNKNOWN]}).failures == [], "preview: not resolvable yet"
+    assert len(seen) == 1
+
+    def unresolvable(spec: Any, overrides: Any) -> dict[str, Any]:
+        raise sync_runtime.ProviderError("cannot build the runtime's config: presence status 'Gone' does not exist")
+
+    monkeypatch.setattr(sync_runtime, "resolve_config", unresolvable)
+    failures = provider.check({}, news).failures
+    assert [(f.property, f.reason) for f in failures] == [
+        ("spec", "cannot build the runtime's config: presence status 'Gone' does not exist")
+    ]
