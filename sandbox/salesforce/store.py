@@ -48,7 +48,8 @@ class Store:
         self.fresh = reset or not path.exists()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # A sandbox needs to survive a process restart, not a power cut: no fsync on commit or checkpoint.
+        self._db.execute("PRAGMA synchronous=OFF")
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
         self._batch_depth = 0
