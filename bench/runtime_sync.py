@@ -1,0 +1,278 @@
+"""Benchmark of the sync runtime against the sandbox (a script that prints figures, not a test).
+
+    .venv/bin/python -m bench.runtime_sync [--agents 1000] [--changes 1000] [--latency-ms 20] [--rss-agents 10000]
+
+1. Starts the sandbox, sets it up like the sandbox stack (statuses, grants, command event), adds ``--agents``
+   agents on both sides (CXone through the emulator's setup endpoint; Salesforce users written into the org's
+   store while the emulator is stopped -- it has no user-creation API) and logs them all in on both sides.
+2. Injects ``--latency-ms`` on every vendor API call, starts ``python -m runtime`` and fires a mixed burst:
+   half the changes made by agents in CXone, half in Omni, one per agent, as fast as the bench can send them.
+3. Reads the outcome from the emulators themselves: when each command was applied (console results) and
+   when each CXone state was set (agent history), and counts the writes in the request logs.
+4. RSS at ``--rss-agents`` agents: a synthetic in-process load (the reconciler and store with fake writers,
+   in a child process that imports what the runtime imports), because the sandbox's seed and setup paths are
+   not meant to hold 10,000 agents in reasonable time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import requests
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+TEAM_ID = 2001  # Support Tier 1: the sandbox stack's "Chat agents" rule covers it; Break is one of its codes
+
+
+def rss_peak_mb(pid: int) -> float:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+def ts(text: str) -> float:
+    from runtime.feeds import parse_time
+
+    value = parse_time(text)
+    assert value is not None, text
+    return value
+
+
+def add_agents(sandbox: Any, count: int) -> list[tuple[int, str]]:
+    """``count`` agents in CXone (team Support Tier 1) and as Salesforce users; returns (agent id, e-mail)."""
+    from sandbox.salesforce.org import Org
+    from sandbox.salesforce.seed import _insert
+    from sandbox.salesforce.store import Store
+
+    http = requests.Session()
+    http.verify = sandbox.ca_bundle
+    agents = []
+    for number in range(count):
+        email = f"bench.agent{number:05d}@example.com"
+        body = {"firstName": "Bench", "lastName": f"Agent{number:05d}", "emailAddress": email, "teamId": TEAM_ID}
+        response = http.post(f"{sandbox.cxone_url}/__sandbox/cxone/agents", json=body, timeout=10)
+        response.raise_for_status()
+        agents.append((int(response.json()["agentId"]), email))
+    sandbox.stop()
+    store = Store(sandbox.data_dir / "salesforce.db")
+    org = Org(store, "https://127.0.0.1")
+    profile = next(p for p in store.table("Profile").values() if p["Name"] == "Custom: Support Agent")
+    admin = next(u for u in store.table("User").values() if u["Username"].startswith("admin@"))
+    with store.batch():
+        for number, (_, email) in enumerate(agents):
+            _insert(org, "User", {"Username": f"{email}.presencesync", "Email": email, "FirstName": "Bench",
+                                  "LastName": f"Agent{number:05d}", "Name": f"Bench Agent{number:05d}",
+                                  "Alias": f"b{number:05d}", "IsActive": True, "ProfileId": profile["Id"],
+                                  "UserType": "Standard", "TimeZoneSidKey": "UTC"}, admin["Id"])  # fmt: skip
+    store.close()
+    sandbox.start(reset=False)
+    return agents
+
+
+def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
+    from sandbox.testing import running_sandbox
+    from tests.runtime.support import RuntimeProcess, prepare, sandbox_config
+
+    work = pathlib.Path(tempfile.mkdtemp(prefix="bench-runtime-"))
+    with running_sandbox(work / "sandbox", reset=True, timeout=60) as sandbox:
+        os.environ["REQUESTS_CA_BUNDLE"] = sandbox.ca_bundle
+        agents = add_agents(sandbox, args.agents)
+        setup = prepare(sandbox)
+        users = {u.email: u.id for u in setup.salesforce.list_users() if u.email}
+        http = requests.Session()
+        http.verify = sandbox.ca_bundle
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+        http.mount("https://", adapter)
+
+        def both_sides_in(agent_id: int, email: str) -> None:
+            http.post(f"{sandbox.salesforce_url}/__sandbox/console/login",
+                      json={"user": users[email], "status": "Busy"}, timeout=30).raise_for_status()  # fmt: skip
+            http.post(f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/login", json={}, timeout=30).raise_for_status()
+            http.post(f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/state",
+                      json={"state": "Unavailable", "reason": "Break"}, timeout=30).raise_for_status()  # fmt: skip
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda a: both_sides_in(*a), agents))
+
+        config = sandbox_config(setup, work, workers=args.workers, poll_interval_seconds=0.1,
+                                stream_wait_seconds=2.0, echo_window_seconds=30.0)  # fmt: skip
+        runtime = RuntimeProcess(config, work, sandbox.env)
+        runtime.start()
+        assert runtime.process is not None
+        time.sleep(1.0)
+        for operator in (sandbox.salesforce_operator, sandbox.cxone_operator):
+            operator.set_faults(latency_ms=args.latency_ms)
+            operator.clear_requests()
+
+        # The burst: even agents change in CXone (Break -> Available), odd ones in Omni (Busy -> Available).
+        chosen = agents[: args.changes]
+        changes: dict[int, tuple[str, float]] = {}
+
+        def change(item: tuple[int, tuple[int, str]]) -> None:
+            number, (agent_id, email) = item
+            if number % 2 == 0:
+                view = http.post(f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/state",
+                                 json={"state": "Available"}, timeout=30).json()  # fmt: skip
+                changes[agent_id] = ("cxone", ts(view["lastUpdateTime"]))
+            else:
+                view = http.post(f"{sandbox.salesforce_url}/__sandbox/console/status",
+                                 json={"user": users[email], "status": "Available_for_Chats"}, timeout=30).json()
+                changes[agent_id] = ("salesforce", ts(view["since"]))
+
+        burst_started = time.time()
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(change, enumerate(chosen)))
+        burst_sent = time.time()
+
+        cxone_path, omni_path = "/state", "/sobjects/Omni_Presence_Command__e"
+
+        def write_count() -> tuple[int, int, int]:
+            sf_log = sandbox.salesforce_operator.requests()
+            cx_log = sandbox.cxone_operator.requests()
+            omni = sum(1 for e in sf_log if e["method"] == "POST" and omni_path in e["path"])
+            states = sum(1 for e in cx_log if e["method"] == "POST" and e["path"].endswith(cxone_path))
+            joins = sum(1 for e in cx_log if e["method"] == "POST" and e["path"].endswith("/join"))
+            return omni, states, joins
+
+        deadline = time.time() + args.timeout
+        while time.time() < deadline and sum(write_count()[:2]) < len(chosen):
+            time.sleep(0.2)
+        time.sleep(2.0)  # anything extra (echoes, repeats) would show up now
+        omni, states, joins = write_count()
+        for operator in (sandbox.salesforce_operator, sandbox.cxone_operator):
+            operator.clear_faults()
+
+        # When did each write land? Omni: the console's command results; CXone: the agent's state history.
+        landed: dict[int, float] = {}
+        by_user = {users[email]: agent_id for agent_id, email in chosen}
+        results = http.get(f"{sandbox.salesforce_url}/__sandbox/console/results?limit=100000", timeout=30).json()
+        for result in results["results"]:
+            agent_id = by_user.get(result["userId"])
+            if agent_id is not None and result.get("success"):
+                landed.setdefault(agent_id, ts(result["at"]))
+        for agent_id, (side, changed_at) in changes.items():
+            if side == "salesforce":
+                history = http.get(f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/history", timeout=30).json()
+                rows = history["changes"]
+                api = [ts(r["lastUpdateTime"]) for r in rows if r["source"] == "api" and ts(r["lastUpdateTime"]) >=
+                       changed_at]  # fmt: skip
+                if api:
+                    landed[agent_id] = min(api)
+        latencies = [landed[a] - changes[a][1] for a in changes if a in landed]
+        last_landed = max(landed.values()) if landed else float("nan")
+        rss = rss_peak_mb(runtime.process.pid)
+        metrics = runtime.metrics()
+        runtime.stop()
+    return {
+        "agents": args.agents,
+        "changes": len(chosen),
+        "delivered": len(latencies),
+        "p50": percentile(latencies, 0.50),
+        "p99": percentile(latencies, 0.99),
+        "max": max(latencies) if latencies else float("nan"),
+        "mean": statistics.fmean(latencies) if latencies else float("nan"),
+        "send_seconds": burst_sent - burst_started,
+        "changes_per_s": len(latencies) / max(1e-9, last_landed - burst_started),
+        "writes": omni + states,
+        "joins": joins,
+        "writes_per_change": (omni + states) / max(1, len(chosen)),
+        "echoes_suppressed": sum(v for k, v in metrics.items() if k.startswith("presence_sync_echoes_suppressed_t")),
+        "rss_mb": rss,
+    }
+
+
+def synthetic_rss(agents: int) -> float:
+    """Peak RSS of a child process that imports the runtime (and its clients) and syncs ``agents`` agents
+    through the real reconciler and SQLite store, with fake writers."""
+    code = f"""
+import sys, tempfile, pathlib
+sys.path.insert(0, {str(REPO_ROOT)!r})
+import runtime.__main__  # everything the service imports: clients, simple-salesforce, zeep, prometheus
+from runtime.config import AgentLink, RuleConfig, RuntimeConfig, StatusRef
+from runtime.reconciler import Observation, Reconciler
+from runtime.store import SqliteStore
+class W:
+    def write(self, pending, link): pass
+rule = RuleConfig(name="r", priority=0, team_ids=(1,),
+                  publisher={{"Available": StatusRef(status_id="0N5A", developer_name="A"),
+                              "Unavailable:Break": StatusRef(status_id="0N5B", developer_name="B")}},
+                  subscriber={{"0N5A": "Available", "0N5B": "Unavailable:Break"}})
+links = tuple(AgentLink(agent_id=i, salesforce_user_id=f"005{{i:015d}}", team_id=1, email=f"a{{i}}@x")
+              for i in range({agents}))
+config = RuntimeConfig(rules=(rule,), agents=links)
+store = SqliteStore(pathlib.Path(tempfile.mkdtemp()) / "s.db")
+rec = Reconciler(config, store, {{"acd": W(), "sf": W()}})
+rec.observe("acd", [Observation(i, "Unavailable:Break") for i in range({agents})], baseline=True)
+rec.observe("sf", [Observation(i, "0N5B") for i in range({agents})], baseline=True)
+rec.start(8)
+rec.observe("acd", [Observation(i, "Available") for i in range(0, {agents}, 2)])
+rec.observe("sf", [Observation(i, "0N5A") for i in range(1, {agents}, 2)])
+import time
+while not rec.idle(): time.sleep(0.05)
+rec.mark_all_dirty()
+while not rec.idle(): time.sleep(0.05)
+rec.stop()
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM:"): print(int(line.split()[1]) / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--changes", type=int, default=1000, help="one per agent, half on each side")
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--rss-agents", type=int, default=10000)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args()
+    args.changes = min(args.changes, args.agents)
+
+    figures = run_sync_bench(args)
+    figures["rss_mb_at_rss_agents"] = synthetic_rss(args.rss_agents)
+    figures["rss_agents"] = args.rss_agents
+    rows = [
+        ("agents / changes / delivered", f"{figures['agents']} / {figures['changes']} / {figures['delivered']}", ""),
+        ("injected API latency", f"{args.latency_ms} ms", ""),
+        ("end-to-end latency p50", f"{figures['p50'] * 1000:.0f} ms", ""),
+        ("end-to-end latency p99", f"{figures['p99'] * 1000:.0f} ms", "target <= 1000 ms"),
+        ("throughput", f"{figures['changes_per_s']:.0f} changes/s", "target >= 200 changes/s"),
+        ("writes per change", f"{figures['writes_per_change']:.3f}", "target exactly 1.000"),
+        ("  (session joins, cached per agent)", f"{figures['joins']}", "not counted as writes"),
+        ("echoes suppressed", f"{figures['echoes_suppressed']:.0f}", "= writes: every echo recognised"),
+        (f"peak RSS, runtime process ({figures['agents']} agents)", f"{figures['rss_mb']:.0f} MB", ""),
+        (f"peak RSS, {args.rss_agents} agents (synthetic, in-process)", f"{figures['rss_mb_at_rss_agents']:.0f} MB",
+         "target <= 150 MB"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print("presence-sync runtime benchmark")
+    for name, value, target in rows:
+        print(f"  {name:<{width}}  {value:>18}  {target}")
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
