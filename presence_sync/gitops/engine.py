@@ -39,6 +39,11 @@ _OPS = {
     "remove-pending-replace": None,
 }
 OP_ORDER = ("create", "update", "replace", "delete")
+DRIFT_OPS = {"update": "changed", "delete": "gone"}
+"""In a refresh, the engine's update means "changed outside the stack", its delete "gone from the vendor"."""
+REPORT_ORDER = (*OP_ORDER, "changed", "gone")
+WHOLE_OBJECT_SKIP = frozenset({"providerVersion"})
+"""Engine/provider bookkeeping left out when a whole object is created or deleted (an update still shows it)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class StackPlan:
     def counts(self) -> dict[str, int]:
         counts = {op: 0 for op in OP_ORDER}
         for change in self.changes:
-            counts[change.op] += 1
+            counts[change.op] = counts.get(change.op, 0) + 1
         return counts
 
     def as_dict(self) -> dict[str, Any]:
@@ -103,7 +108,7 @@ def _inputs(state: ev.StepEventStateMetadata | None) -> dict[str, Any] | None:
     return None if state is None else dict(state.inputs or {})
 
 
-def change_from(metadata: ev.StepEventMetadata) -> ResourceChange | None:
+def change_from(metadata: ev.StepEventMetadata, *, refresh: bool = False) -> ResourceChange | None:
     """A report entry for one step, or None when the step changes nothing we report."""
     op = _OPS.get(str(metadata.op.value if hasattr(metadata.op, "value") else metadata.op))
     if op is None or not _is_ours(metadata.type):
@@ -111,8 +116,12 @@ def change_from(metadata: ev.StepEventMetadata) -> ResourceChange | None:
     old = None if op == "create" else _inputs(metadata.old)
     new = None if op == "delete" else _inputs(metadata.new)
     fields = tuple(field_changes(old, new))
-    if op == "update" and not fields:
+    if op in ("create", "delete"):
+        fields = tuple(f for f in fields if f.path not in WHOLE_OBJECT_SKIP)
+    elif not fields:
         return None  # e.g. only engine bookkeeping differed
+    if refresh:
+        op = DRIFT_OPS.get(op, op)
     return ResourceChange(name=name_of(metadata.urn), kind=kind_of(metadata.type), op=op, fields=fields)
 
 
@@ -140,12 +149,12 @@ class Collector:
                 self.errors.append(message)
 
     def _add(self, metadata: ev.StepEventMetadata) -> None:
-        change = change_from(metadata)
+        change = change_from(metadata, refresh=self.refresh)
         if change is not None:
             self.changes[metadata.urn] = change
 
     def result(self) -> list[ResourceChange]:
-        return sorted(self.changes.values(), key=lambda c: (OP_ORDER.index(c.op), c.kind, c.name))
+        return sorted(self.changes.values(), key=lambda c: (REPORT_ORDER.index(c.op), c.kind, c.name))
 
 
 # -- opening stacks --------------------------------------------------------------------------------------

@@ -138,13 +138,15 @@ def test_hand_changes_are_drift_until_up_puts_them_right(
     code, text = run(drift_command, ["drift", "--stack", "drift"], tmp_path, "json")
     assert code == 2
     drifted = {
-        c["name"]: [(f["path"], f["old"], f["new"]) for f in c["fields"]]
+        c["name"]: [(c["op"], f["path"], f["old"], f["new"]) for f in c["fields"]]
         for c in json.loads(text)["stacks"][0]["drift"]
     }
     assert drifted == {
-        "status-Available_for_Chats": [("channels", ["sfdc_livemessage"], ["Case", "sfdc_livemessage"])],
-        "profile-access-custom-support-agent": [("statuses", ["Available_for_Chats", "Busy"], ["Available_for_Chats"])],
-        "rule-chat-agents": [("subscriber[1].acd", "Unavailable:Break", "Unavailable:Lunch")],
+        "status-Available_for_Chats": [("changed", "channels", ["sfdc_livemessage"], ["Case", "sfdc_livemessage"])],
+        "profile-access-custom-support-agent": [
+            ("changed", "statuses", ["Available_for_Chats", "Busy"], ["Available_for_Chats"])
+        ],
+        "rule-chat-agents": [("changed", "subscriber[1].acd", "Unavailable:Break", "Unavailable:Lunch")],
     }
     for secret in known_secrets(sandbox, stack):
         assert secret not in markdown and secret not in text

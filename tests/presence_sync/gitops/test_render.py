@@ -115,15 +115,24 @@ def test_steps_become_report_entries() -> None:
     assert kind_of("pulumi-python:dynamic/cxone:PresenceRule") == "cxone:PresenceRule"
 
 
+def test_in_a_refresh_update_means_changed_and_delete_means_gone() -> None:
+    changed = change_from(_meta("update", {"label": "A"}, {"label": "B"}), refresh=True)
+    gone = change_from(_meta("delete", {"label": "A", "providerVersion": "1"}, None), refresh=True)
+    assert changed is not None and changed.op == "changed"
+    assert gone is not None and gone.op == "gone"
+    assert [f.path for f in gone.fields] == ["label"], "bookkeeping is left out of a whole object"
+
+
 def _sample_plans() -> list[StackPlan]:
     status = ResourceChange("status-Busy", "salesforce:PresenceStatus", "update",
                             tuple(field_changes({"label": "Busy"}, {"label": "Busy | Now"})))
     app = ResourceChange("oauth-app-X", "salesforce:OAuthClientApp", "create",
                          tuple(field_changes(None, {"name": "X", "consumerSecret": "s3cr3t"})))
-    grant = ResourceChange("profile-access-agents", "salesforce:ProfilePresenceAccess", "update",
+    grant = ResourceChange("profile-access-agents", "salesforce:ProfilePresenceAccess", "changed",
                            tuple(field_changes({"statuses": ["A", "B"]}, {"statuses": ["A"]})))
     return [
-        StackPlan("dev", changes=[app, status], drift=[grant]),
+        StackPlan("dev", changes=[app, status], drift=[grant, ResourceChange(
+            "rule-x", "cxone:PresenceRule", "gone", tuple(field_changes({"name": "x"}, None)))]),
         StackPlan("prod", changes=[], drift=[]),
         StackPlan("broken", error="preview failed: team 'X' does not exist"),
     ]
