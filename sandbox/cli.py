@@ -50,14 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     reqs.add_argument("--json", action="store_true", help="one JSON object per line")
     faults = with_data_dir(sub.add_parser("faults", help="show, set or clear injected faults"))
     faults.add_argument("action", nargs="?", choices=["show", "set", "clear"], default="show")
-    faults.add_argument("--vendor", choices=["salesforce", "cxone", "all"], default="all")
-    faults.add_argument("--latency-ms", type=int)
-    faults.add_argument("--error-rate", type=float)
-    faults.add_argument("--error-status", type=int, choices=[403, 429, 503])
-    faults.add_argument("--error-next", type=int)
-    faults.add_argument("--refuse-seconds", type=float)
-    faults.add_argument("--path-prefix")
-    faults.add_argument("--expire-tokens", action="store_true")
+    faults.add_argument("--vendor", choices=["salesforce", "cxone", "all"], default="all",
+                        help="which emulator (default: both)")
+    faults.add_argument("--latency-ms", type=int, help="added to every request")
+    faults.add_argument("--error-rate", type=float, help="share (0..1) of requests answered with --error-status")
+    faults.add_argument("--error-status", type=int, choices=[403, 429, 503], help="default 503")
+    faults.add_argument("--error-next", type=int, help="fail exactly the next N requests")
+    faults.add_argument("--refuse-seconds", type=float, help="drop connections without a response for this long")
+    faults.add_argument("--path-prefix", help="faults only hit paths starting with this, e.g. /services/data/")
+    faults.add_argument("--expire-tokens", action="store_true", help="invalidate every access token now")
     return parser
 
 
