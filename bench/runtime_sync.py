@@ -43,6 +43,11 @@ def rss_peak_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
@@ -137,6 +142,7 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
                                  json={"user": users[email], "status": "Available_for_Chats"}, timeout=30).json()
                 changes[agent_id] = ("salesforce", ts(view["since"]))
 
+        cpu_before = (cpu_seconds(runtime.process.pid), cpu_seconds(sandbox.process.pid))  # type: ignore[union-attr]
         burst_started = time.time()
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(change, enumerate(chosen)))
@@ -157,6 +163,7 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(0.2)
         time.sleep(2.0)  # anything extra (echoes, repeats) would show up now
         omni, states, joins = write_count()
+        cpu_after = (cpu_seconds(runtime.process.pid), cpu_seconds(sandbox.process.pid))  # type: ignore[union-attr]
         for operator in (sandbox.salesforce_operator, sandbox.cxone_operator):
             operator.clear_faults()
 
@@ -196,6 +203,9 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         "writes_per_change": (omni + states) / max(1, len(chosen)),
         "echoes_suppressed": sum(v for k, v in metrics.items() if k.startswith("presence_sync_echoes_suppressed_t")),
         "rss_mb": rss,
+        "runtime_cpu_seconds": cpu_after[0] - cpu_before[0],
+        "sandbox_cpu_seconds": cpu_after[1] - cpu_before[1],
+        "burst_wall_seconds": last_landed - burst_started,
     }
 
 
