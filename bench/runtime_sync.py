@@ -271,12 +271,16 @@ def main() -> int:
         ("writes per change", f"{figures['writes_per_change']:.3f}", "target exactly 1.000"),
         ("  (session joins, cached per agent)", f"{figures['joins']}", "not counted as writes"),
         ("echoes suppressed", f"{figures['echoes_suppressed']:.0f}", "= writes: every echo recognised"),
+        ("CPU seconds in the burst: runtime / sandbox",
+         f"{figures['runtime_cpu_seconds']:.1f} / {figures['sandbox_cpu_seconds']:.1f}", ""),
         (f"peak RSS, runtime process ({figures['agents']} agents)", f"{figures['rss_mb']:.0f} MB", ""),
         (f"peak RSS, {args.rss_agents} agents (synthetic, in-process)", f"{figures['rss_mb_at_rss_agents']:.0f} MB",
          "target <= 150 MB"),
     ]
     width = max(len(r[0]) for r in rows)
-    print("presence-sync runtime benchmark")
+    load = os.getloadavg()
+    print(f"presence-sync runtime benchmark ({os.cpu_count()} CPUs, load average "
+          f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; sandbox, runtime and this driver share them)")
     for name, value, target in rows:
         print(f"  {name:<{width}}  {value:>18}  {target}")
     if args.json:

@@ -1,0 +1,110 @@
+"""The feeds with fake clients: what a vendor answer becomes, and the durable cursors."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from presence_sync.clients.cxone import AgentState
+from presence_sync.clients.errors import NotFound
+from presence_sync.clients.salesforce_models import CurrentPresence, PresenceChangeEvent
+from runtime.feeds import CxoneFeed, SalesforceFeed, acd_notation, parse_time
+from runtime.metrics import Metrics
+
+from .fakes import Clock, reconciler
+
+ADA_USER, ADA = "005ADA", 7
+
+
+def test_cxone_states_are_written_in_the_spec_notation() -> None:
+    codes = {3001: "Break"}
+    assert acd_notation("Unavailable", 3001, "ignored", codes) == "Unavailable:Break"
+    assert acd_notation("Unavailable", 3009, "Lunch", codes) == "Unavailable:Lunch"
+    assert acd_notation("Unavailable", 0, "", codes) == "Unavailable"
+    assert acd_notation("InboundContact", None, None, codes) == "InboundContact"
+
+
+def test_vendor_timestamps_parse_in_both_vendor_formats() -> None:
+    assert parse_time("2026-11-25T14:50:23.776Z") == parse_time("2026-11-25T14:50:23.776+0000")
+    assert parse_time("") is None and parse_time("garbage") is None
+
+
+class FakeCxone:
+    def __init__(self) -> None:
+        self.calls: list[Any] = []
+        self.answer: list[AgentState] = []
+
+    def agent_states(self, updated_since: Any = None) -> tuple[list[AgentState], str | None]:
+        self.calls.append(updated_since)
+        return self.answer, f"cursor-{len(self.calls)}"
+
+
+def test_cxone_feed_resumes_from_its_durable_cursor(tmp_path: Path) -> None:
+    clock = Clock()
+    rec, _, _ = reconciler(tmp_path / "s.db", clock)
+    client = FakeCxone()
+    feed = CxoneFeed(client, rec, rec.config, metrics=Metrics(), clock=clock)
+    client.answer = [AgentState.model_validate({"agentId": ADA, "agentStateName": "Unavailable", "outStateId": 3001,
+                                                "outStateDescription": "Break",
+                                                "lastUpdateTime": "2026-11-25T10:00:00.000Z"})]  # fmt: skip
+    feed.poll_once(baseline=True)
+    assert rec.store.load_agent(ADA).acd == "Unavailable:Break"
+    client.answer = []
+    feed.poll_once()
+    assert client.calls == [None, "cursor-1"]
+    assert rec.store.get_cursor(CxoneFeed.CURSOR) == "cursor-2"
+
+
+def event(replay: int, change: str, record: str, user: str | None = None, status: str | None = None,
+          current: bool | None = None) -> PresenceChangeEvent:  # fmt: skip
+    return PresenceChangeEvent(replay_id=replay, change_type=change, record_id=record, user_id=user,
+                               status_id=status, is_current=current, commit_user=ADA_USER,
+                               commit_timestamp=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))  # fmt: skip
+
+
+def test_a_status_change_is_a_close_and_a_create_folded_to_the_final_status(tmp_path: Path) -> None:
+    clock = Clock()
+    rec, _, _ = reconciler(tmp_path / "s.db", clock)
+    feed = SalesforceFeed(object(), rec, rec.config, metrics=Metrics(), clock=clock)  # type: ignore[arg-type]
+    batch = [event(1, "CREATE", "0Pw1", ADA_USER, "0N5BUSY", True), event(2, "UPDATE", "0Pw1", current=False),
+             event(3, "CREATE", "0Pw2", ADA_USER, "0N5AVAIL", True)]  # fmt: skip
+    (observation,) = feed.fold(batch)
+    assert (observation.agent_id, observation.state) == (ADA, "0N5AVAIL")
+    (logout,) = feed.fold([event(4, "UPDATE", "0Pw2", current=False)])
+    assert (logout.agent_id, logout.state) == (ADA, None)
+    assert feed.fold([event(5, "CREATE", "0Pw3", "005STRANGER", "0N5AVAIL", True)]) == []
+
+
+class MissingStream:
+    def __init__(self) -> None:
+        self.polls: list[Any] = []
+
+    def read_presence_changes(self, after_replay_id: Any, wait_ms: int = 0, limit: int = 100) -> Any:
+        raise NotFound("no such channel", vendor="salesforce", operation="read_presence_changes")
+
+    def poll_current_presence(self, since: Any = None) -> tuple[list[CurrentPresence], datetime | None]:
+        self.polls.append(since)
+        newest = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+        return [CurrentPresence(id="0Pw1", user_id=ADA_USER, status_id="0N5BUSY", last_modified=newest)], newest
+
+
+def test_without_the_stream_the_salesforce_feed_polls_within_its_budget(tmp_path: Path) -> None:
+    clock = Clock()
+    rec, _, _ = reconciler(tmp_path / "s.db", clock, api_budget_per_minute={"salesforce": 6, "cxone": 60})
+    client = MissingStream()
+    feed = SalesforceFeed(client, rec, rec.config, metrics=Metrics(), clock=clock)
+    assert feed.poll_interval == 10.0  # 6 calls a minute
+    stop = threading.Event()
+    thread = threading.Thread(target=feed.run, args=(stop,), daemon=True)
+    thread.start()
+    for _ in range(100):
+        if client.polls:
+            break
+        threading.Event().wait(0.02)
+    stop.set()
+    thread.join(2)
+    assert feed.mode == "poll" and client.polls == [None]
+    assert rec.store.load_agent(ADA).sf == "0N5BUSY"
+    assert rec.store.get_cursor(SalesforceFeed.POLL_CURSOR) == "2026-11-25T10:00:00+00:00"
