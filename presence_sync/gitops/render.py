@@ -18,11 +18,17 @@ from presence_sync.gitops.diffing import show
 from presence_sync.gitops.engine import StackPlan
 
 TEMPLATES = Path(__file__).resolve().parent
+CELL_MAX = 200
+"""Longer values (a rendered runtime config, say) are cut in Markdown; the JSON report has them whole."""
 
 
 def md_code(value: Any) -> str:
-    """A value as inline code in a table cell: pipes escaped, backticks handled, newlines flattened."""
-    text = show(value).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    """A value as inline code in a table cell: cut to CELL_MAX, pipes escaped, backticks handled, newlines
+    flattened."""
+    text = show(value).replace("\r", " ").replace("\n", " ")
+    if len(text) > CELL_MAX:
+        text = text[: CELL_MAX - 1] + "…"
+    text = text.replace("|", "\\|")
     if "`" in text:
         return "`` " + text + " ``"
     return "`" + text + "`"

@@ -76,6 +76,8 @@ def test_md_code_escapes_pipes_and_backticks() -> None:
     assert md_code("x`y") == "`` x`y ``"
     assert md_code(None) == "`(none)`"
     assert md_code(["b", "a"]) == '`["b", "a"]`'
+    long = md_code({"config": "x" * 500})
+    assert len(long) == 202 and long.endswith("…`")
 
 
 class _Op:
