@@ -116,6 +116,11 @@ class RuntimeConfig(_Model):
     stream_wait_seconds: float = Field(default=5.0, ge=0, le=30, description="Salesforce change-feed long-poll wait.")
     resync_interval_seconds: float = Field(default=300.0, gt=0, description="Full reconcile of every agent.")
     echo_window_seconds: float = Field(default=30.0, gt=0, description="How long a write of ours is recognised.")
+    clock_skew_seconds: float = Field(
+        default=0.25, ge=0, le=5,
+        description="Tolerated difference between the vendors' clocks and ours when an echo is matched to the "
+        "write it came from (two opposite writes closer together than this may be told apart less precisely).",
+    )
     api_budget_per_minute: Budgets = Field(default_factory=Budgets)
     workers: int = Field(default=8, ge=1, le=64, description="Reconcile worker threads.")
     salesforce_feed: Literal["stream", "poll"] = Field(

@@ -129,7 +129,7 @@ class Reconciler:
         breakers: Mapping[Side, CircuitBreaker] | None = None,
         retry_base: float = 0.2,
         retry_max: float = 5.0,
-        clock_skew: float = 0.05,
+        clock_skew: float | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -141,7 +141,7 @@ class Reconciler:
             "acd": CircuitBreaker("cxone"), "sf": CircuitBreaker("salesforce")})  # fmt: skip
         self.retry_base = retry_base
         self.retry_max = retry_max
-        self.clock_skew = clock_skew
+        self.clock_skew = config.clock_skew_seconds if clock_skew is None else clock_skew
         self.links: dict[int, AgentLink] = {link.agent_id: link for link in config.agents}
         self.by_user: dict[str, int] = {link.salesforce_user_id: link.agent_id for link in config.agents}
         self._cond = threading.Condition()
