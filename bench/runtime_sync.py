@@ -273,6 +273,8 @@ def main() -> int:
         ("echoes suppressed", f"{figures['echoes_suppressed']:.0f}", "= writes: every echo recognised"),
         ("CPU seconds in the burst: runtime / sandbox",
          f"{figures['runtime_cpu_seconds']:.1f} / {figures['sandbox_cpu_seconds']:.1f}", ""),
+        ("runtime CPU per change", f"{figures['runtime_cpu_seconds'] / max(1, figures['delivered']) * 1000:.1f} ms",
+         "CPU-bound ceiling = 1000 / this, per core"),
         (f"peak RSS, runtime process ({figures['agents']} agents)", f"{figures['rss_mb']:.0f} MB", ""),
         (f"peak RSS, {args.rss_agents} agents (synthetic, in-process)", f"{figures['rss_mb_at_rss_agents']:.0f} MB",
          "target <= 150 MB"),
