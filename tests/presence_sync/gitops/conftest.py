@@ -4,6 +4,7 @@ opener pointed at it (the inline program stands in for `auto.select_stack` on th
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,24 @@ from tests.support.spec_stack import SpecStack, spec_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SEED_SPEC = (REPO_ROOT / "stacks" / "sandbox.yaml").read_text()
+
+
+def _put_engine_on_path() -> None:
+    """`.venv/bin/pytest tests/presence_sync/gitops` without `make`: the Pulumi CLI `make setup` built (when
+    there is one) and this interpreter go on PATH, as `make test` puts them."""
+    if shutil.which("pulumi"):
+        return
+    from engine import pulumi_engine
+
+    directory = pulumi_engine.bin_dir()
+    if (directory / "pulumi").exists():
+        os.environ["PATH"] = os.pathsep.join([str(directory), str(Path(sys.executable).parent),
+                                              os.environ.get("PATH", "")])
+        os.environ.setdefault("PULUMI_SKIP_UPDATE_CHECK", "1")
+        os.environ.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
+
+
+_put_engine_on_path()
 
 
 def with_python_on_path(env: dict[str, str]) -> dict[str, str]:
