@@ -335,15 +335,16 @@ class Reconciler:
                 if now - at > window and side not in queued:  # never confirmed: stop assuming it
                     rec.expected.pop(side, None)
                     rec.expected_at.pop(side, None)
+            # A write still in the outbox has not been made (a made one leaves it at once): decide as if it never
+            # lands, so a change that is undone while the write waits (outage, backoff) costs no write at all.
             view = rec.view(link.team_id)
-            for side, item in queued.items():
-                if item.attempts > 0:  # failed so far: decide as if it never lands
-                    view.expected.pop(side, None)
+            for side in queued:
+                view.expected.pop(side, None)
             write = decide(self.config.rules, view)
             for side, item in queued.items():
-                if item.attempts > 0 and (write is None or write.side != side):
-                    # Nothing to write any more (the source moved back): forget the queued write. Its ledger
-                    # entry stays, so a late landing is recognised and reconciled again.
+                if write is None or write.side != side:
+                    # Nothing to write any more: forget the queued write. Its ledger entry stays, so a late
+                    # landing (a timeout that did reach the vendor) is recognised and reconciled again.
                     self.store.delete_write(agent_id, side, item.command_id)
                     rec.expected.pop(side, None)
                     rec.expected_at.pop(side, None)

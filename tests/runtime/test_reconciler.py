@@ -249,3 +249,18 @@ def test_worker_threads_reconcile_each_agent_once_at_a_time(tmp_path: Path) -> N
     finally:
         rec.stop()
     assert omni.targets() == [BUSY.status_id]
+
+
+def test_a_change_undone_during_an_outage_costs_no_write(tmp_path: Path, clock: Clock) -> None:
+    rec, _, omni = settled(tmp_path, clock)
+    omni.fail_with = TRANSIENT
+    rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
+    rec.drain()  # the write fails and waits in the outbox
+    made_before = omni.attempts
+    rec.observe("acd", [Observation(ADA, "Available", clock())])  # undone while queued
+    rec.drain()
+    omni.fail_with = None
+    clock.advance(60)
+    rec.drain()
+    assert omni.made == [] and omni.attempts == made_before
+    assert rec.store.pending_writes(ADA) == []
