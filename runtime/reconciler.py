@@ -361,7 +361,7 @@ class Reconciler:
                 self.store.put_write(PendingWrite(agent_id, write.side, write.target, command_id, now,
                                                   rec.source_changed_at))  # fmt: skip
                 self.store.add_ledger(agent_id, LedgerEntry(write.side, write.target, now, now + window, command_id))
-                log.info("write decided", extra={"agent_id": agent_id, "side": write.side, "state": write.target,
+                log.debug("write decided", extra={"agent_id": agent_id, "side": write.side, "state": write.target,
                                                  "rule": write.rule, "command_id": command_id})  # fmt: skip
             self.store.save_agent(rec)
             pending = self.store.pending_writes(agent_id)
