@@ -262,3 +262,34 @@ def test_health_readiness_metrics_and_a_graceful_sigterm(setup: SandboxSetup, ru
     secrets = [v for k, v in setup.sandbox.env.items() if "SECRET" in k or "PASSWORD" in k]
     text = runtime.log_path.read_text()
     assert not [s for s in secrets if s in text]
+
+
+def test_changes_made_while_the_runtime_is_down_are_delivered_when_it_returns(
+    setup: SandboxSetup, runtime: RuntimeProcess
+) -> None:
+    ada = on_shift(setup, ADA)
+    grace = on_shift(setup, GRACE, omni="Available_for_Chats")
+    runtime.start()
+    assert runtime.stop() == 0
+    ada.cxone_set("Available")
+    grace.omni_set("Busy")
+    sf0, cx0 = positions(setup)
+    runtime.start()
+    wait_until(lambda: ada.omni_status() == "Available_for_Chats", what="Ada's CXone change, read from the cursor")
+    wait_until(lambda: grace.cxone_state() == "Unavailable:Break", what="Grace's Omni change, read from the replay id")
+    time.sleep(SETTLE)
+    assert counts(setup, sf0, cx0) == (1, 1)
+
+
+def test_without_the_change_stream_omni_changes_are_polled(setup: SandboxSetup, tmp_path: Path) -> None:
+    config = sandbox_config(setup, tmp_path, salesforce_feed="poll")
+    process = RuntimeProcess(config, tmp_path, setup.sandbox.env)
+    ada = on_shift(setup, ADA, omni="Available_for_Chats")
+    process.start()
+    try:
+        ada.omni_set("Busy")
+        wait_until(lambda: ada.cxone_state() == "Unavailable:Break", what="CXone follows a polled Omni change")
+        polls = [e for e in setup.sandbox.salesforce_operator.requests() if "UserServicePresence" in e["query"]]
+        assert polls  # SOQL on UserServicePresence, within the configured budget
+    finally:
+        process.stop()
