@@ -184,6 +184,8 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
                 if api:
                     landed[agent_id] = min(api)
         latencies = [landed[a] - changes[a][1] for a in changes if a in landed]
+        by_side = {side: [landed[a] - changes[a][1] for a in changes if a in landed and changes[a][0] == side]
+                   for side in ("cxone", "salesforce")}  # fmt: skip
         last_landed = max(landed.values()) if landed else float("nan")
         rss = rss_peak_mb(runtime.process.pid)
         metrics = runtime.metrics()
@@ -194,6 +196,8 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         "delivered": len(latencies),
         "p50": percentile(latencies, 0.50),
         "p99": percentile(latencies, 0.99),
+        "p99_cxone_to_salesforce": percentile(by_side["cxone"], 0.99),
+        "p99_salesforce_to_cxone": percentile(by_side["salesforce"], 0.99),
         "max": max(latencies) if latencies else float("nan"),
         "mean": statistics.fmean(latencies) if latencies else float("nan"),
         "send_seconds": burst_sent - burst_started,
@@ -267,6 +271,8 @@ def main() -> int:
         ("injected API latency", f"{args.latency_ms} ms", ""),
         ("end-to-end latency p50", f"{figures['p50'] * 1000:.0f} ms", ""),
         ("end-to-end latency p99", f"{figures['p99'] * 1000:.0f} ms", "target <= 1000 ms"),
+        ("  p99 CXone -> Omni / Omni -> CXone",
+         f"{figures['p99_cxone_to_salesforce'] * 1000:.0f} / {figures['p99_salesforce_to_cxone'] * 1000:.0f} ms", ""),
         ("throughput", f"{figures['changes_per_s']:.0f} changes/s", "target >= 200 changes/s"),
         ("writes per change", f"{figures['writes_per_change']:.3f}", "target exactly 1.000"),
         ("  (session joins, cached per agent)", f"{figures['joins']}", "not counted as writes"),
