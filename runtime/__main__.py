@@ -31,14 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), handlers=[handler], force=True)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
 
-    config = load_config(args.config)
-    pool = config.workers + 4
-    # A short client-side retry: the runtime's outbox and circuit do the long waiting.
-    retry = RetryPolicy(attempts=2, base_delay=0.1, max_delay=0.5, budget=2.0)
-    salesforce = SalesforceClient.from_env(retry=retry, transport=HTTPAdapter(pool_connections=4, pool_maxsize=pool),
-                                           timeout=15.0)  # fmt: skip
-    cxone = CxoneClient.from_env(retry=retry, transport=HTTPAdapter(pool_connections=4, pool_maxsize=pool),
-                                 timeout=15.0)  # fmt: skip
+    try:
+        config = load_config(args.config)
+        pool = config.workers + 4
+        # A short client-side retry: the runtime's outbox and circuit do the long waiting.
+        retry = RetryPolicy(attempts=2, base_delay=0.1, max_delay=0.5, budget=2.0)
+        salesforce = SalesforceClient.from_env(
+            retry=retry, transport=HTTPAdapter(pool_connections=4, pool_maxsize=pool), timeout=15.0
+        )
+        cxone = CxoneClient.from_env(retry=retry, transport=HTTPAdapter(pool_connections=4, pool_maxsize=pool),
+                                     timeout=15.0)  # fmt: skip
+    except (OSError, ValueError) as exc:  # unreadable/invalid config (ValidationError), SettingsError
+        print(f"presence-sync runtime: {exc}", file=sys.stderr)
+        return 2
     service = SyncService(config, salesforce=salesforce, cxone=cxone)
     stopping = threading.Event()
 

@@ -130,3 +130,17 @@ def test_the_json_schema_documents_every_field() -> None:
             "metrics_port", "api_budget_per_minute"} <= set(schema["properties"])  # fmt: skip
     assert "description" in schema["properties"]["echo_window_seconds"]
     assert not [name for name in schema["properties"] if "secret" in name or "password" in name]
+
+
+def test_the_service_refuses_to_start_without_its_settings_and_says_which(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "config.json"
+    path.write_text(build_config(load_spec(SPEC), FakeResolver()).dump())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "CXONE_"))}
+    result = subprocess.run([sys.executable, "-m", "runtime", "--config", str(path)], capture_output=True, text=True,
+                            cwd=SPEC.parents[1], env=env, timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    assert "SF_LOGIN_URL is not set" in result.stderr
