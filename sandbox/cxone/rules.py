@@ -72,7 +72,10 @@ def _acd_state(value: Any, where: str, *, platform: bool) -> dict[str, Any]:
         hint = "" if platform else " (CXone can only set an agent to Available or Unavailable)"
         raise ApiError.bad(f"{where}.state must be one of {', '.join(allowed)}, got {state!r}{hint}")
     if state == "Unavailable":
-        return {"state": state, "outStateId": fields.integer("outStateId", minimum=1)}
+        # Without a code: plain Unavailable (the state an agent is in after logging in, and what the agent API
+        # sets when no reason is given). With one: Unavailable for that reason.
+        code = fields.integer("outStateId", required=False, minimum=1)
+        return {"state": state} if code is None else {"state": state, "outStateId": code}
     if fields.has("outStateId"):
         raise ApiError.bad(f"{where}.outStateId is only allowed with state Unavailable")
     return {"state": state}

@@ -166,8 +166,8 @@ def test_replacing_a_rule_does_not_conflict_with_itself(cxone: Sandbox) -> None:
 @pytest.mark.parametrize(("change", "fragment"), [
     ({"publisherStateMap": [{"from": {"state": "Available", "outStateId": 3001}, "to": BUSY}]},
      "publisherStateMap[0].from.outStateId is only allowed with state Unavailable"),
-    ({"publisherStateMap": [{"from": {"state": "Unavailable"}, "to": BUSY}]},
-     "publisherStateMap[0].from.outStateId is required"),
+    ({"publisherStateMap": [{"from": {"state": "Unavailable", "outStateId": 0}, "to": BUSY}]},
+     "publisherStateMap[0].from.outStateId"),
     ({"publisherStateMap": [{"from": {"state": "Napping"}, "to": BUSY}]}, "publisherStateMap[0].from.state"),
     ({"publisherStateMap": [{"from": {"state": "Available"}}]}, "publisherStateMap[0].to is required"),
     ({"publisherStateMap": [{"from": {"state": "Available"}, "to": {"previousState": False}}]},
@@ -197,3 +197,11 @@ def test_unknown_rule_ids_are_404(cxone: Sandbox) -> None:
     assert cxone.adapters("GET", missing).status_code == 404
     assert cxone.adapters("PUT", missing, json=RULE).status_code == 404
     assert cxone.adapters("DELETE", missing).status_code == 404
+
+
+def test_plain_unavailable_without_a_reason_code_is_a_valid_rule_state(cxone: Sandbox) -> None:
+    rule = _rule(publisherStateMap=[{"from": {"state": "Unavailable"}, "to": BUSY}],
+                 subscriberStateMap=[{"from": BUSY, "to": {"state": "Unavailable"}}])
+    created = _create(cxone, rule)
+    assert created.status_code == 201, created.text
+    assert created.json()["subscriberStateMap"][0]["to"] == {"state": "Unavailable"}
