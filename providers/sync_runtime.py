@@ -6,8 +6,8 @@ tree (so `pulumi preview` shows a config change as one changed value), the targe
 The program passes the spec (names) and the fields the spec does not carry (``overrides``: where the store
 lives, the health port); ``check`` resolves it to the config with ``runtime.config.build_config`` through the
 vendor clients -- here, in the provider process, where the credentials are -- and renders it for the digest.
-``after`` carries the ids of the statuses and rules, so the runtime is checked once they exist; while any is
-unknown (the first preview), the config is unknown too and the resource simply shows as "create".
+When the names cannot be resolved yet (the statuses are created in the same run), the config stays empty in
+the plan and ``create``/``update`` resolve it once the resources the runtime depends on exist.
 
 * ``local`` (the sandbox's and `make demo`'s default): ``create`` writes the rendered tree into the work
   directory, starts ``python -m runtime.supervise`` detached (its own session, so it outlives the engine), which
@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 import requests
 from pulumi.dynamic import CheckFailure, CheckResult
+from pulumi.output import Unknown
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -50,7 +51,7 @@ from providers import context
 from providers.base import PROVIDER_KEY, ProviderError, ProviderInputs, SpecProvider, Written
 from runtime.render import Rendered, RenderOptions, render, tree_digest
 
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN: a value preview cannot know yet
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN, the wire form of an unknown value
 PID_FILE = "supervisor.pid"
 LOG_FILE = "runtime.log"
 RUNTIME_MODULE_VARIABLE = "PRESENCE_SYNC_RUNTIME_MODULE"
@@ -74,7 +75,6 @@ class SyncRuntimeInputs(ProviderInputs):
     target: Literal["local", "kubernetes"] = "local"
     spec: dict[str, Any] | None = None
     overrides: dict[str, Any] = {}
-    after: list[str] = []
     config: dict[str, Any] | None = None
     digest: str | None = None
     running: bool = True
@@ -154,8 +154,10 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
         if inputs.spec is not None:
             try:
                 news["config"] = resolve_config(inputs.spec, inputs.overrides)
-            except ProviderError as error:
-                return CheckResult(news, [CheckFailure("spec", str(error))])
+            except ProviderError:
+                # Names not there yet (created in this run, after this check): resolved by create/update.
+                news["config"], news["digest"] = None, None
+                return CheckResult(news, [])
             except VendorError as error:
                 return CheckResult(news, [CheckFailure("", f"{self.describe(inputs)}: could not resolve: {error}")])
         config = news.get("config")
@@ -178,10 +180,15 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
         return None  # a runtime left over in the same place is stopped and replaced by create
 
     def create_object(self, inputs: SyncRuntimeInputs) -> Written:
+        inputs = self._resolved(inputs)
         self._deploy_bridge(inputs)
-        if inputs.target == "local":
-            return LocalTarget(inputs).deploy()
-        return KubernetesTarget(inputs).deploy()
+        target = LocalTarget(inputs) if inputs.target == "local" else KubernetesTarget(inputs)
+        written = target.deploy()
+        return Written(written.id, {"config": inputs.config})  # the digest comes from reading what runs
+
+    def outputs_after_write(self, written: Written, props: Mapping[str, Any], name: str) -> dict[str, Any]:
+        # Read back with the config create resolved (the props may not have it).
+        return super().outputs_after_write(written, {**props, **written.write_only_outputs}, name)
 
     def update_object(self, id_: str, old: Mapping[str, Any], inputs: SyncRuntimeInputs) -> Written:
         return self.create_object(inputs)
@@ -198,6 +205,15 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
             LocalTarget(inputs).stop()
         else:
             KubernetesTarget(inputs).delete()
+
+    @staticmethod
+    def _resolved(inputs: SyncRuntimeInputs) -> SyncRuntimeInputs:
+        """The inputs with the config resolved, if check could not (what it names did not exist yet)."""
+        if inputs.config is not None:
+            return inputs
+        if inputs.spec is None:
+            raise ProviderError(f"sync runtime {inputs.name}: neither a config nor a spec to build it from")
+        return inputs.model_copy(update={"config": resolve_config(inputs.spec, inputs.overrides)})
 
     @staticmethod
     def _deploy_bridge(inputs: SyncRuntimeInputs) -> None:
@@ -470,7 +486,7 @@ class KubernetesTarget:
         return {
             "running": int(status.get("availableReplicas") or 0) >= 1,
             # A Deployment edited by hand to another config shows as a changed digest: `up` re-applies.
-            "digest": self.inputs.digest if live == expected else f"live config {live}",
+            "digest": self.inputs.rendered().digest if live == expected else f"live config {live}",
         }
 
     def delete(self) -> None:
@@ -509,6 +525,8 @@ class KubernetesTarget:
 
 
 def _has_unknowns(value: Any) -> bool:
+    if isinstance(value, Unknown):
+        return True
     if isinstance(value, str):
         return value == UNKNOWN
     if isinstance(value, Mapping):

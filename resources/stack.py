@@ -60,10 +60,8 @@ def declare(spec: PresenceSpec) -> DeclaredStack:
         stack.rules[rule.name] = PresenceRule(rule, pulumi.ResourceOptions(depends_on=depends))
 
     if runtime_available():
-        # Last: after every other resource; its config is built once the ids it resolves against exist.
-        waits_for = [status.status_id for status in stack.statuses.values()]
-        waits_for += [rule.rule_id for rule in stack.rules.values()]
-        stack.runtime = declare_runtime(spec, after=stack.all_resources(), waits_for=waits_for)
+        # Last: after every other resource (its config names the statuses and rules they make).
+        stack.runtime = declare_runtime(spec, after=stack.all_resources())
     return stack
 
 

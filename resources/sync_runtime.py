@@ -3,8 +3,7 @@
 The program hands over the spec (names, no secrets) and where the runtime goes; the provider's ``check``
 resolves the names to ids through the vendor clients (``runtime.config.build_config``) and renders the result,
 so the service's config and the digest of the rendered tree are the resource's checked inputs and `pulumi
-preview` shows when either changes. Until the statuses and rules it names exist (the first preview), the
-resource simply shows as "to create".
+preview` shows when either changes. Until the statuses it names exist (the first run), ``create`` resolves it.
 
 Stack settings (``pulumi config set presence-sync:<key>``), all optional:
 
@@ -87,7 +86,6 @@ class SyncRuntime(Resource, module="runtime", name="SyncRuntime"):
         resource_name: str,
         *,
         spec: PresenceSpec,
-        after: pulumi.Input[list[str]],
         settings: RuntimeSettings,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -96,7 +94,6 @@ class SyncRuntime(Resource, module="runtime", name="SyncRuntime"):
             "target": settings.target,
             "spec": spec.model_dump(mode="json", by_alias=True),  # names: the provider resolves them to ids
             "overrides": settings.config_overrides(),
-            "after": after,
             "config": None,  # resolved and rendered by the provider's check
             "digest": None,
             "running": True,
@@ -111,16 +108,8 @@ class SyncRuntime(Resource, module="runtime", name="SyncRuntime"):
 
 
 def declare_runtime(
-    spec: PresenceSpec,
-    *,
-    after: Sequence[pulumi.Resource],
-    waits_for: Sequence[pulumi.Output[Any]],
-    settings: RuntimeSettings | None = None,
+    spec: PresenceSpec, *, after: Sequence[pulumi.Resource], settings: RuntimeSettings | None = None
 ) -> SyncRuntime:
-    """The runtime, depending on every resource in ``after``; it is checked (its config resolved) once the ids in
-    ``waits_for`` (the statuses and rules it resolves against) exist."""
+    """The runtime, after every resource in ``after`` (created after them, destroyed before them)."""
     settings = settings or RuntimeSettings.from_stack(spec)
-    ids = pulumi.Output.all(*waits_for).apply(lambda values: [str(value) for value in values])
-    return SyncRuntime(
-        "runtime", spec=spec, after=ids, settings=settings, opts=pulumi.ResourceOptions(depends_on=list(after))
-    )
+    return SyncRuntime("runtime", spec=spec, settings=settings, opts=pulumi.ResourceOptions(depends_on=list(after)))

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from pulumi.output import Unknown
 
 from providers import sync_runtime
 from providers.base import ProviderError
@@ -404,21 +405,39 @@ def test_check_resolves_the_spec_to_the_config_and_its_digest(
 
     monkeypatch.setattr(sync_runtime, "resolve_config", resolve)
     news = {**props_for(tmp_path, resolved), "spec": {"version": 1}, "overrides": {"metrics_port": 9464},
-            "after": ["0N5000000000001AAA"], "config": None, "digest": None}  # fmt: skip
+            "config": None, "digest": None}  # fmt: skip
     result = provider.check({}, news)
     assert result.failures == []
     assert result.inputs["config"] == resolved
     assert result.inputs["digest"] == render_runtime(resolved, kubernetes=None).digest
     assert seen == [({"version": 1}, {"metrics_port": 9464})]
 
-    assert provider.check({}, {**news, "after": [UNKNOWN]}).failures == [], "preview: not resolvable yet"
+    assert provider.check({}, {**news, "overrides": {"metrics_port": UNKNOWN}}).failures == [], "unknown in preview"
+    assert provider.check({}, {**news, "overrides": Unknown()}).failures == []
     assert len(seen) == 1
 
     def unresolvable(spec: Any, overrides: Any) -> dict[str, Any]:
         raise sync_runtime.ProviderError("cannot build the runtime's config: presence status 'Gone' does not exist")
 
     monkeypatch.setattr(sync_runtime, "resolve_config", unresolvable)
-    failures = provider.check({}, news).failures
-    assert [(f.property, f.reason) for f in failures] == [
-        ("spec", "cannot build the runtime's config: presence status 'Gone' does not exist")
-    ]
+    unresolved = provider.check({}, news)
+    assert unresolved.failures == [], "the statuses may be created in this very run"
+    assert unresolved.inputs["config"] is None and unresolved.inputs["digest"] is None
+    with pytest.raises(sync_runtime.ProviderError, match="presence status 'Gone' does not exist"):
+        provider.create({**news, "config": None})  # by then they must exist
+
+
+def test_create_resolves_a_config_check_could_not(
+    provider: SyncRuntimeProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standin: None
+) -> None:
+    work_dir = tmp_path / "runtime"
+    resolved = config_for(free_port(), work_dir)
+    monkeypatch.setattr(sync_runtime, "resolve_config", lambda spec, overrides: resolved)
+    props = {**props_for(work_dir, resolved), "spec": {"version": 1}, "config": None, "digest": None}
+    try:
+        created = provider.create(props)
+        assert outs_of(created)["config"] == resolved
+        assert outs_of(created)["digest"] == render_runtime(resolved, kubernetes=None).digest
+        assert health(resolved["metrics_port"])["config"] == resolved
+    finally:
+        provider.delete("local", {**props, "config": resolved})

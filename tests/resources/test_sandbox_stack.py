@@ -6,6 +6,7 @@ clients rather than our providers."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,10 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how Pulumi marks a secret val
 
 
 @pytest.fixture
-def stack(tmp_path: Path, engine_env: dict[str, str]) -> Any:
-    return spec_stack(name="seed", work_dir=tmp_path, spec_text=SEED_SPEC, env=engine_env)
+def stack(tmp_path: Path, engine_env: dict[str, str]) -> Iterator[Any]:
+    seed = spec_stack(name="seed", work_dir=tmp_path, spec_text=SEED_SPEC, env=engine_env)
+    yield seed
+    seed.destroy()  # the stack's last resource is a running sync runtime: never leave it behind
 
 
 def test_one_up_creates_everything_the_spec_says_and_a_second_changes_nothing(
@@ -32,7 +35,7 @@ def test_one_up_creates_everything_the_spec_says_and_a_second_changes_nothing(
 ) -> None:
     result = stack.up()
     assert result.summary.result == "succeeded"
-    assert changes(result.summary.resource_changes) == {"create": 7}  # stack + 2 statuses, grant, app, mapping, rule
+    assert changes(result.summary.resource_changes) == {"create": 8}  # + the runtime, last
 
     sf = vendors.salesforce(sandbox.env)
     statuses = vendors.statuses(sf)
@@ -60,9 +63,10 @@ def test_changing_one_rule_mapping_updates_only_that_rule(stack: Any, sandbox: A
     stack.up()
     stack.edit_spec("{acd: LoggedOut, salesforce: previous}", "{acd: LoggedOut, salesforce: Busy}")
 
-    assert changes(stack.preview().change_summary) == {"update": 1}
+    # The rule, and the runtime whose config carries the rules (it restarts on the new one).
+    assert changes(stack.preview().change_summary) == {"update": 2}
     result = stack.up()
-    assert changes(result.summary.resource_changes) == {"update": 1}
+    assert changes(result.summary.resource_changes) == {"update": 2}
     rule = vendors.Cxone(sandbox.env).rules()["Chat agents"]
     logged_out = next(m for m in rule["publisherStateMap"] if m["from"] == {"state": "LoggedOut"})
     assert logged_out["to"]["developerName"] == "Busy"

@@ -88,7 +88,18 @@ def spec_stack(
         program=program,
         opts=auto.LocalWorkspaceOptions(work_dir=str(work_dir), project_settings=settings, env_vars=dict(env)),
     )
+    # The stack's local runtime (deployed last) gets its own directory and a free port: tests never share one.
+    stack.set_config("presence-sync:runtimeDir", auto.ConfigValue(str(work_dir / f"runtime-{name}")))
+    stack.set_config("presence-sync:runtimePort", auto.ConfigValue(str(_free_port())))
     return SpecStack(stack=stack, spec_path=spec_path)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def changes(summary: Mapping[Any, int]) -> dict[str, int]:
