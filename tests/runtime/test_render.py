@@ -151,3 +151,31 @@ def test_written_tree_matches_the_render(tmp_path: Path) -> None:
     rendered.write(tmp_path)
     on_disk = {str(p.relative_to(tmp_path)): p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
     assert on_disk == dict(rendered.files)
+
+
+def test_a_real_runtime_config_renders_to_a_file_the_service_loads(tmp_path: Path) -> None:
+    from runtime.config import AgentLink, RuleConfig, RuntimeConfig, StatusRef, load_config
+
+    config = RuntimeConfig(
+        rules=(
+            RuleConfig(
+                name="Chat agents",
+                priority=0,
+                publisher={
+                    "Available": StatusRef(status_id="0N5000000000001AAA", developer_name="Available"),
+                    "LoggedOut": "previous",
+                },
+                subscriber={"0N5000000000001AAA": "Available"},
+                team_ids=(2001,),
+            ),
+        ),
+        agents=(AgentLink(agent_id=100001, salesforce_user_id="005000000000001AAA", team_id=2001),),
+        unavailable_codes={7: "Break"},
+        metrics_port=19464,
+        store_path="/var/lib/presence-sync/state.sqlite3",
+    )
+    rendered = render(config, OPTIONS)
+    rendered.write(tmp_path)
+    assert load_config(tmp_path / "config.json") == config
+    configmap = yaml.safe_load(rendered.files["kubernetes/configmap.yaml"])
+    assert RuntimeConfig.model_validate_json(configmap["data"]["config.json"]) == config
