@@ -202,6 +202,9 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         "mean": statistics.fmean(latencies) if latencies else float("nan"),
         "send_seconds": burst_sent - burst_started,
         "changes_per_s": len(latencies) / max(1e-9, last_landed - burst_started),
+        # While the driver is still sending, the one sandbox process serves its changes and the runtime's writes;
+        # after that, the runtime's own pace shows.
+        "drain_per_s": sum(1 for t in landed.values() if t > burst_sent) / max(1e-9, last_landed - burst_sent),
         "writes": omni + states,
         "joins": joins,
         "writes_per_change": (omni + states) / max(1, len(chosen)),
@@ -274,6 +277,7 @@ def main() -> int:
         ("  p99 CXone -> Omni / Omni -> CXone",
          f"{figures['p99_cxone_to_salesforce'] * 1000:.0f} / {figures['p99_salesforce_to_cxone'] * 1000:.0f} ms", ""),
         ("throughput", f"{figures['changes_per_s']:.0f} changes/s", "target >= 200 changes/s"),
+        ("  after the driver finished sending", f"{figures['drain_per_s']:.0f} changes/s", ""),
         ("writes per change", f"{figures['writes_per_change']:.3f}", "target exactly 1.000"),
         ("  (session joins, cached per agent)", f"{figures['joins']}", "not counted as writes"),
         ("echoes suppressed", f"{figures['echoes_suppressed']:.0f}", "= writes: every echo recognised"),
