@@ -441,3 +441,47 @@ def test_create_resolves_a_config_check_could_not(
         assert health(resolved["metrics_port"])["config"] == resolved
     finally:
         provider.delete("local", {**props, "config": resolved})
+
+
+def test_the_supervisor_restarts_the_service_on_sighup_and_stops_on_sigterm(tmp_path: Path, standin: None) -> None:
+    import sys
+
+    port = free_port()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(config_for(port, tmp_path)))
+    pid_file = tmp_path / "supervisor.pid"
+    supervisor = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runtime.supervise",
+            "--config",
+            str(config),
+            "--pid-file",
+            str(pid_file),
+            "--module",
+            "tests.providers.standin_runtime",
+        ],
+        cwd=REPO_ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: pid_file.exists() and bool(_quiet_health(port)))
+        assert int(pid_file.read_text()) == supervisor.pid
+        first = health(port)["pid"]
+        supervisor.send_signal(signal.SIGHUP)
+        wait_for(lambda: _quiet_health(port).get("pid") not in (None, first))
+        second = health(port)["pid"]
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(timeout=20) == 0
+        assert not pid_alive(second) and not pid_file.exists()
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+
+
+def _quiet_health(port: int) -> dict[str, Any]:
+    try:
+        return health(port)
+    except requests.RequestException:
+        return {}
