@@ -164,7 +164,7 @@ def test_kill_9_mid_burst_then_restart_delivers_every_change_once(
     people = [on_shift(setup, agent_id) for agent_id in (ADA, GRACE, 100003, 100004)]
     runtime.start()
     sf0, cx0 = positions(setup)
-    states = [("Available", None), ("Unavailable", "Break")] * 3
+    states = [("Available", None), ("Unavailable", "Break")] * 3 + [("Available", None)]  # ends away from Busy
     omni_for = {"Available": "Available_for_Chats", "Unavailable": "Busy"}
 
     for number, (state, reason) in enumerate(states):
