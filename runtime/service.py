@@ -172,9 +172,10 @@ class SyncService:
     def ready(self) -> tuple[bool, str]:
         if not self.started:
             return False, "starting"
-        within = max(3 * self.cxone_feed.interval, 3 * self.config.stream_wait_seconds, 10.0)
-        for feed in (self.cxone_feed, self.salesforce_feed):
-            if not feed.connected(within):
+        sf_interval = self.config.stream_wait_seconds if self.salesforce_feed.mode == "stream" else (
+            self.salesforce_feed.poll_interval)
+        for feed, interval in ((self.cxone_feed, self.cxone_feed.interval), (self.salesforce_feed, sf_interval)):
+            if not feed.connected(max(3 * interval, 10.0)):
                 return False, f"{feed.name} feed not connected: {feed.last_error or 'no successful read yet'}"
         return True, "ready"
 
