@@ -177,6 +177,8 @@ class Reconciler:
     def _observe_one(self, side: Side, obs: Observation, now: float, baseline: bool) -> bool:
         rec = self.store.load_agent(obs.agent_id)
         known = rec.observed(side)
+        if obs.state == known and side not in rec.expected:
+            return False  # nothing new (a repeated read, a resync): the common case, answered without the ledger
         echo = is_echo(self.store.ledger(obs.agent_id), side, obs.state, now, obs.changed_at, self.clock_skew)
         if echo is not None and not baseline:
             self.store.consume_ledger(obs.agent_id, side, echo.written_at)
