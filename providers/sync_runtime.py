@@ -139,6 +139,11 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
     replace_on = ("target", "workDir", "name")
     delete_before_replace = True  # two runtimes on one store (or one agent set) must never run at once
 
+    def managed_fields(self) -> list[str]:
+        # The spec and overrides are what the config is built from: the config (and its digest) is what runs, so
+        # a spec change that leaves the config alone (an OAuth app's label, say) does not restart the runtime.
+        return [name for name in super().managed_fields() if name not in ("spec", "overrides")]
+
     def describe(self, inputs: SyncRuntimeInputs) -> str:
         where = inputs.work_dir if inputs.target == "local" else (inputs.kubernetes or KubernetesInputs()).namespace
         return f"{self.kind} {inputs.name} ({inputs.target}: {where})"

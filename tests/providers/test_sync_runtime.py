@@ -87,6 +87,9 @@ def test_a_config_change_updates_in_place_and_a_new_place_replaces(
     assert provider.diff("id", {**old, "running": False}, old).replaces == [], "a dead service is restarted"
     assert provider.diff("id", {**old, "running": False}, old).changes
 
+    other_spec = {**old, "spec": {"version": 1, "salesforce": {"oauthApp": {"label": "renamed"}}}}
+    assert not provider.diff("id", {**old, "spec": {"version": 1}}, other_spec).changes, "only the config counts"
+
     moved = provider.diff("id", old, {**old, "workDir": str(tmp_path / "elsewhere")})
     assert moved.replaces == ["workDir"] and moved.delete_before_replace is True
     retarget = provider.diff("id", old, {**old, "target": "kubernetes"})

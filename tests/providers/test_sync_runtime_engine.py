@@ -65,6 +65,11 @@ def test_up_starts_the_runtime_last_and_it_follows_the_spec_until_destroy(
     assert "SF_CLIENT_SECRET" not in json.dumps(state) and sandbox.env["SF_CLIENT_SECRET"] not in stack.state_text()
     assert changes(stack.preview().change_summary) == {}, "a second run changes nothing"
 
+    # A spec change that leaves the runtime's config alone does not touch the runtime.
+    stack.edit_spec("label: CXone Presence Sync", "label: CXone Presence Sync (renamed)")
+    assert changes(stack.preview().change_summary) == {"update": 1}, "the OAuth app only"
+    stack.edit_spec("label: CXone Presence Sync (renamed)", "label: CXone Presence Sync")
+
     # A config change (a spec edit) restarts the runtime on the new config: one update, the runtime's.
     first_supervisor = state["pid"]
     stack.edit_spec("pollIntervalSeconds: 2", "pollIntervalSeconds: 3")
