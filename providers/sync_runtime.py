@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from pydantic.alias_generators import to_camel
 
 from presence_sync.clients.errors import VendorError
+from presence_sync.clients.settings import SettingsError
 from providers import context
 from providers.base import PROVIDER_KEY, ProviderError, ProviderInputs, SpecProvider, Written
 from runtime.render import Rendered, RenderOptions, render, tree_digest
@@ -163,7 +164,7 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
                 # Names not there yet (created in this run, after this check): resolved by create/update.
                 news["config"], news["digest"] = None, None
                 return CheckResult(news, [])
-            except VendorError as error:
+            except (VendorError, SettingsError) as error:
                 return CheckResult(news, [CheckFailure("", f"{self.describe(inputs)}: could not resolve: {error}")])
         config = news.get("config")
         if not isinstance(config, dict):
@@ -218,7 +219,11 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
             return inputs
         if inputs.spec is None:
             raise ProviderError(f"sync runtime {inputs.name}: neither a config nor a spec to build it from")
-        return inputs.model_copy(update={"config": resolve_config(inputs.spec, inputs.overrides)})
+        try:
+            config = resolve_config(inputs.spec, inputs.overrides)
+        except SettingsError as error:
+            raise ProviderError(f"sync runtime {inputs.name}: {error}") from None
+        return inputs.model_copy(update={"config": config})
 
     @staticmethod
     def _deploy_bridge(inputs: SyncRuntimeInputs) -> None:

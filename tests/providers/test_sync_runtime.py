@@ -16,6 +16,7 @@ import pytest
 import requests
 from pulumi.output import Unknown
 
+from presence_sync.clients.settings import SettingsError
 from providers import sync_runtime
 from providers.base import ProviderError
 from providers.sync_runtime import UNKNOWN, SyncRuntimeProvider, render_runtime
@@ -421,6 +422,16 @@ def test_check_resolves_the_spec_to_the_config_and_its_digest(
 
     def unresolvable(spec: Any, overrides: Any) -> dict[str, Any]:
         raise sync_runtime.ProviderError("cannot build the runtime's config: presence status 'Gone' does not exist")
+
+    def no_credentials(spec: Any, overrides: Any) -> dict[str, Any]:
+        raise SettingsError("SF_LOGIN_URL is not set")
+
+    monkeypatch.setattr(sync_runtime, "resolve_config", no_credentials)
+    assert [f.reason for f in provider.check({}, news).failures] == [
+        "sync runtime presence-sync (local: " + str(tmp_path) + "): could not resolve: SF_LOGIN_URL is not set"
+    ]
+    with pytest.raises(sync_runtime.ProviderError, match="SF_LOGIN_URL is not set"):
+        provider.create({**news, "config": None})
 
     monkeypatch.setattr(sync_runtime, "resolve_config", unresolvable)
     unresolved = provider.check({}, news)
