@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -68,7 +69,8 @@ def test_injected_503_has_the_salesforce_error_shape_and_then_recovers(
     with pytest.raises(SalesforceGeneralError) as raised:
         sf.query("SELECT Id FROM Profile")
     assert raised.value.status == 503
-    assert raised.value.content[0]["errorCode"] == "SERVER_UNAVAILABLE"
+    content: Any = raised.value.content
+    assert content[0]["errorCode"] == "SERVER_UNAVAILABLE"
     assert sf.query("SELECT Id FROM Profile")["totalSize"] == 4
     assert operator.faults()["injected_errors"] >= 1
 

@@ -58,8 +58,8 @@ def test_cxone_mapping(status, code, expected) -> None:
 
 
 def test_transient_and_permanent_split() -> None:
-    for cls in (e.RateLimited, e.ServiceUnavailable, e.ConnectionFailed):
-        assert issubclass(cls, e.TransientVendorError)
+    for transient in (e.RateLimited, e.ServiceUnavailable, e.ConnectionFailed):
+        assert issubclass(transient, e.TransientVendorError)
     for cls in (
         e.NotFound,
         e.AlreadyExists,

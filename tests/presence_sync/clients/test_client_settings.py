@@ -99,7 +99,7 @@ def test_configured_ca_bundle_wins_over_the_process_environment(monkeypatch: pyt
     seen: list[object] = []
 
     class Capture(FakeTransport):
-        def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):  # type: ignore[override]
+        def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
             seen.append((verify, timeout))
             return super().send(request, stream, timeout, verify, cert, proxies)
 

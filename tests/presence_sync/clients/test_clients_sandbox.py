@@ -321,9 +321,9 @@ def test_account_mapping_lifecycle(sandbox: SandboxHandle, cx: CxoneClient) -> N
     mapping = created.mapping
     assert created.access_key_secret is not None and mapping.access_key_id
     assert mapping.salesforce_environment.has_consumer_secret and mapping.is_selected
-    assert cx.adapters.get_account_mapping(mapping.mapping_id) == mapping.model_copy(
-        update={"last_modified": cx.adapters.get_account_mapping(mapping.mapping_id).last_modified}
-    )  # type: ignore[union-attr]
+    fetched = cx.adapters.get_account_mapping(mapping.mapping_id)
+    assert fetched is not None
+    assert fetched == mapping.model_copy(update={"last_modified": fetched.last_modified})
     assert cx.adapters.find_account_mapping(spec.name) is not None
 
     # The access key the mapping created is a working credential.
