@@ -206,9 +206,8 @@ def test_an_outage_of_one_vendor_converges_after_and_the_other_direction_keeps_w
         ada.omni_set("Busy")  # Salesforce -> CXone: must wait
         grace.cxone_set("Available")  # CXone -> Salesforce: keeps working
         wait_until(lambda: grace.omni_status() == "Available_for_Chats", what="the other direction")
-        time.sleep(1.0)
+        wait_until(lambda: runtime.metrics().get("presence_sync_outbox_pending", 0) >= 1, what="a queued write")
         assert ada.cxone_state() == "Unavailable"
-        assert runtime.metrics().get("presence_sync_outbox_pending", 0) >= 1
     finally:
         cxone_ops.clear_faults()
     wait_until(lambda: ada.cxone_state() == "Unavailable:Break", timeout=15, what="convergence after the outage")
