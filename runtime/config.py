@@ -24,13 +24,17 @@ from presence_sync.spec import PREVIOUS, AcdState, PresenceSpec, parse_acd
 __all__ = [
     "AgentLink",
     "Budgets",
+    "ClientResolver",
+    "ConfigError",
     "ConfigResolver",
     "RuleConfig",
     "RuntimeConfig",
     "StatusRef",
     "UnmatchedAgent",
+    "UserOverrideConfig",
     "build_config",
     "load_config",
+    "match_agents",
 ]
 
 
@@ -182,7 +186,7 @@ class _Team(Protocol):
 
 
 class ConfigResolver(Protocol):
-    """Where names are looked up: satisfied by ``SalesforceAndCxone`` below, or a fake in tests/providers."""
+    """Where names are looked up: ``ClientResolver`` below (the vendor clients), or a fake in tests."""
 
     def statuses(self) -> Iterable[_Status]: ...
     def users(self) -> Iterable[_User]: ...

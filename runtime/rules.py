@@ -31,7 +31,17 @@ from presence_sync.spec.acd import lookup_source, satisfies
 
 from .config import RuleConfig, StatusRef
 
-__all__ = ["AgentView", "LedgerEntry", "Side", "Write", "decide", "is_echo", "other", "rule_for"]
+__all__ = [
+    "AgentView",
+    "LedgerEntry",
+    "Side",
+    "Write",
+    "decide",
+    "is_echo",
+    "other",
+    "previous_after_write",
+    "rule_for",
+]
 
 Side = Literal["acd", "sf"]
 LOGGED_OUT = "LoggedOut"
