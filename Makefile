@@ -19,7 +19,7 @@ export PULUMI_SKIP_UPDATE_CHECK := 1
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 export PULUMI_HOME ?= $(CACHE)/pulumi-home
 
-.PHONY: help setup venv engine test lint typecheck unit pulumi-version demo sandbox clean
+.PHONY: help setup venv engine test lint typecheck unit pulumi-version demo demo-stop sandbox clean
 
 help:
 	@echo "make setup           create .venv, install the locked dependencies, build/find the Pulumi CLI"
@@ -64,6 +64,9 @@ sandbox: venv
 
 demo: setup
 	$(VENV)/bin/python -m presence_sync.demo
+
+demo-stop: venv
+	$(VENV)/bin/python -m presence_sync.demo --stop
 
 clean:
 	rm -rf $(VENV) .state .sandbox .pytest_cache .mypy_cache .ruff_cache

@@ -1,20 +1,25 @@
 """`make demo`: the main job on the sandbox, as a user would run it.
 
-1. start the sandbox (both emulators) unless one already answers on its ports;
-2. `pulumi up` of the `sandbox` stack -- the real CLI and program (`__main__.py`, `stacks/sandbox.yaml`),
-   state in `.state/` (file backend), secrets under the demo passphrase;
+1. start the sandbox (both emulators) in the background, unless one already answers on its ports;
+2. `pulumi up --refresh` of the `sandbox` stack -- the real CLI and program (`__main__.py`,
+   `stacks/sandbox.yaml`), state in `.state/` (file backend), secrets under the demo passphrase; the last
+   resource starts the sync runtime as a local supervised process;
 3. `pulumi preview` again, which must show no changes;
-4. print the stack's summary and outputs (secrets stay masked).
+4. print the stack's summary and outputs (secrets stay masked);
+5. live sync: an agent changes state in CXone and their Omni-Channel status follows, then the other way.
 
-The sandbox's data lives in `.sandbox/` and survives, like the state, so a second `make demo` is a no-op run.
-Exit code: 0 only when the up succeeded and the second preview changed nothing.
+The sandbox and the runtime keep running afterwards (`make demo-stop` destroys the stack and stops both).
+Their data lives in `.sandbox/` and `.state/`, so a second `make demo` changes nothing.
+Exit code: 0 only when every step above did what it says.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -47,25 +52,26 @@ def sandbox_ready(connection: Path) -> bool:
     return True
 
 
-def start_sandbox() -> subprocess.Popen[bytes] | None:
+def start_sandbox() -> None:
     connection = SANDBOX_DIR / "connection.json"
     if sandbox_ready(connection):
         say(f"using the sandbox already running (see {connection})")
-        return None
+        return
     say(f"starting the sandbox on ports {SALESFORCE_PORT} (Salesforce) and {CXONE_PORT} (CXone)")
     connection.unlink(missing_ok=True)
     log = open(SANDBOX_DIR.parent / ".sandbox.log", "ab")  # noqa: SIM115 -- handed to the child process
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "serve", "--data-dir", str(SANDBOX_DIR),
          "--salesforce-port", str(SALESFORCE_PORT), "--cxone-port", str(CXONE_PORT)],
-        cwd=REPO_ROOT, stdout=log, stderr=log,
+        cwd=REPO_ROOT, stdout=log, stderr=log, start_new_session=True,  # outlives `make demo`
     )  # fmt: skip
+    (SANDBOX_DIR / "sandbox.pid").write_text(str(process.pid))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"demo: the sandbox exited with code {process.returncode}; see .sandbox.log")
         if sandbox_ready(connection):
-            return process
+            return
         time.sleep(0.2)
     process.terminate()
     raise SystemExit("demo: the sandbox did not become ready within 30 s; see .sandbox.log")
@@ -79,47 +85,90 @@ def pulumi(*args: str, env: dict[str, str], capture: bool = False) -> subprocess
     )  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--keep-sandbox", action="store_true", help="leave the sandbox running afterwards")
-    args = parser.parse_args(argv)
-
-    SANDBOX_DIR.mkdir(exist_ok=True)
-    STATE_DIR.mkdir(exist_ok=True)
-    env = {
+def engine_env() -> dict[str, str]:
+    return {
         **os.environ,
         "PULUMI_BACKEND_URL": f"file://{STATE_DIR}",
         "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", DEMO_PASSPHRASE),
         "PULUMI_SKIP_UPDATE_CHECK": "1",
     }
-    sandbox = start_sandbox()
-    try:
-        connection = json.loads((SANDBOX_DIR / "connection.json").read_text())
-        env.update({key: str(value) for key, value in connection.items()})
-        if pulumi("stack", "select", "--create", env=env, capture=True).returncode != 0:
-            say("could not select or create the sandbox stack")
-            return 1
-        say("pulumi up (stack sandbox)")
-        if pulumi("up", "--yes", "--skip-preview", env=env).returncode != 0:
-            say("pulumi up failed: the messages above say what to fix")
-            return 1
-        say("pulumi preview: expecting no changes")
-        preview = pulumi("preview", "--json", env=env, capture=True)
-        if preview.returncode != 0:
-            return 1
-        steps = [s for s in json.loads(preview.stdout).get("steps", []) if s.get("op") not in ("same", None)]
-        if steps:
-            say(f"a second preview still wants {len(steps)} change(s): the run did not converge")
-            return 1
-        outputs = json.loads(pulumi("stack", "output", "--json", env=env, capture=True).stdout or "{}")
-        print("\n" + str(outputs.pop("summary", "")))
-        print(json.dumps(outputs, indent=2, sort_keys=True))
-        say("done: the sandbox matches stacks/sandbox.yaml, and a second run changes nothing")
-        return 0
-    finally:
-        if sandbox is not None and not args.keep_sandbox:
-            sandbox.terminate()
-            sandbox.wait(timeout=10)
+
+
+def live_sync(connection: dict[str, str]) -> bool:
+    """Grace (in the rule's team) changes state on one side; the runtime must carry it to the other."""
+    from sandbox.demo_agent import DemoAgent
+
+    agent = DemoAgent.find("grace.hopper@example.com", connection)
+    agent.log_in(omni_status="Busy")
+    steps = [
+        ("sets Available in CXone", lambda: agent.set_cxone("Available"), agent.omni_status, "Available_for_Chats"),
+        ("sets Busy in Omni-Channel", lambda: agent.set_omni("Busy"), agent.cxone_state, "Unavailable:Break"),
+    ]
+    for what, act, observe, expected in steps:
+        started = time.monotonic()
+        act()
+        while observe() != expected:
+            if time.monotonic() - started > 20:
+                say(f"live sync: Grace {what}, but the other side still shows {observe()!r} (expected {expected!r})")
+                return False
+            time.sleep(0.05)
+        say(f"live sync: Grace {what} -> the other side shows {expected} after {time.monotonic() - started:.2f} s")
+    return True
+
+
+def stop() -> int:
+    env = engine_env()
+    connection = SANDBOX_DIR / "connection.json"
+    if sandbox_ready(connection):
+        env.update({k: str(v) for k, v in json.loads(connection.read_text()).items()})
+        say("pulumi destroy (stops the runtime)")
+        pulumi("destroy", "--yes", "--skip-preview", env=env)
+    pid_file = SANDBOX_DIR / "sandbox.pid"
+    if pid_file.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        pid_file.unlink()
+        say("sandbox stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--stop", action="store_true", help="destroy the demo stack and stop the sandbox")
+    args = parser.parse_args(argv)
+    if args.stop:
+        return stop()
+
+    SANDBOX_DIR.mkdir(exist_ok=True)
+    STATE_DIR.mkdir(exist_ok=True)
+    env = engine_env()
+    start_sandbox()
+    connection = json.loads((SANDBOX_DIR / "connection.json").read_text())
+    env.update({key: str(value) for key, value in connection.items()})
+    if pulumi("stack", "select", "--create", env=env, capture=True).returncode != 0:
+        say("could not select or create the sandbox stack")
+        return 1
+    say("pulumi up --refresh (stack sandbox)")
+    if pulumi("up", "--yes", "--skip-preview", "--refresh", env=env).returncode != 0:
+        say("pulumi up failed: the messages above say what to fix")
+        return 1
+    say("pulumi preview: expecting no changes")
+    preview = pulumi("preview", "--json", env=env, capture=True)
+    if preview.returncode != 0:
+        return 1
+    steps = [s for s in json.loads(preview.stdout).get("steps", []) if s.get("op") not in ("same", None)]
+    if steps:
+        say(f"a second preview still wants {len(steps)} change(s): the run did not converge")
+        return 1
+    outputs = json.loads(pulumi("stack", "output", "--json", env=env, capture=True).stdout or "{}")
+    print("\n" + str(outputs.pop("summary", "")))
+    print(json.dumps(outputs, indent=2, sort_keys=True))
+    os.environ["REQUESTS_CA_BUNDLE"] = connection["REQUESTS_CA_BUNDLE"]
+    if not live_sync(connection):
+        return 1
+    say("done: the sandbox matches stacks/sandbox.yaml, a second run changes nothing, and agents stay in step")
+    say("the sandbox and the runtime keep running; `make demo-stop` stops them")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,70 @@
+"""One agent on both sides of the sandbox, as a person would act: the CXone softphone and the Omni-Channel
+widget. Used by `make demo` to show live sync; it only calls the emulators' agent-side endpoints (and the
+CXone API once, to find the agent's id by e-mail)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+
+class DemoAgent:
+    def __init__(self, email: str, agent_id: int, connection: Mapping[str, str]) -> None:
+        self.email = email
+        self.agent_id = agent_id
+        self.salesforce = connection["SF_LOGIN_URL"].rstrip("/")
+        self.cxone = connection["CXONE_API_URL"].rstrip("/")
+        self.http = requests.Session()
+        self.http.verify = connection["REQUESTS_CA_BUNDLE"]
+
+    @classmethod
+    def find(cls, email: str, connection: Mapping[str, str]) -> DemoAgent:
+        verify = connection["REQUESTS_CA_BUNDLE"]
+        token = requests.post(
+            f"{connection['CXONE_AUTH_URL'].rstrip('/')}/auth/token",
+            data={"grant_type": "password", "username": connection["CXONE_ACCESS_KEY_ID"],
+                  "password": connection["CXONE_ACCESS_KEY_SECRET"]},
+            auth=(connection["CXONE_CLIENT_ID"], connection["CXONE_CLIENT_SECRET"]),
+            verify=verify, timeout=10,
+        )  # fmt: skip
+        token.raise_for_status()
+        agents = requests.get(
+            f"{connection['CXONE_API_URL'].rstrip('/')}/incontactapi/services/v34.0/agents",
+            params={"searchString": email},
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            verify=verify, timeout=10,
+        )  # fmt: skip
+        agents.raise_for_status()
+        matches = [a for a in agents.json().get("agents", []) if a.get("emailAddress", "").lower() == email.lower()]
+        if not matches:
+            raise LookupError(f"no CXone agent with e-mail {email} in the sandbox")
+        return cls(email, int(matches[0]["agentId"]), connection)
+
+    def _post(self, url: str, body: dict[str, Any]) -> None:
+        response = self.http.post(url, json=body, timeout=10)
+        if response.status_code >= 300:
+            raise RuntimeError(f"{url}: HTTP {response.status_code}: {response.text}")
+
+    def log_in(self, *, omni_status: str) -> None:
+        """Start a CXone session (Unavailable) and open the Omni widget with a status."""
+        self._post(f"{self.cxone}/__sandbox/agent/{self.agent_id}/login", {})
+        self._post(f"{self.salesforce}/__sandbox/console/login", {"user": self.email, "status": omni_status})
+
+    def set_cxone(self, state: str, reason: str | None = None) -> None:
+        body = {"state": state, **({"reason": reason} if reason else {})}
+        self._post(f"{self.cxone}/__sandbox/agent/{self.agent_id}/state", body)
+
+    def set_omni(self, status: str) -> None:
+        self._post(f"{self.salesforce}/__sandbox/console/status", {"user": self.email, "status": status})
+
+    def cxone_state(self) -> str:
+        view = self.http.get(f"{self.cxone}/__sandbox/agent/{self.agent_id}", timeout=10).json()
+        code = view.get("outStateDescription")
+        return f"{view['agentStateName']}:{code}" if code else str(view["agentStateName"])
+
+    def omni_status(self) -> str | None:
+        agents = self.http.get(f"{self.salesforce}/__sandbox/console/agents", timeout=10).json()["agents"]
+        mine = [a for a in agents if (a.get("email") or "").lower() == self.email.lower()]
+        return mine[0].get("statusDeveloperName") if mine else None
