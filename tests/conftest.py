@@ -49,8 +49,6 @@ class PulumiBackend:
             "PULUMI_CONFIG_PASSPHRASE": DEMO_PASSPHRASE,
             "PULUMI_SKIP_UPDATE_CHECK": "1",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            # Inline programs have no Pulumi.yaml for the dynamic-provider plugin to find the virtualenv in.
-            "PULUMI_PYTHON_CMD": sys.executable,
         }
 
 
@@ -97,5 +95,9 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 @pytest.fixture
 def engine_env(sandbox: Any, pulumi_backend: PulumiBackend) -> dict[str, str]:
-    """Environment for a real-engine run whose providers talk to the sandbox."""
-    return {**pulumi_backend.env, **sandbox.env}
+    """Environment for a real-engine run of an inline program whose providers talk to the sandbox.
+
+    PULUMI_PYTHON_CMD tells the dynamic-provider plugin which Python to run, since an inline program has no
+    language host to pass the virtualenv on. (Not for projects run through the language host: that host joins
+    it onto the virtualenv's bin directory.)"""
+    return {**pulumi_backend.env, **sandbox.env, "PULUMI_PYTHON_CMD": sys.executable}
