@@ -19,12 +19,12 @@ export PULUMI_SKIP_UPDATE_CHECK := 1
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 export PULUMI_HOME ?= $(CACHE)/pulumi-home
 
-.PHONY: help setup venv engine test lint typecheck unit pulumi-version demo demo-stop sandbox clean
+.PHONY: help setup venv engine test lint typecheck unit e2e pulumi-version demo demo-stop sandbox clean
 
 help:
 	@echo "make setup           create .venv, install the locked dependencies, build/find the Pulumi CLI"
 	@echo "make demo            the main job on the local sandbox: sandbox up, pulumi up, summary"
-	@echo "make test            lint + type check + every test (unit and end-to-end)"
+	@echo "make test            lint + type check + every test: make unit (fast) then make e2e (real engine)"
 	@echo "make sandbox         run the local Salesforce and CXone emulators in the foreground"
 	@echo "make pulumi-version  the version of the Pulumi CLI the other targets use"
 
@@ -54,10 +54,15 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy .
 
+# Everything but the real-engine runs: unit tests and the tests against the sandbox's emulators.
 unit: venv
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not pulumi"
 
-test: lint typecheck unit
+# The real Pulumi engine end to end (`pulumi up`/preview/refresh/destroy against the sandbox): slower.
+e2e: venv engine
+	$(VENV)/bin/pytest -m pulumi
+
+test: lint typecheck unit e2e
 
 sandbox: venv
 	$(VENV)/bin/presence-sync sandbox serve
