@@ -5,17 +5,25 @@ the request (the ``api_calls`` that API-economy tests assert), applies a default
 has none) and the configured CA bundle, and delegates to the real transport -- urllib3's
 ``HTTPAdapter`` in production, a fake adapter in unit tests. zeep (the Metadata API) is pointed at
 the same session, so SOAP calls are counted, time-limited and trusted the same way.
+
+The sessions do not consult the process environment on every request (``trust_env`` would scan the proxy
+variables and read ``~/.netrc`` per call, about half a millisecond each): the environment is read once instead.
+Proxies (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` with ``NO_PROXY``) are resolved once per scheme and host
+by the adapter and cached; ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` is read at session creation when no CA
+bundle is configured. ``.netrc`` is not used: every request carries the client's own credentials.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.utils import get_environ_proxies, urlparse
 
 from presence_sync.clients.errors import ConnectionFailed, PermanentVendorError, Vendor, VendorError
 
@@ -57,6 +65,16 @@ class MeteredAdapter(BaseAdapter):
         self._counter = counter
         self._timeout = timeout
         self._ca_bundle = ca_bundle
+        self._proxies: dict[tuple[str, str], dict[str, str]] = {}  # (scheme, host) -> proxies from the environment
+
+    def environ_proxies(self, url: str | None) -> dict[str, str]:
+        """The proxies the environment gives ``url`` (honouring NO_PROXY), resolved once per scheme and host."""
+        parts = urlparse(url or "")
+        key = (parts.scheme, parts.netloc)
+        found = self._proxies.get(key)
+        if found is None:
+            found = self._proxies[key] = dict(get_environ_proxies(url or "", no_proxy=None))
+        return found
 
     def send(
         self,
@@ -74,6 +92,9 @@ class MeteredAdapter(BaseAdapter):
             # The configured bundle wins over whatever requests merged in from the process environment
             # (a machine-wide REQUESTS_CA_BUNDLE would otherwise replace the sandbox's CA).
             verify = self._ca_bundle
+        environ = self.environ_proxies(request.url)
+        if environ:
+            proxies = {**environ, **(proxies or {})}  # explicit (session or per-request) proxies win
         return self._inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 
     def close(self) -> None:
@@ -84,6 +105,11 @@ def build_session(
     transport: BaseAdapter | None, *, counter: CallCounter, timeout: float, ca_bundle: str | None
 ) -> requests.Session:
     session = requests.Session()
+    session.trust_env = False  # the environment is read once (see the module docstring), not per request
+    if not ca_bundle:
+        env_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if env_bundle:
+            session.verify = env_bundle
     adapter = MeteredAdapter(transport, counter=counter, timeout=timeout, ca_bundle=ca_bundle)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
