@@ -20,10 +20,11 @@ import os
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
-from requests.utils import get_environ_proxies, urlparse
+from requests.utils import get_environ_proxies
 
 from presence_sync.clients.errors import ConnectionFailed, PermanentVendorError, Vendor, VendorError
 
@@ -69,7 +70,7 @@ class MeteredAdapter(BaseAdapter):
 
     def environ_proxies(self, url: str | None) -> dict[str, str]:
         """The proxies the environment gives ``url`` (honouring NO_PROXY), resolved once per scheme and host."""
-        parts = urlparse(url or "")
+        parts = urlsplit(url or "")
         key = (parts.scheme, parts.netloc)
         found = self._proxies.get(key)
         if found is None:
