@@ -96,3 +96,14 @@ def test_a_commit_survives_kill_9_and_an_open_transaction_does_not(tmp_path: Pat
     store = SqliteStore(path)
     assert [w.command_id for w in store.pending_writes()] == ["committed"]
     assert store.get_cursor("salesforce.replayId") == "41"
+
+
+def test_agent_record_json_is_every_field() -> None:
+    import dataclasses
+    import json
+
+    record = AgentRecord(agent_id=7, acd="Available", sf=None, source="sf", source_changed_at=1.5,
+                         expected={"acd": "Available"}, expected_at={"acd": 2.0}, previous={"sf": None},
+                         caused_by_us={"acd": True}, dirty=True)  # fmt: skip
+    assert json.loads(record.to_json()) == dataclasses.asdict(record)
+    assert AgentRecord(**json.loads(record.to_json())) == record
