@@ -474,7 +474,8 @@ class KubernetesTarget:
         if run_command(secret).returncode != 0:
             raise ProviderError(
                 f"{self._name()}: the Secret {self.inputs.name}-credentials does not exist in namespace "
-                f"{self.k8s.namespace}. Create it from your secret store (see {self.dir / 'kubernetes/secret.yaml'} "
+                f"{self.k8s.namespace}. Create it from your secret store "
+                f"(see {self.dir / 'kubernetes/credentials.template.yaml'} "
                 "for the variables and a kubectl command), then run `pulumi up` again"
             )
         self._run(rollout, "waiting for the rollout", timeout=self.k8s.rollout_timeout_seconds + 30)

@@ -7,7 +7,8 @@ the same data as a plain mapping) into a tree of text files:
 * ``Dockerfile``, ``.dockerignore`` (and ``Dockerfile.dockerignore``, the same list where BuildKit looks for
   it when the repository is the build context): an image that installs this project and runs the service;
 * ``kubernetes/*.yaml``            Namespace, ConfigMap (config.json), Deployment (+ its state volume claim)
-  with ``/healthz`` liveness and ``/readyz`` readiness probes, Service (metrics), and ``secret.yaml``: a
+  with ``/healthz`` liveness and ``/readyz`` readiness probes, Service (metrics), and
+  ``credentials.template.yaml`` (a Secret): a
   *template* naming the SF_*/CXONE_* variables, never containing a value (credentials come from the
   cluster's secret store).
 
@@ -149,7 +150,7 @@ _OUTPUTS: tuple[tuple[str, str], ...] = (
     ("Dockerfile.dockerignore", "dockerignore.j2"),
     ("kubernetes/namespace.yaml", "namespace.yaml.j2"),
     ("kubernetes/configmap.yaml", "configmap.yaml.j2"),
-    ("kubernetes/secret.yaml", "secret.yaml.j2"),
+    ("kubernetes/credentials.template.yaml", "secret.yaml.j2"),
     ("kubernetes/deployment.yaml", "deployment.yaml.j2"),
     ("kubernetes/service.yaml", "service.yaml.j2"),
 )

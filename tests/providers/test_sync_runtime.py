@@ -335,7 +335,8 @@ def test_kubernetes_create_applies_the_manifests_checks_the_secret_and_waits(
     ]
     assert fake.calls[2] == [*kubectl, "--namespace", "sync", "rollout", "status", "deployment/presence-sync",
                              "--timeout=180s"]  # fmt: skip
-    assert not any("secret.yaml" in arg for call in fake.calls for arg in call), "the Secret template is never applied"
+    applied = [arg for call in fake.calls for arg in call]
+    assert not any("credentials.template.yaml" in arg for arg in applied), "the Secret template is never applied"
     assert "registry.example.com/ps:1" in (work_dir / "kubernetes" / "deployment.yaml").read_text()
     # The live Deployment carries another config digest than ours: drift.
     assert outs_of(created)["running"] is True and outs_of(created)["digest"] != kube["digest"]
@@ -371,7 +372,8 @@ def test_kubernetes_errors_say_what_to_do(
     provider: SyncRuntimeProvider, kube: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sync_runtime, "run_command", FakeKubectl(secret=False))
-    with pytest.raises(ProviderError, match=r"Secret presence-sync-credentials does not exist(?s:.*)secret\.yaml"):
+    missing = r"Secret presence-sync-credentials does not exist(?s:.*)credentials\.template\.yaml"
+    with pytest.raises(ProviderError, match=missing):
         provider.create(kube)
 
     no_config = {**kube, "kubernetes": {**kube["kubernetes"], "kubeconfig": None}}

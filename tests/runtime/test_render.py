@@ -110,7 +110,7 @@ def test_the_secret_template_names_variables_but_holds_no_values(monkeypatch: py
     rendered = render(SAMPLE_CONFIG, OPTIONS)
     for _path, text in rendered:
         assert "s3cr3t" not in text
-    secret = yaml.safe_load(rendered.files["kubernetes/secret.yaml"])
+    secret = yaml.safe_load(rendered.files["kubernetes/credentials.template.yaml"])
     assert secret["stringData"] == {v.name: "${" + v.name + "}" for v in SECRET_VARIABLES}
 
 
