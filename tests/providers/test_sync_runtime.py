@@ -372,8 +372,8 @@ def test_kubernetes_errors_say_what_to_do(
     provider: SyncRuntimeProvider, kube: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sync_runtime, "run_command", FakeKubectl(secret=False))
-    missing = r"Secret presence-sync-credentials does not exist(?s:.*)credentials\.template\.yaml"
-    with pytest.raises(ProviderError, match=missing):
+    no_secret = r"Secret presence-sync-credentials does not exist(?s:.*)credentials\.template\.yaml"
+    with pytest.raises(ProviderError, match=no_secret):
         provider.create(kube)
 
     no_config = {**kube, "kubernetes": {**kube["kubernetes"], "kubeconfig": None}}
