@@ -5,7 +5,7 @@
                                                                                          ▼
                                                                  outbox + echo ledger ──▶ writer (vendor)
 
-* ``observe`` records what a feed saw, in one transaction with the feed's cursor. An observation that
+* ``observe`` records what a feed saw (in chunks of transactions, the feed's cursor with the last). An observation that
   matches the echo ledger is our own write coming back: it confirms the write and is never propagated.
   Anything else that differs from the known state is a change: its side becomes the agent's *source* and the
   agent is marked dirty.
@@ -117,6 +117,8 @@ class CircuitBreaker:
 
 
 class Reconciler:
+    OBSERVE_CHUNK = 32  # observations per store transaction in observe()
+
     def __init__(
         self,
         config: RuntimeConfig,
@@ -158,21 +160,34 @@ class Reconciler:
 
     def observe(self, side: Side, observations: Iterable[Observation], cursor: tuple[str, str | None] | None = None,
                 *, baseline: bool = False) -> list[int]:  # fmt: skip
-        """Record what a feed saw (and its cursor) in one transaction; returns the agents that became dirty.
+        """Record what a feed saw, and then its cursor; returns the agents that became dirty.
 
         ``baseline``: the first snapshot of a fresh store; states are recorded, nothing is a change.
         """
         dirty: list[int] = []
         now = self.clock()
-        with self.store.transaction():
-            for obs in observations:
-                if obs.agent_id in self.links and self._observe_one(side, obs, now, baseline):
-                    dirty.append(obs.agent_id)
-            if cursor is not None:
-                self.store.set_cursor(*cursor)
-        for agent_id in dirty:
-            self.mark_dirty(agent_id)
-        return dirty
+        batch = [obs for obs in observations if obs.agent_id in self.links]
+        # Large reads are recorded in chunks, each its own transaction, so the workers (which need the store
+        # for every reconcile) are not held up by a whole burst, and the first agents are queued at once. The
+        # cursor goes in with the last chunk: a crash in between repeats the read, and what the earlier chunks
+        # recorded is then already known (no change, no second echo), while their dirty agents are durable.
+        start = 0
+        while True:
+            chunk = batch[start:start + self.OBSERVE_CHUNK]
+            start += len(chunk)
+            last = start >= len(batch)
+            marked = []
+            with self.store.transaction():
+                for obs in chunk:
+                    if self._observe_one(side, obs, now, baseline):
+                        marked.append(obs.agent_id)
+                if last and cursor is not None:
+                    self.store.set_cursor(*cursor)
+            for agent_id in marked:
+                self.mark_dirty(agent_id)
+            dirty.extend(marked)
+            if last:
+                return dirty
 
     def _observe_one(self, side: Side, obs: Observation, now: float, baseline: bool) -> bool:
         rec = self.store.load_agent(obs.agent_id)

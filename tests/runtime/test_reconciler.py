@@ -264,3 +264,30 @@ def test_a_change_undone_during_an_outage_costs_no_write(tmp_path: Path, clock: 
     rec.drain()
     assert omni.made == [] and omni.attempts == made_before
     assert rec.store.pending_writes(ADA) == []
+
+
+def test_a_read_recorded_in_chunks_saves_its_cursor_only_with_the_last(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rec, _, omni = settled(tmp_path, clock)
+    rec.OBSERVE_CHUNK = 1
+    real = rec._observe_one
+    calls = []
+
+    def failing_second(*args: object) -> bool:
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("crash between chunks")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rec, "_observe_one", failing_second)
+    batch = [Observation(ADA, "Unavailable:Break", clock()), Observation(ADA, "Unavailable:Break", clock())]
+    with pytest.raises(RuntimeError):
+        rec.observe("acd", batch, ("cxone.lastPollTime", "t1"))
+    assert rec.store.get_cursor("cxone.lastPollTime") is None  # the read will be repeated
+    assert rec.store.dirty_agents() == [ADA]  # what the first chunk saw is durable
+    monkeypatch.setattr(rec, "_observe_one", real)
+    assert rec.observe("acd", batch, ("cxone.lastPollTime", "t1")) == []  # repeated: already known
+    assert rec.store.get_cursor("cxone.lastPollTime") == "t1"
+    rec.drain()
+    assert omni.targets() == [BUSY.status_id]
