@@ -112,3 +112,28 @@ def test_configured_ca_bundle_wins_over_the_process_environment(monkeypatch: pyt
     session.get("https://h.test/x", verify=False)
     assert seen == [("/tmp/sandbox-ca.pem", 7.0), (False, 7.0)] and counter.value == 2
     assert isinstance(session, requests.Session)
+
+
+def test_proxies_and_ca_bundle_come_from_the_environment_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from presence_sync.clients._http import CallCounter, build_session
+    from tests.presence_sync.clients.client_fakes import FakeTransport, Reply
+
+    seen: list[tuple[str, object, dict[str, str]]] = []
+
+    class Capture(FakeTransport):
+        def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+            seen.append((request.url.split("/")[2], verify, dict(proxies or {})))
+            return super().send(request, stream, timeout, verify, cert, proxies)
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", "direct.test")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/machine-wide.crt")
+    transport = Capture().on("GET", "/x", Reply(200, {}))
+    session = build_session(transport, counter=CallCounter(), timeout=7.0, ca_bundle=None)
+    session.get("https://via.test/x")
+    session.get("https://direct.test/x")
+    session.get("https://via.test/x", proxies={"https": "http://other.test:8080"})
+    assert seen[0][:2] == ("via.test", "/etc/ssl/certs/machine-wide.crt")
+    assert seen[0][2]["https"] == "http://proxy.test:3128"
+    assert seen[1][0] == "direct.test" and "https" not in seen[1][2]  # NO_PROXY
+    assert seen[2][2]["https"] == "http://other.test:8080"  # an explicit proxy wins
