@@ -3,6 +3,10 @@ Kubernetes cluster.
 
 Inputs are the service's config (data, no secrets: the rules resolved to ids), the digest of the rendered
 tree (so `pulumi preview` shows a config change as one changed value), the target, and the target's settings.
+``bridgeDigest`` is the digest of the Salesforce-side bridge (``salesforce/bridge/`` as a Metadata API zip, see
+``runtime.bridge``), set by ``check`` when ``deployBridge`` is on: ``create`` deploys the zip (``SalesforceClient.
+deploy_bridge``) before the service starts, ``update`` deploys it again only when the digest changed, and a
+change to the bridge alone redeploys the bridge without restarting the service.
 The program passes the spec (names) and the fields the spec does not carry (``overrides``: where the store
 lives, the health port); ``check`` resolves it to the config with ``runtime.config.build_config`` through the
 vendor clients -- here, in the provider process, where the credentials are -- and renders it for the digest.
@@ -49,7 +53,8 @@ from pydantic.alias_generators import to_camel
 from presence_sync.clients.errors import VendorError
 from presence_sync.clients.settings import SettingsError
 from providers import context
-from providers.base import PROVIDER_KEY, ProviderError, ProviderInputs, SpecProvider, Written
+from providers.base import PROVIDER_KEY, ProviderError, ProviderInputs, SpecProvider, Written, changed_fields
+from runtime.bridge import bridge_package
 from runtime.render import Rendered, RenderOptions, render, tree_digest
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN, the wire form of an unknown value
@@ -80,6 +85,7 @@ class SyncRuntimeInputs(ProviderInputs):
     digest: str | None = None
     running: bool = True
     deploy_bridge: bool = True
+    bridge_digest: str | None = None
     # local
     work_dir: str
     ready_timeout_seconds: float = 60.0
@@ -150,6 +156,7 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
         return f"{self.kind} {inputs.name} ({inputs.target}: {where})"
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        news = {**news, "bridgeDigest": bridge_digest() if news.get("deployBridge") is not False else None}
         if _has_unknowns(news):
             return CheckResult(news, [])  # preview before what the config resolves against exists
         result = super().check(olds, news)
@@ -188,6 +195,9 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
     def create_object(self, inputs: SyncRuntimeInputs) -> Written:
         inputs = self._resolved(inputs)
         self._deploy_bridge(inputs)
+        return self._deploy_service(inputs)
+
+    def _deploy_service(self, inputs: SyncRuntimeInputs) -> Written:
         target = LocalTarget(inputs) if inputs.target == "local" else KubernetesTarget(inputs)
         written = target.deploy()
         return Written(written.id, {"config": inputs.config})  # the digest comes from reading what runs
@@ -197,7 +207,14 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
         return super().outputs_after_write(written, {**props, **written.write_only_outputs}, name)
 
     def update_object(self, id_: str, old: Mapping[str, Any], inputs: SyncRuntimeInputs) -> Written:
-        return self.create_object(inputs)
+        inputs = self._resolved(inputs)
+        if old.get("bridgeDigest") != inputs.bridge_digest or not old.get("deployBridge", True):
+            self._deploy_bridge(inputs)
+        new = inputs.model_dump(by_alias=True, mode="json")
+        service_fields = [f for f in self.managed_fields() if f not in ("bridgeDigest", "deployBridge")]
+        if not changed_fields(old, new, service_fields):
+            return Written(id_, {"config": inputs.config})  # only the bridge changed: the service keeps running
+        return self._deploy_service(inputs)
 
     def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         inputs = self.parse({k: v for k, v in props.items() if k in self.input_fields()})
@@ -227,16 +244,31 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
 
     @staticmethod
     def _deploy_bridge(inputs: SyncRuntimeInputs) -> None:
-        """The platform event the runtime publishes must exist before the runtime starts."""
+        """The bridge (the platform events the runtime publishes and reads, the Lightning components, the Apex
+        class) must be in the org before the runtime starts: one Metadata API zip deploy."""
         if not inputs.deploy_bridge:
             return
-        ensure: Callable[[], object] | None = getattr(context.salesforce(), "ensure_presence_command_event", None)
-        if ensure is None:
+        deploy: Callable[[bytes], object] | None = getattr(context.salesforce(), "deploy_bridge", None)
+        if deploy is None:
             raise ProviderError(
-                "the Salesforce client cannot deploy Omni_Presence_Command__e (no ensure_presence_command_event); "
-                "update presence_sync, or deploy salesforce/bridge by hand and set deployBridge: false"
+                "the Salesforce client cannot deploy salesforce/bridge (no deploy_bridge); update presence_sync, "
+                "or deploy salesforce/bridge by hand and set deployBridge: false"
             )
-        ensure()
+        package = bridge_package()
+        if inputs.bridge_digest is not None and package.digest != inputs.bridge_digest:
+            raise ProviderError(
+                f"salesforce/bridge changed since the preview ({package.digest}, planned {inputs.bridge_digest}); "
+                "run `pulumi up` again"
+            )
+        deploy(package.zip_bytes)
+
+
+def bridge_digest() -> str:
+    """The digest of the bridge as this checkout would deploy it (an input, so a changed component shows)."""
+    try:
+        return bridge_package().digest
+    except FileNotFoundError as error:
+        raise ProviderError(f"the Salesforce bridge is missing ({error.filename}); set deployBridge: false") from None
 
 
 def resolve_config(spec_data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

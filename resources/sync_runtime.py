@@ -12,7 +12,8 @@ Stack settings (``pulumi config set presence-sync:<key>``), all optional:
 * ``runtimePort``  the local service's /healthz, /readyz and /metrics port (default 9464);
 * ``kubeconfig``   the cluster for ``target: kubernetes`` (default ``$KUBECONFIG``);
 * ``runtimeImage`` the image the Deployment runs (``target: kubernetes``);
-* ``deployBridge`` false to leave the Omni_Presence_Command__e platform event to someone else.
+* ``deployBridge`` false to leave the Salesforce-side bridge (salesforce/bridge: platform events, Lightning
+                   components, Apex class) to someone else.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class SyncRuntime(Resource, module="runtime", name="SyncRuntime"):
             "digest": None,
             "running": True,
             "deployBridge": settings.deploy_bridge,
+            "bridgeDigest": None,  # the digest of salesforce/bridge: set by the provider's check
             "workDir": str(settings.work_dir),
             "kubernetes": settings.kubernetes_inputs(),
             "providerVersion": PROVIDER_VERSION,

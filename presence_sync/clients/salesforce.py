@@ -22,15 +22,19 @@ is dropped by any write made through this client.
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
+from xml.etree.ElementTree import Element, ParseError
 
 import requests
 import zeep.exceptions
+from defusedxml.ElementTree import fromstring as parse_xml
 from pydantic import SecretStr
 from requests.adapters import BaseAdapter
 from simple_salesforce import Salesforce, SFType
@@ -54,6 +58,7 @@ from presence_sync.clients.salesforce_feed import PresenceChangeFeed, SandboxPre
 from presence_sync.clients.salesforce_models import (
     CreatedOAuthApp,
     CurrentPresence,
+    DeployOutcome,
     Grant,
     OAuthAppRecord,
     OAuthAppSpec,
@@ -77,6 +82,7 @@ _SILENT_ZEEP_LOGGER.disabled = True
 
 PLATFORM_EVENT = "Omni_Presence_Command__e"
 _GRANT_ENTITY_TYPE = "ServicePresenceStatus"  # SetupEntityAccess.SetupEntityType for presence statuses
+_MD_NS = {"mt": "http://soap.sforce.com/2006/04/metadata"}
 _ID_CHUNK = 200  # ids per IN (...) list: keeps each SOQL statement far below the 100k-character limit
 
 
@@ -128,6 +134,9 @@ class _Connection:
                 transport = mdapi._client.transport
                 transport.session = session
                 transport.logger = _SILENT_ZEEP_LOGGER
+                # deploy/checkDeployStatus add Content-Type: text/xml to the headers they are given: not the
+                # REST calls' dict, shared with simple-salesforce's handle.
+                mdapi.headers = dict(mdapi.headers)
                 self._mdapi = mdapi
             return self._mdapi
 
@@ -896,9 +905,116 @@ class SalesforceClient:
             self.invalidate_cache()
         return created
 
+    # ------------------------------------------------------------------------------------------
+    # File-based Metadata API deploy (the Salesforce-side bridge)
+
+    def deploy_bridge(self, zip_bytes: bytes, *, timeout: float = 120, poll_interval: float = 0.5) -> DeployOutcome:
+        """Deploy a Metadata API zip (``package.xml`` at its root) with rollbackOnError, and wait for it.
+
+        simple-salesforce's ``deploy``/``_retrieve_deploy_result`` (POSTs through our session); the status is
+        polled with ``checkDeployStatus`` (includeDetails) until done. A failed deploy raises InvalidRequest
+        naming the first failed component and its problem; not done within ``timeout`` s, ServiceUnavailable.
+        """
+        about = "Metadata API deploy"
+
+        def start(conn: _Connection) -> str:
+            mdapi = conn.mdapi(self._session)
+            async_id, _state = _soap_call(lambda: mdapi.deploy(io.BytesIO(zip_bytes), sandbox=False))
+            if not async_id:
+                raise ServiceUnavailable("deploy answered no AsyncResult id", vendor="salesforce",
+                                         operation="deploy_bridge", object=about)  # fmt: skip
+            return str(async_id)
+
+        def check(async_id: str, conn: _Connection) -> Element:
+            mdapi = conn.mdapi(self._session)
+            return cast(Element, _soap_call(lambda: mdapi._retrieve_deploy_result(async_id)))
+
+        async_id = self._write("deploy_bridge", about, start)
+        about = f"Metadata API deploy {async_id}"
+        deadline = time.monotonic() + timeout
+        delay = poll_interval
+        while True:
+            result = self._run("deploy_bridge", about, partial(check, async_id))
+            if _text(result, "done") == "true":
+                break
+            if time.monotonic() + delay > deadline:
+                raise ServiceUnavailable(
+                    f"not done after {timeout:g} s (status {_text(result, 'status') or 'unknown'})",
+                    vendor="salesforce", operation="deploy_bridge", object=about,
+                    hint="The org may be busy; run `pulumi up` again, or see Setup > Deployment Status.",
+                )  # fmt: skip
+            self._retry.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        self.invalidate_cache()
+        return _deploy_outcome(result, about)
+
     def close(self) -> None:
         self._session.close()
         self._auth_session.close()
+
+
+def _soap_call(call: Callable[[], T]) -> T:
+    """simple-salesforce's hand-written SOAP calls raise SalesforceError with the fault as text: turn a SOAP
+    fault back into zeep's Fault, so it is mapped (and an expired session re-logs in) like the CRUD calls."""
+    try:
+        return call()
+    except ParseError as exc:  # a 200 that is not XML
+        raise zeep.exceptions.XMLSyntaxError(f"unreadable Metadata API response: {exc}") from None
+    except SalesforceError as exc:
+        content = exc.content if isinstance(exc.content, str) else ""
+        if "faultcode" not in content:
+            raise
+        try:
+            fault = parse_xml(content.encode())
+        except Exception:  # not XML after all: keep simple-salesforce's error
+            raise exc from None
+        texts = {node.tag.rpartition("}")[2]: node.text or "" for node in fault.iter()}  # qualified or not
+        code, message = texts.get("faultcode", ""), texts.get("faultstring", "")
+        raise zeep.exceptions.Fault(message, code=code) from None
+
+
+def _text(node: Element, name: str) -> str:
+    return node.findtext(f"mt:{name}", "", _MD_NS) or ""
+
+
+def _count(node: Element, name: str) -> int:
+    try:
+        return int(_text(node, name) or 0)
+    except ValueError:
+        return 0
+
+
+def _deploy_outcome(result: Element, about: str) -> DeployOutcome:
+    status = _text(result, "status")
+    if _text(result, "success") != "true" or status != "Succeeded":
+        failures = result.findall("mt:details/mt:componentFailures", _MD_NS)
+        problems = [
+            f"{_text(f, 'componentType') or 'component'} {_text(f, 'fullName')} ({_text(f, 'fileName')}): "
+            f"{_text(f, 'problem')}".replace(" ()", "")
+            for f in failures
+        ]
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            message = problems[0] + more
+        else:
+            message = _text(result, "errorMessage") or f"deploy {status or 'failed'}"
+        code = _text(result, "errorStatusCode") or None
+        raise InvalidRequest(
+            message, vendor="salesforce", operation="deploy_bridge", object=about, error_code=code,
+            hint="Nothing was deployed (rollbackOnError). Fix the component in salesforce/bridge/ and run `pulumi up`.",
+        )  # fmt: skip
+    components = [
+        f"{_text(c, 'componentType')} {_text(c, 'fullName')}"
+        for c in result.findall("mt:details/mt:componentSuccesses", _MD_NS)
+        if _text(c, "componentType")
+    ]
+    return DeployOutcome(
+        id=_text(result, "id"),
+        status=status,
+        components_deployed=_count(result, "numberComponentsDeployed"),
+        components_total=_count(result, "numberComponentsTotal"),
+        components=components,
+    )
 
 
 def _sobject(conn: _Connection, name: str) -> SFType:

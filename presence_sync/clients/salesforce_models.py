@@ -19,6 +19,7 @@ __all__ = [
     "CONNECTED_APP_SCOPES",
     "CreatedOAuthApp",
     "CurrentPresence",
+    "DeployOutcome",
     "Grant",
     "OAuthAppRecord",
     "OAuthAppSpec",
@@ -120,6 +121,16 @@ class CreatedOAuthApp(_Model):
 
     record: OAuthAppRecord
     consumer_secret: SecretStr
+
+
+class DeployOutcome(_Model):
+    """A finished Metadata API zip deploy (DeployResult, status Succeeded)."""
+
+    id: str
+    status: str
+    components_deployed: int
+    components_total: int
+    components: list[str] = Field(default_factory=list)  # "Type fullName" of each deployed component
 
 
 class CurrentPresence(_Model):

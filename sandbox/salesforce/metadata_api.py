@@ -1,6 +1,7 @@
 """``POST /services/Soap/m/{version}/``: the CRUD-based Metadata API calls (create/read/update/upsert/
-delete/listMetadata, describeMetadata). Session from ``<SessionHeader><sessionId>``; an invalid session is
-a SOAP fault ``sf:INVALID_SESSION_ID`` with HTTP 500, as the real API answers."""
+delete/listMetadata, describeMetadata), and the file-based ``deploy``/``checkDeployStatus`` (see metadata_deploy;
+simple-salesforce posts those to ``.../deployRequest[/{id}]``). Session from ``<SessionHeader><sessionId>``;
+an invalid session is a SOAP fault ``sf:INVALID_SESSION_ID`` with HTTP 500, as the real API answers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import ApiError
+from .metadata_deploy import check_deploy_status, deploy
 from .metadata_types import HANDLERS, MetadataError, one
 from .metadata_xml import Fault, Raw, element, envelope, fault_xml, parse_request, raw_to_xml, validate, wsdl
 from .oauth import authenticate
@@ -18,7 +20,7 @@ from .org import Org
 __all__ = ["MetadataApi"]
 
 MAX_COMPONENTS = 10
-WRITES = frozenset({"createMetadata", "updateMetadata", "upsertMetadata", "deleteMetadata", "renameMetadata"})
+WRITES = frozenset({"deploy", "createMetadata", "updateMetadata", "upsertMetadata", "deleteMetadata", "renameMetadata"})
 
 
 def _xml(body: str, status: int = 200) -> Response:
@@ -173,13 +175,20 @@ class MetadataApi:
                     "<result>" + element("createdById", item.created_by)
                     + element("createdByName", names.get(item.created_by, ""))
                     + element("createdDate", _soap_datetime(item.created))
-                    + element("fileName", f"{handler.directory}/{item.full_name}.{handler.suffix}")
+                    + element("fileName", f"{handler.directory}/{item.full_name}"
+                                              + (f".{handler.suffix}" if handler.suffix else ""))
                     + element("fullName", item.full_name) + element("id", item.id)
                     + element("lastModifiedById", item.modified_by)
                     + element("lastModifiedByName", names.get(item.modified_by, ""))
                     + element("lastModifiedDate", _soap_datetime(item.modified))
                     + element("manageableState", "unmanaged") + element("type", handler.type_name) + "</result>")
         return "".join(out)
+
+    def _op_deploy(self, body: Raw, types: list[str | None], user_id: str) -> str:
+        return deploy(self.org, body, user_id)
+
+    def _op_checkDeployStatus(self, body: Raw, types: list[str | None], user_id: str) -> str:
+        return check_deploy_status(self.org, body, user_id)
 
     def _op_describeMetadata(self, body: Raw, types: list[str | None], user_id: str) -> str:
         objects = "".join(

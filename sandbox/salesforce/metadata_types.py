@@ -1,10 +1,12 @@
 """The Metadata API component types the emulator supports, by type name. Each handler has
-create/read/update/delete/list; see metadata_presence, metadata_apps and metadata_objects."""
+create/read/update/delete/list; see metadata_presence, metadata_apps, metadata_objects
+and metadata_deploy (ApexClass and the Lightning bundles, written only by ``deploy``)."""
 
 from __future__ import annotations
 
 from .metadata_apps import ECA_OAUTH, GLOBAL_OAUTH, ConnectedAppHandler, ExternalClientAppHandler
 from .metadata_base import Handler, MetadataError, one
+from .metadata_deploy import BUNDLE_HANDLERS
 from .metadata_objects import CustomObjectHandler
 from .metadata_presence import PresenceStatusHandler, ServiceChannelHandler
 
@@ -12,4 +14,4 @@ __all__ = ["HANDLERS", "Handler", "MetadataError", "one"]
 
 HANDLERS: dict[str, Handler] = {h.type_name: h for h in (
     PresenceStatusHandler(), ServiceChannelHandler(), ConnectedAppHandler(), ExternalClientAppHandler(),
-    GLOBAL_OAUTH, ECA_OAUTH, CustomObjectHandler())}
+    GLOBAL_OAUTH, ECA_OAUTH, CustomObjectHandler(), *BUNDLE_HANDLERS)}

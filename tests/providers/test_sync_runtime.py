@@ -501,3 +501,70 @@ def _quiet_health(port: int) -> dict[str, Any]:
         return health(port)
     except requests.RequestException:
         return {}
+
+
+# -- the Salesforce-side bridge --------------------------------------------------------------------------------
+
+
+class FakeSalesforce:
+    def __init__(self) -> None:
+        self.deployed: list[bytes] = []
+
+    def deploy_bridge(self, zip_bytes: bytes) -> None:
+        self.deployed.append(zip_bytes)
+
+
+@pytest.fixture
+def fake_sf(monkeypatch: pytest.MonkeyPatch) -> FakeSalesforce:
+    fake = FakeSalesforce()
+    monkeypatch.setattr(sync_runtime.context, "salesforce", lambda: fake)
+    return fake
+
+
+def test_check_sets_the_bridge_digest_so_a_changed_component_shows(
+    provider: SyncRuntimeProvider, tmp_path: Path
+) -> None:
+    from runtime.bridge import bridge_package
+
+    props = props_for(tmp_path, config_for(9464, tmp_path), deployBridge=True)
+    checked = provider.check({}, props).inputs
+    assert checked["bridgeDigest"] == bridge_package().digest
+    assert provider.check({}, {**props, "deployBridge": False}).inputs["bridgeDigest"] is None
+    assert provider.check({}, {**props, "config": UNKNOWN}).inputs["bridgeDigest"] == bridge_package().digest
+
+    assert not provider.diff("id", checked, dict(checked)).changes
+    changed = provider.diff("id", {**checked, "bridgeDigest": "sha256:old"}, checked)
+    assert changed.changes and changed.replaces == []
+
+
+def test_create_deploys_the_bridge_and_only_a_changed_bridge_is_redeployed(
+    provider: SyncRuntimeProvider, local: dict[str, Any], fake_sf: FakeSalesforce
+) -> None:
+    from runtime.bridge import bridge_package
+
+    port = local["config"]["metrics_port"]
+    local.update(provider.check({}, {**local, "deployBridge": True}).inputs)
+    created = provider.create(local)
+    assert fake_sf.deployed == [bridge_package().zip_bytes]
+    before = health(port)["pid"]
+
+    provider.update(created.id, {**outs_of(created), "bridgeDigest": "sha256:old"}, local)
+    assert len(fake_sf.deployed) == 2
+    assert health(port)["pid"] == before, "a bridge-only change does not restart the service"
+
+    work_dir = Path(local["workDir"])
+    new = {**props_for(work_dir, config_for(port, work_dir, poll_interval_seconds=2.0)), "deployBridge": True,
+           "bridgeDigest": local["bridgeDigest"]}  # fmt: skip
+    provider.update(created.id, outs_of(created), new)
+    assert len(fake_sf.deployed) == 2, "the bridge did not change: not redeployed"
+    assert health(port)["pid"] != before
+    local.update(new)
+
+
+def test_a_bridge_changed_after_the_preview_is_refused(
+    provider: SyncRuntimeProvider, tmp_path: Path, fake_sf: FakeSalesforce
+) -> None:
+    props = {**props_for(tmp_path, config_for(9464, tmp_path)), "deployBridge": True, "bridgeDigest": "sha256:x"}
+    with pytest.raises(ProviderError, match="changed since the preview"):
+        provider.create(props)
+    assert fake_sf.deployed == []

@@ -102,6 +102,28 @@ def test_presence_status_round_trip(sf: SalesforceClient) -> None:
     sf.delete_presence_status(name)  # idempotent
 
 
+def test_the_bridge_deploys_by_zip_and_a_broken_one_names_its_problem(sf: SalesforceClient) -> None:
+    import io
+    import zipfile
+
+    from runtime.bridge import bridge_package
+
+    bridge = bridge_package()
+    outcome = sf.deploy_bridge(bridge.zip_bytes)
+    assert (outcome.status, outcome.components_deployed, outcome.components_total) == ("Succeeded", 5, 5)
+    assert "ApexClass OmniPresenceBridgeController" in outcome.components
+    ada = next(u for u in sf.list_users() if u.email == "ada.lovelace@example.com")
+    assert sf.publish_presence_command(ada.id, "0N5000000000001AAA", "after-deploy")  # the event exists
+
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as archive:
+        for name, content in bridge.files.items():
+            if name != "classes/OmniPresenceBridgeController.cls":
+                archive.writestr(name, content)
+    with pytest.raises(InvalidRequest, match=r"ApexClass OmniPresenceBridgeController .*was not found in zipped"):
+        sf.deploy_bridge(broken.getvalue())
+
+
 def test_unknown_channel_is_an_invalid_request_naming_the_field(sf: SalesforceClient) -> None:
     with pytest.raises(InvalidRequest) as info:
         sf.create_presence_status(unique("Bad"), "Bad", ["no_such_channel"])

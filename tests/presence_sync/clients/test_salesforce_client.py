@@ -602,3 +602,80 @@ def test_concurrent_first_calls_log_in_once(sf: SalesforceClient, sf_transport: 
     for t in threads:
         t.join()
     assert (sf.auth_calls, sf.api_calls) == (1, 4)
+
+
+# ---------------------------------------------------------------------------------------------- deploy
+
+DEPLOY = "/services/Soap/m/59.0/deployRequest"
+
+
+def deploy_started(async_id: str = "0Af000000000001AAA") -> Reply:
+    from tests.presence_sync.clients.client_fakes import soap
+
+    return soap(f"<deployResponse><result><done>false</done><id>{async_id}</id><state>Queued</state></result>"
+                "</deployResponse>")  # fmt: skip
+
+
+def deploy_status(done: bool, status: str, details: str = "", deployed: int = 0, errors: int = 0) -> Reply:
+    from tests.presence_sync.clients.client_fakes import soap
+
+    return soap(
+        "<checkDeployStatusResponse><result>"
+        f"<details>{details}</details><done>{str(done).lower()}</done><id>0Af000000000001AAA</id>"
+        f"<numberComponentErrors>{errors}</numberComponentErrors>"
+        f"<numberComponentsDeployed>{deployed}</numberComponentsDeployed>"
+        f"<numberComponentsTotal>{deployed + errors}</numberComponentsTotal><status>{status}</status>"
+        f"<success>{str(status == 'Succeeded').lower()}</success></result></checkDeployStatusResponse>"
+    )
+
+
+def test_deploy_bridge_sends_the_zip_and_polls_until_done(
+    sf: SalesforceClient, sf_transport: FakeTransport, sleeps: list[float]
+) -> None:
+    success = ("<componentSuccesses><componentType>ApexClass</componentType><fullName>Bridge</fullName>"
+               "<success>true</success></componentSuccesses>")  # fmt: skip
+    sf_transport.on("POST", DEPLOY, deploy_started())
+    sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(False, "InProgress"),
+                    deploy_status(True, "Succeeded", success, deployed=1))  # fmt: skip
+
+    outcome = sf.deploy_bridge(b"PK-zip-bytes")
+
+    assert (outcome.id, outcome.status, outcome.components_deployed, outcome.components) == (
+        "0Af000000000001AAA", "Succeeded", 1, ["ApexClass Bridge"])
+    [started] = sf_transport.matching("POST", DEPLOY)
+    assert "<met:ZipFile>UEstemlwLWJ5dGVz</met:ZipFile>" in started.text  # base64 of the bytes
+    assert "<met:rollbackOnError>True</met:rollbackOnError>" in started.text
+    assert len(sf_transport.matching("POST", DEPLOY + "/0Af000000000001AAA")) == 2
+    assert sleeps == [0.5]
+
+
+def test_a_failed_deploy_names_the_component_and_problem(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    failure = ("<componentFailures><componentType>CustomObject</componentType><fileName>objects/X__e.object"
+               "</fileName><fullName>X__e</fullName><problem>Field type Lookup isn't supported</problem>"
+               "<problemType>Error</problemType><success>false</success></componentFailures>")  # fmt: skip
+    sf_transport.on("POST", DEPLOY, deploy_started())
+    sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Failed", failure, errors=1))
+
+    with pytest.raises(InvalidRequest) as raised:
+        sf.deploy_bridge(b"zip")
+    assert "CustomObject X__e (objects/X__e.object): Field type Lookup isn't supported" in str(raised.value)
+    assert raised.value.operation == "deploy_bridge"
+
+
+def test_deploy_with_an_expired_session_relogs_in(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", "/services/oauth2/token", token_reply("00Dtoken!first"), token_reply("00Dtoken!second"))
+    sf_transport.on("POST", DEPLOY, soap_fault("sf:INVALID_SESSION_ID", "INVALID_SESSION_ID: expired"),
+                    deploy_started())  # fmt: skip
+    sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Succeeded", deployed=5))
+
+    assert sf.deploy_bridge(b"zip").components_deployed == 5
+    assert sf.auth_calls == 2
+    assert "00Dtoken!second" in sf_transport.matching("POST", DEPLOY)[1].text
+
+
+def test_a_deploy_that_does_not_finish_times_out(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", DEPLOY, deploy_started())
+    sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(False, "InProgress"))
+
+    with pytest.raises(ServiceUnavailable, match="not done after 0 s"):
+        sf.deploy_bridge(b"zip", timeout=0)

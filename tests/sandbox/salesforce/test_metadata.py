@@ -240,5 +240,5 @@ def test_malformed_soap_is_a_soap_fault_not_a_crash(sandbox_env: dict[str, str],
 
 def test_unknown_metadata_type_is_a_fault(sf: Salesforce) -> None:
     with pytest.raises(zeep.exceptions.Fault) as raised:
-        sf.mdapi.ApexClass.read(["Anything"])
+        sf.mdapi.ApexTrigger.read(["Anything"])
     assert raised.value.code == "sf:INVALID_TYPE"
