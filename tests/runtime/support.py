@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from presence_sync.clients import CxoneClient, RetryPolicy, SalesforceClient
 from presence_sync.spec import load_spec
@@ -100,6 +102,10 @@ class Agent:
         self.user_id = setup.users[email]
         self.http = requests.Session()
         self.http.verify = setup.sandbox.ca_bundle
+        # The emulators close keep-alive connections idle for 5 s; a person's next click after a pause must not
+        # fail on such a stale connection (every agent action here is idempotent, so repeating it is safe).
+        retry = Retry(total=3, connect=3, read=3, status=0, allowed_methods=None, backoff_factor=0.05)
+        self.http.mount("https://", HTTPAdapter(max_retries=retry))
 
     def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.http.post(url, json=body, timeout=10)

@@ -213,6 +213,34 @@ def test_an_outage_of_one_vendor_converges_after_and_the_other_direction_keeps_w
     wait_until(lambda: ada.cxone_state() == "Unavailable:Break", timeout=15, what="convergence after the outage")
 
 
+def test_a_30_second_outage_queues_that_side_collapses_the_backlog_and_converges_after(
+    setup: SandboxSetup, runtime: RuntimeProcess
+) -> None:
+    ada = on_shift(setup, ADA, omni="Available_for_Chats")
+    grace = on_shift(setup, GRACE)
+    runtime.start()
+    cxone_ops = setup.sandbox.cxone_operator
+    _, cx0 = positions(setup)
+    outage = "/incontactapi/services/v34.0/agent-sessions"  # CXone's agent API down; its real-time API answers
+    cxone_ops.set_faults(error_rate=1.0, error_status=503, path_prefix=outage)
+    started = time.monotonic()
+    try:
+        # Ada changes her mind three times while CXone cannot be written: level-triggered, so one write later.
+        for status in ("Busy", "Available_for_Chats", "Busy"):
+            ada.omni_set(status)
+            time.sleep(5)
+        grace.cxone_set("Available")  # the other direction keeps working through the outage
+        wait_until(lambda: grace.omni_status() == "Available_for_Chats", what="the other direction")
+        assert ada.cxone_state() == "Unavailable", "nothing reached CXone during the outage"
+        time.sleep(max(0.0, 30 - (time.monotonic() - started)))
+    finally:
+        cxone_ops.clear_faults()
+    wait_until(lambda: ada.cxone_state() == "Unavailable:Break", timeout=20, what="convergence after the outage")
+    time.sleep(SETTLE)
+    delivered = [e for e in writes(cxone_ops, STATUS_CXONE_WRITE, cx0) if e["status"] < 300]
+    assert len(delivered) == 1, "the backlog collapses to the latest desired state: one write"
+
+
 def test_connections_refused_by_salesforce_for_a_while_then_converges(
     setup: SandboxSetup, runtime: RuntimeProcess
 ) -> None:
