@@ -20,12 +20,15 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+import resources.stack  # noqa: E402
 from sandbox.testing import running_sandbox  # noqa: E402
 from tests.support.spec_stack import changes, spec_stack  # noqa: E402
 from tests.support.specs import SEED_PROFILES, with_extra_statuses  # noqa: E402
 
 
 def main() -> int:
+    # The providers' calls only: a running sync runtime polls both vendors on its own schedule and budget.
+    resources.stack.runtime_available = lambda: False
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--statuses", default="10,100", help="comma-separated status counts")
     counts = [int(n) for n in parser.parse_args().statuses.split(",")]

@@ -34,7 +34,7 @@ def runtime_stack(tmp_path: Path, engine_env: dict[str, str]) -> Iterator[tuple[
     stack.stack.set_config("presence-sync:runtimePort", auto.ConfigValue(str(port)))
     stack.stack.set_config("presence-sync:runtimeDir", auto.ConfigValue(str(runtime_dir)))
     yield stack, port, runtime_dir
-    stack.destroy()  # never leave a runtime process behind
+    stack.close()  # never leave a runtime process behind
 
 
 def healthy(port: int) -> bool:

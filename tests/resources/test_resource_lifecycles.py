@@ -6,6 +6,7 @@ test_sandbox_stack.py; this file adds the OAuth app and the account mapping, and
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,12 @@ pytestmark = pytest.mark.pulumi
 
 
 @pytest.fixture
-def stack(tmp_path: Path, engine_env: dict[str, str]) -> Any:
-    return spec_stack(name="lifecycle", work_dir=tmp_path, spec_text=SEED_SPEC, env=engine_env)
+def stack(tmp_path: Path, engine_env: dict[str, str], sandbox: Any) -> Iterator[Any]:
+    lifecycle = spec_stack(name="lifecycle", work_dir=tmp_path, spec_text=SEED_SPEC, env=engine_env)
+    yield lifecycle
+    sandbox.salesforce_operator.clear_faults()
+    sandbox.cxone_operator.clear_faults()
+    lifecycle.close()  # the last resource is a running sync runtime: never leave it behind
 
 
 STACK_OUTPUTS = {"summary", "statusIds", "ruleIds", "consumerKey", "accountMappingId", "runtimeDigest"}

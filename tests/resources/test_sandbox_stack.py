@@ -27,7 +27,7 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how Pulumi marks a secret val
 def stack(tmp_path: Path, engine_env: dict[str, str]) -> Iterator[Any]:
     seed = spec_stack(name="seed", work_dir=tmp_path, spec_text=SEED_SPEC, env=engine_env)
     yield seed
-    seed.destroy()  # the stack's last resource is a running sync runtime: never leave it behind
+    seed.close()  # the stack's last resource is a running sync runtime: never leave it behind
 
 
 def test_one_up_creates_everything_the_spec_says_and_a_second_changes_nothing(

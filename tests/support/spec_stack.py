@@ -7,6 +7,9 @@ providers still run in the engine's dynamic-provider process, exactly as in `pul
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +48,18 @@ class SpecStack:
 
     def destroy(self) -> auto.DestroyResult:
         return self.stack.destroy(on_output=_quiet)
+
+    def close(self) -> None:
+        """Destroy the stack, and whatever happens stop any sync runtime it started: a test must never leave
+        a supervised process behind (it would poll a stopped sandbox for ever)."""
+        try:
+            self.destroy()
+        except Exception:  # teardown: the kill below is the guarantee
+            pass
+        finally:
+            for pid_file in self.spec_path.parent.rglob("supervisor.pid"):
+                with contextlib.suppress(ValueError, OSError):
+                    os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
     def outputs(self) -> dict[str, Any]:
         return {key: value.value for key, value in self.stack.outputs().items()}
