@@ -483,29 +483,26 @@ class SalesforceClient:
         self, developer_name: str, label: str, channels: Iterable[str] = ()
     ) -> PresenceStatusRecord:
         """Create by Metadata API, then read back by SOQL (the record reflects what Salesforce stored)."""
-        about = f"ServicePresenceStatus {developer_name!r}"
-        channels = list(channels)
-
-        def run(conn: _Connection) -> None:
-            status = self._status_metadata(conn, developer_name, label, channels)
-            self._check_results(self._md(conn, "createMetadata", [status]))
-
-        self._write("create_presence_status", about, run)
-        return self._read_back("create_presence_status", about, lambda: self.get_presence_status(developer_name))
+        return self._save_presence_status("createMetadata", "create_presence_status", developer_name, label, channels)
 
     def update_presence_status(
         self, developer_name: str, label: str, channels: Iterable[str] = ()
     ) -> PresenceStatusRecord:
-        """Replace label and channels (updateMetadata replaces the whole component)."""
+        """Replace label and channels (updateMetadata replaces the whole component), then read back."""
+        return self._save_presence_status("updateMetadata", "update_presence_status", developer_name, label, channels)
+
+    def _save_presence_status(
+        self, call: str, operation: str, developer_name: str, label: str, channels: Iterable[str]
+    ) -> PresenceStatusRecord:
         about = f"ServicePresenceStatus {developer_name!r}"
         channels = list(channels)
 
         def run(conn: _Connection) -> None:
             status = self._status_metadata(conn, developer_name, label, channels)
-            self._check_results(self._md(conn, "updateMetadata", [status]))
+            self._check_results(self._md(conn, call, [status]))
 
-        self._write("update_presence_status", about, run)
-        return self._read_back("update_presence_status", about, lambda: self.get_presence_status(developer_name))
+        self._write(operation, about, run)
+        return self._read_back(operation, about, lambda: self.get_presence_status(developer_name))
 
     def delete_presence_status(self, developer_name: str) -> None:
         """Delete by Metadata API. Already gone is success."""
