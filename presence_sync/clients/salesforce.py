@@ -76,11 +76,27 @@ __all__ = ["SalesforceClient"]
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-# zeep logs whole SOAP envelopes at DEBUG, SessionHeader (our token) and consumerSecret included.
-_SILENT_ZEEP_LOGGER = logging.getLogger("presence_sync.clients.salesforce.zeep")
-_SILENT_ZEEP_LOGGER.disabled = True
+
+
+class _SilentLogger(logging.Logger):
+    """A logger that never logs, whatever the logging configuration says.
+
+    zeep logs whole SOAP envelopes at DEBUG, SessionHeader (our token) and consumerSecret included. A logger
+    from ``getLogger`` with ``disabled = True`` is not enough: ``logging.config.dictConfig`` (uvicorn's, for one)
+    resets ``disabled`` on every registered logger. This one is never registered, and refuses every level.
+    """
+
+    def isEnabledFor(self, level: int) -> bool:
+        return False
+
+    def _log(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_SILENT_ZEEP_LOGGER = _SilentLogger("presence_sync.clients.salesforce.zeep")
 
 PLATFORM_EVENT = "Omni_Presence_Command__e"
+COMPOSITE_LIMIT = 25  # subrequests per composite call (REST API limit); the whole call counts as one API call
 _GRANT_ENTITY_TYPE = "ServicePresenceStatus"  # SetupEntityAccess.SetupEntityType for presence statuses
 _MD_NS = {"mt": "http://soap.sforce.com/2006/04/metadata"}
 _ID_CHUNK = 200  # ids per IN (...) list: keeps each SOQL statement far below the 100k-character limit

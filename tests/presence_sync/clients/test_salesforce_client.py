@@ -560,9 +560,16 @@ def test_read_presence_changes_from_the_sandbox_feed(sf: SalesforceClient, sf_tr
 # ---------------------------------------------------------------------------------------------- secrets
 
 
+@pytest.mark.parametrize("reconfigured", [False, True], ids=["as-configured", "after-dictConfig"])
 def test_secrets_never_reach_errors_reprs_or_logs(
-    sf: SalesforceClient, sf_transport: FakeTransport, caplog: pytest.LogCaptureFixture
+    sf: SalesforceClient, sf_transport: FakeTransport, caplog: pytest.LogCaptureFixture, reconfigured: bool
 ) -> None:
+    if reconfigured:
+        # What logging.config.dictConfig(disable_existing_loggers=False) -- uvicorn's -- does to every registered
+        # logger; the process may run it after our module was imported.
+        for logger in logging.Logger.manager.loggerDict.values():
+            if isinstance(logger, logging.Logger):
+                logger.disabled = False
     token = "00Dtoken!LEAKY-first"
     sf_transport.on("POST", "/services/oauth2/token", token_reply(token))
     # A vendor message that echoes the token and a secret back must not carry them further.
