@@ -35,6 +35,19 @@ class OperatorClient:
         """The logged vendor API requests, oldest first."""
         return list(self._call("GET", "requests", params={"since": since})["requests"])
 
+    def operations(self, since: int = 0) -> list[dict[str, Any]]:
+        """The logged requests with each composite call expanded into its subrequests: one entry per operation
+        (method, path, status, operation, write), carrying the call's time, seq and fault."""
+        expanded: list[dict[str, Any]] = []
+        for entry in self.requests(since):
+            subrequests = entry.get("subrequests")
+            if not subrequests:
+                expanded.append(entry)
+                continue
+            for sub in subrequests:
+                expanded.append({**entry, **sub, "composite": True, "subrequests": None})
+        return expanded
+
     def clear_requests(self) -> None:
         self._call("DELETE", "requests")
 

@@ -1,5 +1,6 @@
 """The REST data API under ``/services/data/``: versions, query/queryAll with pagination, sObject CRUD,
-describe, limits and the Connect endpoint that reads an External Client App's credentials.
+describe, limits, composite (``composite.py``) and the Connect endpoint that reads an External Client App's
+credentials.
 
 Every authenticated call counts against the daily API limit and carries ``Sforce-Limit-Info``.
 """
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import dml
+from .composite import run_composite
 from .errors import ApiError, json_response, not_found
 from .ids import make_id
 from .metadata_types import one
@@ -78,7 +80,7 @@ class RestApi:
         if not rest:
             self._only(method, "GET")
             return json_response({name: f"/services/data/v{version}/{name}" for name in
-                                  ("sobjects", "query", "queryAll", "limits")}, headers=headers)
+                                  ("sobjects", "query", "queryAll", "limits", "composite")}, headers=headers)
         head = rest[0]
         if head in ("query", "queryAll"):
             self._only(method, "GET")
@@ -89,6 +91,15 @@ class RestApi:
                 return self._next_page(rest[1], headers)
         elif head == "sobjects":
             return await self._sobjects(request, version, rest[1:], user_id, headers, log)
+        elif head == "composite" and len(rest) == 1:
+            self._only(method, "POST")
+
+            async def route(sub: Request, parts: list[str]) -> Response:
+                if parts and parts[0] == "composite":
+                    raise ApiError(400, "INVALID_INPUT", "A composite subrequest cannot be a composite request")
+                return await self._route(sub, version, parts, user_id, {})
+
+            return await run_composite(request, version, route, headers)
         elif head == "limits" and len(rest) == 1:
             self._only(method, "GET")
             used, limit = self.org.api_usage(), int(self.org.setting("dailyApiRequestLimit"))
