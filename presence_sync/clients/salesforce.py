@@ -64,6 +64,7 @@ from presence_sync.clients.salesforce_models import (
     OAuthAppSpec,
     OAuthAppType,
     PresenceChangeEvent,
+    PresenceCommand,
     PresenceStatusRecord,
     Profile,
     ServiceChannelRecord,
@@ -885,6 +886,60 @@ class SalesforceClient:
             return str(result.get("id") if isinstance(result, dict) else "")
 
         return self._run("publish_presence_command", about, run)
+
+    def publish_presence_commands(self, commands: Iterable[PresenceCommand]) -> list[str | VendorError]:
+        """Publish several commands; per command, in order, the event id or the error that refused it.
+
+        One composite call (``POST composite``, allOrNone false: each event stands alone) per 25 commands,
+        because every API call counts against the org's daily allowance and the runtime publishes one command
+        per synced change; a lone command is a plain publish. An error of the call as a whole (transport,
+        5xx, expired token after the one re-login) is raised, as by every other method: then no command of
+        that call is known to be published.
+        """
+        batch = list(commands)
+        if len(batch) == 1:
+            only = batch[0]
+            return [self.publish_presence_command(only.user_id, only.status_id, only.command_id)]
+        outcomes: list[str | VendorError] = []
+        for start in range(0, len(batch), COMPOSITE_LIMIT):
+            chunk = batch[start:start + COMPOSITE_LIMIT]
+            about = f"{PLATFORM_EVENT} x{len(chunk)} (composite)"
+            answer = self._run("publish_presence_commands", about, partial(self._publish_composite, chunk))
+            outcomes.extend(self._composite_outcomes(chunk, answer))
+        return outcomes
+
+    def _publish_composite(self, chunk: list[PresenceCommand], conn: _Connection) -> Any:
+        path = f"/services/data/v{self.settings.api_version}/sobjects/{PLATFORM_EVENT}"
+        subrequests = [{"method": "POST", "url": path, "referenceId": f"command{number}",
+                        "body": {"UserId__c": c.user_id, "StatusId__c": c.status_id, "CommandId__c": c.command_id}}
+                       for number, c in enumerate(chunk)]  # fmt: skip
+        return conn.sf.restful("composite", method="POST", json={"allOrNone": False, "compositeRequest": subrequests})
+
+    def _composite_outcomes(self, chunk: list[PresenceCommand], answer: Any) -> list[str | VendorError]:
+        responses = answer.get("compositeResponse") if isinstance(answer, dict) else None
+        if not isinstance(responses, list) or len(responses) != len(chunk):
+            raise ServiceUnavailable("the composite answer does not list one response per command",
+                                     vendor="salesforce", operation="publish_presence_commands",
+                                     object=PLATFORM_EVENT)  # fmt: skip
+        by_reference = {str(r.get("referenceId")): r for r in responses if isinstance(r, dict)}
+        outcomes: list[str | VendorError] = []
+        for number, command in enumerate(chunk):
+            response = by_reference.get(f"command{number}", {})
+            status = int(response.get("httpStatusCode") or 0)
+            body = response.get("body")
+            if 200 <= status < 300 and isinstance(body, dict) and body.get("success") is not False:
+                outcomes.append(str(body.get("id") or ""))
+                continue
+            first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+            if isinstance(body, dict) and body.get("errors"):
+                first = body["errors"][0]
+            code = first.get("errorCode") or first.get("statusCode")
+            message = str(first.get("message") or f"HTTP {status}")
+            cls = salesforce_error_class(status or None, code, message)
+            outcomes.append(cls(self._redact(message), vendor="salesforce", operation="publish_presence_commands",
+                                object=f"{PLATFORM_EVENT} (user {command.user_id}, status {command.status_id})",
+                                error_code=code, status=status or None))  # fmt: skip
+        return outcomes
 
     # The platform event the runtime publishes and the Lightning bridge subscribes to.
     _COMMAND_EVENT_FIELDS = (

@@ -133,6 +133,14 @@ class DeployOutcome(_Model):
     components: list[str] = Field(default_factory=list)  # "Type fullName" of each deployed component
 
 
+class PresenceCommand(_Model):
+    """One ``Omni_Presence_Command__e`` to publish: set ``user_id``'s Omni status to ``status_id``."""
+
+    user_id: str
+    status_id: str
+    command_id: str  # the runtime's outbox id: the bridge and the echo ledger recognise a repeat by it
+
+
 class CurrentPresence(_Model):
     """A user's current Omni-Channel presence (a UserServicePresence row with IsCurrentState = true)."""
 

@@ -17,9 +17,10 @@ from presence_sync.clients.errors import (
     InvalidRequest,
     ServiceUnavailable,
     SessionExpired,
+    TransientVendorError,
 )
 from presence_sync.clients.salesforce import SalesforceClient
-from presence_sync.clients.salesforce_models import OAuthAppSpec, soql_id_list, soql_quote
+from presence_sync.clients.salesforce_models import OAuthAppSpec, PresenceCommand, soql_id_list, soql_quote
 from tests.presence_sync.clients.client_fakes import (
     SF_URL,
     FakeTransport,
@@ -495,6 +496,66 @@ def test_publish_presence_command(sf: SalesforceClient, sf_transport: FakeTransp
         "StatusId__c": "0N5000000000001AAA",
         "CommandId__c": "cmd-1",
     }
+
+
+def commands(count: int) -> list[PresenceCommand]:
+    return [PresenceCommand(user_id=f"005{n:015d}", status_id="0N5000000000001AAA", command_id=f"cmd-{n}")
+            for n in range(count)]  # fmt: skip
+
+
+def composite_reply(*statuses: int) -> Reply:
+    answers = [{"body": {"id": f"e00{n:015d}", "success": True, "errors": []} if status == 201 else
+                [{"errorCode": "INVALID_FIELD" if status == 400 else "SERVER_UNAVAILABLE", "message": "no"}],
+                "httpHeaders": {}, "httpStatusCode": status, "referenceId": f"command{n}"}
+               for n, status in enumerate(statuses)]  # fmt: skip
+    return Reply(200, {"compositeResponse": answers})
+
+
+def test_several_commands_go_out_in_one_composite_call(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", "/services/data/v59.0/composite", composite_reply(201, 201, 201))
+
+    assert sf.publish_presence_commands(commands(3)) == [f"e00{n:015d}" for n in range(3)]
+    [call] = [r for r in sf_transport.requests if r.path.endswith("/composite")]
+    assert call.json["allOrNone"] is False
+    sent = [(s["method"], s["url"], s["referenceId"], s["body"]["CommandId__c"]) for s in call.json["compositeRequest"]]
+    assert sent == [("POST", "/services/data/v59.0/sobjects/Omni_Presence_Command__e", f"command{n}", f"cmd-{n}")
+            for n in range(3)]  # fmt: skip
+
+
+def test_a_refused_command_is_its_own_error_and_the_others_are_published(sf: SalesforceClient,
+                                                                       sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", "/services/data/v59.0/composite", composite_reply(201, 400, 503))
+
+    published, refused, unavailable = sf.publish_presence_commands(commands(3))
+
+    assert published == "e00000000000000000"
+    assert isinstance(refused, InvalidRequest) and refused.error_code == "INVALID_FIELD"
+    assert "user 005000000000000001" in str(refused)
+    assert isinstance(unavailable, TransientVendorError)
+
+
+def test_more_than_25_commands_take_one_composite_call_per_25(sf: SalesforceClient,
+                                                              sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", "/services/data/v59.0/composite", composite_reply(*[201] * 25), composite_reply(201, 201))
+
+    assert len(sf.publish_presence_commands(commands(27))) == 27
+    sizes = [len(r.json["compositeRequest"]) for r in sf_transport.requests if r.path.endswith("/composite")]
+    assert sizes == [25, 2]
+
+
+def test_a_lone_command_is_a_plain_publish(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", "/services/data/v59.0/sobjects/Omni_Presence_Command__e/",
+                    Reply(201, {"id": "e00000000000001AAA", "success": True, "errors": []}))  # fmt: skip
+
+    assert sf.publish_presence_commands(commands(1)) == ["e00000000000001AAA"]
+
+
+def test_a_composite_answer_that_does_not_match_the_commands_is_unavailable(sf: SalesforceClient,
+                                                                          sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", "/services/data/v59.0/composite", *[composite_reply(201)] * 10)
+
+    with pytest.raises(ServiceUnavailable, match="one response per command"):
+        sf.publish_presence_commands(commands(2))
 
 
 def test_poll_current_presence(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
