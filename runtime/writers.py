@@ -6,14 +6,19 @@
 * Salesforce (``sf``): publish the ``Omni_Presence_Command__e`` platform event (UserId__c, StatusId__c,
   CommandId__c). The Lightning bridge in the agent's console applies it with the Omni toolkit; in the sandbox
   the emulator's console does. The command id is the outbox's, so a repeated publish is recognisable.
+  Concurrent publishes share calls (group commit, see ``OmniCommandWriter``): every Salesforce API call counts
+  against the org's daily allowance, and a burst of changes is exactly when commands pile up.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
+from collections.abc import Sequence
 from typing import Protocol
 
 from presence_sync.clients.errors import NotFound
+from presence_sync.clients.salesforce_models import PresenceCommand
 from presence_sync.spec import AcdState, parse_acd
 
 from .config import AgentLink
@@ -28,7 +33,7 @@ class _Cxone(Protocol):
 
 
 class _Salesforce(Protocol):
-    def publish_presence_command(self, user_id: str, status_id: str, command_id: str) -> str: ...
+    def publish_presence_commands(self, commands: Sequence[PresenceCommand]) -> Sequence[str | Exception]: ...
 
 
 class CxoneStateWriter:
@@ -62,9 +67,70 @@ class CxoneStateWriter:
         return session_id
 
 
+class _Slot:
+    """One worker's command, waiting to be sent or for its outcome."""
+
+    __slots__ = ("command", "done", "error")
+
+    def __init__(self, command: PresenceCommand) -> None:
+        self.command = command
+        self.done = False
+        self.error: BaseException | None = None
+
+
 class OmniCommandWriter:
-    def __init__(self, client: _Salesforce) -> None:
+    """Publishes each worker's command; concurrent ones leave together (group commit).
+
+    A worker that finds fewer than ``max_in_flight`` calls under way sends at once, taking every command that is
+    waiting, its own included, up to ``batch_limit`` (the composite resource's 25): a lone command never waits for
+    a batch to fill, while under a burst the commands that arrive during the calls in flight leave in the next
+    one. Each worker returns (or raises) its own command's outcome, so the reconciler's outbox, retries and
+    circuit see one write per command as before.
+    """
+
+    def __init__(self, client: _Salesforce, *, max_in_flight: int = 4, batch_limit: int = 25) -> None:
         self.client = client
+        self.max_in_flight = max_in_flight
+        self.batch_limit = batch_limit
+        self._cond = threading.Condition()
+        self._waiting: collections.deque[_Slot] = collections.deque()
+        self._in_flight = 0
+
+    @property
+    def queued(self) -> int:
+        """Commands waiting for a call (the rest of a burst, while ``max_in_flight`` calls are under way)."""
+        with self._cond:
+            return len(self._waiting)
 
     def write(self, pending: PendingWrite, link: AgentLink) -> None:
-        self.client.publish_presence_command(link.salesforce_user_id, pending.target, pending.command_id)
+        slot = _Slot(PresenceCommand(user_id=link.salesforce_user_id, status_id=pending.target,
+                                     command_id=pending.command_id))  # fmt: skip
+        with self._cond:
+            self._waiting.append(slot)
+        while True:
+            with self._cond:
+                while not slot.done and not (self._waiting and self._in_flight < self.max_in_flight):
+                    self._cond.wait()
+                if slot.done:
+                    break
+                count = min(self.batch_limit, len(self._waiting))
+                batch = [self._waiting.popleft() for _ in range(count)]
+                self._in_flight += 1
+            self._send(batch)  # may not hold this worker's own command (a long queue): then go round again
+        if slot.error is not None:
+            raise slot.error
+
+    def _send(self, batch: list[_Slot]) -> None:
+        outcomes: Sequence[str | BaseException]
+        try:
+            outcomes = self.client.publish_presence_commands([s.command for s in batch])
+            if len(outcomes) != len(batch):
+                raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} commands")
+        except BaseException as error:  # every waiting worker must wake up with it, whatever it is
+            outcomes = [error] * len(batch)
+        with self._cond:
+            for slot, outcome in zip(batch, outcomes, strict=True):
+                slot.error = outcome if isinstance(outcome, BaseException) else None
+                slot.done = True
+            self._in_flight -= 1
+            self._cond.notify_all()

@@ -147,8 +147,9 @@ class Agent:
 
 
 def writes(operator: Any, fragment: str, since: int = 0) -> list[dict[str, Any]]:
-    """Logged vendor writes whose path contains ``fragment`` (successful or not)."""
-    return [e for e in operator.requests(since) if e["method"] == "POST" and fragment in e["path"]]
+    """Logged vendor writes whose path contains ``fragment`` (successful or not); a composite call's
+    subrequests count one by one."""
+    return [e for e in operator.operations(since) if e["method"] == "POST" and fragment in e["path"]]
 
 
 def last_seq(operator: Any) -> int:

@@ -178,7 +178,7 @@ def test_kill_9_mid_burst_then_restart_delivers_every_change_once(
     final = omni_for[states[-1][0]]
     wait_until(lambda: all(p.omni_status() == final for p in people), timeout=15, what="every agent converges")
     time.sleep(SETTLE)
-    commands = [e for e in setup.sandbox.salesforce_operator.requests(sf0) if OMNI_COMMAND in e["path"]]
+    commands = [e for e in setup.sandbox.salesforce_operator.operations(sf0) if OMNI_COMMAND in e["path"]]
     assert commands and all(e["status"] == 201 for e in commands)
     results = requests.get(f"{setup.sandbox.salesforce_url}/__sandbox/console/results?limit=1000",
                            verify=setup.sandbox.ca_bundle, timeout=10).json()["results"]  # fmt: skip
