@@ -115,6 +115,7 @@ class CxoneFeed(_Stoppable):
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 self.poll_once()
             except VendorError as exc:
@@ -123,7 +124,9 @@ class CxoneFeed(_Stoppable):
                 if stop.is_set():
                     return  # the store closed under us while stopping
                 log.exception("feed read failed unexpectedly", extra={"feed": self.name})
-            stop.wait(self.interval)
+            # Start to start: a read that took long (a busy vendor, a big batch) is not followed by a full
+            # interval of waiting on top, and the API budget (one read per interval) still holds.
+            stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
 
 class _SalesforceClient(Protocol):
@@ -213,6 +216,7 @@ class SalesforceFeed(_Stoppable):
     def run(self, stop: threading.Event) -> None:
         wait_ms = int(self.config.stream_wait_seconds * 1000)
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 if self.mode == "stream":
                     self.read_once(wait_ms)
@@ -233,4 +237,4 @@ class SalesforceFeed(_Stoppable):
                 log.exception("feed read failed unexpectedly", extra={"feed": self.name})
                 stop.wait(1.0)
                 continue
-            stop.wait(self.poll_interval)
+            stop.wait(max(0.0, self.poll_interval - (time.monotonic() - started)))  # start to start, as above

@@ -108,3 +108,48 @@ def test_without_the_stream_the_salesforce_feed_polls_within_its_budget(tmp_path
     assert feed.mode == "poll" and client.polls == [None]
     assert rec.store.load_agent(ADA).sf == "0N5BUSY"
     assert rec.store.get_cursor(SalesforceFeed.POLL_CURSOR) == "2026-11-25T10:00:00+00:00"
+
+
+class SlowCxone(FakeCxone):
+    """Each read takes ``seconds`` of the patched monotonic clock."""
+
+    def __init__(self, clock: list[float], seconds: float) -> None:
+        super().__init__()
+        self.clock, self.seconds = clock, seconds
+
+    def agent_states(self, updated_since: Any = None) -> tuple[list[AgentState], str | None]:
+        self.clock[0] += self.seconds
+        return super().agent_states(updated_since)
+
+
+class CountingStop(threading.Event):
+    """Records each wait (and lets the patched clock pass it); stops the loop after ``rounds`` waits."""
+
+    def __init__(self, clock: list[float], rounds: int) -> None:
+        super().__init__()
+        self.clock, self.rounds = clock, rounds
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(round(timeout or 0.0, 6))
+        self.clock[0] += timeout or 0.0
+        if len(self.waits) >= self.rounds:
+            self.set()
+        return self.is_set()
+
+
+def test_cxone_reads_start_one_interval_apart_however_long_a_read_takes(tmp_path: Path, monkeypatch: Any) -> None:
+    monotonic = [100.0]
+    monkeypatch.setattr("runtime.feeds.time.monotonic", lambda: monotonic[0])
+    rec, _, _ = reconciler(tmp_path / "s.db", Clock())
+    feed = CxoneFeed(FakeCxone(), rec, rec.config, metrics=Metrics())
+    interval = feed.interval  # the configured poll interval, or what the API budget allows
+    quick, slow = CountingStop(monotonic, rounds=3), CountingStop(monotonic, rounds=2)
+
+    feed.client = SlowCxone(monotonic, interval / 4)
+    feed.run(quick)
+    feed.client = SlowCxone(monotonic, interval * 2)
+    feed.run(slow)
+
+    assert quick.waits == [round(interval * 3 / 4, 6)] * 3  # the rest of the interval, not a whole one more
+    assert slow.waits == [0.0, 0.0]  # a read longer than the interval: the next one starts at once
