@@ -194,13 +194,27 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
 
         cxone_path, omni_path = "/state", "/sobjects/Omni_Presence_Command__e"
 
+        counted = {"omni": 0, "states": 0, "joins": 0, "omni_calls": 0}
+        seen = {"sf": 0, "cx": 0}
+
         def write_count() -> tuple[int, int, int]:
-            sf_log = sandbox.salesforce_operator.requests()
-            cx_log = sandbox.cxone_operator.requests()
-            omni = sum(1 for e in sf_log if e["method"] == "POST" and omni_path in e["path"])
-            states = sum(1 for e in cx_log if e["method"] == "POST" and e["path"].endswith(cxone_path))
-            joins = sum(1 for e in cx_log if e["method"] == "POST" and e["path"].endswith("/join"))
-            return omni, states, joins
+            # Only the entries logged since the last look (the log is fetched while the burst runs: re-reading
+            # all of it every time would load the sandbox and this driver, the runtime's competitors for CPU).
+            sf_log = sandbox.salesforce_operator.requests(seen["sf"])
+            cx_log = sandbox.cxone_operator.requests(seen["cx"])
+            seen["sf"] = max([seen["sf"], *(e["seq"] for e in sf_log)])
+            seen["cx"] = max([seen["cx"], *(e["seq"] for e in cx_log)])
+            for entry in sf_log:
+                operations = entry.get("subrequests") or [entry]  # a composite call's publishes, one by one
+                publishes = sum(1 for e in operations if e["method"] == "POST" and omni_path in e["path"])
+                counted["omni"] += publishes
+                counted["omni_calls"] += 1 if publishes else 0
+            for entry in cx_log:
+                if entry["method"] == "POST" and entry["path"].endswith(cxone_path):
+                    counted["states"] += 1
+                elif entry["method"] == "POST" and entry["path"].endswith("/join"):
+                    counted["joins"] += 1
+            return counted["omni"], counted["states"], counted["joins"]
 
         deadline = time.time() + args.timeout
         while time.time() < deadline and sum(write_count()[:2]) < len(chosen):
@@ -233,6 +247,7 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         by_side = {side: [landed[a] - changes[a][1] for a in changes if a in landed and changes[a][0] == side]
                    for side in ("cxone", "salesforce")}  # fmt: skip
         last_landed = max(landed.values()) if landed else float("nan")
+        stages = stage_breakdown(runtime.logs(), changes, landed)
         rss = rss_peak_mb(runtime.process.pid)
         metrics = runtime.metrics()
         runtime.stop()
@@ -253,6 +268,8 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         "drain_per_s": sum(1 for t in landed.values() if t > burst_sent) / max(1e-9, last_landed - burst_sent),
         "writes": omni + states,
         "joins": joins,
+        "omni_writes": omni,
+        "omni_calls": counted["omni_calls"],
         "writes_per_change": (omni + states) / max(1, len(chosen)),
         "echoes_suppressed": sum(v for k, v in metrics.items() if k.startswith("presence_sync_echoes_suppressed_t")),
         "rss_mb": rss,
@@ -261,7 +278,31 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         "driver_cpu_seconds": cpu_after[2] - cpu_before[2],
         "cpu_window_seconds": cpu_window,  # the burst, the wait for the writes and 2 s more
         "burst_wall_seconds": last_landed - burst_started,
+        "send_rate": len(chosen) / max(1e-9, burst_sent - burst_started),
+        **stages,
     }
+
+
+def stage_breakdown(logs: list[dict[str, Any]], changes: dict[int, tuple[str, float]],
+                    landed: dict[int, float]) -> dict[str, float]:
+    """Where the time goes, from the runtime's own log lines: vendor change -> the runtime sees it (feed) ->
+    its write is answered (decide, queue, vendor call) -> the write lands (console / agent history)."""
+    seen: dict[int, float] = {}
+    written: dict[int, float] = {}
+    for line in logs:
+        agent_id = line.get("agent_id")
+        if agent_id in changes:
+            target = seen if line.get("message") == "change seen" else written if line.get("message") == "write made" \
+                else None  # fmt: skip
+            if target is not None:
+                target.setdefault(agent_id, ts(line["time"]))
+    both = [a for a in changes if a in seen and a in written and a in landed]
+    figures: dict[str, float] = {}
+    for name, values in (("feed", [seen[a] - changes[a][1] for a in both]),
+                         ("write", [written[a] - seen[a] for a in both]),
+                         ("land", [landed[a] - written[a] for a in both])):  # fmt: skip
+        figures[f"{name}_p50"], figures[f"{name}_p99"] = percentile(values, 0.5), percentile(values, 0.99)
+    return figures
 
 
 def synthetic_rss(agents: int, workers: int) -> float:
@@ -307,7 +348,7 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--changes", type=int, default=1000, help="one per agent, half on each side")
     parser.add_argument("--latency-ms", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=64,
+    parser.add_argument("--workers", type=int, default=128,
                         help="the runtime's reconcile workers: writes wait on the vendors (20 ms injected, more under "
                              "load), so concurrent writes = changes/s x write time")  # fmt: skip
     parser.add_argument("--rss-agents", type=int, default=10000)
@@ -328,10 +369,19 @@ def main() -> int:
         ("end-to-end latency p99", f"{figures['p99'] * 1000:.0f} ms", "target <= 1000 ms"),
         ("  p99 CXone -> Omni / Omni -> CXone",
          f"{figures['p99_cxone_to_salesforce'] * 1000:.0f} / {figures['p99_salesforce_to_cxone'] * 1000:.0f} ms", ""),
+        ("  p50 / p99 by stage: feed (change -> seen)",
+         f"{figures['feed_p50'] * 1000:.0f} / {figures['feed_p99'] * 1000:.0f} ms", ""),
+        ("    decide + vendor write (seen -> answered)",
+         f"{figures['write_p50'] * 1000:.0f} / {figures['write_p99'] * 1000:.0f} ms", ""),
+        ("    applied (answered -> landed)",
+         f"{figures['land_p50'] * 1000:.0f} / {figures['land_p99'] * 1000:.0f} ms", ""),
         ("throughput", f"{figures['changes_per_s']:.0f} changes/s", "target >= 200 changes/s"),
+        ("  the driver sent changes at", f"{figures['send_rate']:.0f} changes/s", ""),
         ("  after the driver finished sending", f"{figures['drain_per_s']:.0f} changes/s", ""),
         ("writes per change", f"{figures['writes_per_change']:.3f}", "target exactly 1.000"),
         ("  (session joins, cached per agent)", f"{figures['joins']}", "not counted as writes"),
+        ("  Omni commands / Salesforce calls that carried them", f"{figures['omni_writes']} / {figures['omni_calls']}",
+         "concurrent commands share a composite call"),
         ("echoes suppressed", f"{figures['echoes_suppressed']:.0f}", "= writes: every echo recognised"),
         ("CPU seconds in the burst: runtime / sandbox / driver",
          f"{figures['runtime_cpu_seconds']:.1f} / {figures['sandbox_cpu_seconds']:.1f} / "

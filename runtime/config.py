@@ -126,7 +126,7 @@ class RuntimeConfig(_Model):
         "write it came from (two opposite writes closer together than this may be told apart less precisely).",
     )
     api_budget_per_minute: Budgets = Field(default_factory=Budgets)
-    workers: int = Field(default=32, ge=1, le=64, description="Reconcile worker threads: writes wait on the vendor, "
+    workers: int = Field(default=32, ge=1, le=256, description="Reconcile worker threads: writes wait on the vendor, "
                          "so concurrent writes = changes per second x write latency.")
     salesforce_feed: Literal["stream", "poll"] = Field(
         default="stream", description="stream: the change-data-capture feed; poll: UserServicePresence by budget."
