@@ -26,7 +26,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -97,6 +97,7 @@ class _SilentLogger(logging.Logger):
 _SILENT_ZEEP_LOGGER = _SilentLogger("presence_sync.clients.salesforce.zeep")
 
 PLATFORM_EVENT = "Omni_Presence_Command__e"
+BRIDGE_TESTS = ("OmniPresenceBridgeControllerTest",)  # salesforce/bridge's Apex tests: production runs them
 COMPOSITE_LIMIT = 25  # subrequests per composite call (REST API limit); the whole call counts as one API call
 _GRANT_ENTITY_TYPE = "ServicePresenceStatus"  # SetupEntityAccess.SetupEntityType for presence statuses
 _MD_NS = {"mt": "http://soap.sforce.com/2006/04/metadata"}
@@ -976,45 +977,77 @@ class SalesforceClient:
     # ------------------------------------------------------------------------------------------
     # File-based Metadata API deploy (the Salesforce-side bridge)
 
-    def deploy_bridge(self, zip_bytes: bytes, *, timeout: float = 120, poll_interval: float = 0.5) -> DeployOutcome:
+    def deploy_bridge(
+        self, zip_bytes: bytes, *, run_tests: Sequence[str] = BRIDGE_TESTS, timeout: float = 120,
+        poll_interval: float = 0.5,
+    ) -> DeployOutcome:  # fmt: skip
         """Deploy a Metadata API zip (``package.xml`` at its root) with rollbackOnError, and wait for it.
 
-        simple-salesforce's ``deploy``/``_retrieve_deploy_result`` (POSTs through our session); the status is
-        polled with ``checkDeployStatus`` (includeDetails) until done. A failed deploy raises InvalidRequest
-        naming the first failed component and its problem; not done within ``timeout`` s, ServiceUnavailable.
+        ``run_tests`` are the Apex test classes to run (testLevel RunSpecifiedTests): a production org runs tests
+        on every deploy that holds Apex and refuses NoTestRun, and without a level would run every local test of
+        the org; the bridge's own test covers its class. Empty: no test level, the org's default.
+        A failed deploy raises InvalidRequest naming the first failed component (or test) and its problem.
         """
+        options: dict[str, Any] = {"testLevel": "RunSpecifiedTests", "tests": list(run_tests)} if run_tests else {}
+        return self._deploy_zip(
+            zip_bytes, "deploy_bridge", timeout=timeout, poll_interval=poll_interval,
+            hint="Nothing was deployed (rollbackOnError). Fix the component in salesforce/bridge/ and run `pulumi up`.",
+            **options,
+        )  # fmt: skip
+
+    def remove_bridge(self, zip_bytes: bytes, *, timeout: float = 120, poll_interval: float = 0.5) -> DeployOutcome:
+        """Deploy a removal zip (an empty ``package.xml`` and ``destructiveChanges.xml``), and wait for it.
+
+        ignoreWarnings: a component that is already gone is a warning ("No ApexClass named: X found") that would
+        otherwise fail the deploy, so removing a removed bridge succeeds. No test level: the tests that would run
+        are being deleted by this very deploy; the org applies its default (a production org runs its local
+        tests when Apex is deleted, other orgs none). Its outcome lists what was deleted.
+        """
+        return self._deploy_zip(
+            zip_bytes, "remove_bridge", timeout=timeout, poll_interval=poll_interval, ignoreWarnings=True,
+            hint="Nothing was removed (rollbackOnError). Remove the components by hand (Setup, or `sf project deploy "
+                 "start` with the destructive manifest), then run `pulumi destroy` again.",
+        )  # fmt: skip
+
+    def _deploy_zip(
+        self, zip_bytes: bytes, operation: str, *, timeout: float, poll_interval: float, hint: str, **options: Any
+    ) -> DeployOutcome:
+        """The file-based deploy both use: simple-salesforce's ``deploy`` (DeployOptions from ``options``, its
+        kwarg names: testLevel, tests, ignoreWarnings...; rollbackOnError forced) POSTed through our session, then
+        ``checkDeployStatus`` (includeDetails) polled with backoff until done; not done within ``timeout`` s,
+        ServiceUnavailable."""
         about = "Metadata API deploy"
 
         def start(conn: _Connection) -> str:
             mdapi = conn.mdapi(self._session)
-            async_id, _state = _soap_call(lambda: mdapi.deploy(io.BytesIO(zip_bytes), sandbox=False))
+            async_id, _state = _soap_call(lambda: mdapi.deploy(io.BytesIO(zip_bytes), sandbox=False, **options))
             if not async_id:
                 raise ServiceUnavailable("deploy answered no AsyncResult id", vendor="salesforce",
-                                         operation="deploy_bridge", object=about)  # fmt: skip
+                                         operation=operation, object=about)  # fmt: skip
             return str(async_id)
 
         def check(async_id: str, conn: _Connection) -> Element:
             mdapi = conn.mdapi(self._session)
             return cast(Element, _soap_call(lambda: mdapi._retrieve_deploy_result(async_id)))
 
-        async_id = self._write("deploy_bridge", about, start)
+        async_id = self._write(operation, about, start)
         about = f"Metadata API deploy {async_id}"
         deadline = time.monotonic() + timeout
         delay = poll_interval
         while True:
-            result = self._run("deploy_bridge", about, partial(check, async_id))
+            result = self._run(operation, about, partial(check, async_id))
             if _text(result, "done") == "true":
                 break
             if time.monotonic() + delay > deadline:
                 raise ServiceUnavailable(
                     f"not done after {timeout:g} s (status {_text(result, 'status') or 'unknown'})",
-                    vendor="salesforce", operation="deploy_bridge", object=about,
-                    hint="The org may be busy; run `pulumi up` again, or see Setup > Deployment Status.",
+                    vendor="salesforce", operation=operation, object=about,
+                    hint="The org may be busy; run the command again, or see Setup > Deployment Status.",
                 )  # fmt: skip
             self._retry.sleep(delay)
             delay = min(delay * 2, 5.0)
         self.invalidate_cache()
-        return _deploy_outcome(result, about)
+        return _deploy_outcome(result, about, operation, hint)
 
     def close(self) -> None:
         self._session.close()
@@ -1052,7 +1085,7 @@ def _count(node: Element, name: str) -> int:
         return 0
 
 
-def _deploy_outcome(result: Element, about: str) -> DeployOutcome:
+def _deploy_outcome(result: Element, about: str, operation: str, hint: str) -> DeployOutcome:
     status = _text(result, "status")
     if _text(result, "success") != "true" or status != "Succeeded":
         failures = result.findall("mt:details/mt:componentFailures", _MD_NS)
@@ -1060,6 +1093,10 @@ def _deploy_outcome(result: Element, about: str) -> DeployOutcome:
             f"{_text(f, 'componentType') or 'component'} {_text(f, 'fullName')} ({_text(f, 'fileName')}): "
             f"{_text(f, 'problem')}".replace(" ()", "")
             for f in failures
+        ] + [
+            f"Apex test {_text(f, 'name')}{'.' + _text(f, 'methodName') if _text(f, 'methodName') else ''}: "
+            f"{_text(f, 'message')}"
+            for f in result.findall("mt:details/mt:runTestResult/mt:failures", _MD_NS)
         ]
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -1067,21 +1104,19 @@ def _deploy_outcome(result: Element, about: str) -> DeployOutcome:
         else:
             message = _text(result, "errorMessage") or f"deploy {status or 'failed'}"
         code = _text(result, "errorStatusCode") or None
-        raise InvalidRequest(
-            message, vendor="salesforce", operation="deploy_bridge", object=about, error_code=code,
-            hint="Nothing was deployed (rollbackOnError). Fix the component in salesforce/bridge/ and run `pulumi up`.",
-        )  # fmt: skip
-    components = [
-        f"{_text(c, 'componentType')} {_text(c, 'fullName')}"
-        for c in result.findall("mt:details/mt:componentSuccesses", _MD_NS)
-        if _text(c, "componentType")
-    ]
+        raise InvalidRequest(message, vendor="salesforce", operation=operation, object=about, error_code=code,
+                             hint=hint)  # fmt: skip
+    successes = [c for c in result.findall("mt:details/mt:componentSuccesses", _MD_NS) if _text(c, "componentType")]
     return DeployOutcome(
         id=_text(result, "id"),
         status=status,
         components_deployed=_count(result, "numberComponentsDeployed"),
         components_total=_count(result, "numberComponentsTotal"),
-        components=components,
+        components=[f"{_text(c, 'componentType')} {_text(c, 'fullName')}" for c in successes
+                    if _text(c, "deleted") != "true" and not _text(c, "problem")],
+        deleted=[f"{_text(c, 'componentType')} {_text(c, 'fullName')}" for c in successes
+                 if _text(c, "deleted") == "true"],
+        warnings=[_text(c, "problem") for c in successes if _text(c, "problem")],
     )
 
 

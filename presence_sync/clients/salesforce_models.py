@@ -131,6 +131,8 @@ class DeployOutcome(_Model):
     components_deployed: int
     components_total: int
     components: list[str] = Field(default_factory=list)  # "Type fullName" of each deployed component
+    deleted: list[str] = Field(default_factory=list)  # "Type fullName" of each component a destructive manifest deleted
+    warnings: list[str] = Field(default_factory=list)  # problems that did not fail it ("No ApexClass named: X found")
 
 
 class PresenceCommand(_Model):

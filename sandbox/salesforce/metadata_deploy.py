@@ -10,6 +10,17 @@ makes them), ``ApexClass`` (``classes/X.cls`` + ``-meta.xml``), ``AuraDefinition
 The deploy runs at once (the AsyncResult says ``Queued``; the first checkDeployStatus says done). Every component
 is checked before any is written: with ``rollbackOnError`` (simple-salesforce forces it unless ``sandbox=True``)
 one failure deploys nothing; without it the rest are deployed (``SucceededPartial``).
+
+Deletions: ``destructiveChanges.xml`` / ``destructiveChangesPre.xml`` (deleted before the package's components are
+written) and ``destructiveChangesPost.xml`` (after), same format as package.xml. A deleted platform event stops
+being publishable. A component to delete that is not there is a Warning ("No ApexClass named: X found"), as in
+Salesforce: it fails the deploy unless ``ignoreWarnings``, and with it is reported and skipped.
+
+Tests: the emulator runs no Apex, but it checks what Salesforce would refuse before running any. ``testLevel``
+must be one of the TestLevel values; ``RunSpecifiedTests`` without ``runTests`` is the deploy call's own fault
+(INVALID_OPERATION); a class in ``runTests`` that is neither in the zip nor in the org after the deletions, or
+that is not ``@IsTest``, is a test failure in ``runTestResult`` and fails the whole deploy (nothing is written,
+whatever rollbackOnError says). Tests that would run report as run, with no failures and no coverage.
 """
 
 from __future__ import annotations
@@ -66,6 +77,9 @@ LWC_BUNDLE = BundleHandler("LightningComponentBundle", "lwc", "", "0Rb", "")
 BUNDLE_HANDLERS = (APEX_CLASS, AURA_BUNDLE, LWC_BUNDLE)
 _CUSTOM_OBJECT = CustomObjectHandler()
 DEPLOYABLE = ("ApexClass", "AuraDefinitionBundle", "CustomObject", "LightningComponentBundle")
+TEST_LEVELS = ("NoTestRun", "RunSpecifiedTests", "RunLocalTests", "RunAllTestsInOrg")
+DESTRUCTIVE_PRE = ("destructiveChanges.xml", "destructiveChangesPre.xml")
+DESTRUCTIVE_POST = ("destructiveChangesPost.xml",)
 
 
 @dataclasses.dataclass
@@ -75,7 +89,9 @@ class _Component:
     file_name: str
     raw: Raw | None = None  # what to store (validated), None after a failure
     problem: str | None = None
+    problem_type: str = "Error"  # or "Warning": fails the deploy only without ignoreWarnings
     created: bool = False
+    delete: str | None = None  # "pre" or "post": a deletion (from a destructiveChanges manifest), not a write
 
 
 # -- the zip ------------------------------------------------------------------------------------------------
@@ -99,11 +115,12 @@ def _children(node: Element) -> Raw:
     return raw
 
 
-def _package(files: dict[str, bytes]) -> list[tuple[str, str]]:
-    """(type, member) pairs from package.xml, in its order; a Fault-free MetadataError when unusable."""
-    if "package.xml" not in files:
-        raise MetadataError("INVALID_PACKAGE", "No package.xml found")
-    package = _xml_raw(files["package.xml"], "Package", "package.xml")
+def _package(files: dict[str, bytes], name: str = "package.xml") -> list[tuple[str, str]]:
+    """(type, member) pairs from a manifest (package.xml or a destructiveChanges*.xml), in its order; a Fault-free
+    MetadataError when unusable."""
+    if name not in files:
+        raise MetadataError("INVALID_PACKAGE", f"No {name} found")
+    package = _xml_raw(files[name], "Package", name)
     pairs = []
     for block in package.get("types") or []:
         if not isinstance(block, dict):
@@ -225,32 +242,102 @@ def deploy(org: Org, body: Raw, user_id: str) -> str:
         raise Fault("sf:EXCEEDED_MAX_SIZE_REQUEST", "EXCEEDED_MAX_SIZE_REQUEST: the zip file exceeds the limit")
     check_only = _flag(options, "checkOnly")
     rollback = _flag(options, "rollbackOnError", True)
+    ignore_warnings = _flag(options, "ignoreWarnings")
+    test_level, run_tests = _test_options(options)
     deploy_id = org.store.new_id("0Af")
     started = org.now()
-    components, error = _run(org, data, user_id, check_only=check_only, rollback=rollback)
+    components, error, test_failures = _run(org, data, user_id, check_only=check_only, rollback=rollback,
+                                            ignore_warnings=ignore_warnings, run_tests=run_tests)
     org.store.put_metadata(DEPLOY_TYPE, deploy_id, {
         "id": deploy_id, "createdBy": user_id, "createdDate": started, "completedDate": org.now(),
-        "checkOnly": check_only, "rollbackOnError": rollback, "ignoreWarnings": _flag(options, "ignoreWarnings"),
+        "checkOnly": check_only, "rollbackOnError": rollback, "ignoreWarnings": ignore_warnings,
+        "testLevel": test_level, "runTests": run_tests, "testFailures": test_failures,
         "error": error, "components": [dataclasses.asdict(c) | {"raw": None} for c in components]})
     return (f"<result>{element('done', False)}{element('id', deploy_id)}"
             f"{element('state', 'Queued')}</result>")
 
 
-def _run(org: Org, data: bytes, user_id: str, *, check_only: bool,
-         rollback: bool) -> tuple[list[_Component], str | None]:
-    """Check every component, then write the good ones (none if one failed and rollback is on)."""
+def _test_options(options: Raw) -> tuple[str | None, list[str]]:
+    """(testLevel, runTests) from DeployOptions; the faults Salesforce answers the deploy call itself with."""
+    test_level = str(one(options, "testLevel", "") or "").strip() or None
+    run_tests = [str(name).strip() for name in options.get("runTests") or [] if str(name or "").strip()]
+    if test_level is not None and test_level not in TEST_LEVELS:
+        raise Fault("soapenv:Client", f"'{test_level}' is not a valid value for the enum 'TestLevel'")
+    if test_level == "RunSpecifiedTests" and not run_tests:
+        raise Fault("sf:INVALID_OPERATION",
+                    "INVALID_OPERATION: runTests must not be empty when a testLevel of RunSpecifiedTests is used")
+    return test_level, run_tests if test_level == "RunSpecifiedTests" else []
+
+
+def _fails(component: _Component | dict[str, Any], ignore_warnings: bool) -> bool:
+    problem, kind = (component.problem, component.problem_type) if isinstance(component, _Component) else (
+        component["problem"], component.get("problem_type", "Error"))
+    return bool(problem) and (kind != "Warning" or not ignore_warnings)
+
+
+def _deletions(org: Org, files: dict[str, bytes], names: tuple[str, ...], when: str) -> list[_Component]:
+    """The components a destructiveChanges manifest names, each checked: unknown type, or not there (a Warning)."""
+    deletions = []
+    for manifest in names:
+        if manifest not in files:
+            continue
+        try:
+            pairs = _package(files, manifest)
+        except MetadataError as exc:
+            deletions.append(_Component("", manifest, manifest, problem=exc.message))
+            continue
+        for type_name, member in pairs:
+            component = _Component(type_name, member, _file_name(type_name, member) if type_name in DEPLOYABLE
+                                   else manifest, delete=when)
+            if type_name not in DEPLOYABLE:
+                component.problem = f"Unknown type name '{type_name}' specified in {manifest}"
+            elif org.store.metadata(type_name, member) is None:
+                component.problem, component.problem_type = f"No {type_name} named: {member} found", "Warning"
+            deletions.append(component)
+    return deletions
+
+
+def _delete(org: Org, component: _Component, user_id: str) -> None:
+    if component.type_name == "CustomObject":
+        _CUSTOM_OBJECT.delete(org, component.full_name, user_id)  # reloads the events: no longer publishable
+    else:
+        next(h for h in BUNDLE_HANDLERS if h.type_name == component.type_name).delete(org, component.full_name,
+                                                                                     user_id)
+
+
+def _test_failures(org: Org, run_tests: list[str], components: list[_Component]) -> list[dict[str, str]]:
+    """Each runTests class that could not run: not in the zip nor left in the org, or not a test class."""
+    deploying = {c.full_name: c.raw for c in components
+                 if c.type_name == "ApexClass" and c.raw is not None and not c.delete}
+    deleting = {c.full_name for c in components if c.type_name == "ApexClass" and c.delete and not c.problem}
+    failures = []
+    for name in run_tests:
+        raw = deploying.get(name)
+        if raw is None and name not in deleting:
+            raw = org.store.metadata("ApexClass", name)
+        body = base64.b64decode(str(one(raw, "content", "") or "")).decode("utf-8", "replace") if raw else ""
+        if "@istest" not in body.lower():
+            failures.append({"name": name, "message": f"This class name's value is invalid: {name}. Provide the "
+                             "name of an Apex class that has test methods."})
+    return failures
+
+
+def _run(org: Org, data: bytes, user_id: str, *, check_only: bool, rollback: bool, ignore_warnings: bool = False,
+         run_tests: list[str] | None = None) -> tuple[list[_Component], str | None, list[dict[str, str]]]:
+    """Check every component and the tests to run, then write the good ones and make the deletions (none if one
+    failed and rollback is on, or a test could not run)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED_BYTES:
-                return [], "The zip file exceeds the maximum size of 400 MB unzipped"
+                return [], "The zip file exceeds the maximum size of 400 MB unzipped", []
             files = {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
     except (zipfile.BadZipFile, ValueError) as exc:
-        return [], f"Error reading the zip file: {exc}"
+        return [], f"Error reading the zip file: {exc}", []
     try:
         pairs = _package(files)
     except MetadataError as exc:
-        return [_Component("", "package.xml", "package.xml", problem=exc.message)], None
-    components = []
+        return [_Component("", "package.xml", "package.xml", problem=exc.message)], None, []
+    components = _deletions(org, files, DESTRUCTIVE_PRE, "pre")
     for type_name, member in pairs:
         component = _Component(type_name, member, _file_name(type_name, member))
         if type_name not in DEPLOYABLE:
@@ -262,18 +349,23 @@ def _run(org: Org, data: bytes, user_id: str, *, check_only: bool,
             except MetadataError as exc:
                 component.problem = exc.message
         components.append(component)
-    failed = any(c.problem for c in components)
-    if check_only or (failed and rollback):
-        return components, None
+    components += _deletions(org, files, DESTRUCTIVE_POST, "post")
+    test_failures = _test_failures(org, run_tests or [], components)
+    failed = any(_fails(c, ignore_warnings) for c in components)
+    if check_only or (failed and rollback) or test_failures:
+        return components, None, test_failures
     with org.store.batch():
-        for component in components:
-            if component.raw is None:
-                continue
-            try:
-                _write(org, component.type_name, component.raw, user_id)
-            except MetadataError as exc:
-                component.problem = exc.message
-    return components, None
+        for when in ("pre", None, "post"):  # pre-deletions, then the package's components, then post-deletions
+            for component in (c for c in components if c.delete == when and not c.problem):
+                try:
+                    if when is None:
+                        assert component.raw is not None
+                        _write(org, component.type_name, component.raw, user_id)
+                    else:
+                        _delete(org, component, user_id)
+                except MetadataError as exc:
+                    component.problem = exc.message
+    return components, None, test_failures
 
 
 def check_deploy_status(org: Org, body: Raw, user_id: str) -> str:
@@ -283,11 +375,13 @@ def check_deploy_status(org: Org, body: Raw, user_id: str) -> str:
         raise Fault("sf:INVALID_ID_FIELD", f"INVALID_ID_FIELD: invalid deploy id {deploy_id}")
     include_details = _flag(body, "includeDetails")
     components = result["components"]
-    failures = [c for c in components if c["problem"]]
-    applied = not result["checkOnly"] and not (failures and result["rollbackOnError"])
+    failures = [c for c in components if _fails(c, result["ignoreWarnings"])]
+    test_failures: list[dict[str, str]] = result.get("testFailures") or []
+    run_tests_enabled = result.get("testLevel") in ("RunSpecifiedTests", "RunLocalTests", "RunAllTestsInOrg")
+    applied = not result["checkOnly"] and not (failures and result["rollbackOnError"]) and not test_failures
     deployed = len(components) - len(failures) if applied or result["checkOnly"] else 0
     error = result["error"]
-    if error or (failures and (result["rollbackOnError"] or deployed == 0)):
+    if error or test_failures or (failures and (result["rollbackOnError"] or deployed == 0)):
         status, success = "Failed", False
     elif failures:
         status, success = "SucceededPartial", True
@@ -298,18 +392,22 @@ def check_deploy_status(org: Org, body: Raw, user_id: str) -> str:
     if include_details:
         messages = []
         for c in components:
-            tag = "componentFailures" if c["problem"] else "componentSuccesses"
+            fails = _fails(c, result["ignoreWarnings"])
+            tag = "componentFailures" if fails else "componentSuccesses"
             ok = not c["problem"] and (applied or result["checkOnly"])
-            body_xml = (element("changed", ok and not c["created"]) + element("componentType", c["type_name"])
+            deletion = bool(c.get("delete"))
+            body_xml = (element("changed", ok and not c["created"] and not deletion)
+                        + element("componentType", c["type_name"])
                         + element("created", ok and c["created"]) + element("createdDate", _dt(result["createdDate"]))
-                        + element("deleted", False) + element("fileName", c["file_name"])
+                        + element("deleted", ok and deletion) + element("fileName", c["file_name"])
                         + element("fullName", c["full_name"]))
             if c["problem"]:
-                body_xml += element("problem", c["problem"]) + element("problemType", "Error")
-            body_xml += element("success", not c["problem"])
+                body_xml += element("problem", c["problem"]) + element("problemType", c.get("problem_type", "Error"))
+            body_xml += element("success", not fails)
             messages.append((tag, f"<{tag}>{body_xml}</{tag}>"))
         details = ("<details>" + "".join(x for t, x in messages if t == "componentFailures")
-                   + "".join(x for t, x in messages if t == "componentSuccesses") + "</details>")
+                   + "".join(x for t, x in messages if t == "componentSuccesses")
+                   + (_run_test_result(test_failures) if run_tests_enabled else "") + "</details>")
     else:
         details = "<details/>"
     return ("<result>" + element("checkOnly", result["checkOnly"])
@@ -321,11 +419,19 @@ def check_deploy_status(org: Org, body: Raw, user_id: str) -> str:
             + element("id", result["id"]) + element("ignoreWarnings", result["ignoreWarnings"])
             + element("lastModifiedDate", _dt(result["completedDate"]))
             + element("numberComponentErrors", len(failures)) + element("numberComponentsDeployed", deployed)
-            + element("numberComponentsTotal", len(components)) + element("numberTestErrors", 0)
-            + element("numberTestsCompleted", 0) + element("numberTestsTotal", 0)
-            + element("rollbackOnError", result["rollbackOnError"]) + element("runTestsEnabled", False)
+            + element("numberComponentsTotal", len(components)) + element("numberTestErrors", len(test_failures))
+            + element("numberTestsCompleted", 0) + element("numberTestsTotal", len(test_failures))
+            + element("rollbackOnError", result["rollbackOnError"]) + element("runTestsEnabled", run_tests_enabled)
             + element("startDate", _dt(result["createdDate"])) + element("status", status)
             + element("success", success) + "</result>")
+
+
+def _run_test_result(failures: list[dict[str, str]]) -> str:
+    """RunTestsResult: the classes that could not run as failures; nothing else ran (no Apex here)."""
+    rows = "".join("<failures>" + element("message", f["message"]) + "<methodName/>" + element("name", f["name"])
+                   + "<namespace/><stackTrace/>" + element("time", 0) + "</failures>" for f in failures)
+    return ("<runTestResult>" + rows + element("numFailures", len(failures)) + element("numTestsRun", len(failures))
+            + element("totalTime", 0) + "</runTestResult>")
 
 
 def _dt(value: str) -> str:

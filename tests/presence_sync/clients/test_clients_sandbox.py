@@ -31,6 +31,7 @@ from presence_sync.clients.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    VendorError,
 )
 from presence_sync.clients.retry import RetryPolicy
 from presence_sync.clients.salesforce import SalesforceClient
@@ -110,8 +111,9 @@ def test_the_bridge_deploys_by_zip_and_a_broken_one_names_its_problem(sf: Salesf
 
     bridge = bridge_package()
     outcome = sf.deploy_bridge(bridge.zip_bytes)
-    assert (outcome.status, outcome.components_deployed, outcome.components_total) == ("Succeeded", 5, 5)
-    assert "ApexClass OmniPresenceBridgeController" in outcome.components
+    assert (outcome.status, outcome.components_deployed, outcome.components_total) == ("Succeeded", 6, 6)
+    assert {"ApexClass OmniPresenceBridgeController", "ApexClass OmniPresenceBridgeControllerTest"} <= set(
+        outcome.components)
     ada = next(u for u in sf.list_users() if u.email == "ada.lovelace@example.com")
     assert sf.publish_presence_command(ada.id, "0N5000000000001AAA", "after-deploy")  # the event exists
 
@@ -122,6 +124,39 @@ def test_the_bridge_deploys_by_zip_and_a_broken_one_names_its_problem(sf: Salesf
                 archive.writestr(name, content)
     with pytest.raises(InvalidRequest, match=r"ApexClass OmniPresenceBridgeController .*was not found in zipped"):
         sf.deploy_bridge(broken.getvalue())
+
+
+def test_the_bridge_is_removed_by_zip_twice_over_and_its_test_must_exist_to_deploy(sf: SalesforceClient) -> None:
+    import io
+    import zipfile
+
+    from runtime.bridge import bridge_package, bridge_removal_package
+
+    bridge = bridge_package()
+    sf.deploy_bridge(bridge.zip_bytes)
+    ada = next(u for u in sf.list_users() if u.email == "ada.lovelace@example.com")
+
+    removed = sf.remove_bridge(bridge_removal_package().zip_bytes)
+    assert removed.status == "Succeeded" and removed.warnings == []
+    assert set(removed.deleted) == {
+        "ApexClass OmniPresenceBridgeController", "ApexClass OmniPresenceBridgeControllerTest",
+        "AuraDefinitionBundle omniPresenceBridgeUtility", "LightningComponentBundle omniPresenceBridge",
+        "CustomObject Omni_Presence_Command__e", "CustomObject Omni_Presence_Result__e"}  # fmt: skip
+    with pytest.raises(VendorError):
+        sf.publish_presence_command(ada.id, "0N5000000000001AAA", "after-removal")  # the event is gone
+
+    again = sf.remove_bridge(bridge_removal_package().zip_bytes)  # already gone: fine, and said
+    assert again.deleted == [] and "No ApexClass named: OmniPresenceBridgeController found" in again.warnings
+
+    without_test = io.BytesIO()
+    with zipfile.ZipFile(without_test, "w") as archive:
+        for name, content in bridge.files.items():
+            if "OmniPresenceBridgeControllerTest" not in name:
+                archive.writestr(name, content.replace(b"<members>OmniPresenceBridgeControllerTest</members>", b""))
+    with pytest.raises(InvalidRequest, match=r"Apex test OmniPresenceBridgeControllerTest: This class name's value"):
+        sf.deploy_bridge(without_test.getvalue())  # production would run it: it must be in the zip or the org
+    sf.deploy_bridge(bridge.zip_bytes)  # and back, for the tests after this one
+    assert sf.publish_presence_command(ada.id, "0N5000000000001AAA", "after-redeploy")
 
 
 def test_unknown_channel_is_an_invalid_request_naming_the_field(sf: SalesforceClient) -> None:

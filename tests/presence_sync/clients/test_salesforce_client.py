@@ -747,3 +747,69 @@ def test_a_deploy_that_does_not_finish_times_out(sf: SalesforceClient, sf_transp
 
     with pytest.raises(ServiceUnavailable, match="not done after 0 s"):
         sf.deploy_bridge(b"zip", timeout=0)
+
+
+def test_the_bridge_deploy_runs_the_bridge_s_own_apex_tests(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    sf_transport.on("POST", DEPLOY, deploy_started(), deploy_started())
+    sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Succeeded", deployed=6))
+
+    sf.deploy_bridge(b"zip")
+    sf.deploy_bridge(b"zip", run_tests=())
+
+    with_tests, without = sf_transport.matching("POST", DEPLOY)
+    # A production org refuses NoTestRun and would otherwise run every local test of the org.
+    assert "<met:testLevel>RunSpecifiedTests</met:testLevel>" in with_tests.text
+    assert "<met:runTests>OmniPresenceBridgeControllerTest</met:runTests>" in with_tests.text
+    assert "testLevel" not in without.text and "runTests" not in without.text
+
+
+def test_a_failing_apex_test_fails_the_deploy_and_is_named(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    tests = ("<runTestResult><failures><message>System.AssertException: Assertion Failed</message>"
+             "<methodName>aSuccessIsPublished</methodName><name>OmniPresenceBridgeControllerTest</name></failures>"
+             "<numFailures>1</numFailures></runTestResult>")  # fmt: skip
+    sf_transport.on("POST", DEPLOY, deploy_started())
+    sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Failed", tests))
+
+    with pytest.raises(InvalidRequest) as raised:
+        sf.deploy_bridge(b"zip")
+    assert ("Apex test OmniPresenceBridgeControllerTest.aSuccessIsPublished: System.AssertException: "
+            "Assertion Failed") in str(raised.value)
+
+
+def test_remove_bridge_deploys_the_deletions_ignoring_what_is_already_gone(
+    sf: SalesforceClient, sf_transport: FakeTransport
+) -> None:
+    details = ("<componentSuccesses><componentType>ApexClass</componentType><deleted>true</deleted>"
+               "<fullName>OmniPresenceBridgeController</fullName><success>true</success></componentSuccesses>"
+               "<componentSuccesses><componentType>CustomObject</componentType><deleted>false</deleted>"
+               "<fullName>Omni_Presence_Result__e</fullName><problem>No CustomObject named: "
+               "Omni_Presence_Result__e found</problem><problemType>Warning</problemType><success>true</success>"
+               "</componentSuccesses>")  # fmt: skip
+    sf_transport.on("POST", DEPLOY, deploy_started())
+    sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Succeeded", details, deployed=2))
+
+    outcome = sf.remove_bridge(b"PK-removal")
+
+    assert outcome.deleted == ["ApexClass OmniPresenceBridgeController"]
+    assert outcome.components == []
+    assert outcome.warnings == ["No CustomObject named: Omni_Presence_Result__e found"]
+    [started] = sf_transport.matching("POST", DEPLOY)
+    assert "<met:ignoreWarnings>True</met:ignoreWarnings>" in started.text  # already gone is not a failure
+    assert "<met:rollbackOnError>True</met:rollbackOnError>" in started.text
+    assert "testLevel>" not in started.text, "the tests that would run are deleted by this deploy"
+
+
+def test_a_failed_removal_names_the_component_and_says_nothing_was_removed(
+    sf: SalesforceClient, sf_transport: FakeTransport
+) -> None:
+    failure = ("<componentFailures><componentType>ApexClass</componentType><fileName>classes/X.cls</fileName>"
+               "<fullName>X</fullName><problem>This class is referenced elsewhere</problem>"
+               "<problemType>Error</problemType><success>false</success></componentFailures>")  # fmt: skip
+    sf_transport.on("POST", DEPLOY, deploy_started())
+    sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Failed", failure, errors=1))
+
+    with pytest.raises(InvalidRequest) as raised:
+        sf.remove_bridge(b"zip")
+    assert raised.value.operation == "remove_bridge"
+    assert "ApexClass X (classes/X.cls): This class is referenced elsewhere" in str(raised.value)
+    assert "Nothing was removed" in str(raised.value)
