@@ -6,7 +6,9 @@ tree (so `pulumi preview` shows a config change as one changed value), the targe
 ``bridgeDigest`` is the digest of the Salesforce-side bridge (``salesforce/bridge/`` as a Metadata API zip, see
 ``runtime.bridge``), set by ``check`` when ``deployBridge`` is on: ``create`` deploys the zip (``SalesforceClient.
 deploy_bridge``) before the service starts, ``update`` deploys it again only when the digest changed, and a
-change to the bridge alone redeploys the bridge without restarting the service.
+change to the bridge alone redeploys the bridge without restarting the service. ``delete`` (destroy, or a replace)
+removes the bridge once the service is stopped (``SalesforceClient.remove_bridge``, a destructive deploy derived
+from the bridge's package.xml), when the state says it was deployed; what is already gone is no error.
 The program passes the spec (names) and the fields the spec does not carry (``overrides``: where the store
 lives, the health port); ``check`` resolves it to the config with ``runtime.config.build_config`` through the
 vendor clients -- here, in the provider process, where the credentials are -- and renders it for the digest.
@@ -54,7 +56,7 @@ from presence_sync.clients.errors import VendorError
 from presence_sync.clients.settings import SettingsError
 from providers import context
 from providers.base import PROVIDER_KEY, ProviderError, ProviderInputs, SpecProvider, Written, changed_fields
-from runtime.bridge import bridge_package
+from runtime.bridge import BRIDGE_DIR, bridge_package, bridge_removal_package, bridge_test_classes, manifest_members
 from runtime.render import Rendered, RenderOptions, render, tree_digest
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN, the wire form of an unknown value
@@ -228,6 +230,7 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
             LocalTarget(inputs).stop()
         else:
             KubernetesTarget(inputs).delete()
+        self._remove_bridge(inputs)  # after the stop: nothing publishes the events while they are deleted
 
     @staticmethod
     def _resolved(inputs: SyncRuntimeInputs) -> SyncRuntimeInputs:
@@ -248,7 +251,7 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
         class) must be in the org before the runtime starts: one Metadata API zip deploy."""
         if not inputs.deploy_bridge:
             return
-        deploy: Callable[[bytes], object] | None = getattr(context.salesforce(), "deploy_bridge", None)
+        deploy: Callable[..., object] | None = getattr(context.salesforce(), "deploy_bridge", None)
         if deploy is None:
             raise ProviderError(
                 "the Salesforce client cannot deploy salesforce/bridge (no deploy_bridge); update presence_sync, "
@@ -260,7 +263,35 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
                 f"salesforce/bridge changed since the preview ({package.digest}, planned {inputs.bridge_digest}); "
                 "run `pulumi up` again"
             )
-        deploy(package.zip_bytes)
+        deploy(package.zip_bytes, run_tests=bridge_test_classes())
+
+    @staticmethod
+    def _remove_bridge(inputs: SyncRuntimeInputs) -> None:
+        """destroy leaves nothing behind: the bridge create deployed is deleted too.
+
+        A failure fails the delete rather than warning: a warning scrolls past and leaves platform events, Apex
+        and components in the org that nothing manages any more. The service is already stopped, the engine keeps
+        the resource, and the next `pulumi destroy` only has the removal left to do (idempotent); the message also
+        says how to finish by hand, or how to keep the bridge and let destroy go on.
+        """
+        if not inputs.deploy_bridge:
+            return  # someone else's bridge (deployed by hand): not ours to remove
+        left = "the bridge's components"
+        try:
+            left = ", ".join(f"{type_name} {', '.join(members)}" for type_name, members in
+                             manifest_members((BRIDGE_DIR / "package.xml").read_bytes())[0])  # fmt: skip
+            remove: Callable[[bytes], object] | None = getattr(context.salesforce(), "remove_bridge", None)
+            if remove is None:
+                raise ProviderError("the Salesforce client cannot remove it (no remove_bridge); update presence_sync")
+            remove(bridge_removal_package().zip_bytes)
+        except (ProviderError, VendorError, SettingsError, OSError, ValueError) as error:
+            raise ProviderError(
+                f"sync runtime {inputs.name}: the service is stopped, but the Salesforce bridge was not removed: "
+                f"{error}\nStill in the org: {left}. Either fix the cause and run `pulumi destroy` again; or delete "
+                "them by hand (Setup, or a deploy of runtime.bridge.bridge_removal_package()) and run `pulumi destroy` "
+                "again; or, to leave the bridge in the org, `pulumi config set presence-sync:deployBridge false`, "
+                "`pulumi up`, then `pulumi destroy`."
+            ) from None
 
 
 def bridge_digest() -> str:

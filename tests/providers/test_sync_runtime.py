@@ -509,9 +509,18 @@ def _quiet_health(port: int) -> dict[str, Any]:
 class FakeSalesforce:
     def __init__(self) -> None:
         self.deployed: list[bytes] = []
+        self.run_tests: list[list[str]] = []
+        self.removed: list[bytes] = []
+        self.on_remove: Any = None  # called before a removal is recorded: may raise, or look at the world
 
-    def deploy_bridge(self, zip_bytes: bytes) -> None:
+    def deploy_bridge(self, zip_bytes: bytes, *, run_tests: Sequence[str] = ()) -> None:
         self.deployed.append(zip_bytes)
+        self.run_tests.append(list(run_tests))
+
+    def remove_bridge(self, zip_bytes: bytes) -> None:
+        if self.on_remove is not None:
+            self.on_remove()
+        self.removed.append(zip_bytes)
 
 
 @pytest.fixture
@@ -546,6 +555,7 @@ def test_create_deploys_the_bridge_and_only_a_changed_bridge_is_redeployed(
     local.update(provider.check({}, {**local, "deployBridge": True}).inputs)
     created = provider.create(local)
     assert fake_sf.deployed == [bridge_package().zip_bytes]
+    assert fake_sf.run_tests == [["OmniPresenceBridgeControllerTest"]], "what a production org runs on deploy"
     before = health(port)["pid"]
 
     provider.update(created.id, {**outs_of(created), "bridgeDigest": "sha256:old"}, local)
@@ -568,3 +578,66 @@ def test_a_bridge_changed_after_the_preview_is_refused(
     with pytest.raises(ProviderError, match="changed since the preview"):
         provider.create(props)
     assert fake_sf.deployed == []
+
+
+def test_delete_removes_the_bridge_once_the_service_is_stopped(
+    provider: SyncRuntimeProvider, local: dict[str, Any], fake_sf: FakeSalesforce
+) -> None:
+    from runtime.bridge import bridge_removal_package
+
+    local.update(provider.check({}, {**local, "deployBridge": True}).inputs)
+    created = provider.create(local)
+    supervisor = outs_of(created)["pid"]
+    service = health(local["config"]["metrics_port"])["pid"]
+    fake_sf.on_remove = lambda: fake_sf.removed.append(b"service alive" if pid_alive(service) else b"")
+
+    provider.delete(created.id, outs_of(created))
+
+    assert fake_sf.removed == [b"", bridge_removal_package().zip_bytes], "removed after the service stopped"
+    assert not pid_alive(supervisor) and not pid_alive(service)
+
+
+def test_delete_leaves_a_bridge_it_did_not_deploy(
+    provider: SyncRuntimeProvider, local: dict[str, Any], fake_sf: FakeSalesforce
+) -> None:
+    created = provider.create(local)  # deployBridge false: someone deployed it by hand
+    provider.delete(created.id, outs_of(created))
+    assert fake_sf.deployed == [] and fake_sf.removed == []
+
+
+def test_a_failed_removal_fails_the_delete_saying_what_is_left_and_what_to_do(
+    provider: SyncRuntimeProvider, local: dict[str, Any], fake_sf: FakeSalesforce
+) -> None:
+    from presence_sync.clients.errors import ServiceUnavailable
+
+    local.update(provider.check({}, {**local, "deployBridge": True}).inputs)
+    created = provider.create(local)
+    supervisor = outs_of(created)["pid"]
+
+    def refuse() -> None:
+        raise ServiceUnavailable("the org is busy", vendor="salesforce", operation="remove_bridge")
+
+    fake_sf.on_remove = refuse
+    with pytest.raises(ProviderError) as raised:
+        provider.delete(created.id, outs_of(created))
+    message = str(raised.value)
+    assert "the service is stopped, but the Salesforce bridge was not removed" in message
+    assert "the org is busy" in message
+    assert "ApexClass OmniPresenceBridgeController, OmniPresenceBridgeControllerTest" in message
+    assert "CustomObject Omni_Presence_Command__e, Omni_Presence_Result__e" in message
+    assert "run `pulumi destroy` again" in message
+    assert "`pulumi config set presence-sync:deployBridge false`" in message
+    assert not pid_alive(supervisor), "the service is stopped all the same"
+
+    fake_sf.on_remove = None
+    provider.delete(created.id, outs_of(created))  # the next destroy finishes the job
+    assert len(fake_sf.removed) == 1
+
+
+def test_kubernetes_delete_removes_the_bridge_too(
+    provider: SyncRuntimeProvider, kube: dict[str, Any], fake_sf: FakeSalesforce, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeKubectl()
+    monkeypatch.setattr(sync_runtime, "run_command", fake)
+    provider.delete("kubernetes:sync/presence-sync", {**kube, "deployBridge": True})
+    assert any("delete" in call for call in fake.calls) and len(fake_sf.removed) == 1

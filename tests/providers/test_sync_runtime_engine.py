@@ -1,6 +1,6 @@
 """The runtime on the real engine against the sandbox: `pulumi up` of the seed spec starts the local runtime
 last (its /healthz answers), a config change restarts it, a killed runtime is drift on `preview --refresh` and
-the next `up` restarts it, and `destroy` stops it."""
+the next `up` restarts it, and `destroy` stops it and removes the Salesforce bridge `up` deployed."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pulumi import automation as auto
 
 from providers.sync_runtime import _alive
 from tests.conftest import free_port
+from tests.support import vendors
 from tests.support.spec_stack import SpecStack, changes, spec_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,21 @@ def runtime_state(stack: SpecStack) -> dict[str, Any]:
     return stack.resource_states()["runtime"]
 
 
+BRIDGE_EVENTS = {"Omni_Presence_Command__e", "Omni_Presence_Result__e"}
+BRIDGE_CLASSES = {"OmniPresenceBridgeController", "OmniPresenceBridgeControllerTest"}
+
+
+def bridge_in_org(env: dict[str, str]) -> dict[str, set[str]]:
+    """What of the bridge the org's Metadata API lists."""
+    sf = vendors.salesforce(env)
+    return {
+        "CustomObject": vendors.listed_metadata(sf, "CustomObject") & BRIDGE_EVENTS,
+        "ApexClass": vendors.listed_metadata(sf, "ApexClass") & BRIDGE_CLASSES,
+        "AuraDefinitionBundle": vendors.listed_metadata(sf, "AuraDefinitionBundle") & {"omniPresenceBridgeUtility"},
+        "LightningComponentBundle": vendors.listed_metadata(sf, "LightningComponentBundle") & {"omniPresenceBridge"},
+    }
+
+
 def test_up_starts_the_runtime_last_and_it_follows_the_spec_until_destroy(
     runtime_stack: tuple[SpecStack, int, Path], sandbox: Any
 ) -> None:
@@ -55,6 +71,10 @@ def test_up_starts_the_runtime_last_and_it_follows_the_spec_until_destroy(
     result = stack.up()
     assert changes(result.summary.resource_changes or {}) == {"create": 8}  # the seed's 7 and the runtime
     assert healthy(port)
+    assert bridge_in_org(sandbox.env) == {
+        "CustomObject": BRIDGE_EVENTS, "ApexClass": BRIDGE_CLASSES,
+        "AuraDefinitionBundle": {"omniPresenceBridgeUtility"}, "LightningComponentBundle": {"omniPresenceBridge"},
+    }, "up deployed the bridge"
     assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
     state = runtime_state(stack)
     assert state["running"] is True and state["target"] == "local"
@@ -92,9 +112,13 @@ def test_up_starts_the_runtime_last_and_it_follows_the_spec_until_destroy(
     assert healthy(port) and runtime_state(stack)["running"] is True
     assert changes(stack.preview(refresh=True).change_summary) == {}
 
-    # Destroy stops it.
+    # Destroy stops it and leaves nothing of the bridge in the org.
     last_supervisor = runtime_state(stack)["pid"]
     assert stack.destroy().summary.result == "succeeded"
     assert not _alive(last_supervisor)
     assert not healthy(port)
     assert not (runtime_dir / "supervisor.pid").exists()
+    assert bridge_in_org(sandbox.env) == {
+        "CustomObject": set(), "ApexClass": set(), "AuraDefinitionBundle": set(), "LightningComponentBundle": set()}
+    described = vendors.salesforce(sandbox.env).describe() or {}
+    assert not BRIDGE_EVENTS & {o["name"] for o in described["sobjects"]}, "the events are no longer sObjects"

@@ -90,3 +90,9 @@ class Cxone:
     def mappings(self) -> dict[str, dict[str, Any]]:
         rows = self.get("/adapter-apis/v1/salesforce/account-mappings")["accountMappings"]
         return {mapping["name"]: mapping for mapping in rows}
+
+
+def listed_metadata(sf: Salesforce, type_name: str) -> set[str]:
+    """The fullNames the Metadata API's listMetadata answers for one type."""
+    query = sf.mdapi._client.get_type("ns0:ListMetadataQuery")(type=type_name)
+    return {str(item.fullName) for item in sf.mdapi.list_metadata([query]) or []}
