@@ -54,9 +54,15 @@ def read_connection_file(path: Path) -> dict[str, str]:
 
 
 def use_settings(settings: dict[str, str]) -> None:
-    """Replace the settings (and drop built clients). Tests call this directly."""
+    """Replace the settings (and drop built clients when they changed). Tests call this directly.
+
+    The engine may configure a provider process more than once in a run (``preview --refresh`` did, now and
+    then): the same settings keep the clients, their login and their list caches, so such a run makes the same
+    calls every time."""
     global _salesforce, _cxone
     with _lock:
+        if settings == _settings:
+            return
         _settings.clear()
         _settings.update(settings)
         _salesforce = None
