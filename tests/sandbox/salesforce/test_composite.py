@@ -11,14 +11,8 @@ from simple_salesforce import Salesforce, SalesforceMalformedRequest
 
 from sandbox.testing import SandboxHandle
 from tests.sandbox.salesforce.test_presence import Org, define_command_event, results
-from tests.sandbox.support import login
 
 AGENT = "katherine.johnson@example.com"  # no other emulator test uses her: her presence rows are this file's
-
-
-@pytest.fixture(scope="module")
-def module_sf(shared_sandbox: SandboxHandle) -> Salesforce:
-    return login(shared_sandbox.env)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import requests
 from simple_salesforce import Salesforce, SalesforceResourceNotFound
 
 from sandbox.testing import SandboxHandle
-from tests.sandbox.support import login
 
 ADA = "ada.lovelace@example.com"
 LINUS = "linus.torvalds@example.com"  # Standard User profile: no statuses granted
@@ -62,11 +61,6 @@ class Org:
 
     def user_id(self, email: str) -> str:
         return str(self.sf.query(f"SELECT Id FROM User WHERE Email = '{email}'")["records"][0]["Id"])
-
-
-@pytest.fixture(scope="module")
-def module_sf(shared_sandbox: SandboxHandle) -> Salesforce:
-    return login(shared_sandbox.env)
 
 
 @pytest.fixture
