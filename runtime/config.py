@@ -128,6 +128,10 @@ class RuntimeConfig(_Model):
     api_budget_per_minute: Budgets = Field(default_factory=Budgets)
     workers: int = Field(default=32, ge=1, le=256, description="Reconcile worker threads: writes wait on the vendor, "
                          "so concurrent writes = changes per second x write latency.")
+    omni_publish_calls_in_flight: int = Field(
+        default=4, ge=1, le=25, description="Omni command publishes under way at once; commands that arrive "
+        "meanwhile leave together in the next composite call (up to 25 each). Fewer means bigger batches.",
+    )
     salesforce_feed: Literal["stream", "poll"] = Field(
         default="stream", description="stream: the change-data-capture feed; poll: UserServicePresence by budget."
     )

@@ -64,7 +64,8 @@ class SyncService:
         self.metrics = metrics or Metrics()
         self.store = store or SqliteStore(config.store_path)
         self.clock = clock
-        writers = {"acd": CxoneStateWriter(cxone), "sf": OmniCommandWriter(salesforce)}
+        writers = {"acd": CxoneStateWriter(cxone),
+                   "sf": OmniCommandWriter(salesforce, max_in_flight=config.omni_publish_calls_in_flight)}
         self.reconciler = Reconciler(config, self.store, writers, metrics=self.metrics, clock=clock)  # type: ignore[arg-type]
         self.cxone_feed = CxoneFeed(cxone, self.reconciler, config, metrics=self.metrics, clock=clock)
         self.salesforce_feed = SalesforceFeed(salesforce, self.reconciler, config, metrics=self.metrics, clock=clock)

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 import requests
 
+from runtime.feeds import parse_time
+
 from .support import (
     ADA,
     EDSGER,
@@ -144,6 +146,38 @@ def test_previous_state_is_restored_when_the_agent_logs_out_of_cxone(
     wait_until(lambda: ada.omni_status() == "Busy", what="Omni follows")
     ada.cxone_logout()
     wait_until(lambda: ada.omni_status() == "Lunch", what="Omni restores the status from before the rule")
+
+
+def test_commands_that_pile_up_share_a_salesforce_call_and_each_agent_gets_exactly_its_own(
+    setup: SandboxSetup, tmp_path: Path
+) -> None:
+    people = [on_shift(setup, agent_id) for agent_id in (ADA, GRACE, 100003, 100004)]
+    # One publish call under way at a time, each taking 0.4 s: the commands that come meanwhile must queue.
+    config = sandbox_config(setup, tmp_path, omni_publish_calls_in_flight=1)
+    runtime = RuntimeProcess(config, tmp_path, setup.sandbox.env).start()
+    operator = setup.sandbox.salesforce_operator
+    try:
+        operator.set_faults(latency_ms=400, path_prefix="/services/data/")
+        sf0, cx0 = positions(setup)
+        started = time.time()
+        for person in people:
+            person.cxone_set("Available")
+        wait_until(lambda: all(p.omni_status() == "Available_for_Chats" for p in people), timeout=15,
+                   what="every agent's Omni follows")  # fmt: skip
+        time.sleep(SETTLE)
+    finally:
+        operator.clear_faults()
+        runtime.stop()
+
+    commands = writes(operator, OMNI_COMMAND, sf0)
+    calls = {e["seq"] for e in commands}
+    assert len(commands) == 4 and all(e["status"] == 201 for e in commands)
+    assert len(calls) < len(commands), "commands that waited for the call in flight left together"
+    results = requests.get(f"{setup.sandbox.salesforce_url}/__sandbox/console/results?limit=1000",
+                           verify=setup.sandbox.ca_bundle, timeout=10).json()["results"]  # fmt: skip
+    applied = sorted(r["userId"] for r in results if r["success"] and (parse_time(r["at"]) or 0.0) >= started)
+    assert applied == sorted(p.user_id for p in people)  # one command applied per agent, none repeated
+    assert counts(setup, sf0, cx0)[1] == 0  # and no echo came back to CXone
 
 
 def test_agents_no_rule_covers_are_not_touched(setup: SandboxSetup, runtime: RuntimeProcess) -> None:
