@@ -77,24 +77,10 @@ def team_json(row: sqlite3.Row, agent_count: int) -> dict[str, Any]:
 
 
 def _agent_filters(query: Query, prefix: str = "a.") -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    args: list[Any] = []
-    is_active = query.boolean("isActive")
-    if is_active is not None:
-        where.append(f"{prefix}is_active = ?")
-        args.append(int(is_active))
+    where, args = query.list_filters(("first_name", "last_name", "user_name", "email"), since_column="last_update",
+                                     prefix=prefix)  # fmt: skip
     if query.boolean("isLocked"):
         where.append("0")  # no agent is ever locked in the sandbox
-    search = query.get("searchString")
-    if search:
-        like = f"%{search}%"
-        where.append(f"({prefix}first_name LIKE ? OR {prefix}last_name LIKE ? OR {prefix}user_name LIKE ? "
-                     f"OR {prefix}email LIKE ?)")
-        args.extend([like] * 4)
-    since = query.since("updatedSince", "updateSince")
-    if since is not None:
-        where.append(f"{prefix}last_update > ?")
-        args.append(since)
     return where, args
 
 
@@ -154,20 +140,7 @@ def team_row(conn: sqlite3.Connection, team_id: int) -> sqlite3.Row:
 async def list_teams(request: Request, ctx: Ctx, _: Principal) -> Response:
     query = Query(request)
     skip, top = query.page()
-    where: list[str] = []
-    args: list[Any] = []
-    is_active = query.boolean("isActive")
-    if is_active is not None:
-        where.append("is_active = ?")
-        args.append(int(is_active))
-    search = query.get("searchString")
-    if search:
-        where.append("name LIKE ?")
-        args.append(f"%{search}%")
-    since = query.since("updatedSince", "updateSince")
-    if since is not None:
-        where.append("last_update > ?")
-        args.append(since)
+    where, args = query.list_filters(("name",), since_column="last_update")
     with ctx.store.read() as conn:
         total, rows = paged(conn, "SELECT * FROM teams", where, args, "team_id", skip, top)
         counts = _agent_counts(conn)

@@ -50,16 +50,7 @@ def _check_name_free(conn: sqlite3.Connection, name: str, own_id: int | None = N
 async def list_codes(request: Request, ctx: Ctx, _: Principal) -> Response:
     query = Query(request)
     skip, top = query.page()
-    where: list[str] = []
-    args: list[Any] = []
-    is_active = query.boolean("isActive")
-    if is_active is not None:
-        where.append("is_active = ?")
-        args.append(int(is_active))
-    search = query.get("searchString")
-    if search:
-        where.append("name LIKE ?")
-        args.append(f"%{search}%")
+    where, args = query.list_filters(("name",))
     with ctx.store.read() as conn:
         total, rows = paged(conn, "SELECT * FROM unavailable_codes", where, args, "code_id", skip, top)
     return json_response({"totalRecords": total, "businessUnitId": ctx.business_unit_id,

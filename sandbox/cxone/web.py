@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -151,6 +151,26 @@ class Query:
         if raw is None or raw == "":
             return None
         return parse_since(raw, names[0])
+
+    def list_filters(self, search_columns: Sequence[str], *, since_column: str | None = None,
+                     prefix: str = "") -> tuple[list[str], list[Any]]:  # fmt: skip
+        """The filters CXone's admin lists share, as SQL (``where`` clauses, ``args``): ``isActive``,
+        ``searchString`` (a substring of any of ``search_columns``) and, where the list has it, ``updatedSince``."""
+        where: list[str] = []
+        args: list[Any] = []
+        is_active = self.boolean("isActive")
+        if is_active is not None:
+            where.append(f"{prefix}is_active = ?")
+            args.append(int(is_active))
+        search = self.get("searchString")
+        if search:
+            where.append("(" + " OR ".join(f"{prefix}{column} LIKE ?" for column in search_columns) + ")")
+            args.extend([f"%{search}%"] * len(search_columns))
+        since = self.since("updatedSince", "updateSince") if since_column else None
+        if since is not None:
+            where.append(f"{prefix}{since_column} > ?")
+            args.append(since)
+        return where, args
 
     def page(self) -> tuple[int, int]:
         skip = self.integer("skip", default=0, minimum=0)
