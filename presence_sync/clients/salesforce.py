@@ -97,7 +97,6 @@ class _SilentLogger(logging.Logger):
 _SILENT_ZEEP_LOGGER = _SilentLogger("presence_sync.clients.salesforce.zeep")
 
 PLATFORM_EVENT = "Omni_Presence_Command__e"
-BRIDGE_TESTS = ("OmniPresenceBridgeControllerTest",)  # salesforce/bridge's Apex tests: production runs them
 COMPOSITE_LIMIT = 25  # subrequests per composite call (REST API limit); the whole call counts as one API call
 _GRANT_ENTITY_TYPE = "ServicePresenceStatus"  # SetupEntityAccess.SetupEntityType for presence statuses
 _MD_NS = {"mt": "http://soap.sforce.com/2006/04/metadata"}
@@ -978,7 +977,7 @@ class SalesforceClient:
     # File-based Metadata API deploy (the Salesforce-side bridge)
 
     def deploy_bridge(
-        self, zip_bytes: bytes, *, run_tests: Sequence[str] = BRIDGE_TESTS, timeout: float = 120,
+        self, zip_bytes: bytes, *, run_tests: Sequence[str], timeout: float = 120,
         poll_interval: float = 0.5,
     ) -> DeployOutcome:  # fmt: skip
         """Deploy a Metadata API zip (``package.xml`` at its root) with rollbackOnError, and wait for it.

@@ -107,10 +107,10 @@ def test_the_bridge_deploys_by_zip_and_a_broken_one_names_its_problem(sf: Salesf
     import io
     import zipfile
 
-    from runtime.bridge import bridge_package
+    from runtime.bridge import bridge_package, bridge_test_classes
 
     bridge = bridge_package()
-    outcome = sf.deploy_bridge(bridge.zip_bytes)
+    outcome = sf.deploy_bridge(bridge.zip_bytes, run_tests=bridge_test_classes())
     assert (outcome.status, outcome.components_deployed, outcome.components_total) == ("Succeeded", 6, 6)
     assert {"ApexClass OmniPresenceBridgeController", "ApexClass OmniPresenceBridgeControllerTest"} <= set(
         outcome.components)
@@ -123,17 +123,17 @@ def test_the_bridge_deploys_by_zip_and_a_broken_one_names_its_problem(sf: Salesf
             if name != "classes/OmniPresenceBridgeController.cls":
                 archive.writestr(name, content)
     with pytest.raises(InvalidRequest, match=r"ApexClass OmniPresenceBridgeController .*was not found in zipped"):
-        sf.deploy_bridge(broken.getvalue())
+        sf.deploy_bridge(broken.getvalue(), run_tests=bridge_test_classes())
 
 
 def test_the_bridge_is_removed_by_zip_twice_over_and_its_test_must_exist_to_deploy(sf: SalesforceClient) -> None:
     import io
     import zipfile
 
-    from runtime.bridge import bridge_package, bridge_removal_package
+    from runtime.bridge import bridge_package, bridge_removal_package, bridge_test_classes
 
     bridge = bridge_package()
-    sf.deploy_bridge(bridge.zip_bytes)
+    sf.deploy_bridge(bridge.zip_bytes, run_tests=bridge_test_classes())
     ada = next(u for u in sf.list_users() if u.email == "ada.lovelace@example.com")
 
     removed = sf.remove_bridge(bridge_removal_package().zip_bytes)
@@ -153,9 +153,10 @@ def test_the_bridge_is_removed_by_zip_twice_over_and_its_test_must_exist_to_depl
         for name, content in bridge.files.items():
             if "OmniPresenceBridgeControllerTest" not in name:
                 archive.writestr(name, content.replace(b"<members>OmniPresenceBridgeControllerTest</members>", b""))
+    # Production would run the test: it must be in the zip or the org.
     with pytest.raises(InvalidRequest, match=r"Apex test OmniPresenceBridgeControllerTest: This class name's value"):
-        sf.deploy_bridge(without_test.getvalue())  # production would run it: it must be in the zip or the org
-    sf.deploy_bridge(bridge.zip_bytes)  # and back, for the tests after this one
+        sf.deploy_bridge(without_test.getvalue(), run_tests=bridge_test_classes())
+    sf.deploy_bridge(bridge.zip_bytes, run_tests=bridge_test_classes())  # and back, for the tests after this one
     assert sf.publish_presence_command(ada.id, "0N5000000000001AAA", "after-redeploy")
 
 

@@ -697,6 +697,9 @@ def deploy_status(done: bool, status: str, details: str = "", deployed: int = 0,
     )
 
 
+BRIDGE_TESTS = ("OmniPresenceBridgeControllerTest",)
+
+
 def test_deploy_bridge_sends_the_zip_and_polls_until_done(
     sf: SalesforceClient, sf_transport: FakeTransport, sleeps: list[float]
 ) -> None:
@@ -706,7 +709,7 @@ def test_deploy_bridge_sends_the_zip_and_polls_until_done(
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(False, "InProgress"),
                     deploy_status(True, "Succeeded", success, deployed=1))  # fmt: skip
 
-    outcome = sf.deploy_bridge(b"PK-zip-bytes")
+    outcome = sf.deploy_bridge(b"PK-zip-bytes", run_tests=BRIDGE_TESTS)
 
     assert (outcome.id, outcome.status, outcome.components_deployed, outcome.components) == (
         "0Af000000000001AAA", "Succeeded", 1, ["ApexClass Bridge"])
@@ -725,7 +728,7 @@ def test_a_failed_deploy_names_the_component_and_problem(sf: SalesforceClient, s
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Failed", failure, errors=1))
 
     with pytest.raises(InvalidRequest) as raised:
-        sf.deploy_bridge(b"zip")
+        sf.deploy_bridge(b"zip", run_tests=BRIDGE_TESTS)
     assert "CustomObject X__e (objects/X__e.object): Field type Lookup isn't supported" in str(raised.value)
     assert raised.value.operation == "deploy_bridge"
 
@@ -736,7 +739,7 @@ def test_deploy_with_an_expired_session_relogs_in(sf: SalesforceClient, sf_trans
                     deploy_started())  # fmt: skip
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Succeeded", deployed=5))
 
-    assert sf.deploy_bridge(b"zip").components_deployed == 5
+    assert sf.deploy_bridge(b"zip", run_tests=BRIDGE_TESTS).components_deployed == 5
     assert sf.auth_calls == 2
     assert "00Dtoken!second" in sf_transport.matching("POST", DEPLOY)[1].text
 
@@ -746,14 +749,14 @@ def test_a_deploy_that_does_not_finish_times_out(sf: SalesforceClient, sf_transp
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(False, "InProgress"))
 
     with pytest.raises(ServiceUnavailable, match="not done after 0 s"):
-        sf.deploy_bridge(b"zip", timeout=0)
+        sf.deploy_bridge(b"zip", run_tests=BRIDGE_TESTS, timeout=0)
 
 
-def test_the_bridge_deploy_runs_the_bridge_s_own_apex_tests(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+def test_the_bridge_deploy_runs_the_apex_tests_it_is_given(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
     sf_transport.on("POST", DEPLOY, deploy_started(), deploy_started())
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Succeeded", deployed=6))
 
-    sf.deploy_bridge(b"zip")
+    sf.deploy_bridge(b"zip", run_tests=BRIDGE_TESTS)
     sf.deploy_bridge(b"zip", run_tests=())
 
     with_tests, without = sf_transport.matching("POST", DEPLOY)
@@ -771,7 +774,7 @@ def test_a_failing_apex_test_fails_the_deploy_and_is_named(sf: SalesforceClient,
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Failed", tests))
 
     with pytest.raises(InvalidRequest) as raised:
-        sf.deploy_bridge(b"zip")
+        sf.deploy_bridge(b"zip", run_tests=BRIDGE_TESTS)
     assert ("Apex test OmniPresenceBridgeControllerTest.aSuccessIsPublished: System.AssertException: "
             "Assertion Failed") in str(raised.value)
 
