@@ -194,22 +194,23 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
 
         cxone_path, omni_path = "/state", "/sobjects/Omni_Presence_Command__e"
 
-        counted = {"omni": 0, "states": 0, "joins": 0, "omni_calls": 0}
         seen = {"sf": 0, "cx": 0}
+        omni_calls: set[int] = set()  # the seq of each Salesforce call that carried commands
+        counted = {"omni": 0, "states": 0, "joins": 0}
 
         def write_count() -> tuple[int, int, int]:
             # Only the entries logged since the last look (the log is fetched while the burst runs: re-reading
             # all of it every time would load the sandbox and this driver, the runtime's competitors for CPU).
-            sf_log = sandbox.salesforce_operator.requests(seen["sf"])
-            cx_log = sandbox.cxone_operator.requests(seen["cx"])
-            seen["sf"] = max([seen["sf"], *(e["seq"] for e in sf_log)])
-            seen["cx"] = max([seen["cx"], *(e["seq"] for e in cx_log)])
-            for entry in sf_log:
-                operations = entry.get("subrequests") or [entry]  # a composite call's publishes, one by one
-                publishes = sum(1 for e in operations if e["method"] == "POST" and omni_path in e["path"])
-                counted["omni"] += publishes
-                counted["omni_calls"] += 1 if publishes else 0
-            for entry in cx_log:
+            # operations(): a composite call's publishes one by one, each with the call's seq.
+            sf_ops = sandbox.salesforce_operator.operations(seen["sf"])
+            cx_ops = sandbox.cxone_operator.operations(seen["cx"])
+            seen["sf"] = max([seen["sf"], *(e["seq"] for e in sf_ops)])
+            seen["cx"] = max([seen["cx"], *(e["seq"] for e in cx_ops)])
+            for entry in sf_ops:
+                if entry["method"] == "POST" and omni_path in entry["path"]:
+                    counted["omni"] += 1
+                    omni_calls.add(entry["seq"])
+            for entry in cx_ops:
                 if entry["method"] == "POST" and entry["path"].endswith(cxone_path):
                     counted["states"] += 1
                 elif entry["method"] == "POST" and entry["path"].endswith("/join"):
@@ -269,7 +270,7 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         "writes": omni + states,
         "joins": joins,
         "omni_writes": omni,
-        "omni_calls": counted["omni_calls"],
+        "omni_calls": len(omni_calls),
         "writes_per_change": (omni + states) / max(1, len(chosen)),
         "echoes_suppressed": sum(v for k, v in metrics.items() if k.startswith("presence_sync_echoes_suppressed_t")),
         "rss_mb": rss,
