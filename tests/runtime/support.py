@@ -146,6 +146,14 @@ class Agent:
         return mine["statusDeveloperName"]
 
 
+def console_results(sandbox: Any) -> list[dict[str, Any]]:
+    """What the emulator's agent console (the bridge's part) did with each Omni command, oldest first."""
+    response = requests.get(f"{sandbox.salesforce_url}/__sandbox/console/results?limit=1000",
+                            verify=sandbox.ca_bundle, timeout=10)  # fmt: skip
+    response.raise_for_status()
+    return list(response.json()["results"])
+
+
 def writes(operator: Any, fragment: str, since: int = 0) -> list[dict[str, Any]]:
     """Logged vendor writes whose path contains ``fragment`` (successful or not); a composite call's
     subrequests count one by one."""

@@ -29,6 +29,7 @@ from .support import (
     Agent,
     RuntimeProcess,
     SandboxSetup,
+    console_results,
     last_seq,
     prepare,
     sandbox_config,
@@ -173,8 +174,7 @@ def test_commands_that_pile_up_share_a_salesforce_call_and_each_agent_gets_exact
     calls = {e["seq"] for e in commands}
     assert len(commands) == 4 and all(e["status"] == 201 for e in commands)
     assert len(calls) < len(commands), "commands that waited for the call in flight left together"
-    results = requests.get(f"{setup.sandbox.salesforce_url}/__sandbox/console/results?limit=1000",
-                           verify=setup.sandbox.ca_bundle, timeout=10).json()["results"]  # fmt: skip
+    results = console_results(setup.sandbox)
     applied = sorted(r["userId"] for r in results if r["success"] and (parse_time(r["at"]) or 0.0) >= started)
     assert applied == sorted(p.user_id for p in people)  # one command applied per agent, none repeated
     assert counts(setup, sf0, cx0)[1] == 0  # and no echo came back to CXone
@@ -214,8 +214,7 @@ def test_kill_9_mid_burst_then_restart_delivers_every_change_once(
     time.sleep(SETTLE)
     commands = [e for e in setup.sandbox.salesforce_operator.operations(sf0) if OMNI_COMMAND in e["path"]]
     assert commands and all(e["status"] == 201 for e in commands)
-    results = requests.get(f"{setup.sandbox.salesforce_url}/__sandbox/console/results?limit=1000",
-                           verify=setup.sandbox.ca_bundle, timeout=10).json()["results"]  # fmt: skip
+    results = console_results(setup.sandbox)
     by_user: dict[str, list[str]] = {}
     for result in results:
         by_user.setdefault(result["userId"], []).append(result["statusId"])
