@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+
+from .operator_client import IDEMPOTENT_METHODS, retry_once_on_stale_connection
 
 
 class DemoAgent:
@@ -18,6 +21,11 @@ class DemoAgent:
         self.cxone = connection["CXONE_API_URL"].rstrip("/")
         self.http = requests.Session()
         self.http.verify = connection["REQUESTS_CA_BUNDLE"]
+        # The demo pauses between an agent's actions for longer than the emulators keep an idle connection open.
+        # The agent-side POSTs set a state (log in, set state/status): repeating one changes nothing, so they
+        # may be repeated once, like GETs, when their pooled connection turns out closed.
+        retry = retry_once_on_stale_connection(IDEMPOTENT_METHODS | {"POST"})
+        self.http.mount("https://", HTTPAdapter(max_retries=retry))
 
     @classmethod
     def find(cls, email: str, connection: Mapping[str, str]) -> DemoAgent:

@@ -1,20 +1,71 @@
-"""A small client for the operator endpoints of one emulator (``/__sandbox/requests`` and ``/__sandbox/faults``)."""
+"""A small client for the operator endpoints of one emulator (``/__sandbox/requests`` and ``/__sandbox/faults``).
+
+The emulators close a keep-alive connection left idle (30 s by default, like a vendor would), and a test often
+leaves the operator idle that long, e.g. through an outage it injected. A request sent on the pooled connection as
+the emulator closes it fails with ``RemoteDisconnected`` before any byte of the response; the session repeats such
+a request once on a new connection (``StaleConnectionRetry``, urllib3's ``Retry``). Every operator call is
+idempotent (GET, PUT of settings, DELETE), so the repeat is safe.
+"""
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Any
 
 import requests as http
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ProtocolError
+from urllib3.util.retry import Retry
 
-__all__ = ["OperatorClient"]
+__all__ = ["IDEMPOTENT_METHODS", "OperatorClient", "StaleConnectionRetry", "retry_once_on_stale_connection"]
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Methods whose repetition leaves the server as one request would (RFC 9110, 9.2.2).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+# The sandbox imports nothing of presence-sync (it stands in for the vendors), hence this twin of the retry in
+# presence_sync/clients/_http.py.
+class StaleConnectionRetry(Retry):
+    """A urllib3 ``Retry`` that repeats only a request whose connection dropped before any byte of the response
+    (``RemoteDisconnected``, a reset, a broken pipe). Other errors are raised as with requests' default (no
+    retry): a read timeout stays a ``requests.ReadTimeout``, since the server may still be at work on it."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> StaleConnectionRetry:
+        if error is not None and self._is_read_error(error) and not _dropped_before_response(error):
+            raise error.with_traceback(_stacktrace)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _dropped_before_response(error: Exception) -> bool:
+    # urllib3 reports it as ProtocolError("Connection aborted.", <socket error>); RemoteDisconnected (no status
+    # line at all) is a ConnectionResetError.
+    return isinstance(error, ProtocolError) and any(
+        isinstance(arg, (ConnectionResetError, BrokenPipeError)) for arg in error.args)
+
+
+def retry_once_on_stale_connection(methods: frozenset[str] = IDEMPOTENT_METHODS) -> StaleConnectionRetry:
+    """One immediate repeat of a ``methods`` request whose pooled connection turned out closed; nothing else
+    (refused connections, statuses, Retry-After) is retried."""
+    return StaleConnectionRetry(total=1, connect=0, read=1, status=0, other=0, redirect=0, backoff_factor=0,
+                                allowed_methods=methods, respect_retry_after_header=False, raise_on_status=False)
 
 
 class OperatorClient:
     def __init__(self, base_url: str, ca_bundle: str | None = None, *, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
         self._session = http.Session()
+        adapter = HTTPAdapter(max_retries=retry_once_on_stale_connection())
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
         # Per request, not on the session: requests lets REQUESTS_CA_BUNDLE override ``Session.verify``.
         self._verify: str | bool = ca_bundle if ca_bundle else True
         self._timeout = timeout

@@ -3,6 +3,10 @@ in the operator middleware, state in ``<data-dir>/{salesforce,cxone}.db``.
 
 When both listen, ``<data-dir>/sandbox.env`` (shell ``export`` lines) and ``<data-dir>/connection.json`` are
 written and one line is printed: ``sandbox ready: salesforce=https://... cxone=https://...``.
+
+Like the real vendors, the emulators close a keep-alive connection that sits idle: after
+``SandboxConfig.keep_alive_timeout_seconds`` (30 s; ``SANDBOX_KEEP_ALIVE_SECONDS`` in the environment sets another
+default, so that a test can shorten it for the sandbox process it starts and idle past it in moments).
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ import dataclasses
 import gc
 import importlib
 import json
+import os
 import pathlib
 import shlex
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import uvicorn
@@ -31,6 +36,8 @@ __all__ = ["VENDORS", "SandboxConfig", "SandboxError", "connection_info", "serve
 VENDORS = ("salesforce", "cxone")
 HOST = "127.0.0.1"
 SF_API_VERSION = "59.0"
+KEEP_ALIVE_ENV = "SANDBOX_KEEP_ALIVE_SECONDS"
+DEFAULT_KEEP_ALIVE_SECONDS = 30
 
 
 class SandboxError(Exception):
@@ -44,6 +51,25 @@ class SandboxConfig:
     cxone_port: int = 8444
     reset: bool = False
     vendors: tuple[str, ...] = VENDORS
+    # How long a kept-alive connection may sit idle before the emulator closes it (uvicorn's timeout_keep_alive,
+    # whole seconds); None: SANDBOX_KEEP_ALIVE_SECONDS from the environment, else 30.
+    keep_alive_timeout_seconds: int | None = None
+
+
+def keep_alive_seconds(config: SandboxConfig, environ: Mapping[str, str] = os.environ) -> int:
+    if config.keep_alive_timeout_seconds is not None:
+        seconds = config.keep_alive_timeout_seconds
+    else:
+        text = environ.get(KEEP_ALIVE_ENV, "").strip()
+        if not text:
+            return DEFAULT_KEEP_ALIVE_SECONDS
+        try:
+            seconds = int(text)
+        except ValueError:
+            raise SandboxError(f"{KEEP_ALIVE_ENV} must be whole seconds, not {text!r}") from None
+    if not 1 <= seconds <= 3600:
+        raise SandboxError(f"the keep-alive timeout must be 1 to 3600 seconds, not {seconds}")
+    return seconds
 
 
 class _Server(uvicorn.Server):
@@ -111,6 +137,7 @@ async def serve(config: SandboxConfig) -> None:
     data_dir = config.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     modules = {vendor: _emulator_module(vendor) for vendor in config.vendors}
+    keep_alive = keep_alive_seconds(config)
     certs = ensure_certificates(data_dir, reset=config.reset)
     ports = {"salesforce": config.salesforce_port, "cxone": config.cxone_port}
     sockets = {vendor: _bind(ports[vendor]) for vendor in config.vendors}
@@ -125,7 +152,8 @@ async def serve(config: SandboxConfig) -> None:
         server_config = uvicorn.Config(
             wrapped, host=HOST, port=sockets[vendor].getsockname()[1], ssl_certfile=str(certs.cert),
             ssl_keyfile=str(certs.key), http=refusing_protocol(faults), lifespan="off", log_level="warning",
-            access_log=False, proxy_headers=False, timeout_keep_alive=30, timeout_graceful_shutdown=1,
+            access_log=False, proxy_headers=False, timeout_keep_alive=keep_alive,
+            timeout_graceful_shutdown=1,
             server_header=False)
         servers.append((_Server(server_config), sockets[vendor]))
 
