@@ -121,9 +121,19 @@ class RuntimeConfig(_Model):
     resync_interval_seconds: float = Field(default=300.0, gt=0, description="Full reconcile of every agent.")
     echo_window_seconds: float = Field(default=30.0, gt=0, description="How long a write of ours is recognised.")
     clock_skew_seconds: float = Field(
-        default=0.25, ge=0, le=5,
-        description="Tolerated difference between the vendors' clocks and ours when an echo is matched to the "
-        "write it came from (two opposite writes closer together than this may be told apart less precisely).",
+        default=2.0, ge=0, le=30,
+        description="Largest difference between a vendor's clock and ours assumed until it is measured (from our "
+        "own writes and their echoes, see runtime/clocks.py). It must exceed the real skew: an echo of ours "
+        "older than this bound is taken for the agent's own change.",
+    )
+    reread_after_seconds: float = Field(
+        default=5.0, gt=0, le=3600,
+        description="A write decided longer ago than this (an outage, a backoff) re-reads its side first.",
+    )
+    durability: Literal["normal", "full"] = Field(
+        default="normal",
+        description="SQLite synchronous mode of the store: normal survives a process crash; full also survives "
+        "power loss (one fsync per transaction).",
     )
     api_budget_per_minute: Budgets = Field(default_factory=Budgets)
     workers: int = Field(default=32, ge=1, le=256, description="Reconcile worker threads: writes wait on the vendor, "

@@ -74,7 +74,7 @@ class _Stoppable:
         if times:
             self.metrics.feed_lag.labels(self.name).set(max(0.0, now - max(times)))
 
-    def _failed(self, exc: VendorError) -> None:
+    def failed(self, exc: VendorError) -> None:
         self.last_error = str(exc)
         self.metrics.errors.labels(exc.vendor, type(exc).__name__).inc()
         log.warning("feed read failed", extra={"feed": self.name, "error": str(exc)})
@@ -104,6 +104,12 @@ class CxoneFeed(_Stoppable):
         return [Observation(s.agent_id, acd_notation(s.agent_state_name, s.out_state_id, s.out_state_description,
                                                      codes), parse_time(s.last_update_time)) for s in states]
 
+    def catch_up(self) -> None:
+        """At start: a fresh store takes a baseline snapshot (nothing propagates); otherwise one read from the
+        durable cursor, so what happened while the runtime was down is seen before this side is written."""
+        fresh = self.reconciler.store.get_cursor(self.CURSOR) is None
+        self.poll_once(full=fresh, baseline=fresh)
+
     def poll_once(self, *, full: bool = False, baseline: bool = False) -> int:
         """One read: since the durable cursor (or everything when ``full``); returns how many states came."""
         cursor = None if full else self.reconciler.store.get_cursor(self.CURSOR)
@@ -119,7 +125,7 @@ class CxoneFeed(_Stoppable):
             try:
                 self.poll_once()
             except VendorError as exc:
-                self._failed(exc)
+                self.failed(exc)
             except Exception:
                 if stop.is_set():
                     return  # the store closed under us while stopping
@@ -151,6 +157,27 @@ class SalesforceFeed(_Stoppable):
         self.mode = config.salesforce_feed
         self.poll_interval = max(config.poll_interval_seconds, 60.0 / config.api_budget_per_minute.salesforce)
         self._record_user: dict[str, str] = {}  # UserServicePresence id -> user id (closing events lack UserId)
+
+    BASELINE = "salesforce.baseline"
+
+    def catch_up(self) -> None:
+        """At start: a fresh store takes the stream's position and a baseline snapshot (nothing propagates);
+        otherwise the stream (or the poll) is read from its durable cursor until it has nothing more."""
+        store = self.reconciler.store
+        # Stores written before the baseline marker existed were baselined together with the CXone cursor.
+        if store.get_cursor(self.BASELINE) is None and store.get_cursor(CxoneFeed.CURSOR) is None:
+            self.start_position()
+            self.poll_once(full=True, baseline=True)
+            store.set_cursor(self.BASELINE, "done")
+            return
+        if self.mode == "stream":
+            try:
+                while self.read_once(0) >= self.LIMIT:
+                    pass
+                return
+            except (NotFound, PermissionDenied) as exc:
+                self._fall_back(exc)
+        self.poll_once()
 
     # -- stream
     def start_position(self) -> None:
@@ -207,7 +234,10 @@ class SalesforceFeed(_Stoppable):
         for row in rows:
             agent_id = self.reconciler.agent_for_user(row.user_id)
             if agent_id is not None:
-                observations.append(Observation(agent_id, row.status_id, parse_time(row.last_modified)))
+                # Beside the change stream, LastModifiedDate is not on the change events' time basis (their
+                # CommitTimestamp): such a read shows a different state, never a repeated one.
+                observations.append(Observation(agent_id, row.status_id, parse_time(row.last_modified),
+                                                snapshot=self.mode == "stream"))
         cursor = (self.POLL_CURSOR, newest.isoformat()) if newest is not None and not full else None
         self.reconciler.observe("sf", observations, cursor, baseline=baseline)
         self._ok(o.changed_at for o in observations)
@@ -226,9 +256,9 @@ class SalesforceFeed(_Stoppable):
                 if self.mode == "stream":
                     self._fall_back(exc)
                     continue
-                self._failed(exc)
+                self.failed(exc)
             except VendorError as exc:
-                self._failed(exc)
+                self.failed(exc)
                 stop.wait(min(self.poll_interval, 1.0))
                 continue
             except Exception:

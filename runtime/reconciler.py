@@ -1,28 +1,32 @@
-"""Per-agent, level-triggered reconcile with an outbox, retries and a circuit per vendor.
+"""Per-agent, level-triggered reconcile: what the feeds saw, ordered by the vendors' change times, decides one
+write per side; an outbox, retries and a circuit per vendor make it happen.
 
-    feeds ──observe()──▶ store (states, source, dirty) ──mark_dirty──▶ queue ──worker──▶ reconcile(agent)
-                                                                                         │ decide (rules)
-                                                                                         ▼
-                                                                 outbox + echo ledger ──▶ writer (vendor)
+    feeds ──observe()──▶ store (states, change times, source) ──▶ KeyedWorkQueue ──worker──▶ reconcile(agent)
+                                                                         ▲                     │ decide (rules)
+                                                                         └── requeue at ◀──────┤
+                                                             outbox + echo ledger ──▶ writer (vendor)
 
-* ``observe`` records what a feed saw (in chunks of transactions, the feed's cursor with the last). An observation that
-  matches the echo ledger is our own write coming back: it confirms the write and is never propagated.
-  Anything else that differs from the known state is a change: its side becomes the agent's *source* and the
-  agent is marked dirty.
-* ``reconcile(agent)`` looks only at the latest states (``rules.decide``), so duplicates, reordering and
-  bursts collapse into at most one write per side. The decision goes to the outbox and the ledger in one
-  transaction, then the write is made; only a confirmed write leaves the outbox.
-* One reconcile per agent at a time (a key that becomes dirty while in flight runs again afterwards).
-* Transient vendor errors keep the write in the outbox and retry it with capped exponential backoff and
-  jitter; each vendor has a circuit that opens after consecutive failures, so an outage on one side costs
-  one probe per cooldown while the other direction keeps flowing. Permanent errors drop the write (logged
-  and counted). Token refresh is the clients' job.
+* ``observe`` records what a feed saw (in chunks of transactions, the feed's cursor with the last). An
+  observation that matches the echo ledger is our own write coming back: it confirms the write, teaches the
+  vendor's clock offset (``clocks.SkewEstimator``) and is never propagated. Anything else that is newer than
+  what the side showed before -- a different state, or the same state with a newer vendor time (the agent went
+  away and came back) -- is the agent's own change. The agent's latest change by vendor time (on our clock)
+  is the *source*: the other side follows it. A change older than the agent's latest change on the other side
+  (it was invisible for a while: an outage, a slow poll) does not win because it arrived last; it is overwritten.
+  Two changes closer together than the clocks' uncertainty are ambiguous: the later seen wins.
+* ``reconcile(agent)`` decides from the latest states only (``rules.decide``), so duplicates, reordering and
+  bursts collapse into at most one write per side, and returns when it wants to run again (a backoff, an open
+  circuit). The queue (``workqueue.KeyedWorkQueue``) runs one reconcile per agent at a time.
+* A write is stored (outbox + ledger) before the vendor is called; only a landed write leaves the outbox. A
+  write whose outcome is unknown (no answer), or that waited longer than ``reread_after`` seconds, re-reads the
+  target side first, so it never lands over a change the agent made meanwhile.
+* Writes to a side wait until that side's feed has caught up after a start (``hold_writes``/``release_writes``),
+  so a write made just before a crash is recognised by its echo instead of being repeated; the other side's
+  writes do not wait for it.
 """
 
 from __future__ import annotations
 
-import collections
-import heapq
 import logging
 import random
 import threading
@@ -32,28 +36,43 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from presence_sync.clients.errors import TransientVendorError, VendorError
+from presence_sync.clients.errors import RateLimited, ServiceUnavailable, TransientVendorError, VendorError
 
+from .circuit import CircuitBreaker
+from .clocks import ASYNC_APPLY_ALLOWANCE, SkewEstimator
 from .config import AgentLink, RuntimeConfig
 from .metrics import Metrics
-from .rules import LedgerEntry, Side, decide, is_echo, previous_after_write
-from .store import PendingWrite, Store
+from .rules import LedgerEntry, Side, Write, decide, is_echo, other, previous_after_write
+from .store import AgentRecord, PendingWrite, Store
+from .workqueue import KeyedWorkQueue
 
-__all__ = ["CircuitBreaker", "Observation", "Reconciler", "Writer"]
+__all__ = ["CircuitBreaker", "Observation", "Reconciler", "Result", "Writer"]
 
 log = logging.getLogger("runtime.reconciler")
 
 VENDOR: dict[Side, str] = {"acd": "cxone", "sf": "salesforce"}
 DIRECTION: dict[Side, str] = {"sf": "cxone_to_salesforce", "acd": "salesforce_to_cxone"}
+HELD_WRITE_RECHECK = 0.2  # seconds between looks at a write whose side's feed has not caught up yet
 
 
 @dataclass(frozen=True)
 class Observation:
-    """A feed saw ``agent_id``'s ``side`` in ``state`` (None: logged out of Omni), changed at ``changed_at``."""
+    """A feed saw ``agent_id``'s ``side`` in ``state`` (None: logged out of Omni), changed at ``changed_at``
+    (the vendor's clock). ``snapshot``: read from a full current-state listing whose timestamps are not on the
+    same basis as the side's change feed (Salesforce's UserServicePresence vs its change events): it reveals a
+    different state, never a repeated one."""
 
     agent_id: int
     state: str | None
     changed_at: float | None = None
+    snapshot: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a reconcile asks of the queue: run again at ``requeue_at`` (our clock), or not (None)."""
+
+    requeue_at: float | None = None
 
 
 class Writer(Protocol):
@@ -62,58 +81,15 @@ class Writer(Protocol):
         ...
 
 
-class CircuitBreaker:
-    """Closed → open after ``threshold`` consecutive failures → half-open after a cooldown (one probe);
-    the cooldown doubles on each failed probe, up to ``max_cooldown``."""
+class Rereader(Protocol):
+    def current(self, link: AgentLink) -> Observation | None:
+        """The side's state right now, read from the vendor (None: cannot tell)."""
+        ...
 
-    def __init__(self, name: str, *, threshold: int = 3, cooldown: float = 0.5, max_cooldown: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
-        self.name = name
-        self.threshold = threshold
-        self.base_cooldown = cooldown
-        self.max_cooldown = max_cooldown
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures = 0
-        self._cooldown = cooldown
-        self._open_until: float | None = None
-        self._probing = False
 
-    @property
-    def is_open(self) -> bool:
-        with self._lock:
-            return self._open_until is not None
-
-    def retry_in(self) -> float:
-        with self._lock:
-            return 0.0 if self._open_until is None else max(0.0, self._open_until - self._clock())
-
-    def allow(self) -> bool:
-        with self._lock:
-            if self._open_until is None:
-                return True
-            if self._clock() >= self._open_until and not self._probing:
-                self._probing = True  # half-open: exactly one caller probes
-                return True
-            return False
-
-    def success(self) -> None:
-        with self._lock:
-            self._failures = 0
-            self._open_until = None
-            self._probing = False
-            self._cooldown = self.base_cooldown
-
-    def failure(self) -> None:
-        with self._lock:
-            self._failures += 1
-            if self._probing:
-                self._cooldown = min(self.max_cooldown, self._cooldown * 2)
-            if self._probing or self._failures >= self.threshold:
-                if self._open_until is None:
-                    log.warning("circuit %s opened after %d failures", self.name, self._failures)
-                self._open_until = self._clock() + self._cooldown
-            self._probing = False
+def _maybe_landed(exc: TransientVendorError) -> bool:
+    """Whether a failed write may still have reached the vendor: only an answer that refused it says no."""
+    return not isinstance(exc, (ServiceUnavailable, RateLimited))
 
 
 class Reconciler:
@@ -132,6 +108,7 @@ class Reconciler:
         retry_base: float = 0.2,
         retry_max: float = 5.0,
         clock_skew: float | None = None,
+        reread_after: float | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -143,17 +120,16 @@ class Reconciler:
             "acd": CircuitBreaker("cxone"), "sf": CircuitBreaker("salesforce")})  # fmt: skip
         self.retry_base = retry_base
         self.retry_max = retry_max
-        self.clock_skew = config.clock_skew_seconds if clock_skew is None else clock_skew
+        initial = config.clock_skew_seconds if clock_skew is None else clock_skew
+        self.skew: dict[Side, SkewEstimator] = {"acd": SkewEstimator(initial), "sf": SkewEstimator(initial)}
+        self.reread_after = config.reread_after_seconds if reread_after is None else reread_after
         self.links: dict[int, AgentLink] = {link.agent_id: link for link in config.agents}
         self.by_user: dict[str, int] = {link.salesforce_user_id: link.agent_id for link in config.agents}
-        self._cond = threading.Condition()
-        self._queue: collections.deque[int] = collections.deque()
-        self._queued: set[int] = set()
-        self._inflight: set[int] = set()
-        self._again: set[int] = set()
-        self._timers: list[tuple[float, int]] = []
+        self.queue: KeyedWorkQueue[int] = KeyedWorkQueue(clock)
+        self._held: set[Side] = set()
+        self._sending: set[str] = set()  # command ids being written right now (their echo may still come)
+        self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self._stopping = False
         self.on_write: Callable[[PendingWrite, float], None] | None = None  # hook: (write, completed at)
 
     # ------------------------------------------------------------------------------------- feeds side
@@ -162,7 +138,7 @@ class Reconciler:
                 *, baseline: bool = False) -> list[int]:  # fmt: skip
         """Record what a feed saw, and then its cursor; returns the agents that became dirty.
 
-        ``baseline``: the first snapshot of a fresh store; states are recorded, nothing is a change.
+        ``baseline``: the side's first snapshot in a fresh store; states are recorded, nothing is a change.
         """
         dirty: list[int] = []
         now = self.clock()
@@ -191,240 +167,311 @@ class Reconciler:
 
     def _observe_one(self, side: Side, obs: Observation, now: float, baseline: bool) -> bool:
         rec = self.store.load_agent(obs.agent_id)
-        known = rec.observed(side)
-        if obs.state == known and side not in rec.expected:
+        known, known_at = rec.observed(side), rec.seen_at.get(side)
+        newer = False
+        if obs.changed_at is not None and known_at is not None:
+            if obs.changed_at < known_at and obs.state != known:
+                return False  # older than what this side already showed: a read that started before the last one
+            newer = obs.changed_at > known_at and not obs.snapshot
+        if obs.state == known and not newer:
             return False  # nothing new (a repeated read, a resync): the common case, answered without the ledger
-        echo = is_echo(self.store.ledger(obs.agent_id), side, obs.state, now, obs.changed_at, self.clock_skew)
-        if echo is not None and not baseline:
-            self.store.consume_ledger(obs.agent_id, side, echo.written_at)
-            rec.set_observed(side, obs.state)
-            # The echo of a write we since cancelled (no write expected now): look at the agent again.
-            stale = side not in rec.expected
-            if rec.expected.get(side) == obs.state:
-                rec.expected.pop(side, None)
-                rec.expected_at.pop(side, None)
-            for pending in self.store.pending_writes(obs.agent_id):
-                if pending.side == side and pending.target == obs.state:
-                    self.store.delete_write(obs.agent_id, side, pending.command_id)  # done (e.g. before a crash)
-            rec.dirty = rec.dirty or stale
-            self.store.save_agent(rec)
-            self.metrics.echoes_suppressed.labels(side).inc()
-            log.debug("echo suppressed", extra={"agent_id": obs.agent_id, "side": side, "state": obs.state})
-            return stale
-        if obs.state == known:
-            return False
-        rec.set_observed(side, obs.state)
         if baseline:
+            self._record_state(rec, side, obs)
+            rec.dirty = rec.source is not None  # the other side changed before this side's snapshot came
             self.store.save_agent(rec)
-            return False
-        rec.source = side
-        rec.source_changed_at = obs.changed_at if obs.changed_at is not None else now
+            return rec.dirty
+        estimate = self.skew[side].estimate
+        changed = estimate.to_ours(obs.changed_at) if obs.changed_at is not None else now
+        echo = is_echo(self.store.ledger(obs.agent_id), side, obs.state, now, changed, estimate.uncertainty)
+        if echo is not None:
+            return self._confirm_echo(rec, side, obs, echo)
+        self._record_state(rec, side, obs)
+        rec.human_at[side] = changed
+        rec.human_state[side] = obs.state
         rec.caused_by_us[side] = False
         rec.expected.pop(side, None)
         rec.expected_at.pop(side, None)
-        for pending in self.store.pending_writes(obs.agent_id):
-            if pending.side == side:  # the agent's own newer choice beats our queued write to that side
-                self.store.delete_write(obs.agent_id, side, pending.command_id)
-                self.store.drop_ledger_command(obs.agent_id, pending.command_id)
+        # A write of ours that landed before this change can no longer come back after it.
+        self.store.drop_ledger_acked_before(obs.agent_id, side, changed - estimate.uncertainty)
+        other_at = rec.human_at.get(other(side))
+        ambiguity = estimate.uncertainty + self.skew[other(side)].estimate.uncertainty
+        if other_at is None or changed >= other_at - ambiguity:
+            rec.source = side
+            rec.source_changed_at = changed
+            for pending in self.store.pending_writes(obs.agent_id):
+                if pending.side == side:  # the agent's own newer choice beats our queued write to that side
+                    self._cancel(pending)
+        # else: the agent changed the other side later; that change still governs, and this side follows it.
         rec.dirty = True
         self.store.save_agent(rec)
         self.metrics.changes_seen.labels(side).inc()
         log.info("change seen", extra={"agent_id": obs.agent_id, "side": side, "state": obs.state})
         return True
 
+    def _confirm_echo(self, rec: AgentRecord, side: Side, obs: Observation, echo: LedgerEntry) -> bool:
+        """Our own write came back: it is the side's state now, it is never propagated."""
+        self.store.consume_ledger(rec.agent_id, side, echo.written_at)
+        if echo.sent_at is not None and echo.acked_at is not None and obs.changed_at is not None:
+            # The Omni bridge applies a command after the publish was answered (in the agent's console), so
+            # the answer does not bound the change there: allow for the console's delay.
+            applied_by = echo.acked_at + (ASYNC_APPLY_ALLOWANCE if side == "sf" else 0.0)
+            self.skew[side].sample(sent_at=echo.sent_at, acked_at=applied_by, vendor_time=obs.changed_at)
+        self._record_state(rec, side, obs)
+        # The echo of a write we since cancelled (no write expected now): look at the agent again.
+        stale = side not in rec.expected
+        if rec.expected.get(side) == obs.state:
+            rec.expected.pop(side, None)
+            rec.expected_at.pop(side, None)
+        for pending in self.store.pending_writes(rec.agent_id):
+            if pending.side == side and pending.target == obs.state:
+                self.store.delete_write(rec.agent_id, side, pending.command_id)  # done (e.g. before a crash)
+        # Our write landed after the agent changed this side themselves (it was on its way): theirs is the
+        # newer choice, so the reconcile puts it back.
+        overwrote = rec.source == side and rec.human_at.get(side, float("-inf")) > echo.written_at
+        rec.dirty = rec.dirty or stale or overwrote
+        self.store.save_agent(rec)
+        self.metrics.echoes_suppressed.labels(side).inc()
+        log.debug("echo suppressed", extra={"agent_id": rec.agent_id, "side": side, "state": obs.state})
+        return stale or overwrote
+
+    @staticmethod
+    def _record_state(rec: AgentRecord, side: Side, obs: Observation) -> None:
+        rec.set_observed(side, obs.state)
+        if obs.changed_at is not None and not obs.snapshot:
+            rec.seen_at[side] = max(obs.changed_at, rec.seen_at.get(side, obs.changed_at))
+
+    def _cancel(self, pending: PendingWrite) -> None:
+        """Forget a queued write. Its ledger entry stays while it may have landed (an attempt without an answer,
+        or one under way now), so a late landing is recognised as ours and reconciled again."""
+        self.store.delete_write(pending.agent_id, pending.side, pending.command_id)
+        with self._lock:
+            sending = pending.command_id in self._sending
+        if not pending.maybe_landed and not sending:
+            self.store.drop_ledger_command(pending.agent_id, pending.command_id)
+
     def agent_for_user(self, user_id: str | None) -> int | None:
         return None if user_id is None else self.by_user.get(user_id)
 
-    # ------------------------------------------------------------------------------------- queue
+    # ------------------------------------------------------------------------------------- queue and workers
 
     def mark_dirty(self, agent_id: int) -> None:
-        with self._cond:
-            if agent_id in self._inflight:
-                self._again.add(agent_id)
-            elif agent_id not in self._queued:
-                self._queued.add(agent_id)
-                self._queue.append(agent_id)
-                self._cond.notify()
+        self.queue.add(agent_id)
 
     def mark_all_dirty(self) -> None:
         for agent_id in self.links:
-            self.mark_dirty(agent_id)
+            self.queue.add(agent_id)
 
     def recover(self) -> None:
         """After a restart: agents left dirty and every pending write get a reconcile."""
         for agent_id in self.store.dirty_agents():
-            self.mark_dirty(agent_id)
+            self.queue.add(agent_id)
         for pending in self.store.pending_writes():
-            self.mark_dirty(pending.agent_id)
+            self.queue.add(pending.agent_id)
 
-    def _schedule(self, at: float, agent_id: int) -> None:
-        with self._cond:
-            heapq.heappush(self._timers, (at, agent_id))
-            self._cond.notify_all()
+    def hold_writes(self, side: Side) -> None:
+        """Decide, but do not write to ``side`` until ``release_writes`` (its feed is catching up)."""
+        with self._lock:
+            self._held.add(side)
 
-    def _take(self, block: bool) -> int | None:
-        with self._cond:
-            while True:
-                self._release_due_timers()
-                if self._queue:
-                    agent_id = self._queue.popleft()
-                    self._queued.discard(agent_id)
-                    self._inflight.add(agent_id)
-                    return agent_id
-                if not block or self._stopping:
-                    return None
-                wait = 0.5 if not self._timers else max(0.001, min(0.5, self._timers[0][0] - self.clock()))
-                self._cond.wait(wait)
-
-    def _release_due_timers(self) -> None:
-        now = self.clock()
-        while self._timers and self._timers[0][0] <= now:
-            _, agent_id = heapq.heappop(self._timers)
-            if agent_id in self._inflight:
-                self._again.add(agent_id)
-            elif agent_id not in self._queued:
-                self._queued.add(agent_id)
-                self._queue.append(agent_id)
-
-    def _done(self, agent_id: int) -> None:
-        with self._cond:
-            self._inflight.discard(agent_id)
-            if agent_id in self._again:
-                self._again.discard(agent_id)
-                self._queued.add(agent_id)
-                self._queue.append(agent_id)
-                self._cond.notify()
+    def release_writes(self, side: Side) -> None:
+        with self._lock:
+            self._held.discard(side)
 
     def drain(self) -> int:
-        """Reconcile queued agents in this thread until the queue is empty (tests); returns how many ran."""
+        """Reconcile due agents in this thread until none is due (tests); returns how many ran."""
         count = 0
-        while (agent_id := self._take(block=False)) is not None:
-            try:
-                self.reconcile(agent_id)
-            finally:
-                self._done(agent_id)
+        while (agent_id := self.queue.get(block=False)) is not None:
+            self._run(agent_id)
             count += 1
         return count
 
     def start(self, workers: int | None = None) -> None:
-        self._stopping = False
+        self.queue.restart()
         for number in range(workers or self.config.workers):
             thread = threading.Thread(target=self._work, name=f"reconcile-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
     def stop(self, timeout: float = 5.0) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
+        self.queue.shut_down()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
 
     def idle(self) -> bool:
-        with self._cond:
-            return not self._queue and not self._inflight
+        return self.queue.idle()
 
     def _work(self) -> None:
-        while (agent_id := self._take(block=True)) is not None:
-            try:
-                self.reconcile(agent_id)
-            except Exception:
-                log.exception("reconcile failed", extra={"agent_id": agent_id})
-                self._schedule(self.clock() + 1.0, agent_id)
-            finally:
-                self._done(agent_id)
+        while (agent_id := self.queue.get()) is not None:
+            self._run(agent_id)
+
+    def _run(self, agent_id: int) -> None:
+        try:
+            result = self.reconcile(agent_id)
+        except Exception:
+            log.exception("reconcile failed", extra={"agent_id": agent_id})
+            result = Result(requeue_at=self.clock() + 1.0)
+        finally:
+            self.queue.done(agent_id)
+        if result.requeue_at is not None:
+            self.queue.add_at(agent_id, result.requeue_at)
 
     # ------------------------------------------------------------------------------------- reconcile
 
-    def reconcile(self, agent_id: int) -> None:
-        """Decide from the latest states, queue the write (outbox + ledger), then make the due writes."""
+    def reconcile(self, agent_id: int) -> Result:
+        """Decide from the latest states, queue the writes (outbox + ledger), then make the due ones."""
         link = self.links.get(agent_id)
         if link is None:
-            return
-        now = self.clock()
-        window = self.config.echo_window_seconds
+            return Result()
         with self.store.transaction():
             rec = self.store.load_agent(agent_id)
             rec.dirty = False
-            queued = {p.side: p for p in self.store.pending_writes(agent_id)}
-            for side, at in list(rec.expected_at.items()):
-                if now - at > window and side not in queued:  # never confirmed: stop assuming it
-                    rec.expected.pop(side, None)
-                    rec.expected_at.pop(side, None)
-            # A write still in the outbox has not been made (a made one leaves it at once): decide as if it never
-            # lands, so a change that is undone while the write waits (outage, backoff) costs no write at all.
-            view = rec.view(link.team_id)
-            for side in queued:
-                view.expected.pop(side, None)
-            write = decide(self.config.rules, view)
-            for side, item in queued.items():
-                if write is None or write.side != side:
-                    # Nothing to write any more: forget the queued write. Its ledger entry stays, so a late
-                    # landing (a timeout that did reach the vendor) is recognised and reconciled again.
-                    self.store.delete_write(agent_id, side, item.command_id)
-                    rec.expected.pop(side, None)
-                    rec.expected_at.pop(side, None)
-            already = queued.get(write.side) if write is not None else None
-            if write is not None and already is not None and already.target == write.target:
-                write = None  # already queued
-            if write is not None:
-                command_id = uuid.uuid4().hex
-                rec.previous[write.side] = previous_after_write(
-                    rec.view(link.team_id), write.side, rec.caused_by_us.get(write.side, False))
-                rec.caused_by_us[write.side] = True
-                rec.expected[write.side] = write.target
-                rec.expected_at[write.side] = now
-                self.store.put_write(PendingWrite(agent_id, write.side, write.target, command_id, now,
-                                                  rec.source_changed_at))  # fmt: skip
-                self.store.add_ledger(agent_id, LedgerEntry(write.side, write.target, now, now + window, command_id))
-                log.debug("write decided", extra={"agent_id": agent_id, "side": write.side, "state": write.target,
-                                                 "rule": write.rule, "command_id": command_id})  # fmt: skip
+            for write in self._decide(rec, link):
+                self._queue_write(rec, link, write)
             self.store.save_agent(rec)
             pending = self.store.pending_writes(agent_id)
         # A write whose echo the feed already showed (say, made just before a crash) left the outbox in observe().
-        for item in pending:
-            self._attempt(item, link)
+        due = [at for item in pending if (at := self._attempt(item, link)) is not None]
+        return Result(requeue_at=min(due) if due else None)
 
-    def _attempt(self, item: PendingWrite, link: AgentLink) -> None:
+    def _decide(self, rec: AgentRecord, link: AgentLink) -> list[Write]:
+        """The writes that bring the agent in line, with queued writes that no longer fit cancelled."""
         now = self.clock()
+        queued = {p.side: p for p in self.store.pending_writes(rec.agent_id)}
+        for side, at in list(rec.expected_at.items()):
+            if now - at > self.config.echo_window_seconds and side not in queued:  # never confirmed: stop assuming
+                rec.expected.pop(side, None)
+                rec.expected_at.pop(side, None)
+        # A write still in the outbox has not been made (a made one leaves it at once): decide as if it never
+        # lands, so a change that is undone while the write waits (outage, backoff) costs no write at all.
+        view = rec.view(link.team_id)
+        for side in queued:
+            view.expected.pop(side, None)
+        writes: list[Write] = []
+        restore = self._restore(rec)
+        if restore is not None:
+            writes.append(restore)
+            if restore.side == "acd":  # the other side follows the agent's own choice, not what we overwrote it with
+                view.acd = restore.target
+            else:
+                view.sf = restore.target
+        follow = decide(self.config.rules, view)
+        if follow is not None:
+            writes.append(follow)
+        wanted = {w.side: w.target for w in writes}
+        for side, item in queued.items():
+            if wanted.get(side) != item.target:
+                self._cancel(item)
+                rec.expected.pop(side, None)
+                rec.expected_at.pop(side, None)
+        return [w for w in writes if not (w.side in queued and queued[w.side].target == w.target)]
+
+    @staticmethod
+    def _restore(rec: AgentRecord) -> Write | None:
+        """A write of ours that landed over the agent's newer change to the source side puts their choice back."""
+        side = rec.source
+        if side is None or side not in rec.human_state or side in rec.expected:
+            return None
+        chosen = rec.human_state[side]
+        if chosen is None or chosen == rec.observed(side) or (side == "acd" and chosen == "LoggedOut"):
+            return None  # nothing to put back, or nothing a write can set (logged out)
+        return Write(side, chosen, "restore the agent's own change")
+
+    def _queue_write(self, rec: AgentRecord, link: AgentLink, write: Write) -> None:
+        now = self.clock()
+        command_id = uuid.uuid4().hex
+        rec.previous[write.side] = previous_after_write(
+            rec.view(link.team_id), write.side, rec.caused_by_us.get(write.side, False))
+        rec.caused_by_us[write.side] = True
+        rec.expected[write.side] = write.target
+        rec.expected_at[write.side] = now
+        self.store.put_write(PendingWrite(rec.agent_id, write.side, write.target, command_id, now,
+                                          rec.source_changed_at))  # fmt: skip
+        window = self.config.echo_window_seconds
+        self.store.add_ledger(rec.agent_id, LedgerEntry(write.side, write.target, now, now + window, command_id))
+        log.debug("write decided", extra={"agent_id": rec.agent_id, "side": write.side, "state": write.target,
+                                         "rule": write.rule, "command_id": command_id})  # fmt: skip
+
+    def _attempt(self, item: PendingWrite, link: AgentLink) -> float | None:
+        """Make one due write; returns when to look at it again (None: done, dropped or superseded)."""
+        now = self.clock()
+        with self._lock:
+            held = item.side in self._held
+        if held:
+            return now + HELD_WRITE_RECHECK
         if item.next_attempt_at > now:
-            self._schedule(item.next_attempt_at, item.agent_id)
-            return
+            return item.next_attempt_at
         breaker = self.breakers[item.side]
         if not breaker.allow():
-            self._schedule(now + max(0.05, breaker.retry_in()), item.agent_id)
-            return
-        vendor = VENDOR[item.side]
+            return now + max(0.05, breaker.retry_in())
         try:
-            self.writers[item.side].write(item, link)
+            if (item.maybe_landed or now - item.created_at > self.reread_after) and not self._still_due(item, link):
+                breaker.success()
+                return None  # the side already shows it, or the agent changed it meanwhile
+            with self._lock:
+                self._sending.add(item.command_id)
+            sent_at = self.clock()
+            try:
+                self.writers[item.side].write(item, link)
+            finally:
+                with self._lock:
+                    self._sending.discard(item.command_id)
         except TransientVendorError as exc:
-            breaker.failure()
-            self.metrics.errors.labels(vendor, type(exc).__name__).inc()
-            attempts = item.attempts + 1
-            step = min(self.retry_max, self.retry_base * 2 ** (attempts - 1))
-            retry_at = self.clock() + step / 2 + self.rand() * step / 2
-            if self.store.update_write(replace(item, attempts=attempts, next_attempt_at=retry_at)):
-                self._schedule(retry_at, item.agent_id)
-            log.warning("write deferred", extra={"agent_id": item.agent_id, "side": item.side,
-                                                 "attempts": attempts, "error": str(exc)})  # fmt: skip
-            return
+            return self._deferred(item, exc)
         except VendorError as exc:
-            breaker.success()  # the vendor answered; the request itself is wrong
-            self.metrics.errors.labels(vendor, type(exc).__name__).inc()
-            with self.store.transaction():
-                self.store.delete_write(item.agent_id, item.side, item.command_id)
-                self.store.drop_ledger_command(item.agent_id, item.command_id)
-                rec = self.store.load_agent(item.agent_id)
-                if rec.expected.get(item.side) == item.target:
-                    rec.expected.pop(item.side, None)
-                    rec.expected_at.pop(item.side, None)
-                    self.store.save_agent(rec)
-            log.error("write failed", extra={"agent_id": item.agent_id, "side": item.side, "error": str(exc)})
-            return
-        breaker.success()
+            self._failed(item, exc)
+            return None
+        self._landed(item, sent_at)
+        return None
+
+    def _still_due(self, item: PendingWrite, link: AgentLink) -> bool:
+        """Re-read the target side before a write whose outcome is unknown or whose decision is old: the read
+        goes through ``observe`` (an echo confirms the write; the agent's own change cancels it)."""
+        current = getattr(self.writers[item.side], "current", None)
+        if current is None:
+            return True
+        try:
+            observed = current(link)
+        except TransientVendorError:
+            raise
+        except VendorError as exc:  # a read we cannot make says nothing about the write: make it
+            log.warning("re-read before a write failed", extra={"agent_id": item.agent_id, "error": str(exc)})
+            return True
+        if observed is not None:
+            self.observe(item.side, [observed])
+        return any(p.command_id == item.command_id for p in self.store.pending_writes(item.agent_id))
+
+    def _deferred(self, item: PendingWrite, exc: TransientVendorError) -> float | None:
+        self.breakers[item.side].failure()
+        self.metrics.errors.labels(VENDOR[item.side], type(exc).__name__).inc()
+        attempts = item.attempts + 1
+        step = min(self.retry_max, self.retry_base * 2 ** (attempts - 1))
+        retry_at = self.clock() + step / 2 + self.rand() * step / 2
+        again = replace(item, attempts=attempts, next_attempt_at=retry_at,
+                        maybe_landed=item.maybe_landed or _maybe_landed(exc))  # fmt: skip
+        log.warning("write deferred", extra={"agent_id": item.agent_id, "side": item.side,
+                                             "attempts": attempts, "error": str(exc)})  # fmt: skip
+        return retry_at if self.store.update_write(again) else None
+
+    def _failed(self, item: PendingWrite, exc: VendorError) -> None:
+        self.breakers[item.side].success()  # the vendor answered; the request itself is wrong
+        self.metrics.errors.labels(VENDOR[item.side], type(exc).__name__).inc()
+        with self.store.transaction():
+            self.store.delete_write(item.agent_id, item.side, item.command_id)
+            self.store.drop_ledger_command(item.agent_id, item.command_id)
+            rec = self.store.load_agent(item.agent_id)
+            if rec.expected.get(item.side) == item.target:
+                rec.expected.pop(item.side, None)
+                rec.expected_at.pop(item.side, None)
+                self.store.save_agent(rec)
+        log.error("write failed", extra={"agent_id": item.agent_id, "side": item.side, "error": str(exc)})
+
+    def _landed(self, item: PendingWrite, sent_at: float) -> None:
+        self.breakers[item.side].success()
         done = self.clock()
-        self.store.delete_write(item.agent_id, item.side, item.command_id)
+        with self.store.transaction():
+            self.store.delete_write(item.agent_id, item.side, item.command_id)
+            self.store.ack_ledger(item.agent_id, item.command_id, sent_at, done)
         self.metrics.writes.labels(item.side).inc()
         if item.source_changed_at is not None:
             self.metrics.latency.labels(DIRECTION[item.side]).observe(max(0.0, done - item.source_changed_at))
@@ -432,4 +479,3 @@ class Reconciler:
             self.on_write(item, done)
         log.info("write made", extra={"agent_id": item.agent_id, "side": item.side, "state": item.target,
                                       "command_id": item.command_id})  # fmt: skip
-

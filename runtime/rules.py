@@ -70,6 +70,8 @@ class LedgerEntry:
     written_at: float
     expires_at: float
     command_id: str = ""
+    sent_at: float | None = None  # the attempt that landed: sent and answered (our clock); None until it landed
+    acked_at: float | None = None
 
 
 @dataclass

@@ -27,6 +27,7 @@ from .config import RuntimeConfig
 from .feeds import CxoneFeed, SalesforceFeed
 from .metrics import Metrics
 from .reconciler import Reconciler
+from .rules import Side
 from .store import SqliteStore, Store
 from .writers import CxoneStateWriter, OmniCommandWriter
 
@@ -62,7 +63,7 @@ class SyncService:
                  metrics: Metrics | None = None, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
         self.config = config
         self.metrics = metrics or Metrics()
-        self.store = store or SqliteStore(config.store_path)
+        self.store = store or SqliteStore(config.store_path, durability=config.durability)
         self.clock = clock
         writers = {"acd": CxoneStateWriter(cxone),
                    "sf": OmniCommandWriter(salesforce, max_in_flight=config.omni_publish_calls_in_flight)}
@@ -82,40 +83,41 @@ class SyncService:
             log.warning("agent matches no Salesforce user; not synced",
                         extra={"agent_id": agent.agent_id, "error": agent.reason})  # fmt: skip
         self._serve_http()
-        self._catch_up()
+        # Each side's writes wait for its own feed to catch up (so a write made just before a crash is seen as
+        # its echo, not repeated); one vendor's outage never holds up the other direction.
+        self.reconciler.hold_writes("acd")
+        self.reconciler.hold_writes("sf")
         self.reconciler.recover()
         self.reconciler.start()
-        self._spawn("feed-cxone", lambda: self.cxone_feed.run(self._stop))
-        self._spawn("feed-salesforce", lambda: self.salesforce_feed.run(self._stop))
+        self._spawn("feed-cxone", lambda: self._follow(self.cxone_feed, "acd"))
+        self._spawn("feed-salesforce", lambda: self._follow(self.salesforce_feed, "sf"))
         self._spawn("resync", self._resync_loop)
         self._spawn("housekeeping", self._housekeeping_loop)
         self.started = True
         log.info("runtime started", extra={"feed": self.salesforce_feed.mode})
 
-    def _catch_up(self) -> None:
-        """Fresh store: take the stream position, then a baseline snapshot of both sides (nothing propagates).
-        Existing store: read both feeds from their durable cursors before any reconcile runs, so a write that
-        happened just before a crash is seen (its echo) and not repeated."""
-        fresh = self.store.get_cursor(CxoneFeed.CURSOR) is None
-        for attempt in range(1, 6):
+    def _follow(self, feed: CxoneFeed | SalesforceFeed, side: Side) -> None:
+        """Catch ``feed`` up (retrying until it can), let its side's writes go, then follow it."""
+        attempt = 0
+        while not self._stop.is_set():
             try:
-                if fresh:
-                    self.salesforce_feed.start_position()
-                    self.salesforce_feed.poll_once(full=True, baseline=True)
-                    self.cxone_feed.poll_once(full=True, baseline=True)
-                else:
-                    self.cxone_feed.poll_once()
-                    if self.salesforce_feed.mode == "stream":
-                        while self.salesforce_feed.read_once(0) >= SalesforceFeed.LIMIT:
-                            pass
-                    else:
-                        self.salesforce_feed.poll_once()
-                return
+                feed.catch_up()
+                break
             except VendorError as exc:
-                log.warning("catch-up failed; retrying", extra={"error": str(exc), "attempts": attempt})
-                if self._stop.wait(min(5.0, 0.5 * attempt)):
+                attempt += 1
+                feed.failed(exc)
+                log.warning("catch-up failed; retrying", extra={"feed": feed.name, "attempts": attempt})
+                self._stop.wait(min(5.0, 0.5 * attempt))
+            except Exception:
+                if self._stop.is_set():
                     return
-        log.error("catch-up failed; starting anyway (the feeds keep trying)")
+                log.exception("catch-up failed unexpectedly", extra={"feed": feed.name})
+                self._stop.wait(1.0)
+        else:
+            return
+        self.reconciler.release_writes(side)
+        log.info("feed caught up", extra={"feed": feed.name})
+        feed.run(self._stop)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -125,15 +127,15 @@ class SyncService:
     def _resync_loop(self) -> None:
         """Level-triggered safety net: re-read both sides in full and reconcile every agent."""
         while not self._stop.wait(self.config.resync_interval_seconds):
-            try:
-                self.cxone_feed.poll_once(full=True)
-                self.salesforce_feed.poll_once(full=True)
-            except VendorError as exc:
-                log.warning("resync read failed", extra={"error": str(exc)})
-            except Exception:
-                if self._stop.is_set():
-                    return
-                log.exception("resync failed")
+            for feed in (self.cxone_feed, self.salesforce_feed):  # each on its own: one outage skips one read
+                try:
+                    feed.poll_once(full=True)
+                except VendorError as exc:
+                    log.warning("resync read failed", extra={"feed": feed.name, "error": str(exc)})
+                except Exception:
+                    if self._stop.is_set():
+                        return
+                    log.exception("resync failed", extra={"feed": feed.name})
             self.reconciler.mark_all_dirty()
 
     def _housekeeping_loop(self) -> None:

@@ -22,11 +22,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .rules import AgentView, LedgerEntry, Side
 
-__all__ = ["AgentRecord", "PendingWrite", "SqliteStore", "Store"]
+__all__ = ["AgentRecord", "Durability", "PendingWrite", "SqliteStore", "Store"]
 
 
 @dataclass
@@ -37,7 +37,10 @@ class AgentRecord:
     acd: str | None = None
     sf: str | None = None
     source: Side | None = None
-    source_changed_at: float | None = None  # vendor time of the change that made ``source`` (latency metric)
+    source_changed_at: float | None = None  # when the change that made ``source`` happened (our clock)
+    seen_at: dict[str, float] = field(default_factory=dict)  # per side: the vendor's time of the latest state read
+    human_at: dict[str, float] = field(default_factory=dict)  # per side: the agent's latest own change (our clock)
+    human_state: dict[str, str | None] = field(default_factory=dict)  # per side: the state that change chose
     expected: dict[str, str] = field(default_factory=dict)
     expected_at: dict[str, float] = field(default_factory=dict)
     previous: dict[str, str | None] = field(default_factory=dict)
@@ -51,7 +54,8 @@ class AgentRecord:
     def to_json(self) -> str:
         """The record as stored (``dataclasses.asdict`` deep-copies through generic code: several times slower)."""
         return json.dumps({"agent_id": self.agent_id, "acd": self.acd, "sf": self.sf, "source": self.source,
-                           "source_changed_at": self.source_changed_at, "expected": self.expected,
+                           "source_changed_at": self.source_changed_at, "seen_at": self.seen_at,
+                           "human_at": self.human_at, "human_state": self.human_state, "expected": self.expected,
                            "expected_at": self.expected_at, "previous": self.previous,
                            "caused_by_us": self.caused_by_us, "dirty": self.dirty})  # fmt: skip
 
@@ -77,6 +81,7 @@ class PendingWrite:
     source_changed_at: float | None = None
     attempts: int = 0
     next_attempt_at: float = 0.0
+    maybe_landed: bool = False  # an attempt's outcome is unknown (no answer): re-read the side before repeating it
 
 
 class Store(Protocol):
@@ -89,6 +94,8 @@ class Store(Protocol):
     def ledger(self, agent_id: int) -> list[LedgerEntry]: ...
     def add_ledger(self, agent_id: int, entry: LedgerEntry) -> None: ...
     def consume_ledger(self, agent_id: int, side: Side, upto_written_at: float) -> None: ...
+    def ack_ledger(self, agent_id: int, command_id: str, sent_at: float, acked_at: float) -> None: ...
+    def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float) -> None: ...
     def prune_ledger(self, now: float) -> int: ...
     def put_write(self, write: PendingWrite) -> None: ...
     def pending_writes(self, agent_id: int | None = None) -> list[PendingWrite]: ...
@@ -103,29 +110,48 @@ CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS agents (agent_id INTEGER PRIMARY KEY, data TEXT NOT NULL, dirty INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS agents_dirty ON agents (dirty) WHERE dirty = 1;
 CREATE TABLE IF NOT EXISTS ledger (agent_id INTEGER NOT NULL, side TEXT NOT NULL, state TEXT NOT NULL,
-    written_at REAL NOT NULL, expires_at REAL NOT NULL, command_id TEXT NOT NULL);
+    written_at REAL NOT NULL, expires_at REAL NOT NULL, command_id TEXT NOT NULL, sent_at REAL, acked_at REAL);
 CREATE INDEX IF NOT EXISTS ledger_agent ON ledger (agent_id, side);
 CREATE TABLE IF NOT EXISTS outbox (agent_id INTEGER NOT NULL, side TEXT NOT NULL, target TEXT NOT NULL,
     command_id TEXT NOT NULL, created_at REAL NOT NULL, source_changed_at REAL, attempts INTEGER NOT NULL,
-    next_attempt_at REAL NOT NULL, PRIMARY KEY (agent_id, side));
+    next_attempt_at REAL NOT NULL, maybe_landed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (agent_id, side));
 """
+
+# Columns added after the first release: a store file written by an older runtime gets them at open.
+_ADDED_COLUMNS = (
+    ("ledger", "sent_at", "REAL"),
+    ("ledger", "acked_at", "REAL"),
+    ("outbox", "maybe_landed", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+Durability = Literal["normal", "full"]
 
 
 class SqliteStore:
-    """``Store`` in one SQLite file (WAL, synchronous=NORMAL: a committed transaction survives kill -9).
+    """``Store`` in one SQLite file, in WAL mode.
+
+    ``durability``: ``normal`` (synchronous=NORMAL, the default) -- a committed transaction survives a crash of
+    the process (kill -9, OOM) but the last transactions before a power loss or kernel crash may be lost (the
+    WAL is not fsynced on every commit); the runtime then repeats a feed read from an older cursor and may
+    repeat a write whose echo it no longer remembers. ``full`` (synchronous=FULL) -- every commit is fsynced
+    and survives power loss too, at the cost of one fsync per transaction (see docs/runtime.md).
 
     One connection guarded by a re-entrant lock: ``transaction()`` blocks nest, only the outer one commits.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, durability: Durability = "normal") -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(_SCHEMA)
+        for table, column, declaration in _ADDED_COLUMNS:
+            present = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
         self._lock = threading.RLock()
         self._depth = 0
 
@@ -179,13 +205,26 @@ class SqliteStore:
 
     # -- echo ledger
     def ledger(self, agent_id: int) -> list[LedgerEntry]:
-        rows = self._run("SELECT side, state, written_at, expires_at, command_id FROM ledger WHERE agent_id = ?",
-                         (agent_id,)).fetchall()  # fmt: skip
-        return [LedgerEntry(side=r[0], state=r[1], written_at=r[2], expires_at=r[3], command_id=r[4]) for r in rows]
+        rows = self._run("SELECT side, state, written_at, expires_at, command_id, sent_at, acked_at FROM ledger "
+                         "WHERE agent_id = ?", (agent_id,)).fetchall()  # fmt: skip
+        return [LedgerEntry(side=r[0], state=r[1], written_at=r[2], expires_at=r[3], command_id=r[4], sent_at=r[5],
+                            acked_at=r[6]) for r in rows]  # fmt: skip
 
     def add_ledger(self, agent_id: int, entry: LedgerEntry) -> None:
-        self._run("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?)",
-                  (agent_id, entry.side, entry.state, entry.written_at, entry.expires_at, entry.command_id))
+        self._run("INSERT INTO ledger (agent_id, side, state, written_at, expires_at, command_id, sent_at, acked_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (agent_id, entry.side, entry.state, entry.written_at,
+                                                      entry.expires_at, entry.command_id, entry.sent_at,
+                                                      entry.acked_at))  # fmt: skip
+
+    def ack_ledger(self, agent_id: int, command_id: str, sent_at: float, acked_at: float) -> None:
+        """The write landed: the vendor applied it between ``sent_at`` and ``acked_at`` (our clock)."""
+        self._run("UPDATE ledger SET sent_at = ?, acked_at = ? WHERE agent_id = ? AND command_id = ?",
+                  (sent_at, acked_at, agent_id, command_id))
+
+    def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float) -> None:
+        """Forget writes that landed before ``before``: a change the feed shows after that time is not theirs."""
+        self._run("DELETE FROM ledger WHERE agent_id = ? AND side = ? AND acked_at IS NOT NULL AND acked_at < ?",
+                  (agent_id, side, before))
 
     def consume_ledger(self, agent_id: int, side: Side, upto_written_at: float) -> None:
         self._run("DELETE FROM ledger WHERE agent_id = ? AND side = ? AND written_at <= ?",
@@ -196,15 +235,20 @@ class SqliteStore:
 
     # -- outbox
     def put_write(self, write: PendingWrite) -> None:
-        self._run("INSERT OR REPLACE INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self._run("INSERT OR REPLACE INTO outbox (agent_id, side, target, command_id, created_at, source_changed_at, "
+                  "attempts, next_attempt_at, maybe_landed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                   (write.agent_id, write.side, write.target, write.command_id, write.created_at,
-                   write.source_changed_at, write.attempts, write.next_attempt_at))  # fmt: skip
+                   write.source_changed_at, write.attempts, write.next_attempt_at,
+                   int(write.maybe_landed)))  # fmt: skip
 
     def pending_writes(self, agent_id: int | None = None) -> list[PendingWrite]:
-        sql = "SELECT * FROM outbox" + (" WHERE agent_id = ?" if agent_id is not None else "") + " ORDER BY created_at"
+        sql = ("SELECT agent_id, side, target, command_id, created_at, source_changed_at, attempts, next_attempt_at, "
+               "maybe_landed FROM outbox")
+        sql += (" WHERE agent_id = ?" if agent_id is not None else "") + " ORDER BY created_at"
         rows = self._run(sql, (agent_id,) if agent_id is not None else ()).fetchall()
         return [PendingWrite(agent_id=r[0], side=r[1], target=r[2], command_id=r[3], created_at=r[4],
-                             source_changed_at=r[5], attempts=r[6], next_attempt_at=r[7]) for r in rows]  # fmt: skip
+                             source_changed_at=r[5], attempts=r[6], next_attempt_at=r[7],
+                             maybe_landed=bool(r[8])) for r in rows]  # fmt: skip
 
     def delete_write(self, agent_id: int, side: Side, command_id: str) -> bool:
         cursor = self._run("DELETE FROM outbox WHERE agent_id = ? AND side = ? AND command_id = ?",
@@ -213,9 +257,10 @@ class SqliteStore:
 
     def update_write(self, write: PendingWrite) -> bool:
         """Reschedule a write that is still the pending one for its agent and side; False if it was superseded."""
-        cursor = self._run("UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE agent_id = ? AND side = ? "
-                           "AND command_id = ?", (write.attempts, write.next_attempt_at, write.agent_id, write.side,
-                                                  write.command_id))  # fmt: skip
+        cursor = self._run("UPDATE outbox SET attempts = ?, next_attempt_at = ?, maybe_landed = ? WHERE agent_id = ? "
+                           "AND side = ? AND command_id = ?", (write.attempts, write.next_attempt_at,
+                                                               int(write.maybe_landed), write.agent_id, write.side,
+                                                               write.command_id))  # fmt: skip
         return cursor.rowcount > 0
 
     def drop_ledger_command(self, agent_id: int, command_id: str) -> None:

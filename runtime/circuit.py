@@ -1,0 +1,66 @@
+"""A circuit per vendor: an outage costs one probe per cooldown instead of a call per queued write."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["CircuitBreaker"]
+
+log = logging.getLogger("runtime.reconciler")
+
+
+class CircuitBreaker:
+    """Closed → open after ``threshold`` consecutive failures → half-open after a cooldown (one probe);
+    the cooldown doubles on each failed probe, up to ``max_cooldown``."""
+
+    def __init__(self, name: str, *, threshold: int = 3, cooldown: float = 0.5, max_cooldown: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self.name = name
+        self.threshold = threshold
+        self.base_cooldown = cooldown
+        self.max_cooldown = max_cooldown
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._cooldown = cooldown
+        self._open_until: float | None = None
+        self._probing = False
+
+    @property
+    def is_open(self) -> bool:
+        with self._lock:
+            return self._open_until is not None
+
+    def retry_in(self) -> float:
+        with self._lock:
+            return 0.0 if self._open_until is None else max(0.0, self._open_until - self._clock())
+
+    def allow(self) -> bool:
+        with self._lock:
+            if self._open_until is None:
+                return True
+            if self._clock() >= self._open_until and not self._probing:
+                self._probing = True  # half-open: exactly one caller probes
+                return True
+            return False
+
+    def success(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._open_until = None
+            self._probing = False
+            self._cooldown = self.base_cooldown
+
+    def failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._probing:
+                self._cooldown = min(self.max_cooldown, self._cooldown * 2)
+            if self._probing or self._failures >= self.threshold:
+                if self._open_until is None:
+                    log.warning("circuit %s opened after %d failures", self.name, self._failures)
+                self._open_until = self._clock() + self._cooldown
+            self._probing = False
