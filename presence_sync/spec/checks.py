@@ -28,6 +28,7 @@ from .models import (
 from .names import LABEL_MAX, STATUS_NAME_MAX, derive_developer_name, developer_name_problems
 from .oscillation import find_cycles
 from .scopes import SCOPES
+from .text import shown as _q
 
 __all__ = ["Issue", "check_cxone", "check_runtime", "check_salesforce", "check_spec"]
 
@@ -36,6 +37,11 @@ Path = tuple[str | int, ...]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_URL_SHOWN = 200  # URLs are quoted longer than other values: the hint repeats one with a fix
+# "did you mean" compares with difflib, whose cost grows with both lengths: only for names of a sane length,
+# against a sane number of candidates (past that, only the case-insensitive match is offered).
+_GUESS_MAX_CHARS = 100
+_GUESS_MAX_CANDIDATES = 200
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ def _did_you_mean(value: str, candidates: Iterable[str]) -> str | None:
     folded = {c.casefold(): c for c in options}
     if value.casefold() in folded:
         return folded[value.casefold()]
+    if len(value) > _GUESS_MAX_CHARS or len(options) > _GUESS_MAX_CANDIDATES:
+        return None
     close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
     return close[0] if close else None
 
@@ -92,7 +100,9 @@ def _blank(value: str) -> bool:
 def _email_issue(path: Path, value: str, what: str) -> list[Issue]:
     if _EMAIL.match(value):
         return []
-    return [Issue(path, f"{what} {value!r} is not an e-mail address", "e.g. ada.lovelace@example.com")]
+    if "@" not in value:  # maybe not meant for this key at all (a pasted key or secret): not repeated
+        return [Issue(path, f"{what} is not an e-mail address (it has no '@')", "e.g. ada.lovelace@example.com")]
+    return [Issue(path, f"{what} {_q(value)} is not an e-mail address", "e.g. ada.lovelace@example.com")]
 
 
 def _url_issue(path: Path, url: str, what: str, *, local_http: bool = False, sandbox: bool = False) -> list[Issue]:
@@ -104,9 +114,21 @@ def _url_issue(path: Path, url: str, what: str, *, local_http: bool = False, san
     except ValueError:
         host = None
     if parts.scheme not in ("https", "http") or not host:
-        return [Issue(path, f"{what} {url!r} is not an absolute http(s) URL", "e.g. https://example.com/callback")]
+        return [
+            Issue(
+                path,
+                f"{what} {_q(url, _URL_SHOWN)} is not an absolute http(s) URL",
+                "e.g. https://example.com/callback",
+            )
+        ]
     if parts.fragment:
-        return [Issue(path, f"{what} {url!r} must not contain a fragment ('#...')", "remove the part from '#' on")]
+        return [
+            Issue(
+                path,
+                f"{what} {_q(url, _URL_SHOWN)} must not contain a fragment ('#...')",
+                "remove the part from '#' on",
+            )
+        ]
     if parts.scheme == "https":
         return []
     if local_http and host in _LOCAL_HOSTS:
@@ -115,12 +137,18 @@ def _url_issue(path: Path, url: str, what: str, *, local_http: bool = False, san
         return [
             Issue(
                 path,
-                f"{what} {url!r} uses plain http; that is allowed only for localhost in a sandbox spec",
+                f"{what} {_q(url, _URL_SHOWN)} uses plain http; that is allowed only for localhost in a sandbox spec",
                 "use https, or mark a spec for the local sandbox with 'sandbox: true' at the top",
             )
         ]
     local = " (plain http is allowed only for localhost/127.0.0.1 in a sandbox spec)" if local_http else ""
-    return [Issue(path, f"{what} {url!r} must use https{local}", f"write {'https' + url[len('http') :]!r}")]
+    return [
+        Issue(
+            path,
+            f"{what} {_q(url, _URL_SHOWN)} must use https{local}",
+            f"write {_q('https' + url[len('http') :], _URL_SHOWN)}",
+        )
+    ]
 
 
 def _name_issues(path: Path, name: str, max_length: int, what: str, *, namespace: bool = False) -> list[Issue]:
@@ -129,7 +157,7 @@ def _name_issues(path: Path, name: str, max_length: int, what: str, *, namespace
         return []
     fixed = derive_developer_name(name, max_length)
     hint = f"e.g. {fixed!r}" if fixed and fixed != name else "use letters, digits and single underscores"
-    return [Issue(path, f"{what} {name!r} " + "; ".join(problems), hint)]
+    return [Issue(path, f"{what} {_q(name)} " + "; ".join(problems), hint)]
 
 
 # --------------------------------------------------------------------------------------------- Salesforce
@@ -162,7 +190,7 @@ def _check_statuses(sf: SalesforceSpec) -> list[Issue]:
             issues.append(
                 Issue(
                     name_at,
-                    f"no developer name can be derived from label {status.label!r}: it has no letters or digits",
+                    f"no developer name can be derived from label {_q(status.label)}: it has no letters or digits",
                     "set developerName explicitly",
                 )
             )
@@ -176,11 +204,11 @@ def _check_statuses(sf: SalesforceSpec) -> list[Issue]:
             )
         if name and name.casefold() in first_seen:
             other = first_seen[name.casefold()]
-            derived = "" if status.developer_name is not None else f" (derived from label {status.label!r})"
+            derived = "" if status.developer_name is not None else f" (derived from label {_q(status.label)})"
             issues.append(
                 Issue(
                     name_at,
-                    f"duplicate developer name {name!r}{derived}: salesforce.statuses[{other}] has it too",
+                    f"duplicate developer name {_q(name)}{derived}: salesforce.statuses[{other}] has it too",
                     "developer names are unique in the org, ignoring case; rename one or set developerName",
                 )
             )
@@ -211,7 +239,9 @@ def _check_channels(at: Path, kind: str, channels: Sequence[str]) -> list[Issue]
     for k, channel in enumerate(channels):
         issues += _name_issues((*at, "channels", k), channel, STATUS_NAME_MAX, "channel", namespace=True)
     for k, first in _duplicates(channels):
-        issues.append(Issue((*at, "channels", k), f"channel {channels[k]!r} is listed twice (also channels[{first}])"))
+        issues.append(
+            Issue((*at, "channels", k), f"channel {_q(channels[k])} is listed twice (also channels[{first}])")
+        )
     return issues
 
 
@@ -225,7 +255,7 @@ def _check_existing_statuses(sf: SalesforceSpec) -> list[Issue]:
             issues.append(
                 Issue(
                     at,
-                    f"{name!r} is managed by this spec (salesforce.statuses[{managed[name.casefold()]}]) "
+                    f"{_q(name)} is managed by this spec (salesforce.statuses[{managed[name.casefold()]}]) "
                     "and also listed as an existing status",
                     "remove it here; to take over a status the org already has, set adopt: true on the status",
                 )
@@ -234,28 +264,41 @@ def _check_existing_statuses(sf: SalesforceSpec) -> list[Issue]:
         issues.append(
             Issue(
                 ("salesforce", "existingStatuses", k),
-                f"{sf.existing_statuses[k]!r} is listed twice (also existingStatuses[{first}])",
+                f"{_q(sf.existing_statuses[k])} is listed twice (also existingStatuses[{first}])",
             )
         )
     return issues
 
 
-def _unknown_status(path: Path, value: str, sf: SalesforceSpec, what: str) -> list[Issue]:
-    known = sf.known_status_names()
-    if value in known:
+@dataclass(frozen=True)
+class _Statuses:
+    """The status names references may use, computed once per check (a spec may hold many references)."""
+
+    known: frozenset[str]
+    by_label: dict[str, str]  # label, casefolded -> developer name
+
+    @classmethod
+    def of(cls, sf: SalesforceSpec) -> _Statuses:
+        by_label = {status.label.casefold(): status.name for status in sf.statuses}
+        return cls(frozenset(sf.known_status_names()), by_label)
+
+
+def _unknown_status(path: Path, value: str, statuses: _Statuses, what: str) -> list[Issue]:
+    if value in statuses.known:
         return []
-    by_label = {status.label.casefold(): status.name for status in sf.statuses}
-    if value.casefold() in by_label:
-        name = by_label[value.casefold()]
+    if value.casefold() in statuses.by_label:
+        name = statuses.by_label[value.casefold()]
         return [
-            Issue(path, f"{what} {value!r} is a label; statuses are referred to by developer name", f"write {name!r}")
+            Issue(
+                path, f"{what} {_q(value)} is a label; statuses are referred to by developer name", f"write {_q(name)}"
+            )
         ]
     otherwise = "Define it in salesforce.statuses, or list it in salesforce.existingStatuses if the org already has it"
     return [
         Issue(
             path,
-            f"{what} {value!r} is not a status this spec defines or lists as existing",
-            _suggest(value, known, otherwise),
+            f"{what} {_q(value)} is not a status this spec defines or lists as existing",
+            _suggest(value, statuses.known, otherwise),
         )
     ]
 
@@ -263,6 +306,7 @@ def _unknown_status(path: Path, value: str, sf: SalesforceSpec, what: str) -> li
 def _check_profile_access(sf: SalesforceSpec) -> list[Issue]:
     issues: list[Issue] = []
     profiles = [grant.profile for grant in sf.profile_access]
+    statuses = _Statuses.of(sf)
     for i, grant in enumerate(sf.profile_access):
         at: Path = ("salesforce", "profileAccess", i)
         if _blank(grant.profile):
@@ -270,16 +314,16 @@ def _check_profile_access(sf: SalesforceSpec) -> list[Issue]:
         if not grant.statuses:
             issues.append(Issue((*at, "statuses"), "grants no status", "list developer names, or remove the entry"))
         for k, name in enumerate(grant.statuses):
-            issues += _unknown_status((*at, "statuses", k), name, sf, "status")
+            issues += _unknown_status((*at, "statuses", k), name, statuses, "status")
         for k, first in _duplicates(grant.statuses, fold=False):
             issues.append(
-                Issue((*at, "statuses", k), f"status {grant.statuses[k]!r} is granted twice (also statuses[{first}])")
+                Issue((*at, "statuses", k), f"status {_q(grant.statuses[k])} is granted twice (also statuses[{first}])")
             )
     for i, first in _duplicates(profiles):
         issues.append(
             Issue(
                 ("salesforce", "profileAccess", i, "profile"),
-                f"profile {profiles[i]!r} has a second entry (also profileAccess[{first}])",
+                f"profile {_q(profiles[i])} has a second entry (also profileAccess[{first}])",
                 "merge the two entries' statuses into one",
             )
         )
@@ -302,12 +346,12 @@ def _check_oauth_app(app: OAuthApp, *, sandbox: bool) -> list[Issue]:
             issues.append(
                 Issue(
                     (*at, "scopes", k),
-                    f"unknown OAuth scope {scope!r}",
+                    f"unknown OAuth scope {_q(scope)}",
                     _suggest(scope, SCOPES, f"Valid scopes: {valid}"),
                 )
             )
     for k, first in _duplicates(app.scopes, fold=False):
-        issues.append(Issue((*at, "scopes", k), f"scope {app.scopes[k]!r} is listed twice (also scopes[{first}])"))
+        issues.append(Issue((*at, "scopes", k), f"scope {_q(app.scopes[k])} is listed twice (also scopes[{first}])"))
     return issues
 
 
@@ -318,14 +362,15 @@ def check_cxone(cx: CxoneSpec, sf: SalesforceSpec | None) -> list[Issue]:
     """`sf` is None when the salesforce section didn't parse: status references are then not checked."""
     issues = _check_codes(cx.existing_unavailable_codes)
     issues += _check_account_mapping(cx.account_mapping)
+    statuses = _Statuses.of(sf) if sf is not None else None
     for i, rule in enumerate(cx.presence_rules):
-        issues += _check_rule(("cxone", "presenceRules", i), rule, cx.existing_unavailable_codes, sf)
+        issues += _check_rule(("cxone", "presenceRules", i), rule, cx.existing_unavailable_codes, statuses)
     names = [rule.name for rule in cx.presence_rules]
     for i, first in _duplicates(names):
         issues.append(
             Issue(
                 ("cxone", "presenceRules", i, "name"),
-                f"rule name {names[i]!r} is used twice (also presenceRules[{first}])",
+                f"rule name {_q(names[i])} is used twice (also presenceRules[{first}])",
                 "rule names are unique; rename one",
             )
         )
@@ -341,12 +386,12 @@ def _check_codes(codes: Sequence[str]) -> list[Issue]:
         if _blank(code):
             issues.append(Issue(at, "unavailable code name is empty"))
         elif code != code.strip():
-            issues.append(Issue(at, f"unavailable code {code!r} has spaces around it", f"write {code.strip()!r}"))
+            issues.append(Issue(at, f"unavailable code {_q(code)} has spaces around it", f"write {_q(code.strip())}"))
     for k, first in _duplicates(codes):
         issues.append(
             Issue(
                 ("cxone", "existingUnavailableCodes", k),
-                f"unavailable code {codes[k]!r} is listed twice (also existingUnavailableCodes[{first}])",
+                f"unavailable code {_q(codes[k])} is listed twice (also existingUnavailableCodes[{first}])",
             )
         )
     return issues
@@ -379,13 +424,13 @@ def _check_code_known(path: Path, state: AcdTarget | None, codes: Sequence[str])
     return [
         Issue(
             path,
-            f"unavailable code {state.code!r} is not listed in cxone.existingUnavailableCodes",
-            _suggest(state.code, codes, f"Add {state.code!r} to cxone.existingUnavailableCodes if the tenant has it"),
+            f"unavailable code {_q(state.code)} is not listed in cxone.existingUnavailableCodes",
+            _suggest(state.code, codes, f"Add {_q(state.code)} to cxone.existingUnavailableCodes if the tenant has it"),
         )
     ]
 
 
-def _check_rule(at: Path, rule: PresenceRule, codes: Sequence[str], sf: SalesforceSpec | None) -> list[Issue]:
+def _check_rule(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: _Statuses | None) -> list[Issue]:
     issues: list[Issue] = []
     if _blank(rule.name):
         issues.append(Issue((*at, "name"), "rule name is empty"))
@@ -393,13 +438,13 @@ def _check_rule(at: Path, rule: PresenceRule, codes: Sequence[str], sf: Salesfor
         issues.append(
             Issue(
                 at,
-                f"rule {rule.name!r} has neither a publisher nor a subscriber map",
+                f"rule {_q(rule.name)} has neither a publisher nor a subscriber map",
                 "add publisher (CXone -> Salesforce) and/or subscriber (Salesforce -> CXone) entries",
             )
         )
     if not rule.teams and not rule.users:
         issues.append(
-            Issue(at, f"rule {rule.name!r} applies to no team and no user", "add teams: [...] and/or users: [...]")
+            Issue(at, f"rule {_q(rule.name)} applies to no team and no user", "add teams: [...] and/or users: [...]")
         )
     for k, team in enumerate(rule.teams):
         if _blank(team):
@@ -408,17 +453,17 @@ def _check_rule(at: Path, rule: PresenceRule, codes: Sequence[str], sf: Salesfor
         issues += _email_issue((*at, "users", k), user, "user")
     for field, values in (("teams", rule.teams), ("users", rule.users)):
         for k, first in _duplicates(values):
-            issues.append(Issue((*at, field, k), f"{values[k]!r} is listed twice (also {field}[{first}])"))
+            issues.append(Issue((*at, field, k), f"{_q(values[k])} is listed twice (also {field}[{first}])"))
 
     before = len(issues)
-    issues += _check_publisher(at, rule, codes, sf)
-    issues += _check_subscriber(at, rule, codes, sf)
+    issues += _check_publisher(at, rule, codes, statuses)
+    issues += _check_subscriber(at, rule, codes, statuses)
     if len(issues) == before and rule.publisher and rule.subscriber:
         for cycle in find_cycles(rule.publisher_map(), rule.subscriber_map()):
             issues.append(
                 Issue(
                     at,
-                    f"rule {rule.name!r}: publisher and subscriber maps never settle: {cycle.explain()}",
+                    f"rule {_q(rule.name)}: publisher and subscriber maps never settle: {cycle.explain()}",
                     "map the states involved back to each other (make the pair inverse), drop one direction "
                     "for one of them, or use 'previous' as a target; see docs/presence-rules.md",
                 )
@@ -426,7 +471,7 @@ def _check_rule(at: Path, rule: PresenceRule, codes: Sequence[str], sf: Salesfor
     return issues
 
 
-def _check_publisher(at: Path, rule: PresenceRule, codes: Sequence[str], sf: SalesforceSpec | None) -> list[Issue]:
+def _check_publisher(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: _Statuses | None) -> list[Issue]:
     issues: list[Issue] = []
     first: dict[AcdState, int] = {}
     for k, entry in enumerate(rule.publisher):
@@ -446,18 +491,18 @@ def _check_publisher(at: Path, rule: PresenceRule, codes: Sequence[str], sf: Sal
                 issues.append(
                     Issue(
                         (*here, "acd"),
-                        f"ACD state {entry.acd!r} is mapped twice in publisher (also publisher[{first[state]}])",
+                        f"ACD state {_q(entry.acd)} is mapped twice in publisher (also publisher[{first[state]}])",
                         "a source maps to one target; remove one entry",
                     )
                 )
             else:
                 first[state] = k
-        if entry.salesforce != PREVIOUS and sf is not None:
-            issues += _unknown_status((*here, "salesforce"), entry.salesforce, sf, "Salesforce status")
+        if entry.salesforce != PREVIOUS and statuses is not None:
+            issues += _unknown_status((*here, "salesforce"), entry.salesforce, statuses, "Salesforce status")
     return issues
 
 
-def _check_subscriber(at: Path, rule: PresenceRule, codes: Sequence[str], sf: SalesforceSpec | None) -> list[Issue]:
+def _check_subscriber(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: _Statuses | None) -> list[Issue]:
     issues: list[Issue] = []
     first: dict[str, int] = {}
     for k, entry in enumerate(rule.subscriber):
@@ -471,13 +516,13 @@ def _check_subscriber(at: Path, rule: PresenceRule, codes: Sequence[str], sf: Sa
                 )
             )
         else:
-            if sf is not None:
-                issues += _unknown_status((*here, "salesforce"), entry.salesforce, sf, "Salesforce status")
+            if statuses is not None:
+                issues += _unknown_status((*here, "salesforce"), entry.salesforce, statuses, "Salesforce status")
             if entry.salesforce in first:
                 issues.append(
                     Issue(
                         (*here, "salesforce"),
-                        f"Salesforce status {entry.salesforce!r} is mapped twice in "
+                        f"Salesforce status {_q(entry.salesforce)} is mapped twice in "
                         f"subscriber (also subscriber[{first[entry.salesforce]}])",
                         "a source maps to one target; remove one entry",
                     )
@@ -490,7 +535,7 @@ def _check_subscriber(at: Path, rule: PresenceRule, codes: Sequence[str], sf: Sa
                 issues.append(
                     Issue(
                         (*here, "acd"),
-                        f"CXone can't put an agent into {entry.acd!r}: its agent API sets only "
+                        f"CXone can't put an agent into {_q(entry.acd)}: its agent API sets only "
                         "Available or Unavailable (with an optional code); the other states belong to the platform",
                         "map to Available, Unavailable, 'Unavailable:<code name>' or previous",
                     )
@@ -512,7 +557,7 @@ def _check_precedence(rules: Sequence[PresenceRule], field: str, what: str) -> l
                 issues.append(
                     Issue(
                         ("cxone", "presenceRules", i, field, k),
-                        f"{what} {value!r} is covered by rules {other.name!r} and {rule.name!r} "
+                        f"{what} {_q(value)} is covered by rules {_q(other.name)} and {_q(rule.name)} "
                         f"with the same priority {rule.priority}",
                         "give the rules different priorities (the lower number wins), or remove the "
                         f"{what} from one of them",
@@ -549,7 +594,7 @@ def check_runtime(rt: RuntimeSpec, *, sandbox: bool) -> list[Issue]:
             issues.append(
                 Issue(
                     ("runtime", "kubernetes", "namespace"),
-                    f"namespace {rt.kubernetes.namespace!r} is not a "
+                    f"namespace {_q(rt.kubernetes.namespace)} is not a "
                     "DNS label (lower-case letters, digits and '-', at most 63)",
                 )
             )
@@ -571,7 +616,7 @@ def check_runtime(rt: RuntimeSpec, *, sandbox: bool) -> list[Issue]:
             issues.append(
                 Issue(
                     ("runtime", "userOverrides", k, field),
-                    f"{values[k]!r} has two overrides (also userOverrides[{first}])",
+                    f"{_q(values[k])} has two overrides (also userOverrides[{first}])",
                     "an agent matches one user on the other side",
                 )
             )

@@ -71,7 +71,7 @@ def developer_name_problems(name: str, max_length: int, *, allow_namespace: bool
         problems.append("must begin with a letter (A-Z or a-z)")
     bad = sorted(set(_NOT_ALLOWED.findall(name)))
     if bad:
-        shown = ", ".join(repr(ch) for ch in bad)
+        shown = ", ".join(repr(ch) for ch in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         problems.append(f"may contain only letters, digits and underscores, not {shown}")
     if "__" in name:
         problems.append("must not contain two consecutive underscores")

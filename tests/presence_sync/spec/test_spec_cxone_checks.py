@@ -137,7 +137,7 @@ def test_repeated_team_and_bad_user_email_are_reported(spec_data: dict[str, Any]
     problems = {p.path: p.message for p in validate(spec_data)}
     assert problems == {
         "cxone.presenceRules[0].teams[1]": "'support tier 1' is listed twice (also teams[0])",
-        "cxone.presenceRules[0].users[0]": "user 'grace' is not an e-mail address",
+        "cxone.presenceRules[0].users[0]": "user is not an e-mail address (it has no '@')",
     }
 
 
@@ -172,7 +172,7 @@ def test_account_mapping_needs_an_email_user_and_an_https_instance(
     mapping["salesforceEnvironment"]["instanceUrl"] = "http://example.my.salesforce.com"
     problems = {p.path: (p.message, p.hint) for p in validate(spec_data)}
     assert problems == {
-        "cxone.accountMapping.accessKeyUser": ("accessKeyUser 'cxone admin' is not an e-mail address",
+        "cxone.accountMapping.accessKeyUser": ("accessKeyUser is not an e-mail address (it has no '@')",
                                                "e.g. ada.lovelace@example.com"),
         "cxone.accountMapping.salesforceEnvironment.instanceUrl": (
             "instanceUrl 'http://example.my.salesforce.com' must use https", "write 'https://example.my.salesforce.com'"

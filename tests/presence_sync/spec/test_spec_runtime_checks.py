@@ -44,7 +44,7 @@ def test_user_overrides_must_match_each_user_once(spec_data: dict[str, Any], val
     problems = {p.path: p.message for p in validate(spec_data)}
     assert problems == {
         "runtime.userOverrides[1].cxone": "'ADA@cx.example.com' has two overrides (also userOverrides[0])",
-        "runtime.userOverrides[2].cxone": "CXone user 'grace' is not an e-mail address",
+        "runtime.userOverrides[2].cxone": "CXone user is not an e-mail address (it has no '@')",
         "runtime.userOverrides[2].salesforce": "'ada@example.com.prod' has two overrides (also userOverrides[0])",
     }
 

@@ -191,5 +191,5 @@ def test_sandbox_spec_still_refuses_http_to_other_hosts(spec_data: dict[str, Any
 def test_contact_email_must_be_an_address(spec_data: dict[str, Any], problem_at: Any) -> None:
     _app(spec_data)["contactEmail"] = "admin"
     assert problem_at(spec_data, "salesforce.oauthApp.contactEmail").message == (
-        "contactEmail 'admin' is not an e-mail address"
+        "contactEmail is not an e-mail address (it has no '@')"
     )
