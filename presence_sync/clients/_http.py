@@ -11,6 +11,14 @@ variables and read ``~/.netrc`` per call, about half a millisecond each): the en
 Proxies (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` with ``NO_PROXY``) are resolved once per scheme and host
 by the adapter and cached; ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` is read at session creation when no CA
 bundle is configured. ``.netrc`` is not used: every request carries the client's own credentials.
+
+Pooled keep-alive connections go stale: a server (the vendors, the sandbox) closes one that sat idle, and a request
+sent on it just as it closes fails with ``RemoteDisconnected``/``ConnectionResetError`` before any byte of a
+response. urllib3's pool only notices a close that has already arrived, so the race remains; the real transport
+therefore retries such a request once, on a new connection, through urllib3's own ``Retry``
+(``StaleConnectionRetry``) -- for idempotent methods only. A POST is never repeated by default: the server may
+have acted on it. Nothing else is retried here (read timeouts, refused connections, 429/503): the clients'
+``RetryPolicy`` decides those, with backoff and a budget.
 """
 
 from __future__ import annotations
@@ -19,18 +27,73 @@ import json
 import os
 import threading
 from collections.abc import Mapping
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.utils import get_environ_proxies
+from urllib3.exceptions import ProtocolError
+from urllib3.util.retry import Retry
 
 from presence_sync.clients.errors import ConnectionFailed, PermanentVendorError, Vendor, VendorError
 
-__all__ = ["CallCounter", "MeteredAdapter", "build_session", "json_body", "transport_error"]
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "CallCounter",
+    "MeteredAdapter",
+    "StaleConnectionRetry",
+    "build_session",
+    "dropped_before_response",
+    "json_body",
+    "retry_once_on_stale_connection",
+    "transport_error",
+]
 
 USER_AGENT = "presence-sync/0.1 (+python-requests)"
+# Methods whose repetition leaves the server as one request would (RFC 9110, 9.2.2). POST and PATCH are not.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class StaleConnectionRetry(Retry):
+    """A urllib3 ``Retry`` that repeats only a request whose connection dropped before any byte of the response
+    (``RemoteDisconnected``, a reset, a broken pipe): what a stale keep-alive connection looks like.
+
+    Every other error is raised exactly as with requests' default ``Retry(0, read=False)``: a read timeout
+    means the server may be working on the request, and it stays a ``requests.ReadTimeout``.
+    """
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> StaleConnectionRetry:
+        if error is not None and self._is_read_error(error) and not dropped_before_response(error):
+            raise error.with_traceback(_stacktrace)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def dropped_before_response(error: Exception) -> bool:
+    """Whether urllib3 reports a connection the server closed or reset before answering. urllib3 wraps the
+    socket's error as ``ProtocolError("Connection aborted.", <error>)``; ``http.client.RemoteDisconnected``
+    (no status line at all) is a ``ConnectionResetError``."""
+    if not isinstance(error, ProtocolError):
+        return False
+    return any(isinstance(arg, (ConnectionResetError, BrokenPipeError)) for arg in error.args)
+
+
+def retry_once_on_stale_connection(methods: frozenset[str] = IDEMPOTENT_METHODS) -> StaleConnectionRetry:
+    """One repeat, at once, of a ``methods`` request whose pooled connection turned out to be closed.
+
+    ``connect=0``: a refused connection is the clients' ``RetryPolicy``'s business (backoff, budget);
+    ``status=0`` and no Retry-After: a 429/503 is returned as it came, never slept on here."""
+    return StaleConnectionRetry(total=1, connect=0, read=1, status=0, other=0, redirect=0, backoff_factor=0,
+                                allowed_methods=methods, respect_retry_after_header=False, raise_on_status=False)
 
 
 class CallCounter:
@@ -51,7 +114,11 @@ class CallCounter:
 
 
 class MeteredAdapter(BaseAdapter):
-    """Counts requests, applies the default timeout and CA bundle, then delegates to ``inner``."""
+    """Counts requests, applies the default timeout and CA bundle, then delegates to ``inner``.
+
+    An ``HTTPAdapter`` left without retries (requests' default) gets ``retry_once_on_stale_connection()``;
+    one given a ``Retry`` of its own keeps it. A request counts once however often the transport sent it.
+    """
 
     def __init__(
         self,
@@ -63,6 +130,8 @@ class MeteredAdapter(BaseAdapter):
     ) -> None:
         super().__init__()
         self._inner = inner if inner is not None else HTTPAdapter()
+        if isinstance(self._inner, HTTPAdapter) and self._inner.max_retries.total == 0:
+            self._inner.max_retries = retry_once_on_stale_connection()
         self._counter = counter
         self._timeout = timeout
         self._ca_bundle = ca_bundle
