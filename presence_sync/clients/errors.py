@@ -10,6 +10,8 @@ function per vendor (``salesforce_error_class`` / ``cxone_error_class`` below), 
     - RateLimited                 -- 429, Salesforce REQUEST_LIMIT_EXCEEDED for concurrency limits
     - ServiceUnavailable          -- 502/503/504, SERVER_UNAVAILABLE, UNABLE_TO_LOCK_ROW
     - ConnectionFailed            -- nothing answered (refused, reset, DNS, TLS handshake, timeout)
+    - OutcomeUnknown              -- a write that is unsafe to repeat may or may not have been applied (a read
+                                     timeout, a reset after sending, a 500/502/504): read before repeating it
   + PermanentVendorError          -- retrying the same request cannot help; the message says what to fix
     - NotFound                    -- 404, NOT_FOUND, ENTITY_IS_DELETED, Metadata read with no fullName
     - AlreadyExists               -- 409, DUPLICATE_VALUE, DUPLICATE_DEVELOPER_NAME
@@ -24,6 +26,8 @@ Every error names the vendor, the operation (``create_presence_status``), the ob
 (``ServicePresenceStatus 'Available_for_Chats'``), the field if the vendor said, the vendor's own
 error code, and a hint saying what to fix. Messages are passed through a ``Redactor`` holding the
 current tokens and configured secrets, so neither ``str()``, ``repr()`` nor logs can carry them.
+``not_processed`` is True when the answer (or the lack of a connection) proves the vendor did not act on
+the request, so even a non-idempotent write may be repeated (``retry.certainly_not_processed``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ __all__ = [
     "ConnectionFailed",
     "InvalidRequest",
     "NotFound",
+    "OutcomeUnknown",
     "PermanentVendorError",
     "PermissionDenied",
     "QuotaExhausted",
@@ -74,6 +79,7 @@ class VendorError(Exception):
         status: int | None = None,
         hint: str | None = None,
         retry_after: float | None = None,
+        not_processed: bool = False,
     ) -> None:
         self.vendor: Vendor = vendor
         self.operation = operation
@@ -83,6 +89,7 @@ class VendorError(Exception):
         self.status = status
         self.detail = message
         self.retry_after = retry_after
+        self.not_processed = not_processed  # True only when the vendor certainly did not act on the request
         if hint is not None:
             self.hint = hint
         super().__init__(self._render())
@@ -118,6 +125,7 @@ class VendorError(Exception):
             "status": self.status,
             "hint": self.hint,
             "retry_after": self.retry_after,
+            "not_processed": self.not_processed,
         }
 
 
@@ -148,6 +156,29 @@ class ConnectionFailed(TransientVendorError):
         "Check the URL, that the service is running and reachable, and (for TLS errors) that "
         "REQUESTS_CA_BUNDLE points at a CA bundle that trusts the server."
     )
+
+
+class OutcomeUnknown(TransientVendorError):
+    """A call that is not safe to repeat blindly (a state write, a create, a publish) may or may not have been
+    applied: the request may have reached the vendor, and no answer said whether it was processed (a read
+    timeout, a connection reset after sending, a 500/502/504). It is never retried as-is: read the object's
+    current state, then decide whether the write is still wanted. ``__cause__`` is the error that was seen."""
+
+    hint = "The write may or may not have been applied; read the current state before repeating it."
+
+    @classmethod
+    def after(cls, error: VendorError) -> OutcomeUnknown:
+        """The ``OutcomeUnknown`` for a non-idempotent call that failed with ``error``."""
+        return cls(
+            f"{error.detail.rstrip('. ')}; the request may have been applied",
+            vendor=error.vendor,
+            operation=error.operation,
+            object=error.object,
+            field=error.field,
+            error_code=error.error_code,
+            status=error.status,
+            retry_after=error.retry_after,
+        )
 
 
 class PermanentVendorError(VendorError):

@@ -9,8 +9,15 @@
   a second expiry in the same call is raised (the new token was rejected too: a credential problem);
 * any other error is raised at once.
 
-Writes are retried too. A create whose response was lost can come back as ``AlreadyExists`` on the
-retry; callers that create read back by name before reporting that (the providers do).
+Only calls that are safe to repeat are repeated blindly. A caller marks a call ``idempotent=False`` when
+doing it twice can differ from doing it once (a CXone agent-state write: repeated after a lost answer it can
+overwrite a change the agent made in between; a create; an event publish). Such a call is retried only after
+an error proving the vendor did not act on it (``certainly_not_processed``: connection refused or DNS
+failure, a connect timeout, 429, 503, or an error the client marked ``not_processed``). Any other transient
+error -- a read timeout, a connection reset after the request was sent, 500/502/504 -- may hide a write that
+landed: it is raised at once as ``OutcomeUnknown`` (a ``TransientVendorError``, the original as its
+``__cause__``), and the caller reads the current state before deciding to write again. A 401 is a rejection
+before any processing, so the one re-authentication and repeat happens for every call.
 
 Sleep, clock and randomness are injectable so tests assert the exact schedule without waiting.
 """
@@ -19,14 +26,25 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from presence_sync.clients.errors import SessionExpired, TransientVendorError
+import requests
+import urllib3.exceptions
 
-__all__ = ["RetryPolicy", "call_with_retry"]
+from presence_sync.clients.errors import (
+    ConnectionFailed,
+    OutcomeUnknown,
+    RateLimited,
+    SessionExpired,
+    TransientVendorError,
+    VendorError,
+)
+
+__all__ = ["RetryPolicy", "call_with_retry", "certainly_not_processed", "never_sent"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -68,14 +86,61 @@ class RetryPolicy:
         return cls(attempts=1, budget=0)
 
 
+# Failures that happen before a request leaves the client: no connection was ever made. (urllib3's
+# NewConnectionError -- refused, unreachable -- and NameResolutionError are ConnectTimeoutErrors.)
+_NOT_SENT = (
+    requests.exceptions.ConnectTimeout,
+    urllib3.exceptions.ConnectTimeoutError,
+    ConnectionRefusedError,
+    socket.gaierror,
+)
+_NOT_PROCESSED_STATUSES = (429, 503)  # the vendor answered that it did not take the request on
+
+
+def never_sent(exc: BaseException | None) -> bool:
+    """Whether a transport exception (``requests``/``urllib3``/socket, however wrapped) happened before the
+    request was sent: refused, unreachable, DNS, connect timeout. A read timeout or a connection closed or reset
+    after sending is *not* this: the vendor may have received and processed the request."""
+    stack, seen = [exc], set()
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _NOT_SENT):
+            return True
+        stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__])
+        stack.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+    return False
+
+
+def certainly_not_processed(exc: VendorError) -> bool:
+    """Whether ``exc`` proves the vendor did not act on the request, so repeating a non-idempotent call
+    cannot apply it twice: marked so by the client, 429/503 or a rate limit, or a connection that never
+    carried the request (see ``never_sent``; also read from the error's ``__context__``, which the clients'
+    ``raise ... from None`` keeps)."""
+    if isinstance(exc, OutcomeUnknown):
+        return False
+    if exc.not_processed or exc.status in _NOT_PROCESSED_STATUSES or isinstance(exc, RateLimited):
+        return True
+    if isinstance(exc, ConnectionFailed):
+        return exc.error_code == "ConnectTimeout" or never_sent(exc.__cause__ or exc.__context__)
+    return False
+
+
 def call_with_retry(
     fn: Callable[[], T],
     *,
     policy: RetryPolicy,
     reauthenticate: Callable[[], None] | None = None,
     describe: str = "vendor call",
+    idempotent: bool = True,
 ) -> T:
-    """Run ``fn`` under ``policy``; see the module docstring for the rules."""
+    """Run ``fn`` under ``policy``; see the module docstring for the rules.
+
+    ``idempotent=False``: ``fn`` is repeated only after errors that prove it was not processed; any other
+    transient error is raised as ``OutcomeUnknown``.
+    """
     started = policy.clock()
     retries = 0
     reauthenticated = False
@@ -88,7 +153,12 @@ def call_with_retry(
             reauthenticated = True
             log.info("%s: session expired; re-authenticating once", describe)
             reauthenticate()
+        except OutcomeUnknown:
+            raise
         except TransientVendorError as exc:
+            if not idempotent and not certainly_not_processed(exc):
+                log.warning("%s: %s; not repeated (the write may have been applied)", describe, exc)
+                raise OutcomeUnknown.after(exc) from exc
             retries += 1
             if retries >= policy.attempts:
                 log.warning("%s: giving up after %d attempts: %s", describe, retries, exc)

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from presence_sync.clients.errors import InvalidRequest, ServiceUnavailable, SessionExpired
-from presence_sync.clients.retry import RetryPolicy, call_with_retry
+import pytest
+import requests
+import urllib3.exceptions
+
+from presence_sync.clients.errors import (
+    ConnectionFailed,
+    InvalidRequest,
+    OutcomeUnknown,
+    RateLimited,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientVendorError,
+    VendorError,
+)
+from presence_sync.clients.retry import RetryPolicy, call_with_retry, certainly_not_processed, never_sent
 
 
 def _flaky(failures: list[Exception], result: str = "ok"):
@@ -115,3 +128,116 @@ def test_policy_validation_and_none() -> None:
     with pytest.raises(ServiceUnavailable):
         call_with_retry(fn, policy=RetryPolicy.none())
     assert len(calls) == 1
+
+
+# -------------------------------------------------------------------------- non-idempotent calls
+
+
+def _error(cls: type[VendorError], status: int | None = None, **kw: Any) -> VendorError:
+    return cls("boom", vendor="cxone", operation="set_agent_state", object="agent session s1", status=status, **kw)
+
+
+def _refused() -> ConnectionFailed:
+    """A ConnectionFailed raised while handling requests' 'connection refused', as the clients raise it."""
+    pool_error = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection: refused")  # type: ignore[arg-type]
+    try:
+        raise requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/x", pool_error))  # type: ignore[arg-type]
+    except requests.exceptions.ConnectionError:
+        try:
+            raise _error(ConnectionFailed, error_code="ConnectionError") from None
+        except ConnectionFailed as exc:
+            return exc
+
+
+def _reset_after_send() -> ConnectionFailed:
+    aborted = urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))
+    try:
+        raise requests.exceptions.ConnectionError(aborted)
+    except requests.exceptions.ConnectionError:
+        try:
+            raise _error(ConnectionFailed, error_code="ConnectionError") from None
+        except ConnectionFailed as exc:
+            return exc
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(lambda: _error(ServiceUnavailable, 503), id="503"),
+        pytest.param(lambda: _error(RateLimited, 429), id="429"),
+        pytest.param(lambda: _error(ConnectionFailed, error_code="ConnectTimeout"), id="connect-timeout"),
+        pytest.param(lambda: _error(ConnectionFailed, not_processed=True), id="marked-not-processed"),
+        pytest.param(_refused, id="refused"),
+    ],
+)
+def test_a_write_is_repeated_after_errors_proving_it_was_not_processed(failure) -> None:
+    clock = FakeClock()
+    fn, calls = _flaky([failure()])
+    assert call_with_retry(fn, policy=_policy(clock, attempts=3), idempotent=False) == "ok"
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(lambda: _error(ServiceUnavailable, 500), id="500"),
+        pytest.param(lambda: _error(ServiceUnavailable, 502), id="502"),
+        pytest.param(lambda: _error(ServiceUnavailable, 504), id="504"),
+        pytest.param(lambda: _error(ConnectionFailed, error_code="ReadTimeout"), id="read-timeout"),
+        pytest.param(_reset_after_send, id="reset-after-send"),
+    ],
+)
+def test_a_write_that_may_have_landed_is_not_repeated_but_reported_unknown(failure) -> None:
+    clock = FakeClock()
+    original: VendorError = failure()
+    fn, calls = _flaky([original])
+    with pytest.raises(OutcomeUnknown) as info:
+        call_with_retry(fn, policy=_policy(clock, attempts=5), idempotent=False)
+    assert len(calls) == 1 and clock.sleeps == []
+    assert isinstance(info.value, TransientVendorError) and info.value.__cause__ is original
+    assert (info.value.vendor, info.value.operation, info.value.status) == ("cxone", "set_agent_state", original.status)
+    assert "may have been applied" in str(info.value)
+
+
+def test_the_same_errors_are_retried_for_idempotent_calls() -> None:
+    clock = FakeClock()
+    fn, calls = _flaky([_error(ServiceUnavailable, 500), _reset_after_send(), _error(ConnectionFailed)])
+    assert call_with_retry(fn, policy=_policy(clock, attempts=5)) == "ok"
+    assert len(calls) == 4
+
+
+def test_a_503_then_a_read_timeout_is_unknown_and_a_503_to_the_end_is_not() -> None:
+    clock = FakeClock()
+    fn, calls = _flaky([_error(ServiceUnavailable, 503), _error(ConnectionFailed, error_code="ReadTimeout")])
+    with pytest.raises(OutcomeUnknown):
+        call_with_retry(fn, policy=_policy(clock, attempts=5), idempotent=False)
+    assert len(calls) == 2
+    fn, calls = _flaky([_error(ServiceUnavailable, 503) for _ in range(5)])
+    with pytest.raises(ServiceUnavailable) as info:
+        call_with_retry(fn, policy=_policy(clock, attempts=3), idempotent=False)
+    assert not isinstance(info.value, OutcomeUnknown) and len(calls) == 3  # certainly not applied: safe later
+
+
+def test_an_expired_session_is_renewed_and_the_write_repeated() -> None:
+    clock = FakeClock()
+    renewed = []
+    fn, calls = _flaky([_expired()])
+    assert call_with_retry(fn, policy=_policy(clock), reauthenticate=lambda: renewed.append(1), idempotent=False)
+    assert len(calls) == 2 and renewed == [1]
+
+
+def test_outcome_unknown_survives_pickling() -> None:
+    import pickle
+
+    error = OutcomeUnknown.after(_error(ServiceUnavailable, 502))
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is OutcomeUnknown and str(again) == str(error)
+    marked = pickle.loads(pickle.dumps(_error(ConnectionFailed, not_processed=True)))
+    assert marked.not_processed is True
+
+
+def test_never_sent_reads_the_wrapped_transport_error() -> None:
+    assert certainly_not_processed(_refused())
+    assert not certainly_not_processed(_reset_after_send())
+    assert not never_sent(requests.exceptions.ReadTimeout("read timed out"))
+    assert never_sent(requests.exceptions.ConnectTimeout("connect timed out"))
