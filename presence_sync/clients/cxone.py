@@ -10,7 +10,13 @@
 * Errors: bodies are ``{"error", "error_description"}``; mapped by ``cxone_error_class``.
 
 Every public method runs under ``call_with_retry`` (transient errors retried with backoff, an expired
-token refreshed once). The client is thread-safe.
+token refreshed once). POSTs are not idempotent unless said otherwise (``request(idempotent=)``): a state
+write or a create is repeated only after an error proving CXone did not process it, and otherwise raises
+``OutcomeUnknown`` (``agent_state`` then tells what the agent's state is). The client is thread-safe.
+
+The real-time feed (``agent_states``) pages with a moving ``updatedSince`` rather than a growing ``skip``, so
+an agent that changes while the pages are read cannot push an unread row into an already-read page; see
+the method for the cursor and the overlap.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import requests
@@ -37,7 +43,7 @@ from presence_sync.clients.errors import (
     VendorError,
     cxone_error_class,
 )
-from presence_sync.clients.retry import RetryPolicy, call_with_retry
+from presence_sync.clients.retry import RetryPolicy, call_with_retry, never_sent
 from presence_sync.clients.settings import CxoneSettings
 
 __all__ = [
@@ -54,6 +60,10 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 _REFRESH_MARGIN = 60.0  # seconds before expiry at which a token is renewed
+FEED_OVERLAP = 1.0  # seconds of changes every agent_states poll reads again (de-duplicated), see agent_states
+_FEED_MAX_PAGES = 10_000  # a vendor that never ends a list (ignores skip) must not hang a poll
+_FEED_MEMORY = 4  # cursors whose already-returned rows are remembered for de-duplication
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 class _Model(BaseModel):
@@ -109,6 +119,7 @@ class AgentState(_Model):
     start_date: str | None = Field(default=None, alias="startDate")
     is_acw: bool | None = Field(default=None, alias="isACW")
     contact_id: int | str | None = Field(default=None, alias="contactId")
+    last_poll_time: str | None = Field(default=None, alias="lastPollTime")  # only in agents/{id}/states
 
 
 class _Token:
@@ -149,6 +160,17 @@ def format_since(value: str | datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def parse_cxone_time(value: str | None) -> datetime | None:
+    """A CXone timestamp (``2024-05-01T12:34:56.789Z``, an offset, or naive = UTC) as an aware datetime."""
+    if not value or value == "0":
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 class CxoneClient:
     """Intention-named operations on one CXone tenant. See the module docstring."""
 
@@ -163,9 +185,11 @@ class CxoneClient:
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
         partner: str = "salesforce",
+        feed_overlap: float = FEED_OVERLAP,
     ) -> None:
         self.settings = settings
         self.partner = partner
+        self.feed_overlap = timedelta(seconds=feed_overlap)
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._redact = Redactor(
@@ -182,6 +206,10 @@ class CxoneClient:
         self._generation = 0
         self._api_base: str | None = settings.api_url
         self._adapters: Any = None
+        # agent_states de-duplication: cursor handed out -> (agentId, lastUpdateTime) already returned at or
+        # after it (the overlap the next poll from that cursor reads again).
+        self._feed_lock = threading.Lock()
+        self._feed_returned: dict[str, frozenset[tuple[int, str]]] = {}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> CxoneClient:
@@ -326,8 +354,15 @@ class CxoneClient:
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
+        idempotent: bool | None = None,
     ) -> Any:
-        """One authenticated API call under the retry policy; returns the parsed JSON (None for 204)."""
+        """One authenticated API call under the retry policy; returns the parsed JSON (None for 204).
+
+        ``idempotent`` (default: by method -- GET, HEAD, OPTIONS, PUT, DELETE are; POST and PATCH are not) says
+        whether repeating the call after a lost answer is harmless; see ``call_with_retry``.
+        """
+        if idempotent is None:
+            idempotent = method.upper() in _IDEMPOTENT_METHODS
         seen = [0]
 
         def attempt() -> Any:
@@ -340,6 +375,7 @@ class CxoneClient:
             policy=self._retry,
             reauthenticate=lambda: self._reauthenticate(seen[0]),
             describe=f"cxone {operation}" + (f" {about}" if about else ""),
+            idempotent=idempotent,
         )
 
     def _send(
@@ -359,7 +395,9 @@ class CxoneClient:
         try:
             response = self._session.request(method, url, params=params, json=body, headers=headers)
         except requests.RequestException as exc:
-            raise transport_error(exc, vendor="cxone", operation=operation, object=about) from None
+            error = transport_error(exc, vendor="cxone", operation=operation, object=about)
+            error.not_processed = never_sent(exc)
+            raise error from None
         if response.status_code >= 300:
             raise self._to_vendor_error(response, operation, about)
         if response.status_code == 204:
@@ -428,34 +466,108 @@ class CxoneClient:
     # Real-time data and Agent API
 
     def agent_states(self, updated_since: str | datetime | None = None) -> tuple[list[AgentState], str | None]:
-        """Agent states changed since ``updated_since`` (None: all), and the ``lastPollTime`` to pass next.
+        """Agent states changed since ``updated_since`` (None: all), and the cursor to pass next.
+
+        Every change made after the cursor was issued comes back from the next poll, exactly once, however
+        the agents change while the pages are read:
+
+        * Pages are read oldest change first (``orderBy=lastUpdateTime``) with a moving ``updatedSince``:
+          the next page starts just before the newest ``lastUpdateTime`` read so far (a millisecond before,
+          for rows sharing that time), always at ``skip=0``. With a growing ``skip`` an agent that changes
+          between two reads moves to the end of the list and the row behind it slides into the page already
+          read -- never returned, and older than the cursor, so not by the next poll either.
+        * The cursor is the last page's ``lastPollTime`` minus ``feed_overlap`` (default 1 s: changes stamped
+          a little before the vendor's poll time, or made visible late, are read again).
+        * Rows are de-duplicated by (agentId, lastUpdateTime): within a poll, and against what the poll that
+          issued ``updated_since`` returned. A full read (None, "0") or a cursor this client did not issue
+          returns everything it reads (after a restart the overlap can repeat a row once: same agent, same
+          ``lastUpdateTime``).
+        * If the vendor does not order by ``lastUpdateTime`` (a page out of order), the rest is read by
+          ``skip`` and the cursor is the first page's ``lastPollTime`` minus the overlap (logged).
 
         204 (nothing changed) returns no states and keeps ``updated_since`` as the cursor.
         """
         since = format_since(updated_since)
+        with self._feed_lock:
+            already = set() if since == "0" else set(self._feed_returned.get(since, ()))
         states: list[AgentState] = []
-        last_poll: str | None = None
-        skip = 0
-        while True:
+        returned: set[tuple[int, str]] = set()
+        poll_times: list[str] = []
+        query_since, skip, ordered = since, 0, True
+        for _ in range(_FEED_MAX_PAGES):
             page = self.request(
                 "GET",
                 self.api_url("agents/states"),
                 "agent_states",
                 "agents/states",
-                params={"updatedSince": since, "skip": skip, "top": PAGE_SIZE},
+                params={"updatedSince": query_since, "orderBy": "lastUpdateTime", "skip": skip, "top": PAGE_SIZE},
             )
             if page is None:
                 break
-            if last_poll is None:
-                last_poll = page.get("lastPollTime")
-            batch = page.get("agentStates") or []
-            states.extend(AgentState.model_validate(s) for s in batch)
-            skip += len(batch)
+            if page.get("lastPollTime"):
+                poll_times.append(str(page["lastPollTime"]))
+            rows = [AgentState.model_validate(s) for s in page.get("agentStates") or []]
+            fresh = 0
+            for row in rows:
+                key = (row.agent_id, row.last_update_time or "")
+                if row.last_update_time is not None and (key in already or key in returned):
+                    continue
+                returned.add(key)
+                states.append(row)
+                fresh += 1
             total = page.get("totalRecords")
-            if not batch or len(batch) < PAGE_SIZE or (isinstance(total, int) and skip >= total):
+            if not rows or len(rows) < PAGE_SIZE or (isinstance(total, int) and skip + len(rows) >= total):
                 break
-        cursor = last_poll or (updated_since if isinstance(updated_since, str) else None) or since
+            times = [parse_cxone_time(row.last_update_time) for row in rows]
+            if ordered and not (None not in times and times == sorted(times)):  # type: ignore[type-var]
+                ordered = False
+                log.warning("cxone: agents/states is not ordered by lastUpdateTime; paging by skip (a row may "
+                            "be missed while agents change)")  # fmt: skip
+            newest = times[-1]
+            if ordered and fresh and newest is not None:
+                query_since, skip = format_since(newest - timedelta(milliseconds=1)), 0
+            else:  # out of order, or a whole page of rows sharing one time: step over them
+                skip += len(rows)
+        else:
+            log.warning("cxone: agents/states did not end after %d pages; keeping the cursor", _FEED_MAX_PAGES)
+            return states, since
+        anchor = parse_cxone_time(poll_times[-1 if ordered else 0]) if poll_times else None
+        if anchor is None:
+            cursor = updated_since if isinstance(updated_since, str) else since
+            with self._feed_lock:
+                self._remember(cursor, already | returned, None)
+            return states, cursor
+        cursor_time = anchor - self.feed_overlap
+        previous = parse_cxone_time(since)
+        if previous is not None and cursor_time < previous:
+            cursor_time = previous  # a cursor never moves back
+        cursor = format_since(cursor_time)
+        with self._feed_lock:
+            self._remember(cursor, already | returned, cursor_time)
         return states, cursor
+
+    def _remember(self, cursor: str, keys: set[tuple[int, str]], since: datetime | None) -> None:
+        """Keep the rows a poll from ``cursor`` will read again (lastUpdateTime after it). Under ``_feed_lock``."""
+        if since is not None:
+            keys = {k for k in keys if (t := parse_cxone_time(k[1])) is not None and t > since}
+        self._feed_returned.pop(cursor, None)
+        self._feed_returned[cursor] = frozenset(keys)
+        while len(self._feed_returned) > _FEED_MEMORY:
+            self._feed_returned.pop(next(iter(self._feed_returned)))
+
+    def agent_state(self, agent_id: int, *, updated_since: str | datetime | None = None) -> AgentState | None:
+        """One agent's current state (``GET agents/{agentId}/states``): one cheap call, e.g. to learn whether a
+        state write whose outcome was unknown (``OutcomeUnknown``) landed before writing again.
+
+        With ``updated_since``: None when the state has not changed since then (204). Raises ``NotFound`` for
+        an unknown agent. The answer's ``lastPollTime`` is in ``AgentState.last_poll_time``.
+        """
+        params = {"updatedSince": format_since(updated_since)} if updated_since is not None else None
+        body = self.request(
+            "GET", self.api_url(f"agents/{int(agent_id)}/states"), "agent_state", f"agent {agent_id}", params=params
+        )
+        rows = (body or {}).get("agentStates") or []
+        return AgentState.model_validate(rows[0]) if rows else None
 
     def join_agent_session(self, agent_id: int) -> str:
         """Join the agent's running session (``POST /agent-sessions/join?asAgentId=``); returns its id."""
@@ -465,6 +577,7 @@ class CxoneClient:
             "join_agent_session",
             f"agent {agent_id}",
             params={"asAgentId": int(agent_id)},
+            idempotent=True,  # joining twice joins the same running session; nothing about the agent changes
         )
         session_id = (body or {}).get("sessionId")
         if not session_id:
@@ -477,7 +590,12 @@ class CxoneClient:
         return str(session_id)
 
     def set_agent_state(self, session_id: str, state: str, reason: str | None = None) -> None:
-        """Set Available, or Unavailable with an unavailable code's *name* as ``reason``."""
+        """Set Available, or Unavailable with an unavailable code's *name* as ``reason``.
+
+        Not idempotent: repeated after a lost answer it could overwrite a change the agent made meanwhile. It is
+        retried only after errors proving CXone did not process it; otherwise ``OutcomeUnknown`` is raised, and
+        the caller reads ``agent_state(agent_id)`` before deciding to write again.
+        """
         if state not in ("Available", "Unavailable"):
             raise InvalidRequest(
                 f"state must be Available or Unavailable, got {state!r}",

@@ -255,8 +255,10 @@ def test_agent_states_cursor(cx: CxoneClient, cx_transport: FakeTransport) -> No
         Reply(204),
     )
     states, cursor = cx.agent_states()
-    assert cursor == "2026-01-01T10:00:00.000Z" and states[0].out_state_id == 5
+    # lastPollTime less the overlap (1 s) that the next poll reads again (de-duplicated): see test_cxone_feed
+    assert cursor == "2026-01-01T09:59:59.000Z" and states[0].out_state_id == 5
     assert cx_transport.requests[-1].param("updatedSince") == "0"
+    assert cx_transport.requests[-1].param("orderBy") == "lastUpdateTime"
     states, cursor2 = cx.agent_states(cursor)
     assert states == [] and cursor2 == cursor
     assert cx_transport.requests[-1].param("updatedSince") == cursor
