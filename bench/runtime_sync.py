@@ -29,136 +29,29 @@ import tempfile
 import time
 from typing import Any
 
-import requests
-
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-TEAM_ID = 2001  # Support Tier 1: the sandbox stack's "Chat agents" rule covers it; Break is one of its codes
-
-
-def rss_peak_mb(pid: int) -> float:
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
-
-
-def ts(text: str) -> float:
-    from runtime.feeds import parse_time
-
-    value = parse_time(text)
-    assert value is not None, text
-    return value
-
-
-class TwoSandboxes:
-    """Each emulator in its own process (the two vendors are separate systems; one process would make the
-    sandbox, not the runtime, the limit), presented like one ``SandboxHandle``; the CA bundle trusts both."""
-
-    def __init__(self, salesforce: Any, cxone: Any, work: pathlib.Path) -> None:
-        self.salesforce, self.cxone = salesforce, cxone
-        self.data_dir = salesforce.data_dir
-        self.bundle = work / "ca-bundle.pem"
-        self._refresh()
-
-    def _refresh(self) -> None:
-        self.bundle.write_text(pathlib.Path(self.salesforce.ca_bundle).read_text()
-                               + pathlib.Path(self.cxone.ca_bundle).read_text())  # fmt: skip
-        self.env = {**self.salesforce.env, **self.cxone.env, "REQUESTS_CA_BUNDLE": str(self.bundle)}
-        self.ca_bundle = str(self.bundle)
-        self.salesforce_url, self.cxone_url = self.salesforce.salesforce_url, self.cxone.cxone_url
-        self.salesforce_operator, self.cxone_operator = self.salesforce.salesforce_operator, self.cxone.cxone_operator
-
-    def stop(self) -> None:  # only the Salesforce side is restarted (to add users to its store)
-        self.salesforce.stop()
-
-    def start(self, reset: bool) -> None:
-        self.salesforce.start(reset=reset)
-        self._refresh()
-
-    @property
-    def pids(self) -> list[int]:
-        return [h.process.pid for h in (self.salesforce, self.cxone) if h.process is not None]
-
-
-def add_agents(sandbox: Any, count: int) -> list[tuple[int, str]]:
-    """``count`` agents in CXone (team Support Tier 1) and as Salesforce users; returns (agent id, e-mail)."""
-    from sandbox.salesforce.org import Org
-    from sandbox.salesforce.seed import _insert
-    from sandbox.salesforce.store import Store
-
-    http = requests.Session()
-    http.verify = sandbox.ca_bundle
-    agents = []
-    for number in range(count):
-        email = f"bench.agent{number:05d}@example.com"
-        body = {"firstName": "Bench", "lastName": f"Agent{number:05d}", "emailAddress": email, "teamId": TEAM_ID}
-        response = http.post(f"{sandbox.cxone_url}/__sandbox/cxone/agents", json=body, timeout=10)
-        response.raise_for_status()
-        agents.append((int(response.json()["agentId"]), email))
-    sandbox.stop()
-    store = Store(sandbox.data_dir / "salesforce.db")
-    org = Org(store, "https://127.0.0.1")
-    profile = next(p for p in store.table("Profile").values() if p["Name"] == "Custom: Support Agent")
-    admin = next(u for u in store.table("User").values() if u["Username"].startswith("admin@"))
-    with store.batch():
-        for number, (_, email) in enumerate(agents):
-            _insert(org, "User", {"Username": f"{email}.presencesync", "Email": email, "FirstName": "Bench",
-                                  "LastName": f"Agent{number:05d}", "Name": f"Bench Agent{number:05d}",
-                                  "Alias": f"b{number:05d}", "IsActive": True, "ProfileId": profile["Id"],
-                                  "UserType": "Standard", "TimeZoneSidKey": "UTC"}, admin["Id"])  # fmt: skip
-    store.close()
-    sandbox.start(reset=False)
-    return agents
+from bench._sandbox_run import (  # noqa: E402 -- `python bench/runtime_sync.py` needs the path above
+    cpu_seconds,
+    http_session,
+    log_in_everywhere,
+    percentile,
+    populated_sandbox,
+    rss_peak_mb,
+    ts,
+)
 
 
 def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
-    import contextlib
-
-    from sandbox.testing import running_sandbox
-    from tests.runtime.support import RuntimeProcess, prepare, sandbox_config
+    from tests.runtime.support import RuntimeProcess, sandbox_config
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="bench-runtime-"))
-    with contextlib.ExitStack() as stack:
-        if args.one_sandbox_process:
-            sandbox: Any = stack.enter_context(running_sandbox(work / "sandbox", reset=True, timeout=60))
-            sandbox_pids = lambda: [sandbox.process.pid]  # noqa: E731
-        else:
-            sandbox = TwoSandboxes(
-                stack.enter_context(running_sandbox(work / "sf", reset=True, timeout=60, vendors=("salesforce",))),
-                stack.enter_context(running_sandbox(work / "cx", reset=True, timeout=60, vendors=("cxone",))),
-                work,
-            )
-            sandbox_pids = lambda: sandbox.pids  # noqa: E731
-        os.environ["REQUESTS_CA_BUNDLE"] = sandbox.ca_bundle
-        agents = add_agents(sandbox, args.agents)
-        setup = prepare(sandbox)
-        users = {u.email: u.id for u in setup.salesforce.list_users() if u.email}
-        http = requests.Session()
-        http.verify = sandbox.ca_bundle
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
-        http.mount("https://", adapter)
-
-        def both_sides_in(agent_id: int, email: str) -> None:
-            http.post(f"{sandbox.salesforce_url}/__sandbox/console/login",
-                      json={"user": users[email], "status": "Busy"}, timeout=30).raise_for_status()  # fmt: skip
-            http.post(f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/login", json={}, timeout=30).raise_for_status()
-            http.post(f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/state",
-                      json={"state": "Unavailable", "reason": "Break"}, timeout=30).raise_for_status()  # fmt: skip
-
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            list(pool.map(lambda a: both_sides_in(*a), agents))
+    with populated_sandbox(work, args.agents, one_process=args.one_sandbox_process) as run:
+        sandbox, setup, agents, users = run.sandbox, run.setup, run.agents, run.users
+        sandbox_pids = run.pids
+        http = http_session(sandbox.ca_bundle)
+        log_in_everywhere(run, http)
 
         config = sandbox_config(setup, work, workers=args.workers, poll_interval_seconds=0.1,
                                 stream_wait_seconds=2.0, echo_window_seconds=30.0)  # fmt: skip
