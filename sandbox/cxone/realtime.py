@@ -5,11 +5,17 @@ and ``GET /agents/{agentId}/states``); docs/vendor-apis.md §7e. The endpoint re
 *current* state ("Returns the current state for all Agents"), not a history: an agent that changed
 twice between two polls appears once, with its latest state.
 
-Cursor semantics (exact in the sandbox, see store.py): rows have ``lastUpdateTime > updatedSince``,
-ordered by ``lastUpdateTime`` then ``agentId``; ``lastPollTime`` is later than every row returned and
-earlier than any later change, so passing it back as ``updatedSince`` misses nothing and repeats nothing.
-GUESS: when ``updatedSince`` is given and nothing changed, the answer is ``204 No Content`` (no body, so
-the client keeps its cursor); clients should also accept 200 with an empty ``agentStates``.
+Query parameters per the vendor's OpenAPI (updatedSince, reqBUIds, top, skip, fields, orderBy); the list
+pages with ``skip``/``top`` and answers ``totalRecords``, ``_links`` and ``lastPollTime``. Each page is its
+own query: an agent that changes between two page reads moves in the order, which is what a reader paging
+by ``skip`` has to survive (``CxoneClient.agent_states`` pages by a moving ``updatedSince`` instead).
+
+Cursor semantics (exact in the sandbox, see store.py): rows have ``lastUpdateTime > updatedSince``;
+``lastPollTime`` is later than every row returned and earlier than any later change.
+GUESS (no public source says): the default order is ``lastUpdateTime`` then ``agentId``; ``orderBy`` takes
+``lastUpdateTime`` or ``agentId`` with an optional ``asc``/``desc`` (others are ignored, as ``fields`` is);
+when ``updatedSince`` is given and nothing changed, the answer is ``204 No Content`` (no body, so the client
+keeps its cursor); clients should also accept 200 with an empty ``agentStates``.
 """
 
 from __future__ import annotations
@@ -70,16 +76,30 @@ def _state_json(row: sqlite3.Row, business_unit_id: int) -> dict[str, Any]:
     }
 
 
+_ORDER_COLUMNS = {"lastupdatetime": "s.last_update", "agentid": "s.agent_id"}
+
+
+def _order_by(raw: str | None) -> str:
+    """SQL ORDER BY for ``orderBy`` (GUESS: ``<field> [asc|desc]``, lastUpdateTime or agentId; else the default)."""
+    words = (raw or "").replace(",", " ").split()
+    column = _ORDER_COLUMNS.get(words[0].lower()) if words else None
+    if column is None:
+        return "s.last_update, s.agent_id"
+    direction = "DESC" if len(words) > 1 and words[1].lower() == "desc" else "ASC"
+    return f"{column} {direction}, s.agent_id {direction}"
+
+
 @api("realtime.agents.states")
 async def agent_states(request: Request, ctx: Ctx, _: Principal) -> Response:
     query = Query(request)
     skip, top = query.page()
     since = query.since("updatedSince")
+    order = _order_by(query.get("orderBy"))
     where, args = ("WHERE s.last_update > ?", [since]) if since is not None else ("", [])
     with ctx.store.read() as conn:
         poll_time = ctx.store.tick()
         total = conn.execute(f"SELECT COUNT(*) FROM agent_states s {where}", args).fetchone()[0]
-        rows = conn.execute(f"{_SELECT} {where} ORDER BY s.last_update, s.agent_id LIMIT ? OFFSET ?",
+        rows = conn.execute(f"{_SELECT} {where} ORDER BY {order} LIMIT ? OFFSET ?",
                             [*args, top, skip]).fetchall()
     if total == 0 and since is not None:
         return no_content()
