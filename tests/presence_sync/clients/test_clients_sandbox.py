@@ -30,6 +30,7 @@ from presence_sync.clients.errors import (
     AuthenticationFailed,
     InvalidRequest,
     NotFound,
+    OutcomeUnknown,
     PermissionDenied,
     VendorError,
 )
@@ -361,6 +362,44 @@ def test_agent_session_and_state(sandbox: SandboxHandle, cx: CxoneClient) -> Non
     cx.set_agent_state(session, "Unavailable", code.outstate_name)
     state = next(s for s in cx.agent_states()[0] if s.agent_id == agent.agent_id)
     assert (state.agent_state_name, state.out_state_id) == ("Unavailable", code.outstate_id)
+
+
+def _logged_in_agent(sandbox: SandboxHandle, cx: CxoneClient, index: int) -> tuple[int, str]:
+    agent = [a for a in cx.list_agents() if a.team_id == 2001 and a.is_active][index]
+    response = requests.post(
+        f"{sandbox.cxone_url}/__sandbox/agent/{agent.agent_id}/login", json={}, verify=sandbox.ca_bundle, timeout=10
+    )
+    assert response.status_code < 300, response.text
+    return agent.agent_id, cx.join_agent_session(agent.agent_id)
+
+
+def test_cxone_state_write_is_repeated_after_a_503(sandbox: SandboxHandle, cx: CxoneClient) -> None:
+    agent_id, session = _logged_in_agent(sandbox, cx, 1)
+    calls = cx.api_calls
+    sessions = "/incontactapi/services/v34.0/agent-sessions"
+    sandbox.cxone_operator.set_faults(error_next=1, error_status=503, path_prefix=sessions)
+    cx.set_agent_state(session, "Available")  # a 503 says CXone did not take it: repeated once
+    assert cx.api_calls - calls == 2
+    state = cx.agent_state(agent_id)
+    assert state is not None and state.agent_state_name == "Available"
+
+
+def test_cxone_state_write_dropped_after_sending_is_unknown_and_the_agent_is_read_instead(
+    sandbox: SandboxHandle, cx: CxoneClient
+) -> None:
+    agent_id, session = _logged_in_agent(sandbox, cx, 2)
+    before = cx.agent_state(agent_id)
+    assert before is not None and before.agent_state_name == "Unavailable"
+    calls = cx.api_calls
+    sandbox.cxone_operator.set_faults(refuse_seconds=30)  # the connection is reset once the request arrived
+    with pytest.raises(OutcomeUnknown):
+        cx.set_agent_state(session, "Available")
+    assert cx.api_calls - calls == 1  # not repeated blindly
+    sandbox.cxone_operator.clear_faults()
+    after = cx.agent_state(agent_id)  # what the caller does next: one cheap read
+    assert after is not None and (after.agent_state_name, after.last_update_time) == (
+        "Unavailable", before.last_update_time)  # fmt: skip
+    assert cx.agent_state(agent_id, updated_since=before.last_poll_time) is None  # unchanged since: 204
 
 
 def test_account_mapping_lifecycle(sandbox: SandboxHandle, cx: CxoneClient) -> None:
