@@ -20,9 +20,9 @@ write per side; an outbox, retries and a circuit per vendor make it happen.
 * A write is stored (outbox + ledger) before the vendor is called; only a landed write leaves the outbox. A
   write whose outcome is unknown (no answer), or that waited longer than ``reread_after`` seconds, re-reads the
   target side first, so it never lands over a change the agent made meanwhile.
-* Writes to a side wait until that side's feed has caught up after a start (``hold_writes``/``release_writes``),
-  so a write made just before a crash is recognised by its echo instead of being repeated; the other side's
-  writes do not wait for it.
+* After a restart every write left in the outbox counts as one without an answer (the process may have died
+  while making it): it re-reads its side before it is made, so it is never repeated over its own echo, and
+  neither feed waits for the other to catch up.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ log = logging.getLogger("runtime.reconciler")
 
 VENDOR: dict[Side, str] = {"acd": "cxone", "sf": "salesforce"}
 DIRECTION: dict[Side, str] = {"sf": "cxone_to_salesforce", "acd": "salesforce_to_cxone"}
-HELD_WRITE_RECHECK = 0.2  # seconds between looks at a write whose side's feed has not caught up yet
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,6 @@ class Reconciler:
         self.links: dict[int, AgentLink] = {link.agent_id: link for link in config.agents}
         self.by_user: dict[str, int] = {link.salesforce_user_id: link.agent_id for link in config.agents}
         self.queue: KeyedWorkQueue[int] = KeyedWorkQueue(clock)
-        self._held: set[Side] = set()
         self._sending: set[str] = set()  # command ids being written right now (their echo may still come)
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -210,7 +208,8 @@ class Reconciler:
 
     def _confirm_echo(self, rec: AgentRecord, side: Side, obs: Observation, echo: LedgerEntry) -> bool:
         """Our own write came back: it is the side's state now, it is never propagated."""
-        self.store.consume_ledger(rec.agent_id, side, echo.written_at)
+        if not obs.snapshot:  # a snapshot's echo comes again on the change feed: keep the entry for it
+            self.store.consume_ledger(rec.agent_id, side, echo.written_at)
         if echo.sent_at is not None and echo.acked_at is not None and obs.changed_at is not None:
             # The Omni bridge applies a command after the publish was answered (in the agent's console), so
             # the answer does not bound the change there: allow for the console's delay.
@@ -262,20 +261,14 @@ class Reconciler:
             self.queue.add(agent_id)
 
     def recover(self) -> None:
-        """After a restart: agents left dirty and every pending write get a reconcile."""
+        """After a restart: agents left dirty and every pending write get a reconcile; the writes may have been
+        under way when the process died, so each re-reads its side before it is made."""
         for agent_id in self.store.dirty_agents():
             self.queue.add(agent_id)
         for pending in self.store.pending_writes():
+            if not pending.maybe_landed:
+                self.store.update_write(replace(pending, maybe_landed=True))
             self.queue.add(pending.agent_id)
-
-    def hold_writes(self, side: Side) -> None:
-        """Decide, but do not write to ``side`` until ``release_writes`` (its feed is catching up)."""
-        with self._lock:
-            self._held.add(side)
-
-    def release_writes(self, side: Side) -> None:
-        with self._lock:
-            self._held.discard(side)
 
     def drain(self) -> int:
         """Reconcile due agents in this thread until none is due (tests); returns how many ran."""
@@ -395,10 +388,6 @@ class Reconciler:
     def _attempt(self, item: PendingWrite, link: AgentLink) -> float | None:
         """Make one due write; returns when to look at it again (None: done, dropped or superseded)."""
         now = self.clock()
-        with self._lock:
-            held = item.side in self._held
-        if held:
-            return now + HELD_WRITE_RECHECK
         if item.next_attempt_at > now:
             return item.next_attempt_at
         breaker = self.breakers[item.side]

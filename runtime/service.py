@@ -27,7 +27,6 @@ from .config import RuntimeConfig
 from .feeds import CxoneFeed, SalesforceFeed
 from .metrics import Metrics
 from .reconciler import Reconciler
-from .rules import Side
 from .store import SqliteStore, Store
 from .writers import CxoneStateWriter, OmniCommandWriter
 
@@ -65,7 +64,7 @@ class SyncService:
         self.metrics = metrics or Metrics()
         self.store = store or SqliteStore(config.store_path, durability=config.durability)
         self.clock = clock
-        writers = {"acd": CxoneStateWriter(cxone),
+        writers = {"acd": CxoneStateWriter(cxone, unavailable_codes=config.unavailable_codes),
                    "sf": OmniCommandWriter(salesforce, max_in_flight=config.omni_publish_calls_in_flight)}
         self.reconciler = Reconciler(config, self.store, writers, metrics=self.metrics, clock=clock)  # type: ignore[arg-type]
         self.cxone_feed = CxoneFeed(cxone, self.reconciler, config, metrics=self.metrics, clock=clock)
@@ -83,21 +82,19 @@ class SyncService:
             log.warning("agent matches no Salesforce user; not synced",
                         extra={"agent_id": agent.agent_id, "error": agent.reason})  # fmt: skip
         self._serve_http()
-        # Each side's writes wait for its own feed to catch up (so a write made just before a crash is seen as
-        # its echo, not repeated); one vendor's outage never holds up the other direction.
-        self.reconciler.hold_writes("acd")
-        self.reconciler.hold_writes("sf")
+        # Each feed catches up on its own thread: one vendor's outage never holds up the other. Writes left in
+        # the outbox re-read their side before they are made (recover), so none is repeated over its echo.
         self.reconciler.recover()
         self.reconciler.start()
-        self._spawn("feed-cxone", lambda: self._follow(self.cxone_feed, "acd"))
-        self._spawn("feed-salesforce", lambda: self._follow(self.salesforce_feed, "sf"))
+        self._spawn("feed-cxone", lambda: self._follow(self.cxone_feed))
+        self._spawn("feed-salesforce", lambda: self._follow(self.salesforce_feed))
         self._spawn("resync", self._resync_loop)
         self._spawn("housekeeping", self._housekeeping_loop)
         self.started = True
         log.info("runtime started", extra={"feed": self.salesforce_feed.mode})
 
-    def _follow(self, feed: CxoneFeed | SalesforceFeed, side: Side) -> None:
-        """Catch ``feed`` up (retrying until it can), let its side's writes go, then follow it."""
+    def _follow(self, feed: CxoneFeed | SalesforceFeed) -> None:
+        """Catch ``feed`` up (retrying until it can), then follow it."""
         attempt = 0
         while not self._stop.is_set():
             try:
@@ -115,7 +112,6 @@ class SyncService:
                 self._stop.wait(1.0)
         else:
             return
-        self.reconciler.release_writes(side)
         log.info("feed caught up", extra={"feed": feed.name})
         feed.run(self._stop)
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from presence_sync.clients.errors import NotFound
 from presence_sync.clients.salesforce_models import PresenceCommand
 from presence_sync.spec import AcdState, parse_acd
 
 from .config import AgentLink
+from .feeds import acd_notation, parse_time
+from .reconciler import Observation
 from .store import PendingWrite
 
 __all__ = ["CxoneStateWriter", "OmniCommandWriter"]
@@ -30,17 +32,28 @@ __all__ = ["CxoneStateWriter", "OmniCommandWriter"]
 class _Cxone(Protocol):
     def join_agent_session(self, agent_id: int) -> str: ...
     def set_agent_state(self, session_id: str, state: str, reason: str | None = None) -> None: ...
+    def agent_state(self, agent_id: int) -> Any: ...
 
 
 class _Salesforce(Protocol):
     def publish_presence_commands(self, commands: Sequence[PresenceCommand]) -> Sequence[str | Exception]: ...
+    def current_presence(self, user_id: str) -> Any: ...
 
 
 class CxoneStateWriter:
-    def __init__(self, client: _Cxone) -> None:
+    def __init__(self, client: _Cxone, *, unavailable_codes: Mapping[int, str] | None = None) -> None:
         self.client = client
+        self.codes = dict(unavailable_codes or {})
         self._sessions: dict[int, str] = {}
         self._lock = threading.Lock()
+
+    def current(self, link: AgentLink) -> Observation | None:
+        """The agent's CXone state now (one ``agents/{id}/states`` read), in the feed's notation and time."""
+        state = self.client.agent_state(link.agent_id)
+        if state is None:
+            return None
+        notation = acd_notation(state.agent_state_name, state.out_state_id, state.out_state_description, self.codes)
+        return Observation(link.agent_id, notation, parse_time(state.last_update_time))
 
     def write(self, pending: PendingWrite, link: AgentLink) -> None:
         target = parse_acd(pending.target)
@@ -95,6 +108,14 @@ class OmniCommandWriter:
         self._cond = threading.Condition()
         self._waiting: collections.deque[_Slot] = collections.deque()
         self._in_flight = 0
+
+    def current(self, link: AgentLink) -> Observation | None:
+        """The user's Omni status now (None: logged out of Omni). Its time is LastModifiedDate, not on the
+        change events' basis, hence a snapshot."""
+        row = self.client.current_presence(link.salesforce_user_id)
+        if row is None:
+            return Observation(link.agent_id, None, None, snapshot=True)
+        return Observation(link.agent_id, row.status_id, parse_time(row.last_modified), snapshot=True)
 
     @property
     def queued(self) -> int:

@@ -37,7 +37,7 @@ import zeep.exceptions
 from defusedxml.ElementTree import fromstring as parse_xml
 from pydantic import SecretStr
 from requests.adapters import BaseAdapter
-from simple_salesforce import Salesforce, SFType
+from simple_salesforce import Salesforce, SFType, format_soql
 from simple_salesforce.exceptions import SalesforceError
 
 from presence_sync.clients import salesforce_models as m
@@ -865,6 +865,22 @@ class SalesforceClient:
             return rows, newest
 
         return self._run("poll_current_presence", "UserServicePresence", run)
+
+    def current_presence(self, user_id: str) -> CurrentPresence | None:
+        """One user's current Omni-Channel presence (None: not logged in to Omni): one query, e.g. to learn
+        whether a command whose outcome was unknown was applied before publishing it again."""
+        soql = format_soql(
+            "SELECT Id, UserId, ServicePresenceStatusId, ServicePresenceStatus.DeveloperName, IsAway, IsCurrentState, "
+            "StatusStartDate, LastModifiedDate FROM UserServicePresence WHERE IsCurrentState = true AND UserId = {} "
+            "ORDER BY LastModifiedDate DESC LIMIT 1",
+            user_id,
+        )
+
+        def run(conn: _Connection) -> CurrentPresence | None:
+            rows = [m.presence_from_record(row) for row in self._query_all(conn, soql)]
+            return rows[0] if rows else None
+
+        return self._run("current_presence", "UserServicePresence", run)
 
     def publish_presence_command(self, user_id: str, status_id: str, command_id: str) -> str:
         """Publish an ``Omni_Presence_Command__e`` platform event; returns the event's id.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from presence_sync.clients.errors import ConnectionFailed
 from runtime.reconciler import CircuitBreaker, Observation, Reconciler
 
 from .fakes import PERMANENT, TRANSIENT, Clock, FakeWriter, reconciler
@@ -291,3 +292,96 @@ def test_a_read_recorded_in_chunks_saves_its_cursor_only_with_the_last(
     assert rec.store.get_cursor("cxone.lastPollTime") == "t1"
     rec.drain()
     assert omni.targets() == [BUSY.status_id]
+
+
+class RereadableWriter(FakeWriter):
+    """A writer whose side can be read back (as the real ones can): ``shows`` is what the vendor shows now."""
+
+    def __init__(self, vendor: str) -> None:
+        super().__init__(vendor)
+        self.shows: Observation | None = None
+        self.reads = 0
+
+    def current(self, link: object) -> Observation | None:
+        self.reads += 1
+        return self.shows
+
+
+def with_rereadable_omni(tmp_path: Path, clock: Clock) -> tuple[Reconciler, RereadableWriter]:
+    rec, _, _ = settled(tmp_path, clock)
+    omni = RereadableWriter("salesforce")
+    rec.writers["sf"] = omni
+    return rec, omni
+
+
+def test_a_write_without_an_answer_reads_its_side_and_is_not_repeated_when_it_landed(
+    tmp_path: Path, clock: Clock
+) -> None:
+    rec, omni = with_rereadable_omni(tmp_path, clock)
+    omni.fail_with = ConnectionFailed  # the request went out; no answer came back
+    rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
+    rec.drain()
+    assert omni.attempts == 1 and rec.store.pending_writes()[0].maybe_landed
+    omni.fail_with = None
+    omni.shows = Observation(ADA, BUSY.status_id, clock() + 0.05)  # it had landed
+    clock.advance(5)
+    rec.drain()
+    assert omni.reads == 1 and omni.attempts == 1 and rec.store.pending_writes() == []
+
+
+def test_a_write_without_an_answer_is_dropped_when_the_agent_changed_the_side_meanwhile(
+    tmp_path: Path, clock: Clock
+) -> None:
+    rec, omni = with_rereadable_omni(tmp_path, clock)
+    omni.fail_with = ConnectionFailed
+    rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
+    rec.drain()
+    omni.fail_with = None
+    clock.advance(5)
+    omni.shows = Observation(ADA, LUNCH.status_id, clock())  # not ours: the agent's own choice since
+    rec.drain()
+    assert omni.made == [] and rec.store.pending_writes() == []
+
+
+def test_a_refused_write_is_repeated_without_a_read(tmp_path: Path, clock: Clock) -> None:
+    rec, omni = with_rereadable_omni(tmp_path, clock)
+    omni.fail_with = TRANSIENT  # a 503: the vendor said it did not process it
+    rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
+    rec.drain()
+    omni.fail_with = None
+    clock.advance(1)
+    rec.drain()
+    assert omni.reads == 0 and omni.targets() == [BUSY.status_id]
+
+
+def test_a_write_left_in_the_outbox_by_a_crash_reads_its_side_before_it_is_made(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "store.db"
+    rec, _, omni = settled(tmp_path, clock)
+    omni.fail_with = TRANSIENT  # decided and stored; the process dies before the write is made
+    rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
+    rec.drain()
+    rec.store.close()
+
+    restarted, _, _ = reconciler(path, clock)
+    omni2 = RereadableWriter("salesforce")
+    restarted.writers["sf"] = omni2
+    omni2.shows = Observation(ADA, AVAILABLE.status_id, clock() - 10)  # it had not landed
+    clock.advance(1)
+    restarted.recover()
+    restarted.drain()
+    assert omni2.reads == 1 and omni2.targets() == [BUSY.status_id]
+
+
+def test_our_write_that_lands_over_the_agents_newer_change_puts_their_choice_back(
+    tmp_path: Path, clock: Clock
+) -> None:
+    rec, cxone, omni = settled(tmp_path, clock)
+    rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
+    rec.drain()  # Omni -> Busy is on its way...
+    clock.advance(0.05)
+    rec.observe("sf", [Observation(ADA, AVAILABLE.status_id, clock())])  # ...when the agent picks Available
+    clock.advance(0.05)
+    rec.observe("sf", [Observation(ADA, BUSY.status_id, clock())])  # then our Busy lands over it
+    rec.drain()
+    assert omni.targets() == [BUSY.status_id, AVAILABLE.status_id]  # the agent's choice is put back
+    assert cxone.targets() == ["Available"]  # and CXone follows the agent's latest change
