@@ -17,11 +17,11 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from presence_sync.clients import CxoneClient, RetryPolicy, SalesforceClient
 from presence_sync.spec import load_spec
 from runtime.config import ClientResolver, RuntimeConfig, build_config
+from sandbox.operator_client import IDEMPOTENT_METHODS, retry_once_on_stale_connection
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_SPEC = REPO_ROOT / "stacks" / "sandbox.yaml"
@@ -102,9 +102,10 @@ class Agent:
         self.user_id = setup.users[email]
         self.http = requests.Session()
         self.http.verify = setup.sandbox.ca_bundle
-        # The emulators close keep-alive connections idle for 5 s; a person's next click after a pause must not
-        # fail on such a stale connection (every agent action here is idempotent, so repeating it is safe).
-        retry = Retry(total=3, connect=3, read=3, status=0, allowed_methods=None, backoff_factor=0.05)
+        # The emulators close keep-alive connections left idle; a person's next click after a pause (an outage
+        # test waits a while) must not fail on a connection closed under it. Every agent action here sets a state
+        # (log in, set, log out), so repeating one changes nothing: POSTs may be repeated too.
+        retry = retry_once_on_stale_connection(IDEMPOTENT_METHODS | {"POST"})
         self.http.mount("https://", HTTPAdapter(max_retries=retry))
 
     def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +201,28 @@ class RuntimeProcess:
             return requests.get(f"{self.url}/readyz", timeout=1).status_code == 200
         except requests.RequestException:
             return False
+
+    def metric(self, sample: str) -> float:
+        """One sample, e.g. ``presence_sync_writes_total{side="sf"}``; 0 while the runtime has none."""
+        return self.metrics().get(sample, 0.0)
+
+    def last_read(self, feed: str) -> float:
+        """When the ``feed`` ("cxone", "salesforce") last completed a read, what it saw already recorded."""
+        return self.metric(f'presence_sync_feed_last_success_timestamp{{feed="{feed}"}}')
+
+    def wait_for_reads_after(self, moment: float, feeds: tuple[str, ...] = ("cxone", "salesforce")) -> None:
+        """Until each feed has completed a read that *began* after ``moment`` (unix time): whatever either side
+        showed at ``moment`` has then been seen. A feed's reads follow one another, so the read that ends after
+        the first read ending past ``moment`` began after it."""
+        for feed in feeds:
+            self._wait_for_read_ending_after(feed, self._wait_for_read_ending_after(feed, moment))
+
+    def _wait_for_read_ending_after(self, feed: str, moment: float) -> float:
+        def ended() -> float:
+            at = self.last_read(feed)
+            return at if at > moment else 0.0
+
+        return float(wait_until(ended, timeout=20, what=f"a {feed} feed read ending after {moment}"))
 
     def metrics(self) -> dict[str, float]:
         """Prometheus samples as 'name{labels}' -> value."""

@@ -4,6 +4,10 @@ The sandbox is set up the way `pulumi up` of stacks/sandbox.yaml leaves it (stat
 and the runtime's config is built from that spec with ``build_config``. Rule "Chat agents" (team Support Tier 1,
 user Grace): CXone Available <-> Omni Available_for_Chats, CXone Unavailable:Break <-> Omni Busy, and CXone
 LoggedOut -> Omni "previous". Writes are counted in the emulators' request logs.
+
+No test sleeps to let something (not) happen: a test that shows a write did NOT happen waits until the runtime
+has provably moved past the point where it would have been made (the echo was recognised, the feeds read past
+the change, the write counts held still over full read cycles of both feeds), and no test bounds wall-clock time.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from .support import (
 
 pytestmark = pytest.mark.slow
 
-SETTLE = 1.0  # seconds to wait for a write that must NOT happen (echoes, loops)
+QUIET_ROUNDS = 2  # full read cycles of both feeds with no new write: what a late echo could cause has happened
 
 
 @pytest.fixture
@@ -79,6 +83,42 @@ def positions(setup: SandboxSetup) -> tuple[int, int]:
     return last_seq(setup.sandbox.salesforce_operator), last_seq(setup.sandbox.cxone_operator)
 
 
+def settled_counts(setup: SandboxSetup, runtime: RuntimeProcess, sf_since: int, cx_since: int) -> tuple[int, int]:
+    """``counts`` once the runtime has gone quiet: nothing queued and no new write while both feeds completed
+    ``QUIET_ROUNDS`` reads in a row, each begun after the last write counted. A write's echo is read in the first
+    round; whatever it would wrongly cause (a bounce) is written by the end of the next."""
+    quiet, latest = 0, counts(setup, sf_since, cx_since)
+    for _ in range(20):
+        runtime.wait_for_reads_after(time.time())
+        now = counts(setup, sf_since, cx_since)
+        quiet = quiet + 1 if now == latest and runtime.metric("presence_sync_outbox_pending") == 0 else 0
+        if quiet >= QUIET_ROUNDS:
+            return now
+        latest = now
+    raise AssertionError(f"the runtime kept writing: {latest} (Omni commands, CXone state changes)")
+
+
+def echoes(runtime: RuntimeProcess, side: str) -> float:
+    return runtime.metric(f'presence_sync_echoes_suppressed_total{{side="{side}"}}')
+
+
+def changes_seen(runtime: RuntimeProcess, side: str) -> float:
+    return runtime.metric(f'presence_sync_changes_seen_total{{side="{side}"}}')
+
+
+def omni_change(runtime: RuntimeProcess, person: Agent, status: str) -> None:
+    """``person`` sets Omni to ``status``, and the runtime has taken the change in."""
+    before = changes_seen(runtime, "sf")
+    person.omni_set(status)
+    wait_until(lambda: changes_seen(runtime, "sf") > before, what=f"the runtime takes in Omni {status}")
+
+
+def vendor_errors(runtime: RuntimeProcess, vendor: str) -> float:
+    """Errors counted for ``vendor`` (writes and feed reads)."""
+    return sum(value for sample, value in runtime.metrics().items()
+               if sample.startswith("presence_sync_errors_total{") and f'vendor="{vendor}"' in sample)
+
+
 # ------------------------------------------------------------------------------------------ the two directions
 
 
@@ -91,9 +131,9 @@ def test_a_cxone_change_moves_the_omni_status_with_one_write_and_no_echo(
 
     ada.cxone_set("Available")
     wait_until(lambda: ada.omni_status() == "Available_for_Chats", what="Omni follows CXone")
-    time.sleep(SETTLE)
+    wait_until(lambda: echoes(runtime, "sf") >= 1, what="the command's echo, recognised on the Omni feed")
 
-    assert counts(setup, sf0, cx0) == (1, 0)  # one command, and its echo did not come back to CXone
+    assert settled_counts(setup, runtime, sf0, cx0) == (1, 0)  # one command, and its echo did not come back
     assert ada.cxone_state() == "Available"
     metrics = runtime.metrics()
     assert metrics['presence_sync_writes_total{side="sf"}'] == 1
@@ -109,9 +149,9 @@ def test_an_omni_change_moves_the_cxone_state_with_one_write_and_no_echo(
 
     ada.omni_set("Busy")
     wait_until(lambda: ada.cxone_state() == "Unavailable:Break", what="CXone follows Omni")
-    time.sleep(SETTLE)
+    wait_until(lambda: echoes(runtime, "acd") >= 1, what="the state change's echo, recognised on the CXone feed")
 
-    assert counts(setup, sf0, cx0) == (0, 1)
+    assert settled_counts(setup, runtime, sf0, cx0) == (0, 1)
     assert ada.omni_status() == "Busy"
 
 
@@ -126,13 +166,10 @@ def test_back_and_forth_on_both_sides_never_loops(setup: SandboxSetup, runtime: 
     wait_until(lambda: ada.cxone_state() == "Unavailable:Break", what="CXone follows")
     ada.cxone_set("Available")
     ada.cxone_set("Unavailable", "Break")  # two quick opposite changes
-    time.sleep(SETTLE)
+    commands, states = settled_counts(setup, runtime, sf0, cx0)  # quiet: nothing bounces
 
     assert ada.omni_status() == "Busy" and ada.cxone_state() == "Unavailable:Break"
-    commands, states = counts(setup, sf0, cx0)
     assert states == 1 and commands in (1, 2, 3)  # the quick pair may collapse; never more than one per change
-    time.sleep(SETTLE)
-    assert counts(setup, sf0, cx0) == (commands, states)  # quiet: nothing bounces
 
 
 def test_previous_state_is_restored_when_the_agent_logs_out_of_cxone(
@@ -165,7 +202,7 @@ def test_commands_that_pile_up_share_a_salesforce_call_and_each_agent_gets_exact
             person.cxone_set("Available")
         wait_until(lambda: all(p.omni_status() == "Available_for_Chats" for p in people), timeout=15,
                    what="every agent's Omni follows")  # fmt: skip
-        time.sleep(SETTLE)
+        settled_counts(setup, runtime, sf0, cx0)
     finally:
         operator.clear_faults()
         runtime.stop()
@@ -185,8 +222,9 @@ def test_agents_no_rule_covers_are_not_touched(setup: SandboxSetup, runtime: Run
     runtime.start()
     sf0, cx0 = positions(setup)
     edsger.cxone_set("Available")
-    time.sleep(SETTLE)
-    assert counts(setup, sf0, cx0) == (0, 0) and edsger.omni_status() == "Busy"
+    runtime.wait_for_reads_after(time.time(), feeds=("cxone",))  # the runtime has seen his change
+
+    assert settled_counts(setup, runtime, sf0, cx0) == (0, 0) and edsger.omni_status() == "Busy"
 
 
 # ------------------------------------------------------------------------------------------ chaos
@@ -206,12 +244,12 @@ def test_kill_9_mid_burst_then_restart_delivers_every_change_once(
             person.cxone_set(state, reason)
         if number == 2:
             runtime.kill9()
-        time.sleep(0.05)
+        time.sleep(0.05)  # pacing, not waiting: the agents' changes are spread over the kill, as people's would be
     runtime.start()
 
     final = omni_for[states[-1][0]]
     wait_until(lambda: all(p.omni_status() == final for p in people), timeout=15, what="every agent converges")
-    time.sleep(SETTLE)
+    settled_counts(setup, runtime, sf0, cx0)
     commands = [e for e in setup.sandbox.salesforce_operator.operations(sf0) if OMNI_COMMAND in e["path"]]
     assert commands and all(e["status"] == 201 for e in commands)
     results = console_results(setup.sandbox)
@@ -246,9 +284,11 @@ def test_an_outage_of_one_vendor_converges_after_and_the_other_direction_keeps_w
     wait_until(lambda: ada.cxone_state() == "Unavailable:Break", timeout=15, what="convergence after the outage")
 
 
-def test_a_30_second_outage_queues_that_side_collapses_the_backlog_and_converges_after(
+def test_an_outage_that_opens_the_circuit_queues_that_side_collapses_the_backlog_and_converges_after(
     setup: SandboxSetup, runtime: RuntimeProcess
 ) -> None:
+    """A long outage, measured in what the runtime went through rather than in seconds: every change was taken in,
+    CXone's circuit opened, and its probes kept failing (each cooldown longer than the last) until lifted."""
     ada = on_shift(setup, ADA, omni="Available_for_Chats")
     grace = on_shift(setup, GRACE)
     runtime.start()
@@ -256,20 +296,22 @@ def test_a_30_second_outage_queues_that_side_collapses_the_backlog_and_converges
     _, cx0 = positions(setup)
     outage = "/incontactapi/services/v34.0/agent-sessions"  # CXone's agent API down; its real-time API answers
     cxone_ops.set_faults(error_rate=1.0, error_status=503, path_prefix=outage)
-    started = time.monotonic()
     try:
         # Ada changes her mind three times while CXone cannot be written: level-triggered, so one write later.
         for status in ("Busy", "Available_for_Chats", "Busy"):
-            ada.omni_set(status)
-            time.sleep(5)
+            omni_change(runtime, ada, status)
         grace.cxone_set("Available")  # the other direction keeps working through the outage
         wait_until(lambda: grace.omni_status() == "Available_for_Chats", what="the other direction")
+        wait_until(lambda: runtime.metric('presence_sync_circuit_open{vendor="cxone"}') == 1, timeout=20,
+                   what="CXone's circuit opens")  # fmt: skip
+        failed_when_open = vendor_errors(runtime, "cxone")
+        wait_until(lambda: vendor_errors(runtime, "cxone") >= failed_when_open + 2, timeout=30,
+                   what="two more failed probes of the open circuit")  # fmt: skip
         assert ada.cxone_state() == "Unavailable", "nothing reached CXone during the outage"
-        time.sleep(max(0.0, 30 - (time.monotonic() - started)))
     finally:
         cxone_ops.clear_faults()
-    wait_until(lambda: ada.cxone_state() == "Unavailable:Break", timeout=20, what="convergence after the outage")
-    time.sleep(SETTLE)
+    wait_until(lambda: ada.cxone_state() == "Unavailable:Break", timeout=30, what="convergence after the outage")
+    settled_counts(setup, runtime, 0, cx0)
     delivered = [e for e in writes(cxone_ops, STATUS_CXONE_WRITE, cx0) if e["status"] < 300]
     assert len(delivered) == 1, "the backlog collapses to the latest desired state: one write"
 
@@ -279,10 +321,15 @@ def test_connections_refused_by_salesforce_for_a_while_then_converges(
 ) -> None:
     ada = on_shift(setup, ADA)
     runtime.start()
-    setup.sandbox.salesforce_operator.set_faults(refuse_seconds=3)
-    ada.cxone_set("Available")
-    time.sleep(1.0)
-    assert ada.omni_status() == "Busy"
+    operator = setup.sandbox.salesforce_operator
+    operator.set_faults(refuse_seconds=600)  # lifted below, once the refusal has provably held a write back
+    try:
+        ada.cxone_set("Available")
+        wait_until(lambda: runtime.metric("presence_sync_outbox_pending") >= 1 and operator.faults()[
+            "refused_connections"] >= 1, what="the Omni command queued after a refused connection")  # fmt: skip
+        assert ada.omni_status() == "Busy"
+    finally:
+        operator.clear_faults()
     wait_until(lambda: ada.omni_status() == "Available_for_Chats", timeout=20, what="convergence after the outage")
 
 
@@ -337,8 +384,7 @@ def test_changes_made_while_the_runtime_is_down_are_delivered_when_it_returns(
     runtime.start()
     wait_until(lambda: ada.omni_status() == "Available_for_Chats", what="Ada's CXone change, read from the cursor")
     wait_until(lambda: grace.cxone_state() == "Unavailable:Break", what="Grace's Omni change, read from the replay id")
-    time.sleep(SETTLE)
-    assert counts(setup, sf0, cx0) == (1, 1)
+    assert settled_counts(setup, runtime, sf0, cx0) == (1, 1)
 
 
 def test_without_the_change_stream_omni_changes_are_polled(setup: SandboxSetup, tmp_path: Path) -> None:
