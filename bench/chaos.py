@@ -459,7 +459,8 @@ def run_chaos(args: argparse.Namespace) -> dict[str, Any]:
             metrics = runtime.metrics()
             runtime_pid = runtime.process.pid if runtime.process else None
             runtime.stop()
-            figures = measure(args, judge, agents, final, histories, results, sessions, cx_log, sf_requests)
+            figures = measure(args, judge, agents, final, histories, results, sessions, cx_log, sf_requests,
+                              timeline["phase_start"])
             figures.update(
                 planned_clicks=len(planned),
                 clicks_by_kind=dict(Counter(c.kind for c in agents.clicks if c.changed)),
@@ -494,8 +495,17 @@ def run_chaos(args: argparse.Namespace) -> dict[str, Any]:
 
 def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[int, tuple[str | None, str | None]],
             histories: dict[int, list[dict[str, Any]]], results: list[dict[str, Any]], sessions: dict[str, int],
-            cx_log: RequestLogReader, sf_requests: list[dict[str, Any]]) -> dict[str, Any]:
-    """The figures, from the vendors' records only."""
+            cx_log: RequestLogReader, sf_requests: list[dict[str, Any]], origin: float) -> dict[str, Any]:
+    """The figures, from the vendors' records only (``origin``: the phase's start, for the samples' times)."""
+    names = {v: k for k, v in agents.status_ids.items()}
+
+    def shown(side: Side, state: str | None) -> str | None:
+        return names.get(state, state) if side == "sf" and state is not None else state
+
+    def sample(c: Change) -> dict[str, Any]:
+        return {"at": round(c.at - origin, 3), "side": c.side, "state": shown(c.side, c.state),
+                "by": "agent" if c.human else "runtime"}
+
     # Every change per agent and side: CXone from its state history (source agent / api), Salesforce from the
     # agents' clicks as the widget answered them plus the commands the console applied.
     changes: dict[int, list[Change]] = {agent_id: [] for agent_id in agents.user_of}
@@ -558,6 +568,12 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
     over_newer = {"acd": 0, "sf": 0}
     unexplained = {"acd": 0, "sf": 0}
     written = {"acd": 0, "sf": 0}
+    write_samples: dict[str, list[dict[str, Any]]] = {"duplicate": [], "echo": [], "over_newer": []}
+
+    def keep(kind: str, agent_id: int, at: float, side: Side, target: str, cause: Change) -> None:
+        if len(write_samples[kind]) < 3:
+            write_samples[kind].append({"agent_id": agent_id, "write": {"at": round(at - origin, 3), "side": side,
+                                        "state": shown(side, target)}, "cause": sample(cause)})
     for agent_id in agents.user_of:
         acd, sf = final[agent_id]
         mine = sorted(changes[agent_id], key=lambda c: c.at)
@@ -577,25 +593,22 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
             cause = causes[-1]
             if not cause.human:
                 echoes[side] += 1
+                keep("echo", agent_id, at, side, target, cause)
                 continue
             per_cause[cause.at, side] += 1
             if per_cause[cause.at, side] > 1:
                 duplicates[side] += 1
+                keep("duplicate", agent_id, at, side, target, cause)
             if any(c.human and c.side == side and cause.at < c.at <= at and c.state != target for c in mine):
                 over_newer[side] += 1
+                keep("over_newer", agent_id, at, side, target, cause)
     human = [c for agent_id in agents.user_of for c in changes[agent_id] if c.human]
     samples: list[dict[str, Any]] = []
     for agent_id in out_agents[:5]:
         tail = sorted(changes[agent_id], key=lambda c: c.at)[-4:]
-        samples.append({"agent_id": agent_id, "final": {"acd": final[agent_id][0], "sf": final[agent_id][1]},
-                        "last_changes": [{"at": round(c.at % 1000, 3), "side": c.side, "state": c.state,
-                                          "by": "agent" if c.human else "runtime"} for c in tail]})
-    names = {v: k for k, v in agents.status_ids.items()}
-    for sample in samples:
-        sample["final"]["sf"] = names.get(sample["final"]["sf"], sample["final"]["sf"])
-        for change in sample["last_changes"]:
-            if change["side"] == "sf":
-                change["state"] = names.get(change["state"], change["state"])
+        acd, sf = final[agent_id]
+        samples.append({"agent_id": agent_id, "final": {"acd": acd, "sf": shown("sf", sf)},
+                        "last_changes": [sample(c) for c in tail]})
     omni_calls = {e["seq"] for e in sf_requests if e["method"] == "POST" and "Omni_Presence_Command__e" in e["path"]}
     return {
         "agents": len(agents.user_of),
@@ -617,6 +630,7 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
         "writes_over_a_newer_change": sum(over_newer.values()),
         "writes_over_a_newer_change_by_side": over_newer,
         "writes_unexplained": sum(unexplained.values()),
+        "write_samples": write_samples,  # times in seconds after the phase started
         "cxone_request_log_entries_lost": cx_log.lost,
     }
 
