@@ -14,6 +14,7 @@ from simple_salesforce import Salesforce, SalesforceExpiredSession, SalesforceGe
 
 from sandbox.operator_client import OperatorClient
 from sandbox.testing import SandboxHandle
+from tests.runtime.support import wait_until
 from tests.sandbox.support import login
 
 
@@ -133,7 +134,7 @@ def test_refused_connections_raise_connection_error_until_lifted(sf: Salesforce,
 
 def test_a_refusal_window_ends_by_itself(sf: Salesforce, operator: OperatorClient) -> None:
     operator.set_faults(refuse_seconds=0.3)
-    time.sleep(0.4)
+    wait_until(lambda: operator.faults()["refuse_seconds_left"] == 0, what="the refusal window to run out")
 
     assert sf.query("SELECT Id FROM Profile")["totalSize"] == 4
 

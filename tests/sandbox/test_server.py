@@ -7,7 +7,6 @@ import json
 import pathlib
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -40,10 +39,8 @@ def status_count(sandbox: SandboxHandle, token: str, name: str) -> int:
     return int(sf_call(sandbox, "GET", "query", token, params={"q": soql}).json()["totalSize"])
 
 
-def test_serve_starts_both_emulators_fast_and_writes_the_connection_contract(tmp_path: pathlib.Path) -> None:
-    started = time.monotonic()
-    with running_sandbox(tmp_path / "sb") as sandbox:
-        assert time.monotonic() - started < 5  # typically about 1 s
+def test_serve_starts_both_emulators_and_writes_the_connection_contract(tmp_path: pathlib.Path) -> None:
+    with running_sandbox(tmp_path / "sb") as sandbox:  # how fast it starts is measured in bench/, not asserted
         assert set(sandbox.env) == CONTRACT
         assert sandbox.env["SF_API_VERSION"] == "59.0"
         assert sandbox.env["CXONE_API_URL"] == sandbox.cxone_url
