@@ -242,9 +242,12 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--changes", type=int, default=1000, help="one per agent, half on each side")
     parser.add_argument("--latency-ms", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=128,
-                        help="the runtime's reconcile workers: writes wait on the vendors (20 ms injected, more under "
-                             "load), so concurrent writes = changes/s x write time")  # fmt: skip
+    from runtime.config import RuntimeConfig
+
+    shipped_workers = RuntimeConfig.model_fields["workers"].default
+    parser.add_argument("--workers", type=int, default=shipped_workers,
+                        help="the runtime's reconcile workers (default: the shipped default, %(default)s): writes wait "
+                             "on the vendors, so concurrent writes = changes/s x write time")  # fmt: skip
     parser.add_argument("--rss-agents", type=int, default=10000)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")

@@ -136,7 +136,7 @@ class RuntimeConfig(_Model):
         "power loss (one fsync per transaction).",
     )
     api_budget_per_minute: Budgets = Field(default_factory=Budgets)
-    workers: int = Field(default=32, ge=1, le=256, description="Reconcile worker threads: writes wait on the vendor, "
+    workers: int = Field(default=128, ge=1, le=256, description="Reconcile worker threads: writes wait on the vendor, "
                          "so concurrent writes = changes per second x write latency.")
     omni_publish_calls_in_flight: int = Field(
         default=4, ge=1, le=25, description="Omni command publishes under way at once; commands that arrive "
