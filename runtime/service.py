@@ -169,13 +169,21 @@ class SyncService:
     # ------------------------------------------------------------------------------------- health
 
     def ready(self) -> tuple[bool, str]:
+        """(ready, reason). The reason names the feed that is not connected and since when, never the vendor's
+        error text: /readyz answers whoever reaches the port (no auth), the error is in the log and the metrics."""
         if not self.started:
             return False, "starting"
         sf_interval = self.config.stream_wait_seconds if self.salesforce_feed.mode == "stream" else (
             self.salesforce_feed.poll_interval)
         for feed, interval in ((self.cxone_feed, self.cxone_feed.interval), (self.salesforce_feed, sf_interval)):
             if not feed.connected(max(3 * interval, 10.0)):
-                return False, f"{feed.name} feed not connected: {feed.last_error or 'no successful read yet'}"
+                if feed.last_success is None:
+                    since = "no successful read since the service started"
+                else:
+                    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(feed.last_success))
+                    since = f"last successful read at {when} ({max(0.0, self.clock() - feed.last_success):.0f} s ago)"
+                failing = "; the last read failed (the error is in the log)" if feed.last_error else ""
+                return False, f"{feed.name} feed not connected: {since}{failing}"
         return True, "ready"
 
     @property
@@ -200,6 +208,7 @@ class SyncService:
             def _send(self, status: int, body: bytes, content_type: str) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                self.send_header("Cache-Control", "no-store")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -207,8 +216,12 @@ class SyncService:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+        # The bind is the config's metrics_host, nothing implicit: 127.0.0.1 by default (a local runtime); the
+        # Kubernetes target sets 0.0.0.0 so the kubelet's probes and Prometheus reach the pod, and the rendered
+        # NetworkPolicy is what limits who may connect. The endpoints have no auth and carry no secret.
         self._http = ThreadingHTTPServer((self.config.metrics_host, self.config.metrics_port), Handler)
         self._http.daemon_threads = True
         http = self._http
         self._spawn("http", lambda: http.serve_forever(poll_interval=0.1))
-        log.info("serving /healthz /readyz /metrics", extra={"feed": f"{self.config.metrics_host}:{self.port}"})
+        log.info("serving /healthz /readyz /metrics (no auth)",
+                 extra={"feed": f"{self.config.metrics_host}:{self.port}"})  # fmt: skip
