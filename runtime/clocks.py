@@ -10,6 +10,12 @@ back, so its echo's timestamp ``v`` bounds the offset (vendor minus ours) to ``[
 intersection and the uncertainty its half width (plus the timestamps' resolution); when they stop overlapping
 (the clock drifted, or an answer was delayed), the median of the samples' middles is used with their spread as
 the uncertainty. Before the first sample the uncertainty is the configured ``clock_skew_seconds`` bound.
+
+Where the vendor applies our write after answering (Salesforce: the Omni bridge in the agent's console applies
+a published command), the answer bounds nothing: only ``v - sent_at`` does (the change came after we sent it),
+and the console's delay widens the other end (``ASYNC_APPLY_ALLOWANCE``). There the offset is taken at the
+tightest upper bound (the fastest application seen, assumed near instant) and the uncertainty spans the whole
+interval, so it stays honest about the console's delay while the best guess is not biased by it.
 """
 
 from __future__ import annotations
@@ -38,8 +44,9 @@ class SkewEstimate:
 
 
 class SkewEstimator:
-    def __init__(self, initial_uncertainty: float, *, samples: int = 64) -> None:
+    def __init__(self, initial_uncertainty: float, *, samples: int = 64, applied_after_answer: bool = False) -> None:
         self.initial = SkewEstimate(0.0, max(RESOLUTION, initial_uncertainty))
+        self.applied_after_answer = applied_after_answer
         self._bounds: collections.deque[tuple[float, float]] = collections.deque(maxlen=samples)
         self._lock = threading.Lock()
         self._estimate = self.initial
@@ -56,7 +63,8 @@ class SkewEstimator:
 
     def sample(self, *, sent_at: float, acked_at: float, vendor_time: float) -> None:
         """Our write was sent at ``sent_at`` and answered at ``acked_at`` (our clock); its echo says ``vendor_time``."""
-        low, high = vendor_time - acked_at, vendor_time - sent_at
+        applied_by = acked_at + (ASYNC_APPLY_ALLOWANCE if self.applied_after_answer else 0.0)
+        low, high = vendor_time - applied_by, vendor_time - sent_at
         if high < low or abs(low) > IMPLAUSIBLE or abs(high) > IMPLAUSIBLE:
             return
         with self._lock:
@@ -67,6 +75,8 @@ class SkewEstimator:
         low = max(b[0] for b in self._bounds)
         high = min(b[1] for b in self._bounds)
         if low <= high:
+            if self.applied_after_answer:
+                return SkewEstimate(high, high - low + RESOLUTION)
             return SkewEstimate((low + high) / 2, (high - low) / 2 + RESOLUTION)
         middles = [(b[0] + b[1]) / 2 for b in self._bounds]
         offset = statistics.median(middles)

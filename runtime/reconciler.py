@@ -13,7 +13,7 @@ write per side; an outbox, retries and a circuit per vendor make it happen.
   away and came back) -- is the agent's own change. The agent's latest change by vendor time (on our clock)
   is the *source*: the other side follows it. A change older than the agent's latest change on the other side
   (it was invisible for a while: an outage, a slow poll) does not win because it arrived last; it is overwritten.
-  Two changes closer together than the clocks' uncertainty are ambiguous: the later seen wins.
+  Two changes closer together than the clocks' uncertainty are ambiguous: the best estimate still decides.
 * ``reconcile(agent)`` decides from the latest states only (``rules.decide``), so duplicates, reordering and
   bursts collapse into at most one write per side, and returns when it wants to run again (a backoff, an open
   circuit). The queue (``workqueue.KeyedWorkQueue``) runs one reconcile per agent at a time.
@@ -39,7 +39,7 @@ from typing import Protocol
 from presence_sync.clients.errors import RateLimited, ServiceUnavailable, TransientVendorError, VendorError
 
 from .circuit import CircuitBreaker
-from .clocks import ASYNC_APPLY_ALLOWANCE, SkewEstimator
+from .clocks import SkewEstimator
 from .config import AgentLink, RuntimeConfig
 from .metrics import Metrics
 from .rules import LedgerEntry, Side, Write, decide, is_echo, other, previous_after_write
@@ -120,7 +120,8 @@ class Reconciler:
         self.retry_base = retry_base
         self.retry_max = retry_max
         initial = config.clock_skew_seconds if clock_skew is None else clock_skew
-        self.skew: dict[Side, SkewEstimator] = {"acd": SkewEstimator(initial), "sf": SkewEstimator(initial)}
+        self.skew: dict[Side, SkewEstimator] = {"acd": SkewEstimator(initial),
+                                                "sf": SkewEstimator(initial, applied_after_answer=True)}
         self.reread_after = config.reread_after_seconds if reread_after is None else reread_after
         self.links: dict[int, AgentLink] = {link.agent_id: link for link in config.agents}
         self.by_user: dict[str, int] = {link.salesforce_user_id: link.agent_id for link in config.agents}
@@ -191,9 +192,10 @@ class Reconciler:
         rec.expected_at.pop(side, None)
         # A write of ours that landed before this change can no longer come back after it.
         self.store.drop_ledger_acked_before(obs.agent_id, side, changed - estimate.uncertainty)
+        # The best estimate decides, also inside the ambiguity window (u_cxone + u_salesforce) where it may be
+        # wrong: the order seen would be no better, since a poll reports a change up to an interval late.
         other_at = rec.human_at.get(other(side))
-        ambiguity = estimate.uncertainty + self.skew[other(side)].estimate.uncertainty
-        if other_at is None or changed >= other_at - ambiguity:
+        if other_at is None or changed >= other_at:
             rec.source = side
             rec.source_changed_at = changed
             for pending in self.store.pending_writes(obs.agent_id):
@@ -211,10 +213,7 @@ class Reconciler:
         if not obs.snapshot:  # a snapshot's echo comes again on the change feed: keep the entry for it
             self.store.consume_ledger(rec.agent_id, side, echo.written_at)
         if echo.sent_at is not None and echo.acked_at is not None and obs.changed_at is not None:
-            # The Omni bridge applies a command after the publish was answered (in the agent's console), so
-            # the answer does not bound the change there: allow for the console's delay.
-            applied_by = echo.acked_at + (ASYNC_APPLY_ALLOWANCE if side == "sf" else 0.0)
-            self.skew[side].sample(sent_at=echo.sent_at, acked_at=applied_by, vendor_time=obs.changed_at)
+            self.skew[side].sample(sent_at=echo.sent_at, acked_at=echo.acked_at, vendor_time=obs.changed_at)
         self._record_state(rec, side, obs)
         # The echo of a write we since cancelled (no write expected now): look at the agent again.
         stale = side not in rec.expected

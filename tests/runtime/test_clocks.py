@@ -36,3 +36,12 @@ def test_an_implausible_sample_is_ignored() -> None:
     skew = SkewEstimator(2.0)
     skew.sample(sent_at=100.0, acked_at=100.1, vendor_time=100.0 + 3600)
     assert skew.sample_count == 0 and skew.estimate.uncertainty == 2.0
+
+
+def test_where_the_vendor_applies_after_answering_the_fastest_application_sets_the_offset() -> None:
+    skew = SkewEstimator(2.0, applied_after_answer=True)
+    for sent, console_delay in ((100.0, 0.3), (101.0, 0.02), (102.0, 0.6)):  # our clocks agree: offset 0
+        skew.sample(sent_at=sent, acked_at=sent + 0.05, vendor_time=sent + console_delay)
+    estimate = skew.estimate
+    assert estimate.offset == pytest.approx(0.02)  # biased by the fastest console delay only
+    assert estimate.offset - estimate.uncertainty <= 0.0  # and honest that it could be less
