@@ -26,9 +26,11 @@ the plan and ``create``/``update`` resolve it once the resources the runtime dep
   must exist, made from the cluster's secret store), then ``kubectl rollout status``. ``read`` looks at the
   Deployment; ``delete`` removes what was applied. kubectl runs through ``run_command``, which tests replace.
 
-The service's credentials never pass through inputs, outputs or rendered files: the local process inherits the
-provider process's environment (SF_*, CXONE_*, REQUESTS_CA_BUNDLE, and the connection file's settings, see
-``providers.context``); in a cluster they come from the Secret.
+The service's credentials never pass through inputs, outputs or rendered files: the local process gets them in
+its environment, which is an allowlist (``SERVICE_ENVIRONMENT``: the SF_*/CXONE_* variables the clients read, the
+CA bundle, proxies, PATH/HOME/locale/TZ), taken from the provider process's environment and the connection file's
+settings (see ``providers.context``); nothing else of the engine's environment (PULUMI_CONFIG_PASSPHRASE, cloud
+or CI tokens) reaches it. In a cluster they come from the Secret.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from pydantic.alias_generators import to_camel
 
 from presence_sync.clients.errors import VendorError
-from presence_sync.clients.settings import SettingsError
+from presence_sync.clients.settings import CxoneSettings, SalesforceSettings, SettingsError
 from providers import context
 from providers.base import PROVIDER_KEY, ProviderError, ProviderInputs, SpecProvider, Written, changed_fields
 from runtime.bridge import BRIDGE_DIR, bridge_package, bridge_removal_package, bridge_test_classes, manifest_members
@@ -448,9 +450,30 @@ class LocalTarget:
             return "(no log)"
 
 
+# The local runtime's environment is an allowlist, not the provider's: the engine hands its provider processes
+# PULUMI_CONFIG_PASSPHRASE (which decrypts every secret in the stack's state), cloud and CI tokens, and whatever
+# else the shell that ran `pulumi up` held; the runtime needs none of it and runs for days after the engine exits.
+CONNECTION_VARIABLES: frozenset[str] = frozenset(
+    variable for settings in (SalesforceSettings, CxoneSettings) for variable, _, _ in settings.VARIABLES.values()
+)
+"""The SF_*/CXONE_* variables the vendor clients read (presence_sync/clients/settings.py), and no other."""
+TLS_VARIABLES = frozenset({"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"})
+PROXY_VARIABLES = frozenset(
+    name for base in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY") for name in (base, base.lower())
+)
+BASIC_VARIABLES = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH"})
+BASIC_PREFIXES = ("LC_",)  # locale categories
+SERVICE_ENVIRONMENT = CONNECTION_VARIABLES | TLS_VARIABLES | PROXY_VARIABLES | BASIC_VARIABLES
+
+
 def _service_environment() -> dict[str, str]:
-    """The provider process's environment plus the connection file's settings (SF_*, CXONE_*, CA bundle)."""
-    return {**os.environ, **context._settings}
+    """The environment of the local runtime: the provider process's environment plus the connection file's
+    settings (which win, as in ``providers.context``), filtered to ``SERVICE_ENVIRONMENT`` (and ``LC_*``)."""
+    merged = {**os.environ, **context._settings}
+    return {
+        name: value for name, value in merged.items()
+        if name in SERVICE_ENVIRONMENT or name.startswith(BASIC_PREFIXES)
+    }  # fmt: skip
 
 
 def _http_ok(url: str) -> bool:

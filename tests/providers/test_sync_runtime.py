@@ -23,6 +23,7 @@ from providers.sync_runtime import UNKNOWN, SyncRuntimeProvider, render_runtime
 from tests.conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+ALLOWLIST = sync_runtime.SERVICE_ENVIRONMENT  # the shipped one, before any test adds to it
 
 
 def config_for(port: int, work_dir: Path, **extra: Any) -> dict[str, Any]:
@@ -69,6 +70,9 @@ def provider() -> SyncRuntimeProvider:
 def standin(monkeypatch: pytest.MonkeyPatch) -> None:
     """The supervisor runs tests/providers/standin_runtime.py instead of the real service."""
     monkeypatch.setenv(sync_runtime.RUNTIME_MODULE_VARIABLE, "tests.providers.standin_runtime")
+    # The stand-in's own switches are let through the environment allowlist (the real service has none).
+    monkeypatch.setattr(sync_runtime, "SERVICE_ENVIRONMENT",
+                        ALLOWLIST | {"STANDIN_EXIT_AT_ONCE", "STANDIN_IGNORE_SIGTERM"})  # fmt: skip
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
 
 
@@ -175,6 +179,99 @@ def test_credentials_reach_the_process_but_no_file(
         if path.is_file() and path.name != "runtime.log":
             assert "s3cr3t" not in path.read_text(errors="replace"), path
     assert "s3cr3t" not in json.dumps(outs_of(created))
+
+
+# What the engine's environment holds that the runtime must never get, with values to look for in /proc.
+ENGINE_ONLY = {
+    "PULUMI_CONFIG_PASSPHRASE": "passphrase-that-decrypts-the-state",
+    "PULUMI_ACCESS_TOKEN": "pul-0123456789abcdef-token",
+    "PULUMI_BACKEND_URL": "s3://bucket-of-state",
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-key-value",
+    "GITHUB_TOKEN": "ghp_tokenvalue0123456789",
+    "SF_UNRELATED_TOKEN": "not-a-variable-the-clients-read",
+}
+
+
+def process_environment(pid: int) -> dict[str, str]:
+    """A process's environment as the kernel holds it (psutil is not a dependency: /proc directly)."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(entry.decode().split("=", 1) for entry in raw.split(b"\0") if entry)
+
+
+def children_of(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def assert_allowlisted(environment: dict[str, str]) -> None:
+    unexpected = {
+        name for name in environment
+        if name not in ALLOWLIST and not name.startswith("LC_") and name != "PYTHONUNBUFFERED"
+    }  # fmt: skip
+    assert not unexpected, f"not on the allowlist: {sorted(unexpected)}"
+    assert not [name for name in environment if name.startswith("PULUMI_")]
+    for value in ENGINE_ONLY.values():
+        assert all(value not in held for held in environment.values())
+
+
+def test_the_runtime_gets_an_allowlisted_environment_without_the_passphrase(
+    provider: SyncRuntimeProvider, local: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from providers import context
+
+    for name, value in ENGINE_ONLY.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SF_CLIENT_SECRET", "sf-secret-the-runtime-needs")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    # A connection file's settings reach it too (they win over the environment), filtered the same way.
+    monkeypatch.setattr(context, "_settings", {"CXONE_ACCESS_KEY_SECRET": "from-the-connection-file",
+                                               "PULUMI_CONFIG_PASSPHRASE": "in-the-file-by-mistake"})  # fmt: skip
+    created = provider.create(local)
+    supervisor = outs_of(created)["pid"]
+    service = health(local["config"]["metrics_port"])["pid"]
+    assert children_of(supervisor) == [service]
+
+    for pid in (supervisor, service):
+        environment = process_environment(pid)
+        assert_allowlisted(environment)
+        assert "in-the-file-by-mistake" not in Path(f"/proc/{pid}/environ").read_text(errors="replace")
+        assert environment["SF_CLIENT_SECRET"] == "sf-secret-the-runtime-needs"
+        assert environment["CXONE_ACCESS_KEY_SECRET"] == "from-the-connection-file"
+        assert environment["HTTPS_PROXY"] == "http://proxy.internal:3128"
+        assert (environment["TZ"], environment["LC_ALL"]) == ("UTC", "C.UTF-8")
+        assert environment["PATH"] == os.environ["PATH"] and environment["HOME"] == os.environ["HOME"]
+
+
+def test_the_real_runtime_runs_on_the_allowlisted_environment(
+    provider: SyncRuntimeProvider, tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real service (not the stand-in) against the sandbox: it becomes ready with only what the allowlist
+    passes (so the allowlist is enough), and /proc shows no passphrase or engine token in it."""
+    for name, value in ENGINE_ONLY.items():
+        monkeypatch.setenv(name, value)
+    work_dir = tmp_path / "runtime"
+    props = {**props_for(work_dir, config_for(free_port(), work_dir)), "readyTimeoutSeconds": 120.0}
+    try:
+        created = provider.create(props)  # waits for /readyz: both feeds read the sandbox
+        supervisor = outs_of(created)["pid"]
+        (service,) = children_of(supervisor)
+        assert b"runtime" in Path(f"/proc/{service}/cmdline").read_bytes()
+        for pid in (supervisor, service):
+            environment = process_environment(pid)
+            assert_allowlisted(environment)
+            assert environment["REQUESTS_CA_BUNDLE"] == str(sandbox.ca_bundle)
+            assert {"SF_LOGIN_URL", "SF_CLIENT_SECRET", "CXONE_AUTH_URL", "CXONE_ACCESS_KEY_SECRET"} <= set(environment)
+    finally:
+        provider.delete("local", props)
 
 
 def test_the_supervisor_restarts_a_killed_service(provider: SyncRuntimeProvider, local: dict[str, Any]) -> None:
