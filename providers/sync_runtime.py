@@ -78,6 +78,13 @@ class KubernetesInputs(BaseModel):
     context: str | None = None
     image: str = "presence-sync-runtime:latest"
     rollout_timeout_seconds: int = 180
+    # The rendered manifests' knobs (runtime.render.RenderOptions): limits and the NetworkPolicy's peers.
+    cpu_limit: str = "1"
+    memory_limit: str = "256Mi"
+    prometheus_namespace: str = "monitoring"
+    prometheus_pod_labels: dict[str, str] = {"app.kubernetes.io/name": "prometheus"}
+    kubelet_cidrs: tuple[str, ...] = ()
+    vendor_cidrs: tuple[str, ...] = ()
 
 
 class SyncRuntimeInputs(ProviderInputs):
@@ -127,7 +134,12 @@ def render_runtime(
     config = canonical(config)
     k8s = kubernetes if isinstance(kubernetes, KubernetesInputs) else KubernetesInputs.model_validate(kubernetes or {})
     port = int(config.get("metrics_port") or 9464)
-    return render(config, RenderOptions(name=name, namespace=k8s.namespace, image=k8s.image, port=port))
+    options = RenderOptions(
+        name=name, namespace=k8s.namespace, image=k8s.image, port=port, cpu_limit=k8s.cpu_limit,
+        memory_limit=k8s.memory_limit, prometheus_namespace=k8s.prometheus_namespace,
+        prometheus_pod_labels=k8s.prometheus_pod_labels, kubelet_cidrs=k8s.kubelet_cidrs, vendor_cidrs=k8s.vendor_cidrs,
+    )  # fmt: skip
+    return render(config, options)
 
 
 # -- commands (tests replace run_command) ----------------------------------------------------------------
@@ -180,7 +192,7 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
         config = news.get("config")
         if not isinstance(config, dict):
             return CheckResult(news, [CheckFailure("config", "the runtime needs a config or a spec to build it from")])
-        problem = _config_problem(config)
+        problem = _config_problem(config) or (_pod_bind_problem(config) if inputs.target == "kubernetes" else None)
         if problem:
             return CheckResult(news, [CheckFailure("config", problem)])
         try:
@@ -631,6 +643,17 @@ def _has_unknowns(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_has_unknowns(v) for v in value)
     return False
+
+
+def _pod_bind_problem(config: Mapping[str, Any]) -> str | None:
+    """In a pod, /healthz /readyz /metrics must listen where the kubelet and Prometheus connect: not loopback."""
+    host = str(config.get("metrics_host") or "127.0.0.1")
+    if host == "localhost" or host.startswith("127.") or host == "::1":
+        return (
+            f"metrics_host: {host} is loopback, where neither the kubelet's probes nor Prometheus reach a pod; "
+            "the Kubernetes target binds 0.0.0.0 (the NetworkPolicy limits who may connect)"
+        )
+    return None
 
 
 def _config_problem(config: Mapping[str, Any]) -> str | None:

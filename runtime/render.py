@@ -6,9 +6,11 @@ the same data as a plain mapping) into a tree of text files:
 * ``config.json``                  the service's config, exactly what ``python -m runtime --config`` reads;
 * ``Dockerfile``, ``.dockerignore`` (and ``Dockerfile.dockerignore``, the same list where BuildKit looks for
   it when the repository is the build context): an image that installs this project and runs the service;
-* ``kubernetes/*.yaml``            Namespace, ConfigMap (config.json), Deployment (+ its state volume claim)
-  with ``/healthz`` liveness and ``/readyz`` readiness probes, Service (metrics), and
-  ``credentials.template.yaml`` (a Secret): a
+* ``kubernetes/*.yaml``            Namespace (Pod Security ``restricted`` enforced), NetworkPolicy (ingress
+  only to the metrics port from Prometheus and the kubelet; egress only to DNS and the vendors on 443),
+  ConfigMap (config.json), Deployment (+ its state volume claim) with ``/healthz`` liveness and ``/readyz``
+  readiness probes, non-root, no capabilities, RuntimeDefault seccomp, read-only root, no service-account
+  token, CPU and memory limits, Service (metrics), and ``credentials.template.yaml`` (a Secret): a
   *template* naming the SF_*/CXONE_* variables, never containing a value (credentials come from the
   cluster's secret store).
 
@@ -23,7 +25,9 @@ autoescaping (the output is YAML/JSON, not HTML): every value that is not a fixe
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,14 +90,37 @@ class RenderOptions:
     replicas: int = 1
     base_image: str = "python:3.11-slim"
     run_as_user: int = 10001
+    cpu_limit: str = "1"
+    memory_limit: str = "256Mi"
+    # The NetworkPolicy: who may scrape /metrics (a namespace and the pods in it with these labels), extra
+    # sources for the kubelet's probes (the node a pod runs on is always allowed; list node CIDRs only for a
+    # network plugin that does not), and where the vendors are (empty: any public address, no private ranges).
+    prometheus_namespace: str = "monitoring"
+    prometheus_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"app.kubernetes.io/name": "prometheus"})
+    kubelet_cidrs: tuple[str, ...] = ()
+    vendor_cidrs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for label, value in (("name", self.name), ("namespace", self.namespace)):
+        for label, value in (("name", self.name), ("namespace", self.namespace),
+                             ("Prometheus namespace", self.prometheus_namespace)):  # fmt: skip
             if not _is_dns_label(value):
                 raise ValueError(
                     f"runtime {label} {value!r} is not a Kubernetes name "
                     "(lowercase letters, digits and '-', at most 63, starting and ending alphanumeric)"
                 )
+        for key, value in self.prometheus_pod_labels.items():
+            if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
+                raise ValueError(f"Prometheus pod label {key}={value!r} is not a Kubernetes label")
+        for cidr in (*self.kubelet_cidrs, *self.vendor_cidrs):
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR such as 10.0.0.0/16 (host bits must be zero)") from None
+        if not _QUANTITY.fullmatch(self.cpu_limit) or not _QUANTITY.fullmatch(self.memory_limit):
+            raise ValueError(
+                f"runtime limits cpu={self.cpu_limit!r} memory={self.memory_limit!r} are not Kubernetes quantities "
+                "(such as 500m, 1, 256Mi)"
+            )
         if not 1 <= self.port <= 65535:
             raise ValueError(f"runtime port {self.port} is not a TCP port")
         if not self.image or any(ch.isspace() for ch in self.image):
@@ -138,6 +165,7 @@ class Rendered:
 
 KUBERNETES_APPLY_ORDER = (
     "kubernetes/namespace.yaml",
+    "kubernetes/networkpolicy.yaml",  # before the pod: it never runs unfenced
     "kubernetes/configmap.yaml",
     "kubernetes/deployment.yaml",
     "kubernetes/service.yaml",
@@ -153,7 +181,17 @@ _OUTPUTS: tuple[tuple[str, str], ...] = (
     ("kubernetes/credentials.template.yaml", "secret.yaml.j2"),
     ("kubernetes/deployment.yaml", "deployment.yaml.j2"),
     ("kubernetes/service.yaml", "service.yaml.j2"),
+    ("kubernetes/networkpolicy.yaml", "networkpolicy.yaml.j2"),
 )
+
+# Egress to the vendors when no vendor CIDRs are given: any public address. NetworkPolicy cannot name hosts
+# (login.salesforce.com, *.niceincontact.com sit behind CDNs), so the fence is "port 443, not inside": the
+# cluster's own networks (the API server, other services), link-local (cloud metadata) and loopback.
+PUBLIC_EGRESS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("0.0.0.0/0", ("10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+                   "192.168.0.0/16")),
+    ("::/0", ("::1/128", "fc00::/7", "fe80::/10")),
+)  # fmt: skip
 
 
 def to_json(value: Any) -> str:
@@ -221,6 +259,13 @@ def render(config: Any, options: RenderOptions | None = None) -> Rendered:
         "config_path": CONFIG_PATH,
         "state_dir": STATE_DIR,
         "build_file_hint": "<rendered dir>/Dockerfile",
+        "cpu_limit": options.cpu_limit,
+        "memory_limit": options.memory_limit,
+        "metrics_bind": f"{data.get('metrics_host', '127.0.0.1')}:{options.port}",
+        "prometheus_namespace": options.prometheus_namespace,
+        "prometheus_pod_labels": dict(options.prometheus_pod_labels),
+        "kubelet_cidrs": list(options.kubelet_cidrs),
+        "vendor_egress": [(cidr, []) for cidr in options.vendor_cidrs] or [(c, list(e)) for c, e in PUBLIC_EGRESS],
     }
     env = _environment()
     files = {path: env.get_template(template).render(context) for path, template in _OUTPUTS}
@@ -235,6 +280,11 @@ def tree_digest(files: Mapping[str, str]) -> str:
         digest.update(f"{path}\0{len(encoded)}\0".encode())
         digest.update(encoded)
     return f"sha256:{digest.hexdigest()}"
+
+
+_LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+_QUANTITY = re.compile(r"\d+(\.\d+)?(m|k|M|G|Ki|Mi|Gi)?")
 
 
 def _is_dns_label(value: str) -> bool:

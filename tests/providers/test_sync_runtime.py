@@ -401,6 +401,29 @@ def kube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     return props_for(tmp_path / "k8s", config, target="kubernetes", kubernetes=kubernetes)
 
 
+def test_kubernetes_refuses_a_loopback_bind_and_passes_the_network_policy_settings(
+    provider: SyncRuntimeProvider, kube: dict[str, Any]
+) -> None:
+    import yaml
+
+    assert provider.check({}, kube).failures == []
+    loopback = {**kube["config"], "metrics_host": "127.0.0.1"}
+    failures = provider.check({}, {**kube, "config": loopback, "digest": None}).failures
+    assert [f.property for f in failures] == ["config"]
+    assert "neither the kubelet's probes nor Prometheus" in failures[0].reason
+
+    settings = {**kube["kubernetes"], "prometheusNamespace": "observability", "vendorCidrs": ["13.108.0.0/14"],
+                "cpuLimit": "500m"}  # fmt: skip
+    rendered = render_runtime(kube["config"], kubernetes=settings)
+    policy = yaml.safe_load(rendered.files["kubernetes/networkpolicy.yaml"])
+    assert policy["metadata"]["namespace"] == "sync"
+    assert policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "observability"}
+    assert policy["spec"]["egress"][1]["to"] == [{"ipBlock": {"cidr": "13.108.0.0/14"}}]
+    deployment = next(yaml.safe_load_all(rendered.files["kubernetes/deployment.yaml"]))
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "500m"
+
+
 def test_kubernetes_create_applies_the_manifests_checks_the_secret_and_waits(
     provider: SyncRuntimeProvider, kube: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -412,7 +435,7 @@ def test_kubernetes_create_applies_the_manifests_checks_the_secret_and_waits(
 
     created = provider.create(kube)
     assert created.id == "kubernetes:sync/presence-sync"
-    manifests = ["namespace", "configmap", "deployment", "service"]
+    manifests = ["namespace", "networkpolicy", "configmap", "deployment", "service"]
     assert fake.calls[0] == [
         *kubectl,
         "apply",
@@ -460,6 +483,7 @@ def test_kubernetes_read_and_delete(
         "service.yaml",
         "deployment.yaml",
         "configmap.yaml",
+        "networkpolicy.yaml",  # after the pod is gone
     ]
 
 

@@ -22,6 +22,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 SAMPLE_CONFIG: dict[str, Any] = {
     "version": 1,
     "http": {"host": "0.0.0.0", "port": 9464},
+    "metrics_host": "0.0.0.0",  # what the Kubernetes target sets (resources/sync_runtime.py)
     "store": {"path": "/var/lib/presence-sync/state.db"},
     "pollIntervalSeconds": 2,
     "rules": [
@@ -73,7 +74,8 @@ def test_every_manifest_is_valid_yaml_and_carries_the_config_exactly() -> None:
     for path, text in rendered:
         if path.endswith(".yaml"):
             kinds += [doc["kind"] for doc in yaml.safe_load_all(text)]
-    assert sorted(kinds) == ["ConfigMap", "Deployment", "Namespace", "PersistentVolumeClaim", "Secret", "Service"]
+    assert sorted(kinds) == ["ConfigMap", "Deployment", "Namespace", "NetworkPolicy", "PersistentVolumeClaim",
+                             "Secret", "Service"]  # fmt: skip
 
     configmap = yaml.safe_load(rendered.files["kubernetes/configmap.yaml"])
     assert json.loads(configmap["data"]["config.json"]) == tricky
@@ -98,6 +100,7 @@ def test_deployment_probes_image_and_credentials_by_reference() -> None:
     assert 'ENTRYPOINT ["python", "-m", "runtime", "--config", "/etc/presence-sync/config.json"]' in dockerfile
     assert rendered.manifests() == [
         "kubernetes/namespace.yaml",
+        "kubernetes/networkpolicy.yaml",
         "kubernetes/configmap.yaml",
         "kubernetes/deployment.yaml",
         "kubernetes/service.yaml",
@@ -132,6 +135,12 @@ def test_the_config_may_be_a_pydantic_model() -> None:
         ({"port": 0}, "not a TCP port"),
         ({"image": "has space"}, "not an image reference"),
         ({"replicas": 2}, "one replica"),
+        ({"cpu_limit": "lots"}, "not Kubernetes quantities"),
+        ({"memory_limit": "256 MB"}, "not Kubernetes quantities"),
+        ({"prometheus_namespace": "Monitoring"}, "not a Kubernetes name"),
+        ({"prometheus_pod_labels": {"app": "bad value"}}, "not a Kubernetes label"),
+        ({"kubelet_cidrs": ("10.0.0.1/8",)}, "not a CIDR"),
+        ({"vendor_cidrs": ("salesforce.com",)}, "not a CIDR"),
     ],
 )
 def test_bad_options_are_refused_with_a_reason(options: dict[str, Any], message: str) -> None:
@@ -179,3 +188,110 @@ def test_a_real_runtime_config_renders_to_a_file_the_service_loads(tmp_path: Pat
     assert load_config(tmp_path / "config.json") == config
     configmap = yaml.safe_load(rendered.files["kubernetes/configmap.yaml"])
     assert RuntimeConfig.model_validate_json(configmap["data"]["config.json"]) == config
+
+
+# -- security settings of the Kubernetes manifests ---------------------------------------------------------------
+
+
+def manifest(rendered: Any, path: str, kind: str) -> dict[str, Any]:
+    (document,) = [doc for doc in yaml.safe_load_all(rendered.files[f"kubernetes/{path}"]) if doc["kind"] == kind]
+    result: dict[str, Any] = document
+    return result
+
+
+def test_the_pod_meets_the_restricted_pod_security_profile() -> None:
+    rendered = render({**SAMPLE_CONFIG, "metrics_host": "0.0.0.0"}, OPTIONS)
+    pod = manifest(rendered, "deployment.yaml", "Deployment")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["enableServiceLinks"] is False
+    assert not {"hostNetwork", "hostPID", "hostIPC"} & set(pod)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == pod["securityContext"]["runAsGroup"] == 10001
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+    (container,) = pod["containers"]
+    context = container["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["privileged"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}, "nothing added back"
+    assert context["runAsNonRoot"] is True
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["resources"]["limits"] == {"cpu": "1", "memory": "256Mi"}
+    assert set(container["resources"]["requests"]) == {"cpu", "memory"}
+
+    # A read-only root works because everything the runtime writes is on a volume: the store, and /tmp.
+    mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert "persistentVolumeClaim" in volumes[mounts["/var/lib/presence-sync"]["name"]]
+    assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
+    assert mounts["/etc/presence-sync"]["readOnly"] is True
+    writable = [path for path, mount in mounts.items() if not mount.get("readOnly")]
+    assert sorted(writable) == ["/tmp", "/var/lib/presence-sync"]
+
+    limited = render(SAMPLE_CONFIG, RenderOptions(cpu_limit="500m", memory_limit="512Mi"))
+    container = manifest(limited, "deployment.yaml", "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["limits"] == {"cpu": "500m", "memory": "512Mi"}
+
+
+def test_the_pod_binds_every_address_of_the_pod_explicitly_and_says_so() -> None:
+    rendered = render({**SAMPLE_CONFIG, "metrics_host": "0.0.0.0", "metrics_port": 9464}, OPTIONS)
+    text = rendered.files["kubernetes/deployment.yaml"]
+    assert 'listen on "0.0.0.0:9464"' in text
+    container = manifest(rendered, "deployment.yaml", "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["ports"] == [{"name": "http", "containerPort": 9464, "protocol": "TCP"}]
+    tricky = render({**SAMPLE_CONFIG, "metrics_host": "x\nkind: Evil"}, OPTIONS)
+    assert manifest(tricky, "deployment.yaml", "Deployment")["kind"] == "Deployment", "a host can't break the YAML"
+
+
+def test_the_namespace_enforces_the_restricted_pod_security_standard() -> None:
+    namespace = manifest(render(SAMPLE_CONFIG, OPTIONS), "namespace.yaml", "Namespace")
+    labels = namespace["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+    assert labels["app.kubernetes.io/name"] == "presence-sync"
+
+
+def test_the_network_policy_admits_prometheus_and_the_kubelet_and_lets_out_only_dns_and_https() -> None:
+    rendered = render(SAMPLE_CONFIG, OPTIONS)
+    policy = manifest(rendered, "networkpolicy.yaml", "NetworkPolicy")
+    deployment = manifest(rendered, "deployment.yaml", "Deployment")
+    spec = policy["spec"]
+    assert policy["metadata"]["namespace"] == "presence-sync"
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert spec["podSelector"]["matchLabels"].items() <= pod_labels.items(), "it selects the runtime's pod"
+    assert spec["policyTypes"] == ["Ingress", "Egress"], "both directions are fenced"
+
+    (ingress,) = spec["ingress"]
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 9464}], "only the metrics port"
+    assert ingress["from"] == [{
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+    }], "Prometheus' pods in Prometheus' namespace (one peer: both selectors must match)"  # fmt: skip
+
+    dns, https = spec["egress"]
+    assert "to" not in dns and dns["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    assert https["ports"] == [{"protocol": "TCP", "port": 443}]
+    blocks = {peer["ipBlock"]["cidr"]: set(peer["ipBlock"]["except"]) for peer in https["to"]}
+    assert set(blocks) == {"0.0.0.0/0", "::/0"}
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= blocks["0.0.0.0/0"], (
+        "not the cluster's own networks nor the cloud metadata service")
+    assert {"fc00::/7", "fe80::/10"} <= blocks["::/0"]
+
+
+def test_the_network_policy_peers_are_configurable() -> None:
+    options = RenderOptions(prometheus_namespace="observability",
+                            prometheus_pod_labels={"app": "prometheus", "prometheus": "k8s"},
+                            kubelet_cidrs=("10.0.0.0/16",), vendor_cidrs=("13.108.0.0/14", "2a02:2080::/32"),
+                            port=19464)  # fmt: skip
+    spec = manifest(render(SAMPLE_CONFIG, options), "networkpolicy.yaml", "NetworkPolicy")["spec"]
+    (ingress,) = spec["ingress"]
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 19464}]
+    assert ingress["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}},
+         "podSelector": {"matchLabels": {"app": "prometheus", "prometheus": "k8s"}}},
+        {"ipBlock": {"cidr": "10.0.0.0/16"}},
+    ]  # fmt: skip
+    _dns, https = spec["egress"]
+    assert https["to"] == [{"ipBlock": {"cidr": "13.108.0.0/14"}}, {"ipBlock": {"cidr": "2a02:2080::/32"}}]
