@@ -9,10 +9,13 @@ Nothing here talks to an API: whether a profile, channel or team exists is the p
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import ParamSpec
 from urllib.parse import urlsplit
 
 from .acd import PREVIOUS, SYSTEM_STATES, AcdNotationError, AcdState, AcdTarget, parse_acd
@@ -33,6 +36,7 @@ from .text import shown as _q
 __all__ = ["Issue", "check_cxone", "check_runtime", "check_salesforce", "check_spec"]
 
 Path = tuple[str | int, ...]
+_P = ParamSpec("_P")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -42,6 +46,26 @@ _URL_SHOWN = 200  # URLs are quoted longer than other values: the hint repeats o
 # against a sane number of candidates (past that, only the case-insensitive match is offered).
 _GUESS_MAX_CHARS = 100
 _GUESS_MAX_CANDIDATES = 200
+# ... and for the first _GUESS_BUDGET unknown names of one check only: a spec with 50,000 typos would
+# otherwise spend minutes on suggestions nobody reads (the loader lists the first 100 problems).
+_GUESS_BUDGET = 200
+_guesses_left: ContextVar[int | None] = ContextVar("_guesses_left", default=None)
+
+
+def _guess_budget(check: Callable[_P, list[Issue]]) -> Callable[_P, list[Issue]]:
+    """Give the outermost check call a fresh budget of difflib guesses (nested calls share it)."""
+
+    @functools.wraps(check)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> list[Issue]:
+        if _guesses_left.get() is not None:
+            return check(*args, **kwargs)
+        token = _guesses_left.set(_GUESS_BUDGET)
+        try:
+            return check(*args, **kwargs)
+        finally:
+            _guesses_left.reset(token)
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -51,6 +75,7 @@ class Issue:
     hint: str | None = None
 
 
+@_guess_budget
 def check_spec(spec: PresenceSpec) -> list[Issue]:
     return [
         *check_salesforce(spec.salesforce, sandbox=spec.sandbox),
@@ -67,8 +92,11 @@ def _did_you_mean(value: str, candidates: Iterable[str]) -> str | None:
     folded = {c.casefold(): c for c in options}
     if value.casefold() in folded:
         return folded[value.casefold()]
-    if len(value) > _GUESS_MAX_CHARS or len(options) > _GUESS_MAX_CANDIDATES:
+    left = _guesses_left.get()
+    if len(value) > _GUESS_MAX_CHARS or len(options) > _GUESS_MAX_CANDIDATES or left == 0:
         return None
+    if left is not None:
+        _guesses_left.set(left - 1)
     close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
     return close[0] if close else None
 
@@ -163,6 +191,7 @@ def _name_issues(path: Path, name: str, max_length: int, what: str, *, namespace
 # --------------------------------------------------------------------------------------------- Salesforce
 
 
+@_guess_budget
 def check_salesforce(sf: SalesforceSpec, *, sandbox: bool) -> list[Issue]:
     issues = _check_statuses(sf)
     issues += _check_existing_statuses(sf)
@@ -358,6 +387,7 @@ def _check_oauth_app(app: OAuthApp, *, sandbox: bool) -> list[Issue]:
 # ------------------------------------------------------------------------------------------------- CXone
 
 
+@_guess_budget
 def check_cxone(cx: CxoneSpec, sf: SalesforceSpec | None) -> list[Issue]:
     """`sf` is None when the salesforce section didn't parse: status references are then not checked."""
     issues = _check_codes(cx.existing_unavailable_codes)
@@ -571,6 +601,7 @@ def _check_precedence(rules: Sequence[PresenceRule], field: str, what: str) -> l
 # ----------------------------------------------------------------------------------------------- runtime
 
 
+@_guess_budget
 def check_runtime(rt: RuntimeSpec, *, sandbox: bool) -> list[Issue]:
     issues: list[Issue] = []
     if sandbox and rt.target == "kubernetes":

@@ -13,7 +13,9 @@ A settled pair with no missing mapping is a fixed point: publisher(acd) == sf an
 
 The maps are finite and deterministic, so the run either settles or returns to a situation it was in
 before -- (acd, sf, map to apply next) -- and then repeats forever: a cycle. `find_cycles` starts from every
-state that either map mentions, on both sides, so at most 2 x |ACD states| x |statuses| steps per start.
+state that either map mentions, on both sides. A situation determines everything after it, so a run that
+reaches a situation an earlier run went through stops there (that run already found where it leads): each
+situation is stepped through once, and a rule of n entries costs O(n), not O(n^2).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = ["Cycle", "Outcome", "Step", "find_cycles", "settle", "start_states"]
 Side = Literal["acd", "salesforce"]
 Publisher = Mapping[AcdState, str]  # ACD source -> Salesforce developer name, or "previous"
 Subscriber = Mapping[str, AcdTarget]  # Salesforce developer name -> ACD target, or "previous"
+_EXPLAIN_STEPS = 8
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Outcome:
     """Where a run from one change ends: settled (with the reason), or in a cycle from `trail[cycle_from]`."""
 
     trail: tuple[Step, ...]
-    reason: Literal["no mapping", "previous", "already there", "cycle"]
+    reason: Literal["no mapping", "previous", "already there", "cycle", "explored"]
     final_acd: AcdState | None
     final_sf: str | None
     cycle_from: int | None = None
@@ -83,11 +86,23 @@ class Cycle:
         Salesforce A → ... (repeats from Salesforce A)"."""
         steps = (*self.trail, self.loop[0])
         parts = [str(steps[0])] + [f"({step.via}) {step}" for step in steps[1:]]
+        if len(parts) > _EXPLAIN_STEPS:  # a long loop is named by its ends, so the message stays one short line
+            head, tail = parts[: _EXPLAIN_STEPS // 2], parts[-(_EXPLAIN_STEPS // 2) :]
+            parts = [*head, f"... {len(parts) - len(head) - len(tail)} more steps ...", *tail]
         return " → ".join(parts) + f" → ... (repeats from {self.loop[0]})"
 
 
-def settle(publisher: Publisher, subscriber: Subscriber, start_side: Side, start_state: str | AcdState) -> Outcome:
-    """Apply the maps alternately after a change of `start_side` to `start_state`; see the module docstring."""
+def settle(
+    publisher: Publisher,
+    subscriber: Subscriber,
+    start_side: Side,
+    start_state: str | AcdState,
+    explored: set[tuple[AcdState | None, str | None, str]] | None = None,
+) -> Outcome:
+    """Apply the maps alternately after a change of `start_side` to `start_state`; see the module docstring.
+
+    `explored`: situations earlier runs went through; the run stops (reason "explored") on reaching one, and
+    adds its own situations to it."""
     acd: AcdState | None = start_state if isinstance(start_state, AcdState) else None
     sf: str | None = start_state if isinstance(start_state, str) else None
     if (start_side == "acd") != (acd is not None):
@@ -96,13 +111,19 @@ def settle(publisher: Publisher, subscriber: Subscriber, start_side: Side, start
     trail: list[Step] = [Step(start_side, str(start_state), "change")]
     seen: dict[tuple[AcdState | None, str | None, str], int] = {}
 
-    def stop(reason: Literal["no mapping", "previous", "already there"]) -> Outcome:
+    def stop(reason: Literal["no mapping", "previous", "already there", "explored"]) -> Outcome:
+        if explored is not None:
+            explored.update(seen)
         return Outcome(tuple(trail), reason, acd, sf)
 
     while True:
         situation = (acd, sf, next_map)
         if situation in seen:
+            if explored is not None:
+                explored.update(seen)
             return Outcome(tuple(trail), "cycle", acd, sf, cycle_from=seen[situation])
+        if explored is not None and situation in explored:
+            return stop("explored")
         seen[situation] = len(trail) - 1
         if next_map == "publisher":
             assert acd is not None
@@ -144,8 +165,9 @@ def start_states(publisher: Publisher, subscriber: Subscriber) -> list[tuple[Sid
 def find_cycles(publisher: Publisher, subscriber: Subscriber) -> list[Cycle]:
     """The distinct cycles reachable from any state the maps mention (empty when the rule always settles)."""
     cycles: dict[frozenset[tuple[str, str]], Cycle] = {}
+    explored: set[tuple[AcdState | None, str | None, str]] = set()
     for side, state in start_states(publisher, subscriber):
-        outcome = settle(publisher, subscriber, side, state)
+        outcome = settle(publisher, subscriber, side, state, explored)
         loop = outcome.loop
         if not loop:
             continue
