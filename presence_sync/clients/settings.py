@@ -30,6 +30,9 @@ CXONE_API_VERSION       optional  ``v34.0`` by default: the newest version in NI
                                   ``/incontactapi/services/{version}/...``
 ======================  ========  ===============================================================
 
+URLs must be ``https://``: plain ``http://`` is refused (a ``SettingsError`` naming the variable) except for a
+loopback host (``localhost``, ``127.0.0.0/8``, ``::1``), where nothing leaves the machine.
+
 Both: TLS trust comes from ``REQUESTS_CA_BUNDLE`` (a CA bundle path), as for any ``requests`` program;
 the sandbox sets it to its own CA. Secrets are ``SecretStr``: they print as ``**********``.
 
@@ -40,6 +43,7 @@ and saying what it is for.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -56,10 +60,30 @@ class SettingsError(ValueError):
 
 
 def _check_url(name: str, value: str) -> str:
+    """An https URL; plain http only for a loopback host (tokens and secrets cross this connection)."""
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise SettingsError(f"{name} must be an http(s) URL such as https://host[:port], got {value!r}")
+    if parsed.scheme == "http" and not _is_loopback(parsed.hostname):
+        where = parsed.hostname or ""
+        port = f":{parsed.port}" if parsed.port else ""
+        raise SettingsError(
+            f"{name} must be an https:// URL: http://{where}{port} would send the OAuth secrets and tokens in clear "
+            f"text. Set {name}=https://{where}{port}{parsed.path.rstrip('/')} (plain http is accepted only for a "
+            "loopback host: localhost, 127.0.0.1, ::1)."
+        )
     return value.rstrip("/")
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _EnvSettings(BaseModel):
