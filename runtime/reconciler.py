@@ -120,8 +120,7 @@ class Reconciler:
         self.retry_base = retry_base
         self.retry_max = retry_max
         initial = config.clock_skew_seconds if clock_skew is None else clock_skew
-        self.skew: dict[Side, SkewEstimator] = {"acd": SkewEstimator(initial),
-                                                "sf": SkewEstimator(initial, applied_after_answer=True)}
+        self.skew: dict[Side, SkewEstimator] = {"acd": SkewEstimator(initial), "sf": SkewEstimator(initial)}
         self.reread_after = config.reread_after_seconds if reread_after is None else reread_after
         self.links: dict[int, AgentLink] = {link.agent_id: link for link in config.agents}
         self.by_user: dict[str, int] = {link.salesforce_user_id: link.agent_id for link in config.agents}
@@ -190,8 +189,10 @@ class Reconciler:
         rec.caused_by_us[side] = False
         rec.expected.pop(side, None)
         rec.expected_at.pop(side, None)
-        # A write of ours that landed before this change can no longer come back after it.
-        self.store.drop_ledger_acked_before(obs.agent_id, side, changed - estimate.uncertainty)
+        # A write of ours whose attempt ended before this change can no longer come back after it.
+        with self._lock:
+            sending = set(self._sending)
+        self.store.drop_ledger_acked_before(obs.agent_id, side, changed - estimate.uncertainty, keep=sending)
         # The best estimate decides, also inside the ambiguity window (u_cxone + u_salesforce) where it may be
         # wrong: the order seen would be no better, since a poll reports a change up to an interval late.
         other_at = rec.human_at.get(other(side))
@@ -223,9 +224,10 @@ class Reconciler:
         for pending in self.store.pending_writes(rec.agent_id):
             if pending.side == side and pending.target == obs.state:
                 self.store.delete_write(rec.agent_id, side, pending.command_id)  # done (e.g. before a crash)
-        # Our write landed after the agent changed this side themselves (it was on its way): theirs is the
-        # newer choice, so the reconcile puts it back.
-        overwrote = rec.source == side and rec.human_at.get(side, float("-inf")) > echo.written_at
+        # Our write landed after the agent changed this side themselves (it was on its way, or decided before
+        # their change was seen): the agent's latest change is on this side and the side no longer shows it, so
+        # the reconcile puts it back.
+        overwrote = rec.source == side and side in rec.human_state and rec.human_state[side] != obs.state
         rec.dirty = rec.dirty or stale or overwrote
         self.store.save_agent(rec)
         self.metrics.echoes_suppressed.labels(side).inc()
@@ -393,6 +395,7 @@ class Reconciler:
         if not breaker.allow():
             return now + max(0.05, breaker.retry_in())
         try:
+            sent_at = None
             if (item.maybe_landed or now - item.created_at > self.reread_after) and not self._still_due(item, link):
                 breaker.success()
                 return None  # the side already shows it, or the agent changed it meanwhile
@@ -405,7 +408,7 @@ class Reconciler:
                 with self._lock:
                     self._sending.discard(item.command_id)
         except TransientVendorError as exc:
-            return self._deferred(item, exc)
+            return self._deferred(item, exc, sent_at)
         except VendorError as exc:
             self._failed(item, exc)
             return None
@@ -429,17 +432,27 @@ class Reconciler:
             self.observe(item.side, [observed])
         return any(p.command_id == item.command_id for p in self.store.pending_writes(item.agent_id))
 
-    def _deferred(self, item: PendingWrite, exc: TransientVendorError) -> float | None:
+    def _deferred(self, item: PendingWrite, exc: TransientVendorError, sent_at: float | None) -> float | None:
+        """A transient failure (of the write, or of the read before it): back off and try again. A write that
+        may have landed keeps its ledger entry, stamped with when the attempt ended; one the vendor refused and
+        that was cancelled meanwhile leaves nothing behind to take a later change of the agent's for its echo."""
         self.breakers[item.side].failure()
         self.metrics.errors.labels(VENDOR[item.side], type(exc).__name__).inc()
         attempts = item.attempts + 1
         step = min(self.retry_max, self.retry_base * 2 ** (attempts - 1))
-        retry_at = self.clock() + step / 2 + self.rand() * step / 2
-        again = replace(item, attempts=attempts, next_attempt_at=retry_at,
-                        maybe_landed=item.maybe_landed or _maybe_landed(exc))  # fmt: skip
+        ended = self.clock()
+        retry_at = ended + step / 2 + self.rand() * step / 2
+        maybe = sent_at is not None and _maybe_landed(exc)
+        again = replace(item, attempts=attempts, next_attempt_at=retry_at, maybe_landed=item.maybe_landed or maybe)
         log.warning("write deferred", extra={"agent_id": item.agent_id, "side": item.side,
                                              "attempts": attempts, "error": str(exc)})  # fmt: skip
-        return retry_at if self.store.update_write(again) else None
+        with self.store.transaction():
+            if maybe and sent_at is not None:
+                self.store.ack_ledger(item.agent_id, item.command_id, sent_at, ended)
+            still_pending = self.store.update_write(again)
+            if not still_pending and not again.maybe_landed:
+                self.store.drop_ledger_command(item.agent_id, item.command_id)
+        return retry_at if still_pending else None
 
     def _failed(self, item: PendingWrite, exc: VendorError) -> None:
         self.breakers[item.side].success()  # the vendor answered; the request itself is wrong

@@ -19,7 +19,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -95,7 +95,8 @@ class Store(Protocol):
     def add_ledger(self, agent_id: int, entry: LedgerEntry) -> None: ...
     def consume_ledger(self, agent_id: int, side: Side, upto_written_at: float) -> None: ...
     def ack_ledger(self, agent_id: int, command_id: str, sent_at: float, acked_at: float) -> None: ...
-    def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float) -> None: ...
+    def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float,
+                                 keep: Collection[str] = ()) -> None: ...
     def prune_ledger(self, now: float) -> int: ...
     def put_write(self, write: PendingWrite) -> None: ...
     def pending_writes(self, agent_id: int | None = None) -> list[PendingWrite]: ...
@@ -217,14 +218,19 @@ class SqliteStore:
                                                       entry.acked_at))  # fmt: skip
 
     def ack_ledger(self, agent_id: int, command_id: str, sent_at: float, acked_at: float) -> None:
-        """The write landed: the vendor applied it between ``sent_at`` and ``acked_at`` (our clock)."""
+        """The write's last attempt went out at ``sent_at`` and ended at ``acked_at`` (our clock): landed (the vendor
+        applied it in between) or without an answer (if it landed, it was in between)."""
         self._run("UPDATE ledger SET sent_at = ?, acked_at = ? WHERE agent_id = ? AND command_id = ?",
                   (sent_at, acked_at, agent_id, command_id))
 
-    def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float) -> None:
-        """Forget writes that landed before ``before``: a change the feed shows after that time is not theirs."""
-        self._run("DELETE FROM ledger WHERE agent_id = ? AND side = ? AND acked_at IS NOT NULL AND acked_at < ?",
-                  (agent_id, side, before))
+    def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float, keep: Collection[str] = ()) -> None:
+        """Forget writes that could not land after ``before`` (answered, or their attempt ended without an answer):
+        a change the feed shows after that time is not theirs. ``keep``: commands being attempted again now."""
+        rows = self._run("SELECT command_id FROM ledger WHERE agent_id = ? AND side = ? AND acked_at IS NOT NULL "
+                         "AND acked_at < ?", (agent_id, side, before)).fetchall()  # fmt: skip
+        for (command_id,) in rows:
+            if command_id not in keep:
+                self.drop_ledger_command(agent_id, command_id)
 
     def consume_ledger(self, agent_id: int, side: Side, upto_written_at: float) -> None:
         self._run("DELETE FROM ledger WHERE agent_id = ? AND side = ? AND written_at <= ?",
