@@ -291,14 +291,20 @@ def stack_settings(work_dir: Path, stack: str) -> dict[str, Any]:
 def connection_env(work_dir: Path, stack: str, connection_file: str | None,
                    environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """SF_*/CXONE_* settings: the connection file (--connection-file, else the stack's
-    presence-sync:connectionFile), then the environment, which wins -- as in the provider process."""
+    presence-sync:connectionFile), then the environment, which wins -- as in the provider process.
+
+    The CA bundle goes the other way, also as in the provider process (``providers.context``): a bundle the
+    connection file names is the one this stack's vendors are trusted with (the sandbox's own CA, say), and a
+    machine-wide ``REQUESTS_CA_BUNDLE`` counts only when the file names none."""
     environ = os.environ if environ is None else environ
     settings: dict[str, str] = {}
     path = connection_file or (stack_settings(work_dir, stack).get("config") or {}).get("presence-sync:connectionFile")
     if path:
         file = Path(path) if Path(path).is_absolute() else work_dir / path
         settings.update({str(k): str(v) for k, v in json.loads(file.read_text()).items()})
-    settings.update({k: v for k, v in environ.items() if k.startswith(("SF_", "CXONE_")) or k == "REQUESTS_CA_BUNDLE"})
+    settings.update({k: v for k, v in environ.items() if k.startswith(("SF_", "CXONE_"))})
+    if not settings.get("REQUESTS_CA_BUNDLE") and environ.get("REQUESTS_CA_BUNDLE"):
+        settings["REQUESTS_CA_BUNDLE"] = environ["REQUESTS_CA_BUNDLE"]
     return settings
 
 
@@ -365,8 +371,8 @@ def main(argv: list[str]) -> int:
 
 def export_text(settings: Mapping[str, str], options: ExportOptions, *, progress: bool = True) -> str:
     """Build the clients from ``settings``, read everything, and return the spec's text."""
-    if "REQUESTS_CA_BUNDLE" in settings:
-        os.environ["REQUESTS_CA_BUNDLE"] = settings["REQUESTS_CA_BUNDLE"]  # zeep (Metadata API) reads it from here
+    # The clients take the bundle from the settings (their sessions, zeep's included, verify with it whatever the
+    # process environment says): nothing here changes os.environ.
     salesforce = SalesforceClient.from_env(dict(settings))
     cxone = CxoneClient.from_env(dict(settings))
     try:
