@@ -29,6 +29,7 @@ RESOLUTION = 0.01  # seconds: vendors stamp changes to the millisecond; a little
 APPLY_ALLOWANCE = 1.0  # seconds a vendor may take to apply a write after answering it
 IMPLAUSIBLE = 60.0  # an offset beyond this is a mismatched sample (not our write), never a clock
 LOW_PERCENTILE = 0.2
+HIGH_PERCENTILE = 0.95
 SETTLED = 8  # samples after which one far outside the estimate is refused
 
 
@@ -36,6 +37,7 @@ SETTLED = 8  # samples after which one far outside the estimate is refused
 class SkewEstimate:
     offset: float  # vendor clock minus ours, seconds
     uncertainty: float  # the true offset lies within offset ± uncertainty
+    apply_delay: float = APPLY_ALLOWANCE  # how long after its answer a write of ours may still be applied
 
     def to_ours(self, vendor_time: float) -> float:
         return vendor_time - self.offset
@@ -43,7 +45,7 @@ class SkewEstimate:
 
 class SkewEstimator:
     def __init__(self, initial_uncertainty: float, *, samples: int = 64) -> None:
-        self.initial = SkewEstimate(0.0, max(RESOLUTION, initial_uncertainty))
+        self.initial = SkewEstimate(0.0, max(RESOLUTION, initial_uncertainty), APPLY_ALLOWANCE)
         self._bounds: collections.deque[tuple[float, float]] = collections.deque(maxlen=samples)
         self._lock = threading.Lock()
         self._estimate = self.initial
@@ -75,4 +77,7 @@ class SkewEstimator:
         highs = sorted(high for _, high in self._bounds)
         offset = highs[int(LOW_PERCENTILE * (len(highs) - 1))]
         floor = statistics.median(low for low, _ in self._bounds)
-        return SkewEstimate(offset, max(0.0, offset - floor) + RESOLUTION)
+        apply_delay = APPLY_ALLOWANCE
+        if len(highs) >= SETTLED:  # the slow applications seen, with room to spare: how late a write still lands
+            apply_delay = min(APPLY_ALLOWANCE, 1.5 * (highs[int(HIGH_PERCENTILE * (len(highs) - 1))] - offset))
+        return SkewEstimate(offset, max(0.0, offset - floor) + RESOLUTION, apply_delay + RESOLUTION)

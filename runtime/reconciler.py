@@ -187,22 +187,28 @@ class Reconciler:
         rec.human_at[side] = changed
         rec.human_state[side] = obs.state
         rec.caused_by_us[side] = False
-        rec.expected.pop(side, None)
-        rec.expected_at.pop(side, None)
         # A write of ours whose attempt ended before this change can no longer come back after it.
         with self._lock:
             sending = set(self._sending)
-        self.store.drop_ledger_acked_before(obs.agent_id, side, changed - estimate.uncertainty, keep=sending)
+        self.store.drop_ledger_acked_before(obs.agent_id, side, changed - estimate.apply_delay, keep=sending)
         # The best estimate decides, also inside the ambiguity window (u_cxone + u_salesforce) where it may be
         # wrong: the order seen would be no better, since a poll reports a change up to an interval late.
         other_at = rec.human_at.get(other(side))
         if other_at is None or changed >= other_at:
             rec.source = side
             rec.source_changed_at = changed
+            rec.expected.pop(side, None)
+            rec.expected_at.pop(side, None)
             for pending in self.store.pending_writes(obs.agent_id):
                 if pending.side == side:  # the agent's own newer choice beats our queued write to that side
                     self._cancel(pending)
-        # else: the agent changed the other side later; that change still governs, and this side follows it.
+        elif not any(e.side == side and e.written_at > changed and e.expires_at > now
+                     for e in self.store.ledger(obs.agent_id)):
+            # The agent changed the other side later; that change still governs, and this side follows it
+            # again. (A write of ours decided after this change is on its way and will land over it: still
+            # expected, so it is not made twice.)
+            rec.expected.pop(side, None)
+            rec.expected_at.pop(side, None)
         rec.dirty = True
         self.store.save_agent(rec)
         self.metrics.changes_seen.labels(side).inc()
