@@ -27,7 +27,6 @@ __all__ = ["APPLY_ALLOWANCE", "SkewEstimate", "SkewEstimator"]
 
 RESOLUTION = 0.01  # seconds: vendors stamp changes to the millisecond; a little more for rounding on both ends
 APPLY_ALLOWANCE = 1.0  # seconds a vendor may take to apply a write after answering it
-IMPLAUSIBLE = 60.0  # an offset beyond this is a mismatched sample (not our write), never a clock
 LOW_PERCENTILE = 0.2
 HIGH_PERCENTILE = 0.95
 SETTLED = 8  # samples after which one far outside the estimate is refused
@@ -63,8 +62,9 @@ class SkewEstimator:
     def sample(self, *, sent_at: float, acked_at: float, vendor_time: float) -> None:
         """Our write was sent at ``sent_at`` and answered at ``acked_at`` (our clock); its echo says ``vendor_time``."""
         low, high = vendor_time - acked_at - APPLY_ALLOWANCE, vendor_time - sent_at
-        if high < low or abs(high) > IMPLAUSIBLE:
-            return
+        bound = self.initial.uncertainty
+        if high < low or not -bound <= high <= bound + APPLY_ALLOWANCE:
+            return  # beyond the skew assumed at most (clock_skew_seconds): not our write's echo
         with self._lock:
             current = self._estimate
             if len(self._bounds) >= SETTLED and not (current.offset - current.uncertainty <= high

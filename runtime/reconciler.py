@@ -449,12 +449,14 @@ class Reconciler:
         ended = self.clock()
         retry_at = ended + step / 2 + self.rand() * step / 2
         maybe = sent_at is not None and _maybe_landed(exc)
+        if maybe:  # the vendor may still be applying it (both apply after answering): read back only after that
+            retry_at = max(retry_at, ended + self.skew[item.side].estimate.apply_delay)
         again = replace(item, attempts=attempts, next_attempt_at=retry_at, maybe_landed=item.maybe_landed or maybe)
         log.warning("write deferred", extra={"agent_id": item.agent_id, "side": item.side,
                                              "attempts": attempts, "error": str(exc)})  # fmt: skip
         with self.store.transaction():
-            if maybe and sent_at is not None:
-                self.store.ack_ledger(item.agent_id, item.command_id, sent_at, ended)
+            if maybe:
+                self.store.ack_ledger(item.agent_id, item.command_id, None, ended)
             still_pending = self.store.update_write(again)
             if not still_pending and not again.maybe_landed:
                 self.store.drop_ledger_command(item.agent_id, item.command_id)
