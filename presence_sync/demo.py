@@ -59,7 +59,8 @@ def start_sandbox() -> None:
         return
     say(f"starting the sandbox on ports {SALESFORCE_PORT} (Salesforce) and {CXONE_PORT} (CXone)")
     connection.unlink(missing_ok=True)
-    log = open(SANDBOX_DIR.parent / ".sandbox.log", "ab")  # noqa: SIM115 -- handed to the child process
+    # 0600 from the start (the sandbox logs its requests); O_APPEND like "ab".
+    log = os.fdopen(os.open(SANDBOX_DIR.parent / ".sandbox.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "serve", "--data-dir", str(SANDBOX_DIR),
          "--salesforce-port", str(SALESFORCE_PORT), "--cxone-port", str(CXONE_PORT)],
@@ -75,6 +76,17 @@ def start_sandbox() -> None:
         time.sleep(0.2)
     process.terminate()
     raise SystemExit("demo: the sandbox did not become ready within 30 s; see .sandbox.log")
+
+
+def private_folders() -> None:
+    """`.sandbox/` (the sandbox's credentials and key) and `.state/` (the stack's state, the runtime's store and
+    log) are 0700, and everything the demo and its children create is 0600/0700 from the start: umask 077 for
+    this process, inherited by the sandbox, `pulumi` and the runtime it starts. (Pulumi's file backend writes
+    `.state/` itself; the umask is the control we have over its modes.)"""
+    os.umask(0o077)
+    for folder in (SANDBOX_DIR, STATE_DIR):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)
 
 
 def pulumi(*args: str, env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess[str]:
@@ -137,10 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop", action="store_true", help="destroy the demo stack and stop the sandbox")
     args = parser.parse_args(argv)
     if args.stop:
+        os.umask(0o077)  # destroy rewrites .state/ too
         return stop()
 
-    SANDBOX_DIR.mkdir(exist_ok=True)
-    STATE_DIR.mkdir(exist_ok=True)
+    private_folders()
     env = engine_env()
     start_sandbox()
     connection = json.loads((SANDBOX_DIR / "connection.json").read_text())

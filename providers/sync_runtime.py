@@ -364,7 +364,8 @@ class LocalTarget:
     def deploy(self) -> Written:
         self.stop()
         rendered = self.inputs.rendered()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.dir.chmod(0o700)  # the store and the log: the owner's only
         rendered.write(self.dir)
         if self.inputs.running:
             self.start()
@@ -378,10 +379,11 @@ class LocalTarget:
         if module != "runtime":
             argv += ["--module", module]
         env = {**_service_environment(), "PYTHONUNBUFFERED": "1"}
-        with open(self.log_file, "ab") as log:
+        with os.fdopen(os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             process = subprocess.Popen(
                 argv, cwd=self.dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True,  # its own process group: it outlives the engine's provider process
+                umask=0o077,  # the store (state.sqlite3 and its journal) is created 0600
             )  # fmt: skip
         self._wait_ready(process)
 

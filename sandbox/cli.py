@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import requests
 
 from .operator_client import OperatorClient
+from .tls import PRIVATE_FILE_MODE, private_dir
 
 __all__ = ["main"]
 
@@ -71,6 +73,7 @@ def main(argv: list[str]) -> int:
         if not vendors or any(v not in VENDORS for v in vendors):
             print(f"sandbox: --vendors must be a subset of {','.join(VENDORS)}", file=sys.stderr)
             return 2
+        _private_data_dir(args.data_dir)
         return run(SandboxConfig(args.data_dir, args.salesforce_port, args.cxone_port, args.reset, vendors))
     try:
         info = json.loads((args.data_dir / "connection.json").read_text())
@@ -89,6 +92,17 @@ def main(argv: list[str]) -> int:
         print(f"sandbox: not reachable ({exc.__class__.__name__}); is `presence-sync sandbox serve` running?",
               file=sys.stderr)
         return 1
+
+
+def _private_data_dir(data_dir: pathlib.Path) -> None:
+    """Before the sandbox writes anything: its process creates files 0600 and folders 0700 (umask 077), so the
+    connection files, the key and the SQLite stores are never readable by others, not even between a write and
+    a chmod; the data folder is narrowed to 0700 and what an older version left in it to 0600."""
+    os.umask(0o077)
+    private_dir(data_dir)
+    for path in data_dir.iterdir():
+        if path.is_file() and not path.is_symlink():
+            path.chmod(PRIVATE_FILE_MODE)
 
 
 def _selected(args: argparse.Namespace, clients: dict[str, OperatorClient]) -> dict[str, OperatorClient]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -200,13 +201,13 @@ def process_environment(pid: int) -> dict[str, str]:
 
 def children_of(pid: int) -> list[int]:
     children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
         if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
+            children.append(int(stat_file.parent.name))
     return children
 
 
@@ -265,6 +266,9 @@ def test_the_real_runtime_runs_on_the_allowlisted_environment(
         supervisor = outs_of(created)["pid"]
         (service,) = children_of(supervisor)
         assert b"runtime" in Path(f"/proc/{service}/cmdline").read_bytes()
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (work_dir, work_dir / "runtime.log",
+                                                                   work_dir / "state.sqlite3")}  # fmt: skip
+        assert modes == {"runtime": 0o700, "runtime.log": 0o600, "state.sqlite3": 0o600}, "the store is private"
         for pid in (supervisor, service):
             environment = process_environment(pid)
             assert_allowlisted(environment)
