@@ -121,7 +121,7 @@ class RuntimeConfig(_Model):
     resync_interval_seconds: float = Field(default=300.0, gt=0, description="Full reconcile of every agent.")
     echo_window_seconds: float = Field(default=30.0, gt=0, description="How long a write of ours is recognised.")
     clock_skew_seconds: float = Field(
-        default=2.0, ge=0, le=30,
+        default=1.0, ge=0, le=30,
         description="Largest difference between a vendor's clock and ours assumed until it is measured (from our "
         "own writes and their echoes, see runtime/clocks.py). It must exceed the real skew: an echo of ours "
         "older than this bound is taken for the agent's own change.",

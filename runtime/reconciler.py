@@ -180,7 +180,8 @@ class Reconciler:
             return rec.dirty
         estimate = self.skew[side].estimate
         changed = estimate.to_ours(obs.changed_at) if obs.changed_at is not None else now
-        echo = is_echo(self.store.ledger(obs.agent_id), side, obs.state, now, changed, estimate.uncertainty)
+        echo = is_echo(self.store.ledger(obs.agent_id), side, obs.state, now, changed, estimate.uncertainty,
+                       estimate.apply_delay)
         if echo is not None:
             return self._confirm_echo(rec, side, obs, echo)
         self._record_state(rec, side, obs)
@@ -350,7 +351,9 @@ class Reconciler:
         writes: list[Write] = []
         restore = self._restore(rec)
         if restore is not None:
-            writes.append(restore)
+            made = restore.side not in queued and rec.expected.get(restore.side) == restore.target
+            if not made:  # (a restore already made waits for its echo)
+                writes.append(restore)
             if restore.side == "acd":  # the other side follows the agent's own choice, not what we overwrote it with
                 view.acd = restore.target
             else:
@@ -370,7 +373,7 @@ class Reconciler:
     def _restore(rec: AgentRecord) -> Write | None:
         """A write of ours that landed over the agent's newer change to the source side puts their choice back."""
         side = rec.source
-        if side is None or side not in rec.human_state or side in rec.expected:
+        if side is None or side not in rec.human_state:
             return None
         chosen = rec.human_state[side]
         if chosen is None or chosen == rec.observed(side) or (side == "acd" and chosen == "LoggedOut"):

@@ -174,18 +174,22 @@ def previous_after_write(view: AgentView, side: Side, caused_by_us: bool) -> str
 
 def is_echo(
     ledger: Iterable[LedgerEntry], side: Side, state: str | None, now: float,
-    changed_at: float | None = None, skew: float = 0.05,
+    changed_at: float | None = None, skew: float = 0.05, apply_delay: float | None = None,
 ) -> LedgerEntry | None:
     """The ledger entry an observation of ``side`` in ``state`` echoes, or None (a change someone else made).
 
     Of the unexpired writes of that state, the newest one written before the change happened (``changed_at``,
     the vendor's timestamp, give or take ``skew`` seconds of clock difference) -- so A, B, A written quickly and
     observed one by one match A1, B, A2 in turn, and observed collapsed (only the last A) match A2. The caller
-    consumes the match and every older entry of that side.
+    consumes the match and every older entry of that side. A write whose attempt has ended (``acked_at``) is
+    applied within ``apply_delay`` after it, so a change stamped later than that (give or take ``skew``) is not
+    its echo.
     """
     if state is None:
         return None
     matches = [e for e in ledger if e.side == side and e.state == state and e.expires_at > now]
     if changed_at is not None:
-        matches = [e for e in matches if e.written_at <= changed_at + skew] or []
+        matches = [e for e in matches if e.written_at <= changed_at + skew]
+        if apply_delay is not None:
+            matches = [e for e in matches if e.acked_at is None or changed_at <= e.acked_at + apply_delay + skew]
     return max(matches, key=lambda e: e.written_at) if matches else None
