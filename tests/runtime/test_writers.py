@@ -6,12 +6,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import pytest
 
+from presence_sync.clients.cxone import AgentState
 from presence_sync.clients.errors import InvalidRequest, NotFound, ServiceUnavailable
-from presence_sync.clients.salesforce_models import PresenceCommand
+from presence_sync.clients.salesforce_models import CurrentPresence, PresenceCommand
 from runtime.config import AgentLink
+from runtime.feeds import parse_time
+from runtime.reconciler import Observation
 from runtime.store import PendingWrite
 from runtime.writers import CxoneStateWriter, OmniCommandWriter
 
@@ -40,6 +44,7 @@ class Salesforce:
         self.hold = hold
         self.answer: Callable[[PresenceCommand], str | Exception] = lambda c: f"e-{c.command_id}"
         self.fail: Exception | None = None
+        self.presence: dict[str, CurrentPresence] = {}  # what UserServicePresence shows per user
         self._lock = threading.Lock()
 
     def publish_presence_commands(self, commands: Sequence[PresenceCommand]) -> list[str | Exception]:
@@ -51,6 +56,9 @@ class Salesforce:
         if self.fail is not None:
             raise self.fail
         return [self.answer(c) for c in commands]
+
+    def current_presence(self, user_id: str) -> CurrentPresence | None:
+        return self.presence.get(user_id)
 
 
 Outcomes = dict[int, BaseException | None]  # agent -> what its write raised (None: it returned)
@@ -155,6 +163,10 @@ class Cxone:
         self.joins: list[int] = []
         self.states: list[tuple[str, str, str | None]] = []
         self.gone: set[str] = set()
+        self.shows: dict[int, AgentState] = {}  # what agents/{id}/states answers
+
+    def agent_state(self, agent_id: int) -> AgentState | None:
+        return self.shows.get(agent_id)
 
     def join_agent_session(self, agent_id: int) -> str:
         self.joins.append(agent_id)
@@ -195,3 +207,22 @@ def test_the_cxone_writer_joins_again_once_when_the_session_is_gone() -> None:
 def test_the_cxone_writer_refuses_a_state_it_cannot_set() -> None:
     with pytest.raises(ValueError, match="not a settable ACD state"):
         CxoneStateWriter(Cxone()).write(acd(5, "previous"), link(5))
+
+
+def test_the_cxone_writer_reads_an_agent_back_in_the_feeds_notation_and_time() -> None:
+    client = Cxone()
+    client.shows[5] = AgentState.model_validate({"agentId": 5, "agentStateName": "Unavailable", "outStateId": 12,
+                                                 "lastUpdateTime": "2026-12-02T06:00:00.250Z"})  # fmt: skip
+    writer = CxoneStateWriter(client, unavailable_codes={12: "Break"})
+    assert writer.current(link(5)) == Observation(5, "Unavailable:Break", parse_time("2026-12-02T06:00:00.250Z"))
+    assert writer.current(link(6)) is None  # nothing to tell
+
+
+def test_the_omni_writer_reads_a_user_back_as_a_snapshot_and_none_when_logged_out() -> None:
+    client = Salesforce()
+    writer = OmniCommandWriter(client)
+    assert writer.current(link(5)) == Observation(5, None, None, snapshot=True)
+    modified = datetime(2026, 12, 2, 6, 0, 1, tzinfo=UTC)
+    client.presence[link(5).salesforce_user_id] = CurrentPresence(id="0Pf1", user_id=link(5).salesforce_user_id,
+                                                                  status_id="0N5BUSY", last_modified=modified)
+    assert writer.current(link(5)) == Observation(5, "0N5BUSY", modified.timestamp(), snapshot=True)
