@@ -556,9 +556,16 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
         owner = sessions.get(path[len(AGENT_API) + 1:-len("/state")])
         if owner is None:
             continue
-        # What it set: the agent's CXone state right after the call (a repeat of the current state leaves no row).
-        before_call = [c for c in changes[owner] if c.side == "acd" and c.at <= entry["time"] + 0.001]
-        state = max(before_call, key=lambda c: c.at).state if before_call else START_ACD
+        # What it set: the change the API made for that agent once the call arrived (the request log stamps the
+        # call's arrival; on a busy machine the state row is written a little later). A call that repeated the
+        # current state leaves no row: then it is the state the agent had.
+        arrived = float(entry["time"])
+        made = [c for c in changes[owner] if c.side == "acd" and not c.human and arrived <= c.at <= arrived + 5]
+        before_call = [c for c in changes[owner] if c.side == "acd" and c.at <= arrived]
+        if made:
+            state = min(made, key=lambda c: c.at).state
+        else:
+            state = max(before_call, key=lambda c: c.at).state if before_call else START_ACD
         writes[owner].append((float(entry["time"]), "acd", state))
 
     out_of_step: Counter[str] = Counter()
