@@ -11,9 +11,10 @@ in front, the result is cut to the length limit and a trailing underscore is dro
 NICE's procedure shows the same result: "Available for Chats" -> ``Available_for_Chats``.
 
 Length limits (see docs/spec.md for the sources): 40 for an External Client App (object reference,
-ExternalClientApplication: "must be 40 characters or fewer"); 80 for presence statuses and Connected Apps,
-which is the usual Setup limit but was NOT found verbatim for these types -- the providers report the org's
-own answer when it differs.
+ExternalClientApplication: "must be 40 characters or fewer"); 80 for a presence status's DeveloperName and
+MasterLabel (Field Reference, ServicePresenceStatus: both string, length 80); 80 for Connected Apps, the
+usual Setup limit but NOT found verbatim for that type -- the providers report the org's own answer when it
+differs.
 """
 
 from __future__ import annotations
