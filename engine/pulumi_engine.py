@@ -30,7 +30,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 PULUMI_VERSION = "3.260.0"
@@ -174,7 +174,7 @@ def build(target: Path, log: Callable[[str], object] = print) -> None:
     staging = target.parent / "bin.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+    env = build_environment(os.environ)
     log(f"engine: building the Pulumi CLI v{PULUMI_VERSION} from Go modules (once; a few minutes)")
     _go_build(go, CLI_MODULE_DIR, CLI_PACKAGE, staging / "pulumi", f"v{PULUMI_VERSION}", env)
     log(f"engine: building the Python language host (sdk/v3 v{LANGUAGE_HOST_SDK_VERSION})")
@@ -194,6 +194,16 @@ def build(target: Path, log: Callable[[str], object] = print) -> None:
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)  # all or nothing: a half-built cache is never mistaken for a complete one
     log(f"engine: built in {time.monotonic() - started:.0f}s into {target}")
+
+
+def build_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The Go toolchain's environment for a build: the checked-in go.sum is the whole truth.
+
+    ``-mod=readonly`` makes the build fail instead of adding a module or a checksum that go.sum does not
+    already hold, so what is built is exactly what was reviewed; every download is still checked against
+    go.sum. The caller's own GOFLAGS are replaced, not extended, so a stray ``-mod=mod`` cannot come back.
+    """
+    return {**environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
 
 
 def _go_build(go: str, module_dir: Path, package: str, output: Path, version: str, env: dict[str, str]) -> None:

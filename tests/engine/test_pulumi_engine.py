@@ -116,3 +116,20 @@ def test_make_pulumi_version_prints_the_version_the_targets_use() -> None:
     version = engine.parse_version(result.stdout)
     minimum = engine.parse_version(engine.MIN_VERSION)
     assert version is not None and minimum is not None and version >= minimum
+
+
+def test_builds_never_add_to_go_sum() -> None:
+    """`-mod=readonly`: a module or checksum missing from the checked-in go.sum fails the build, never lands in it."""
+    env = engine.build_environment({"GOFLAGS": "-mod=mod", "PATH": "/usr/bin"})
+    assert env["GOFLAGS"] == "-mod=readonly", "the caller's GOFLAGS must not bring -mod=mod back"
+    assert env["PATH"] == "/usr/bin" and env["CGO_ENABLED"] == "0"
+    source = (REPO_ROOT / "engine" / "pulumi_engine.py").read_text()
+    assert "-mod=mod" not in source.replace("a stray ``-mod=mod``", "")
+    assert "env = build_environment(os.environ)" in source
+
+
+def test_the_go_modules_have_a_checked_in_go_sum() -> None:
+    for module in ("cli", "langhost"):
+        go_sum = REPO_ROOT / "engine" / module / "go.sum"
+        lines = go_sum.read_text().splitlines()
+        assert lines and all(line.count(" ") == 2 and " h1:" in line for line in lines), go_sum
