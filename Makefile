@@ -5,11 +5,17 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
-# uv installs the locked dependencies in seconds; it is itself pinned and kept outside the repo.
-UV_VERSION := 0.13.9
+# uv installs the locked dependencies in seconds. It is itself pinned by version and hash (requirements-uv.txt,
+# installed with pip --require-hashes) and kept outside the repo, in a folder named after that file's digest:
+# a uv installed some other way is never picked up, and a change of pin means a fresh, checked install.
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-uv.txt)
+UV_PIN_DIGEST := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha256(open('requirements-uv.txt', 'rb').read()).hexdigest()[:12])")
 CACHE := $(or $(PRESENCE_SYNC_CACHE),$(XDG_CACHE_HOME:%=%/presence-sync),$(HOME)/.cache/presence-sync)
-UV := $(CACHE)/uv-$(UV_VERSION)/bin/uv
+UV_HOME := $(CACHE)/uv-$(UV_VERSION)-$(UV_PIN_DIGEST)
+UV := $(UV_HOME)/bin/uv
 INSTALL_STAMP := $(VENV)/.installed
+# Every install is hash-checked: the locks carry a sha256 for every file of every pinned version.
+UV_COMPILE = $(UV) pip compile --quiet --python-version 3.11 --generate-hashes
 
 # The Pulumi CLI every target uses: an installed one if new enough, else the one engine/ builds into the cache.
 PULUMI_BIN := $(shell $(PYTHON) engine/pulumi_engine.py bin-dir)
@@ -19,7 +25,7 @@ export PULUMI_SKIP_UPDATE_CHECK := 1
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 export PULUMI_HOME ?= $(CACHE)/pulumi-home
 
-.PHONY: help setup venv engine test lint typecheck unit e2e pulumi-version demo demo-stop sandbox clean
+.PHONY: help setup venv engine lock lock-uv test lint typecheck unit e2e pulumi-version demo demo-stop sandbox clean
 
 help:
 	@echo "make setup           create .venv, install the locked dependencies, build/find the Pulumi CLI"
@@ -27,20 +33,41 @@ help:
 	@echo "make test            lint + type check + every test: make unit (fast) then make e2e (real engine)"
 	@echo "make sandbox         run the local Salesforce and CXone emulators in the foreground"
 	@echo "make pulumi-version  the version of the Pulumi CLI the other targets use"
+	@echo "make lock            re-resolve the locks (dev, runtime image, build backend) with hashes; review the diff"
 
 setup: venv engine
 
 venv: $(INSTALL_STAMP)
 
+# Wheels only: building uv from its sdist would fetch an unpinned build toolchain.
 $(UV):
-	$(PYTHON) -m venv $(CACHE)/uv-$(UV_VERSION)
-	$(CACHE)/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check \
+		--require-hashes --no-deps --only-binary=:all: --requirement requirements-uv.txt
 
-$(INSTALL_STAMP): requirements.lock pyproject.toml | $(UV)
+# requirements.lock: every dependency with its hashes (--require-hashes refuses anything else); the editable
+# install of this project builds with the locked, hash-checked backend from requirements-build.lock.
+$(INSTALL_STAMP): requirements.lock requirements-build.lock pyproject.toml | $(UV)
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
-	$(UV) pip sync --python $(VENV_PY) --quiet requirements.lock
-	$(UV) pip install --python $(VENV_PY) --quiet --no-deps --editable .
+	$(UV) pip sync --python $(VENV_PY) --quiet --require-hashes requirements.lock
+	$(UV) pip install --python $(VENV_PY) --quiet --no-deps \
+		--build-constraints requirements-build.lock --require-build-hashes --editable .
 	touch $@
+
+# Re-resolve (needs the package index). Keeps the pinned versions unless an input changed; the runtime lock takes
+# its versions from requirements.lock, so the image runs what the tests ran.
+lock: | $(UV)
+	$(UV_COMPILE) pyproject.toml --extra dev -o requirements.lock
+	$(UV_COMPILE) requirements-runtime.in -c requirements.lock --python-platform linux -o requirements-runtime.lock
+	$(UV_COMPILE) requirements-build.in -o requirements-build.lock
+
+# The hashes of every file the index serves for a uv version, computed by the current (checked) uv:
+# `make lock-uv NEW_UV_VERSION=x.y.z`, then review the diff.
+NEW_UV_VERSION ?= $(UV_VERSION)
+lock-uv: | $(UV)
+	echo "uv==$(NEW_UV_VERSION)" | $(UV) pip compile --quiet --generate-hashes --no-header --no-annotate - \
+		| cat <(sed -n '/^#/p' requirements-uv.txt) - > requirements-uv.txt.new
+	mv requirements-uv.txt.new requirements-uv.txt
 
 engine:
 	@$(PYTHON) engine/pulumi_engine.py ensure >/dev/null
