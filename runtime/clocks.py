@@ -29,7 +29,7 @@ RESOLUTION = 0.01  # seconds: vendors stamp changes to the millisecond; a little
 APPLY_ALLOWANCE = 1.0  # seconds a vendor may take to apply a write after answering it
 LOW_PERCENTILE = 0.2
 HIGH_PERCENTILE = 0.95
-SETTLED = 8  # samples after which one far outside the estimate is refused
+SETTLED = 3  # samples after which one far outside the estimate is refused, and the apply delay is measured
 
 
 @dataclass(frozen=True)
