@@ -54,6 +54,17 @@ class SkewEstimator:
         with self._lock:
             return self._estimate
 
+    def samples(self) -> list[tuple[float, float]]:
+        """The samples as (low, high) bounds, to keep across a restart (``restore``)."""
+        with self._lock:
+            return list(self._bounds)
+
+    def restore(self, samples: list[tuple[float, float]]) -> None:
+        with self._lock:
+            self._bounds.clear()
+            self._bounds.extend((float(low), float(high)) for low, high in samples)
+            self._estimate = self._compute() if self._bounds else self.initial
+
     @property
     def sample_count(self) -> int:
         with self._lock:

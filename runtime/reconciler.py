@@ -27,6 +27,7 @@ write per side; an outbox, retries and a circuit per vendor make it happen.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -93,6 +94,7 @@ def _maybe_landed(exc: TransientVendorError) -> bool:
 
 class Reconciler:
     OBSERVE_CHUNK = 32  # observations per store transaction in observe()
+    CLOCK_CURSOR = "clock."  # + side: the clock samples, kept with the cursors
 
     def __init__(
         self,
@@ -121,6 +123,10 @@ class Reconciler:
         self.retry_max = retry_max
         initial = config.clock_skew_seconds if clock_skew is None else clock_skew
         self.skew: dict[Side, SkewEstimator] = {"acd": SkewEstimator(initial), "sf": SkewEstimator(initial)}
+        for side, estimator in self.skew.items():  # what earlier runs learnt: a restart does not start blind
+            saved = store.get_cursor(self.CLOCK_CURSOR + side)
+            if saved:
+                estimator.restore(json.loads(saved))
         self.reread_after = config.reread_after_seconds if reread_after is None else reread_after
         self.links: dict[int, AgentLink] = {link.agent_id: link for link in config.agents}
         self.by_user: dict[str, int] = {link.salesforce_user_id: link.agent_id for link in config.agents}
@@ -222,6 +228,7 @@ class Reconciler:
             self.store.consume_ledger(rec.agent_id, side, echo.written_at)
         if echo.sent_at is not None and echo.acked_at is not None and obs.changed_at is not None:
             self.skew[side].sample(sent_at=echo.sent_at, acked_at=echo.acked_at, vendor_time=obs.changed_at)
+            self.store.set_cursor(self.CLOCK_CURSOR + side, json.dumps(self.skew[side].samples()))
         self._record_state(rec, side, obs)
         # The echo of a write we since cancelled (no write expected now): look at the agent again.
         stale = side not in rec.expected

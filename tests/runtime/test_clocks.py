@@ -42,3 +42,11 @@ def test_an_implausible_sample_is_ignored() -> None:
     skew = SkewEstimator(2.0)
     skew.sample(sent_at=100.0, acked_at=100.1, vendor_time=100.0 + 3600)
     assert skew.sample_count == 0 and skew.estimate.uncertainty == 2.0
+
+
+def test_the_samples_carry_over_a_restart() -> None:
+    skew = SkewEstimator(2.0)
+    feed(skew, -0.5, [0.02, 0.3, 0.03, 0.6])
+    again = SkewEstimator(2.0)
+    again.restore(skew.samples())
+    assert again.estimate == skew.estimate and again.sample_count == 4
