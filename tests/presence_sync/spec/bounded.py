@@ -6,14 +6,17 @@ hang or a blow-up kills the child and the test fails on its exit status; a busy 
 test take longer, because CPU time is counted per process. The wall-clock timeout is a last resort for a
 child that blocks without using CPU, far above any budget.
 
-The child is `python -m tests.presence_sync.spec.bounded load FILE` (the loader: problems as JSON on
-stdout) or `python -m presence_sync.cli validate FILE` (the CLI as users run it).
+`load_bounded` forks this process (the spec package is already imported, so a case costs milliseconds, not
+an interpreter start) and the child sends its problems back as JSON; its address-space limit is what it
+already maps plus MEMORY_BYTES. `validate_bounded` runs `python -m presence_sync.cli validate FILE`, the CLI
+as users run it, with MEMORY_BYTES in all.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import resource
 import signal
 import subprocess
@@ -75,29 +78,55 @@ def run_bounded(*args: str) -> Run:
     return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
 
 
+def _mapped_bytes() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmSize in /proc/self/status")
+
+
 def load_bounded(path: Path) -> Run:
-    """`load_spec(path)` in a bounded child."""
-    return run_bounded("-m", "tests.presence_sync.spec.bounded", "load", str(path))
+    """`load_spec(path)` in a forked child under the budget; its problems as JSON in `stdout`."""
+    from presence_sync.spec import SpecError, load_spec
+
+    memory = _mapped_bytes() + MEMORY_BYTES
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            os.close(read_end)
+            resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            try:
+                load_spec(path)
+                problems: list[dict[str, Any]] = []
+            except SpecError as exc:
+                problems = [{**dataclasses.asdict(p), "text": str(p)} for p in exc.problems]
+            out = json.dumps(problems).encode()
+        except BaseException as exc:  # reported to the parent, whatever it is
+            out, code = f"{type(exc).__name__}: {str(exc)[:2000]}".encode(), 1
+        try:
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(out)
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks, size = [], 0
+    with os.fdopen(read_end, "rb") as pipe:
+        while chunk := pipe.read(65536):
+            size += len(chunk)
+            if size <= OUTPUT_BYTES:
+                chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    assert size <= OUTPUT_BYTES, f"the child sent {size:,} bytes"
+    text = b"".join(chunks).decode("utf-8", "replace")
+    returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    return Run(returncode, text if returncode == 0 else "", text if returncode != 0 else "")
 
 
 def validate_bounded(*paths: Path) -> Run:
     """`presence-sync validate paths...` in a bounded child."""
     return run_bounded("-m", "presence_sync.cli", "validate", *(str(path) for path in paths))
-
-
-def _child(argv: list[str]) -> int:
-    from presence_sync.spec import SpecError, load_spec
-
-    [command, file] = argv
-    assert command == "load"
-    try:
-        load_spec(file)
-    except SpecError as exc:
-        print(json.dumps([{**dataclasses.asdict(p), "text": str(p)} for p in exc.problems]))
-        return 0
-    print("[]")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_child(sys.argv[1:]))

@@ -116,8 +116,9 @@ def test_deep_nesting_is_one_problem_not_a_recursion_error(tmp_path: Path, style
 
 def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
     data = _spec()
-    data["salesforce"]["existingStatuses"] = [f"Status_{i}" for i in range(400_000)]  # ~6 MB
-    path = _write(tmp_path, _dump(data))
+    data["salesforce"]["existingStatuses"] = ["MANY"]
+    many = ", ".join(f"Status_{i}" for i in range(400_000))  # ~6 MB
+    path = _write(tmp_path, _dump(data).replace("- MANY", f"- [{many}]"))
     assert path.stat().st_size > 5 * MAX_SPEC_BYTES
     [problem] = load_bounded(path).problems()
     assert problem["message"] == "the file is larger than 1024 KiB; a spec is a few kilobytes"
@@ -126,8 +127,8 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
 
 def test_a_5_mb_developer_name_is_not_echoed(tmp_path: Path) -> None:
     data = _spec()
-    data["salesforce"]["statuses"][0]["developerName"] = "Q" * 5_000_000
-    run = validate_bounded(_write(tmp_path, _dump(data)))
+    data["salesforce"]["statuses"][0]["developerName"] = "NAME"
+    run = validate_bounded(_write(tmp_path, _dump(data).replace("NAME", "Q" * 5_000_000)))
     assert run.returncode == 1, run.explain()
     assert run.stderr.count("Q") == 0  # refused by size before anything is parsed
     assert len(run.stderr.splitlines()) == 2  # the problem and the summary
@@ -135,8 +136,8 @@ def test_a_5_mb_developer_name_is_not_echoed(tmp_path: Path) -> None:
 
 def test_a_long_value_within_the_file_limit_is_quoted_by_a_short_prefix(tmp_path: Path) -> None:
     data = _spec()
-    data["salesforce"]["statuses"][0]["developerName"] = "Q" * 900_000
-    problem = _one(tmp_path, _dump(data))
+    data["salesforce"]["statuses"][0]["developerName"] = "NAME"
+    problem = _one(tmp_path, _dump(data).replace("NAME", "Q" * 900_000))
     assert problem["path"] == "salesforce.statuses[0].developerName"
     assert problem["message"] == (
         f"value is 900,000 characters long; no spec value may be longer than {MAX_VALUE_CHARS:,}"
@@ -171,8 +172,9 @@ def test_a_big_but_valid_spec_loads_within_the_budget(tmp_path: Path) -> None:
 def test_tens_of_thousands_of_typos_are_checked_within_the_budget_and_listed_up_to_the_cap(tmp_path: Path) -> None:
     data = _spec()
     data["salesforce"]["existingStatuses"] = [f"Status_{i}" for i in range(150)]
-    data["salesforce"]["profileAccess"][0]["statuses"] = [f"Statsu_{i}" for i in range(45_000)]
-    problems = load_bounded(_write(tmp_path, _dump(data))).problems()
+    data["salesforce"]["profileAccess"][0]["statuses"] = "TYPOS"
+    typos = "[" + ", ".join(f"Statsu_{i}" for i in range(45_000)) + "]"
+    problems = load_bounded(_write(tmp_path, _dump(data).replace("TYPOS", typos))).problems()
     assert len(problems) == MAX_PROBLEMS + 1
     assert problems[-1]["message"] == f"{45_000 - MAX_PROBLEMS:,} more problems not listed"
     assert problems[0]["hint"].startswith("did you mean 'Status_0'?")
@@ -314,14 +316,12 @@ def test_a_key_that_looks_like_a_secret_is_refused_without_echo_or_did_you_mean(
     for part in where:
         target = target.setdefault(part, {})
     target[key] = SECRET
-    run = validate_bounded(_write(tmp_path, _dump(data)))
-    assert run.returncode == 1, run.explain()
-    [line, summary] = run.stderr.splitlines()
-    assert f": {'.'.join((*where, key))}: key {key!r} looks like a credential" in line
-    assert "pulumi config set --secret" in line and "environment" in line
-    assert "did you mean" not in line
-    assert SECRET not in run.stderr + run.stdout and SECRET[:6] not in run.stderr
-    assert summary == "1 of 1 file invalid"
+    problem = _one(tmp_path, _dump(data))
+    assert problem["path"] == ".".join((*where, key))
+    assert problem["message"].startswith(f"key {key!r} looks like a credential")
+    assert "pulumi config set --secret" in problem["hint"] and "environment" in problem["hint"]
+    assert "did you mean" not in problem["text"]
+    assert SECRET not in problem["text"] and SECRET[:6] not in problem["text"]
 
 
 def test_a_secret_key_brought_in_by_a_merge_key_is_refused_too(tmp_path: Path) -> None:
