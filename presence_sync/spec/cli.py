@@ -1,7 +1,9 @@
 """`presence-sync validate` and `presence-sync schema`: offline, they touch no API.
 
 presence-sync validate <file> [<file> ...]   exit 0 and one summary line per file when all are valid;
-                                             exit 1 with every problem of every file otherwise
+                                             exit 1 otherwise, with one line per problem of every file
+                                             (file:line:column: path: message; hint: ...; at most 100
+                                             per file, then a count of the rest)
 presence-sync schema [--output PATH]         print the spec's JSON Schema, or write it to PATH
 """
 

@@ -12,10 +12,11 @@ Order of work:
    twice in one mapping (PyYAML would silently keep the last; `<<` merge keys are allowed), values longer than
    `MAX_VALUE_CHARS` or holding a control character (see `text.py`), and keys that look like credentials
    (refused with a hint about Pulumi secrets, never a "did you mean", and never echoing the value);
-4. build Python data (merge keys resolved), validate the shape with pydantic and run `checks`. When the
-   shape is wrong somewhere, each top-level section that is fine on its own is still checked, so one typo
-   doesn't hide the other problems. Problems at or under a path step 3 already refused are dropped, so a
-   bad value is reported once.
+4. build Python data (merge keys resolved). A value refused in step 3 stops here (with the other problems
+   of step 3): it would otherwise be repeated, or change what is said about others (a label's derived
+   developer name). Otherwise validate the shape with pydantic and run `checks`. When the shape is wrong
+   somewhere, each top-level section that is fine on its own is still checked, so one typo doesn't hide
+   the other problems. Problems at or under a credential-looking key are dropped: the walk reported it.
 
 Problems quote values with `text.shown` (a short prefix of a long value). At most `MAX_PROBLEMS` are
 listed; a last one says how many more there are.
@@ -259,7 +260,7 @@ def _problem(file: str, path: str, message: str, hint: str | None, line: int | N
 
 def _one_line(text: str) -> str:
     """Messages are built to be one short line; this makes sure, whatever a library put into one."""
-    text = " ".join(text.split())
+    text = " ".join(text[: _MESSAGE_MAX * 2].split())
     bad = bad_character(text)
     while bad is not None:
         text = text[: bad[0]] + f"\\u{ord(bad[1]):04x}" + text[bad[0] + 1 :]
