@@ -202,20 +202,31 @@ class SalesforceFeed(_Stoppable):
         return len(events)
 
     def fold(self, events: Iterable[Any]) -> list[Observation]:
-        """Change events -> the final state per agent in this batch (None: logged out of Omni)."""
-        final: dict[str, tuple[str | None, float | None]] = {}
+        """Change events -> each status the agents took, in order (None: logged out of Omni).
+
+        A status change is the old row closed and the new one created in one transaction: a close directly
+        followed by the same user's create is one change, a close with none after it a logout. Every change is
+        kept, not only the batch's last: a change of the agent's followed by our write's echo in one batch
+        must still be seen as theirs (the reconciler collapses the writes)."""
+        changes: list[tuple[str, str | None, float | None]] = []  # (user, status, time)
+        closed_last: dict[str, int] = {}  # user -> index of a close that a create may still pair with
         for event in events:
             changed_at = parse_time(event.commit_timestamp)
             if event.change_type == "CREATE" and event.user_id and event.is_current is not False:
                 if event.record_id:
                     self._record_user[event.record_id] = event.user_id
-                final[event.user_id] = (event.status_id, changed_at)
+                pending_close = closed_last.pop(event.user_id, None)
+                if pending_close is not None and pending_close == len(changes) - 1:
+                    changes[pending_close] = (event.user_id, event.status_id, changed_at)
+                else:
+                    changes.append((event.user_id, event.status_id, changed_at))
             elif event.change_type == "UPDATE" and event.is_current is False:
                 user = self._record_user.pop(event.record_id or "", None) or event.commit_user
                 if user:
-                    final[user] = (None, changed_at)
+                    closed_last[user] = len(changes)
+                    changes.append((user, None, changed_at))
         observations = []
-        for user_id, (status_id, changed_at) in final.items():
+        for user_id, status_id, changed_at in changes:
             agent_id = self.reconciler.agent_for_user(user_id)
             if agent_id is not None:
                 observations.append(Observation(agent_id, status_id, changed_at))

@@ -64,14 +64,13 @@ def event(replay: int, change: str, record: str, user: str | None = None, status
                                commit_timestamp=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))  # fmt: skip
 
 
-def test_a_status_change_is_a_close_and_a_create_folded_to_the_final_status(tmp_path: Path) -> None:
+def test_a_status_change_is_a_close_and_a_create_and_every_change_in_a_batch_is_kept(tmp_path: Path) -> None:
     clock = Clock()
     rec, _, _ = reconciler(tmp_path / "s.db", clock)
     feed = SalesforceFeed(object(), rec, rec.config, metrics=Metrics(), clock=clock)  # type: ignore[arg-type]
     batch = [event(1, "CREATE", "0Pw1", ADA_USER, "0N5BUSY", True), event(2, "UPDATE", "0Pw1", current=False),
              event(3, "CREATE", "0Pw2", ADA_USER, "0N5AVAIL", True)]  # fmt: skip
-    (observation,) = feed.fold(batch)
-    assert (observation.agent_id, observation.state) == (ADA, "0N5AVAIL")
+    assert [(o.agent_id, o.state) for o in feed.fold(batch)] == [(ADA, "0N5BUSY"), (ADA, "0N5AVAIL")]
     (logout,) = feed.fold([event(4, "UPDATE", "0Pw2", current=False)])
     assert (logout.agent_id, logout.state) == (ADA, None)
     assert feed.fold([event(5, "CREATE", "0Pw3", "005STRANGER", "0N5AVAIL", True)]) == []
