@@ -40,7 +40,7 @@ from typing import Protocol
 from presence_sync.clients.errors import RateLimited, ServiceUnavailable, TransientVendorError, VendorError
 
 from .circuit import CircuitBreaker
-from .clocks import SkewEstimator
+from .clocks import APPLY_ALLOWANCE, SkewEstimator
 from .config import AgentLink, RuntimeConfig
 from .metrics import Metrics
 from .rules import LedgerEntry, Side, Write, decide, is_echo, other, previous_after_write
@@ -459,8 +459,9 @@ class Reconciler:
         ended = self.clock()
         retry_at = ended + step / 2 + self.rand() * step / 2
         maybe = sent_at is not None and _maybe_landed(exc)
-        if maybe:  # the vendor may still be applying it (both apply after answering): read back only after that
-            retry_at = max(retry_at, ended + self.skew[item.side].estimate.apply_delay)
+        if maybe:  # the vendor may still be applying it (both apply after answering): read back only after the
+            # longest it is allowed to take, not the delay measured on answered writes (this one had trouble)
+            retry_at = max(retry_at, ended + APPLY_ALLOWANCE)
         again = replace(item, attempts=attempts, next_attempt_at=retry_at, maybe_landed=item.maybe_landed or maybe)
         log.warning("write deferred", extra={"agent_id": item.agent_id, "side": item.side,
                                              "attempts": attempts, "error": str(exc)})  # fmt: skip
