@@ -446,7 +446,18 @@ class Reconciler:
             return True
         if observed is not None:
             self.observe(item.side, [observed])
-        return any(p.command_id == item.command_id for p in self.store.pending_writes(item.agent_id))
+        still = next((p for p in self.store.pending_writes(item.agent_id) if p.command_id == item.command_id), None)
+        if still is None:
+            return False
+        if still.maybe_landed and observed is not None and observed.changed_at is not None:
+            shown_since = self.skew[item.side].estimate.to_ours(observed.changed_at)
+            if shown_since < still.created_at:
+                # The side has not changed since before the write was decided: no attempt of it landed, so
+                # nothing of it can come back later to be taken for the agent's change.
+                with self.store.transaction():
+                    self.store.unack_ledger(item.agent_id, item.command_id)
+                    self.store.update_write(replace(still, maybe_landed=False))
+        return True
 
     def _deferred(self, item: PendingWrite, exc: TransientVendorError, sent_at: float | None) -> float | None:
         """A transient failure (of the write, or of the read before it): back off and try again. A write that

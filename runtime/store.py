@@ -97,6 +97,7 @@ class Store(Protocol):
     def ack_ledger(self, agent_id: int, command_id: str, sent_at: float | None, acked_at: float) -> None: ...
     def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float,
                                  keep: Collection[str] = ()) -> None: ...
+    def unack_ledger(self, agent_id: int, command_id: str) -> None: ...
     def prune_ledger(self, now: float) -> int: ...
     def put_write(self, write: PendingWrite) -> None: ...
     def pending_writes(self, agent_id: int | None = None) -> list[PendingWrite]: ...
@@ -223,6 +224,11 @@ class SqliteStore:
         around then, too loosely timed to measure a clock by)."""
         self._run("UPDATE ledger SET sent_at = ?, acked_at = ? WHERE agent_id = ? AND command_id = ?",
                   (sent_at, acked_at, agent_id, command_id))
+
+    def unack_ledger(self, agent_id: int, command_id: str) -> None:
+        """No attempt of the write landed (a read-back showed the side unchanged): it has not been made yet."""
+        self._run("UPDATE ledger SET sent_at = NULL, acked_at = NULL WHERE agent_id = ? AND command_id = ?",
+                  (agent_id, command_id))
 
     def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float, keep: Collection[str] = ()) -> None:
         """Forget writes that could not land after ``before`` (answered, or their attempt ended without an answer):
