@@ -224,6 +224,7 @@ class Change:
     command_id: str | None = None
     issued_at: float | None = None
     shown: bool = False  # a vendor read returned it
+    shown_at: float | None = None  # when a vendor read first returned it
     replaced_unseen: bool = False  # a runtime write replaced it before any read returned it
     budget: dict[str, str] = field(default_factory=dict)  # side -> command id of the write it justified
 
@@ -256,6 +257,7 @@ class Checker:
         change = self.current.get((agent, side))
         if change is not None:
             change.shown = True
+            change.shown_at = self.world.now if change.shown_at is None else change.shown_at
 
     def mapped(self, agent: int, source: str, state: str | None) -> str | None:
         """The write the governing rule makes on the other side for ``source`` in ``state`` (no previous)."""
@@ -294,6 +296,8 @@ class Checker:
                 cause = change
                 break
             if change.side == side and not restore_checked:
+                if change.shown_at is None or change.shown_at > issued_at:
+                    continue  # a later change of the agent's that no read had returned yet: unknown to the runtime
                 restore_checked = True
                 if change.state == target:
                     cause = change
@@ -564,6 +568,7 @@ class SimSalesforce(Vendor):
                 break
             batch.append(event)
             change.shown = True
+            change.shown_at = self.world.now if change.shown_at is None else change.shown_at
         return batch, batch[-1].replay_id if batch else after_replay_id
 
     def poll_current_presence(self, since: datetime | None = None) -> tuple[list[CurrentPresence], datetime | None]:
