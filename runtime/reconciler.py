@@ -88,8 +88,9 @@ class Rereader(Protocol):
 
 
 def _maybe_landed(exc: TransientVendorError) -> bool:
-    """Whether a failed write may still have reached the vendor: only an answer that refused it says no."""
-    return not isinstance(exc, (ServiceUnavailable, RateLimited))
+    """Whether a failed write may still have reached the vendor: only an answer that refused it, or an error the
+    client knows came before anything was sent (``not_processed``), says no."""
+    return not (exc.not_processed or isinstance(exc, (ServiceUnavailable, RateLimited)))
 
 
 class Reconciler:

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from presence_sync.clients.errors import NotFound
+from presence_sync.clients.errors import NotFound, VendorError
 from presence_sync.clients.salesforce_models import PresenceCommand
 from presence_sync.spec import AcdState, parse_acd
 
@@ -74,7 +74,11 @@ class CxoneStateWriter:
             cached = None if fresh else self._sessions.get(agent_id)
         if cached is not None:
             return cached
-        session_id = self.client.join_agent_session(agent_id)
+        try:
+            session_id = self.client.join_agent_session(agent_id)
+        except VendorError as exc:
+            exc.not_processed = True  # the state write itself never went out: repeating it later is safe
+            raise
         with self._lock:
             self._sessions[agent_id] = session_id
         return session_id

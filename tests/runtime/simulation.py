@@ -70,6 +70,7 @@ from presence_sync.clients.errors import (
 from presence_sync.clients.salesforce_models import CurrentPresence, PresenceChangeEvent, PresenceCommand
 from presence_sync.spec import PREVIOUS, AcdState, parse_acd
 from presence_sync.spec.acd import lookup_source
+from runtime.clocks import APPLY_ALLOWANCE
 from runtime.config import AgentLink, RuleConfig, RuntimeConfig, StatusRef
 from runtime.feeds import CxoneFeed, SalesforceFeed
 from runtime.metrics import Metrics
@@ -245,6 +246,19 @@ class Checker:
         self.current: dict[tuple[int, str], Change] = {}
         self.landed: set[tuple[int, str, str]] = set()
         self.violations: list[Violation] = []
+        self.attempts: dict[int, list[tuple[str, str, float]]] = {a: [] for a in world.agent_ids}  # side, target, at
+
+    def attempted(self, agent: int, side: str, target: str) -> None:
+        """The runtime sent (or tried to send) a write: whatever became of it, it may land for a while."""
+        self.attempts[agent].append((side, target, self.world.now))
+
+    def mimics_a_write(self, agent: int, change: Change) -> bool:
+        """The agent chose exactly the state of a write of ours that may still have been landing: to anyone who
+        does not see who made a change (the vendors' feeds do not say), the two are one. The bound is the one the
+        runtime assumes before it has measured anything: the longest apply delay plus the clock bound."""
+        landing = APPLY_ALLOWANCE + self.world.config.clock_skew_seconds
+        return any(side == change.side and target == change.state and at <= change.t <= at + landing
+                   for side, target, at in self.attempts[agent])  # fmt: skip
 
     def note(self, agent: int, text: str) -> None:
         self.notes[agent].append((self.world.now, text))
@@ -334,7 +348,8 @@ class Checker:
             humans = [c for c in self.history[agent] if c.who != "runtime"]
             latest = max(humans, key=lambda c: c.t)
             others = [c for c in humans if c.side != latest.side and abs(c.t - latest.t) <= window]
-            ambiguous = bool(others) or latest.replaced_unseen or latest.who == "initial"
+            ambiguous = (bool(others) or latest.replaced_unseen or latest.who == "initial"
+                         or self.mimics_a_write(agent, latest))
             view = AgentView(agent_id=agent, team_id=self.world.params.teams[agent], acd=acd, sf=sf)
             sources = ("acd", "sf") if ambiguous else (latest.side,)
             writes = {}
@@ -481,9 +496,10 @@ class SimCxone(Vendor):
         return f"session-{agent_id}-{self.login[agent_id]}"
 
     def set_agent_state(self, session_id: str, state: str, reason: str | None = None) -> None:
-        self.call("set_agent_state")
         _, agent_text, login_text = session_id.split("-")
         agent, login = int(agent_text), int(login_text)
+        self.world.checker.attempted(agent, "acd", f"{state}:{reason}" if reason else state)
+        self.call("set_agent_state")
         if self.state.get(agent) == "LoggedOut" or self.login.get(agent) != login:
             raise NotFound("session ended", vendor="cxone", operation="set_agent_state")
         target = f"{state}:{reason}" if reason else state
@@ -597,6 +613,8 @@ class SimSalesforce(Vendor):
         return CurrentPresence(id=record, user_id=user_id, status_id=status, last_modified=modified)
 
     def publish_presence_commands(self, commands: Sequence[PresenceCommand]) -> list[str | Exception]:
+        for command in commands:
+            self.world.checker.attempted(self.world.agent_for_user(command.user_id), "sf", command.status_id)
         self.call("publish_presence_commands")
         issued = self.world.now
 
