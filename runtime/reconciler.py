@@ -187,7 +187,7 @@ class Reconciler:
             return rec.dirty
         estimate = self.skew[side].estimate
         changed = estimate.to_ours(obs.changed_at) if obs.changed_at is not None else now
-        echo = is_echo(self.store.ledger(obs.agent_id), side, obs.state, now, changed, estimate.uncertainty,
+        echo = is_echo(self._could_have_landed(obs.agent_id), side, obs.state, now, changed, estimate.uncertainty,
                        estimate.apply_delay)
         if echo is not None:
             return self._confirm_echo(rec, side, obs, echo)
@@ -248,6 +248,14 @@ class Reconciler:
         self.metrics.echoes_suppressed.labels(side).inc()
         log.debug("echo suppressed", extra={"agent_id": rec.agent_id, "side": side, "state": obs.state})
         return stale or overwrote
+
+    def _could_have_landed(self, agent_id: int) -> list[LedgerEntry]:
+        """The agent's ledger less the writes that certainly have not reached the vendor yet: still waiting in the
+        outbox with every attempt refused (or none made), and not being sent right now."""
+        unsent = {p.command_id for p in self.store.pending_writes(agent_id) if not p.maybe_landed}
+        with self._lock:
+            unsent -= self._sending
+        return [e for e in self.store.ledger(agent_id) if e.acked_at is not None or e.command_id not in unsent]
 
     @staticmethod
     def _record_state(rec: AgentRecord, side: Side, obs: Observation) -> None:
