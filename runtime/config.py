@@ -148,6 +148,12 @@ class RuntimeConfig(_Model):
     store_path: str = Field(default="presence-sync-runtime.sqlite3", description="SQLite file of the durable state.")
     metrics_host: str = Field(default="127.0.0.1", description="Address of /healthz, /readyz, /metrics.")
     metrics_port: int = Field(default=9464, ge=0, le=65535, description="Port of the same (0: pick a free one).")
+    live_view_token_env: str | None = Field(
+        default=None, pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="Name of the environment variable holding the live view's token (never the token itself). "
+        "Set: the page and /api/v1 need it (Authorization: Bearer, or the page's cookie). Unset: they are served "
+        "on a loopback bind only.",
+    )
 
     def status_names(self) -> dict[str, str]:
         """Status id -> developer name, from every rule."""

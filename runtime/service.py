@@ -25,6 +25,7 @@ from presence_sync.clients.errors import VendorError
 
 from .config import RuntimeConfig
 from .feeds import CxoneFeed, SalesforceFeed
+from .liveview import LiveView
 from .metrics import Metrics
 from .reconciler import Reconciler
 from .store import SqliteStore, Store
@@ -74,6 +75,7 @@ class SyncService:
         self._http: ThreadingHTTPServer | None = None
         self.started = False
         self.metrics.unmatched_agents.set(len(config.unmatched))
+        self.live_view = LiveView(self)  # the page and /api/v1 (runtime/liveview.py): any other GET path
 
     # ------------------------------------------------------------------------------------- lifecycle
 
@@ -202,7 +204,7 @@ class SyncService:
                     self._send(200 if ok else 503, (reason + "\n").encode(), "text/plain")
                 elif self.path == "/metrics":
                     self._send(200, generate_latest(service.metrics.registry), CONTENT_TYPE_LATEST)
-                else:
+                elif not service.live_view.handle(self):
                     self._send(404, b"not found\n", "text/plain")
 
             def _send(self, status: int, body: bytes, content_type: str) -> None:
