@@ -25,7 +25,7 @@ export PULUMI_SKIP_UPDATE_CHECK := 1
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 export PULUMI_HOME ?= $(CACHE)/pulumi-home
 
-.PHONY: help setup venv engine lock lock-uv test lint typecheck unit e2e pulumi-version demo demo-stop sandbox clean
+.PHONY: help setup venv engine browser lock lock-uv test lint typecheck unit e2e pulumi-version demo demo-stop sandbox clean
 
 help:
 	@echo "make setup           create .venv, install the locked dependencies, build/find the Pulumi CLI"
@@ -35,7 +35,19 @@ help:
 	@echo "make pulumi-version  the version of the Pulumi CLI the other targets use"
 	@echo "make lock            re-resolve the locks (dev, runtime image, build backend) with hashes; review the diff"
 
-setup: venv engine
+setup: venv engine browser
+
+# The live view's browser test drives Debian's Chromium (Playwright points at it; it never downloads a browser).
+# Installed from Debian's packages when missing and we are root (CI is); otherwise say how.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			{ apt-cache policy chromium | grep -q 'Candidate: [0-9]' || apt-get update -qq; } && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "make setup: no chromium: the browser test needs Debian's (sudo apt-get install chromium)" >&2; \
+		fi; \
+	fi
 
 venv: $(INSTALL_STAMP)
 
