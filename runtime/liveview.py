@@ -7,7 +7,7 @@ Served by the runtime's own HTTP server (the port of ``/metrics``), read-only:
 * ``GET /api/v1/agents``: the agent table, filtered and paged on the server (``status``, ``rule``, ``team``,
   ``q``, ``offset``, ``limit``); ``GET /api/v1/agents/<id>``: one row;
 * ``GET /api/v1/events``: server-sent events -- ``agent`` (a row that changed), ``summary`` (at most one a
-  second while anything changes, and every few seconds regardless).
+  second while anything changes, and every few seconds regardless), ``vendor_error`` (an error as it happens).
 
 Where the data comes from: the store (``SqliteStore.all_agents``/``load_agent``, the outbox), the config (e-mail,
 team, rule, status names), the reconciler's circuits and its ``on_write`` hook (latency). The reconciler has no
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from presence_sync.clients.errors import VendorError
 
@@ -185,7 +185,7 @@ class LiveView:
         except CookieError:
             cookie = SimpleCookie()
         if COOKIE_NAME in cookie:
-            presented.append(cookie[COOKIE_NAME].value)
+            presented.append(unquote(cookie[COOKIE_NAME].value))  # the page sets it URI-encoded
         expected = self.token.encode()
         return any(hmac.compare_digest(value.encode(), expected) for value in presented)
 
@@ -273,7 +273,7 @@ class LiveView:
             if item is not None:
                 self._agent_failed_at[item.agent_id] = self.clock()
             self._summary_dirty = True
-        self._broadcast("error", entry)
+        self._broadcast("vendor_error", entry)  # not "error": EventSource's own event
         if item is not None:
             self.touch((item.agent_id,))
 
