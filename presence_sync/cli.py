@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("presence_sync.gitops.plan", "preview stacks: a Markdown/JSON report of changes (and drift)"),
     "drift": ("presence_sync.gitops.drift", "report what changed outside the stack since the last up"),
     "export": ("presence_sync.gitops.export", "write a spec (adopt: true) from the live org and tenant"),
+    "status": ("presence_sync.status", "the runtime's live view in the terminal: agents in step, latency, circuits"),
 }
 
 
