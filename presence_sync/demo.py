@@ -6,7 +6,8 @@
    resource starts the sync runtime as a local supervised process;
 3. `pulumi preview` again, which must show no changes;
 4. print the stack's summary and outputs (secrets stay masked);
-5. live sync: an agent changes state in CXone and their Omni-Channel status follows, then the other way.
+5. live sync: an agent changes state in CXone and their Omni-Channel status follows, then the other way;
+6. print the live view's URL (the runtime serves it, so it stays up with the runtime).
 
 The sandbox and the runtime keep running afterwards (`make demo-stop` destroys the stack and stops both).
 Their data lives in `.sandbox/` and `.state/`, so a second `make demo` changes nothing.
@@ -128,6 +129,18 @@ def live_sync(connection: dict[str, str]) -> bool:
     return True
 
 
+def live_view_url() -> str | None:
+    """The runtime's page: the SyncRuntime's health URL, from the stack's state, without /healthz."""
+    from presence_sync.status import StatusError, locate
+
+    try:
+        base, _ = locate(STACK, str(REPO_ROOT))
+    except StatusError as exc:
+        say(f"live view: cannot find the runtime's address ({exc})")
+        return None
+    return f"{base}/"
+
+
 def stop() -> int:
     env = engine_env()
     connection = SANDBOX_DIR / "connection.json"
@@ -179,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     if not live_sync(connection):
         return 1
     say("done: the sandbox matches stacks/sandbox.yaml, a second run changes nothing, and agents stay in step")
+    page = live_view_url()
+    if page:
+        say(f"live view: {page} -- every agent on both sides, live (`presence-sync status --stack {STACK}` too)")
     say("the sandbox and the runtime keep running; `make demo-stop` stops them")
     return 0
 
