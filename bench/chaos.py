@@ -82,6 +82,9 @@ CXONE_STATES = ("Available", "Unavailable:Break")
 OMNI_STATES = ("Available_for_Chats", "Busy")  # developer names; the sides hold status ids
 START_ACD, START_OMNI = "Unavailable:Break", "Busy"
 CLICK_TOLERANCE = 0.005  # s: a click made a change when the vendor's change time is not before it was sent
+# s: CXone stamps a state row to the millisecond (rounded down) inside the call, while the request log's arrival
+# is the call's end less its duration as the middleware timed it: a row may look a little older than its call.
+ROW_STAMP_SLACK = 0.005
 
 
 class OutOfTime(Exception):
@@ -227,6 +230,17 @@ class Agents:
                                  timeout=10)  # fmt: skip
         response.raise_for_status()
         return list(response.json()["changes"])
+
+    def omni_changes(self) -> list[Any]:
+        """Every status row the org created (UserServicePresence change events, from the oldest retained)."""
+        client, after = self.run.setup.salesforce, None
+        events: list[Any] = []
+        for _ in range(1000):  # bounded: 1,000 pages of 1,000
+            page, after = client.read_presence_changes(after, 0, 1000)
+            events.extend(e for e in page if e.change_type == "CREATE" and e.user_id in self.agent_of_user)
+            if len(page) < 1000:
+                break
+        return events
 
     def console_results(self, after: int = 0) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
@@ -454,13 +468,15 @@ def run_chaos(args: argparse.Namespace) -> dict[str, Any]:
             final = agents.current()
             histories = {agent_id: agents.history(agent_id, history_from[agent_id]) for agent_id in agents.user_of}
             results = [r for r in agents.console_results(results_from) if r.get("userId") in agents.agent_of_user]
+            omni_rows = [e for e in agents.omni_changes()
+                         if e.commit_timestamp.timestamp() >= timeline["phase_start"] - 1]
             sessions = {agents.cxone_view(agent_id)["sessionId"]: agent_id for agent_id in agents.user_of}
             sf_requests = sandbox.salesforce_operator.operations(sf_seq0)
             metrics = runtime.metrics()
             runtime_pid = runtime.process.pid if runtime.process else None
             runtime.stop()
-            figures = measure(args, judge, agents, final, histories, results, sessions, cx_log, sf_requests,
-                              timeline["phase_start"])
+            figures = measure(args, judge, agents, final, histories, results, omni_rows, sessions, cx_log,
+                              sf_requests, timeline["phase_start"])
             figures.update(
                 planned_clicks=len(planned),
                 clicks_by_kind=dict(Counter(c.kind for c in agents.clicks if c.changed)),
@@ -494,7 +510,8 @@ def run_chaos(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[int, tuple[str | None, str | None]],
-            histories: dict[int, list[dict[str, Any]]], results: list[dict[str, Any]], sessions: dict[str, int],
+            histories: dict[int, list[dict[str, Any]]], results: list[dict[str, Any]], omni_rows: list[Any],
+            sessions: dict[str, int],
             cx_log: RequestLogReader, sf_requests: list[dict[str, Any]], origin: float) -> dict[str, Any]:
     """The figures, from the vendors' records only (``origin``: the phase's start, for the samples' times)."""
     names = {v: k for k, v in agents.status_ids.items()}
@@ -512,40 +529,21 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
     for agent_id, rows in histories.items():
         for row in rows:
             changes[agent_id].append(Change(ts(row["lastUpdateTime"]), "acd", notation(row), row["source"] == "agent"))
-    command_times: dict[tuple[int, str], list[float]] = {}
-    for result in results:
-        if result.get("success"):
-            command_times.setdefault((agents.agent_of_user[result["userId"]], result["statusId"]), []).append(
-                ts(result["at"]))
-    ambiguous_clicks = 0
-    for click in agents.clicks:
-        if click.side == "sf" and click.changed:
-            # A command of the same status applied between the click and the answer: that row may be the
-            # runtime's and the click a no-op. Counted, and left out of the agent's changes.
-            if any(click.sent - CLICK_TOLERANCE <= t <= click.vendor_at
-                   for t in command_times.get((click.agent_id, click.target), [])):  # fmt: skip
-                ambiguous_clicks += 1
-                continue
-            changes[click.agent_id].append(Change(click.vendor_at, "sf", click.target, True))
+    # Salesforce: every status row the org created (its change events), each the runtime's when the console
+    # applied one of its commands in that very commit, the agent's otherwise.
+    applied = {(r["userId"], r["statusId"], round(ts(r["at"]), 3)) for r in results if r.get("success")}
+    for row in omni_rows:
+        at = row.commit_timestamp.timestamp()
+        ours = (row.user_id, row.status_id, round(at, 3)) in applied
+        changes[agents.agent_of_user[row.user_id]].append(Change(at, "sf", row.status_id, not ours))
+    ambiguous_clicks = 0  # none: the change events say what changed, the console's results who did it
 
     # The runtime's writes: (time, side, target).
     writes: dict[int, list[tuple[float, Side, str]]] = {agent_id: [] for agent_id in agents.user_of}
-    sf_state: dict[int, list[tuple[float, str]]] = {}
-    for agent_id in agents.user_of:
-        sf_state[agent_id] = sorted([(c.at, c.state) for c in changes[agent_id] if c.side == "sf"])
     for result in results:
-        agent_id = agents.agent_of_user[result["userId"]]
-        at = ts(result["at"])
-        writes[agent_id].append((at, "sf", result["statusId"]))
-        if result.get("success"):
-            # The console applies a command at once: a change unless the agent was there already.
-            before = sf_state[agent_id]
-            index = bisect.bisect_right(before, (at, "\uffff"))
-            current = before[index - 1][1] if index else agents.status_ids[START_OMNI]
-            if current != result["statusId"]:
-                changes[agent_id].append(Change(at, "sf", result["statusId"], False))
-                bisect.insort(before, (at, result["statusId"]))
+        writes[agents.agent_of_user[result["userId"]]].append((ts(result["at"]), "sf", result["statusId"]))
     cx_failed = 0
+    calls: dict[int, list[float]] = {}  # agent -> arrival times of its successful state calls
     for entry in cx_log.entries:
         path = entry["path"]
         if entry["method"] != "POST" or not path.startswith(AGENT_API) or not path.endswith("/state"):
@@ -554,19 +552,24 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
             cx_failed += 1
             continue
         owner = sessions.get(path[len(AGENT_API) + 1:-len("/state")])
-        if owner is None:
-            continue
-        # What it set: the change the API made for that agent once the call arrived (the request log stamps the
-        # call's arrival; on a busy machine the state row is written a little later). A call that repeated the
-        # current state leaves no row: then it is the state the agent had.
-        arrived = float(entry["time"])
-        made = [c for c in changes[owner] if c.side == "acd" and not c.human and arrived <= c.at <= arrived + 5]
-        before_call = [c for c in changes[owner] if c.side == "acd" and c.at <= arrived]
-        if made:
-            state = min(made, key=lambda c: c.at).state
-        else:
-            state = max(before_call, key=lambda c: c.at).state if before_call else START_ACD
-        writes[owner].append((float(entry["time"]), "acd", state))
+        if owner is not None:  # the log stamps a call when it ended: it arrived its duration earlier
+            calls.setdefault(owner, []).append(float(entry["time"]) - float(entry.get("duration_ms") or 0) / 1000)
+    for owner, arrivals in calls.items():
+        # What each call set. The log has no bodies, so the API's state rows are paired with the calls: a row
+        # belongs to the latest call that had arrived before it (the runtime makes one call per agent at a
+        # time). A call left without a row repeated the agent's current state.
+        arrivals.sort()
+        made: dict[int, str] = {}
+        for change in sorted((c for c in changes[owner] if c.side == "acd" and not c.human), key=lambda c: c.at):
+            index = bisect.bisect_right(arrivals, change.at + ROW_STAMP_SLACK) - 1
+            if index >= 0 and index not in made:
+                made[index] = change.state
+        for index, arrived in enumerate(arrivals):
+            state = made.get(index)
+            if state is None:
+                before_call = [c for c in changes[owner] if c.side == "acd" and c.at <= arrived]
+                state = max(before_call, key=lambda c: c.at).state if before_call else START_ACD
+            writes[owner].append((arrived, "acd", state))
 
     out_of_step: Counter[str] = Counter()
     out_agents: list[int] = []
