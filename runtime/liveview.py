@@ -10,9 +10,9 @@ Served by the runtime's own HTTP server (the port of ``/metrics``), read-only:
   second while anything changes, and every few seconds regardless), ``vendor_error`` (an error as it happens).
 
 Where the data comes from: the store (``SqliteStore.all_agents``/``load_agent``, the outbox), the config (e-mail,
-team, rule, status names), the reconciler's circuits and its ``on_write`` hook (latency). The reconciler has no
-"agent changed" event, so this module wraps a few of its methods on the instance (``observe``, ``reconcile``, the
-write outcome methods) and the feeds' ``failed``: each wrapper only notes the agent ids and wakes a refresher
+team, rule, status names), the reconciler's circuits and its hooks (``on_change``: agents whose record may have
+changed; ``on_write``: latency; ``on_error``: write failures), and the feeds' ``failed`` (wrapped on the
+instance): each hook only notes the agent ids and wakes a refresher
 thread, which re-reads those agents from the store, diffs them against its snapshot and pushes what changed.
 A full re-read every ``FULL_REFRESH_SECONDS`` (longer for many agents) is the safety net. The API answers from
 the in-memory snapshot, so the first page at 10,000 agents costs a filter and a slice (~4 ms), not a store scan.
@@ -196,39 +196,18 @@ class LiveView:
     def _hook(self) -> None:
         """Wrap the reconciler's and feeds' methods (on the instances) to learn which agents changed."""
         rec = self.reconciler
-        observe, reconcile, failed, deferred = rec.observe, rec.reconcile, rec._failed, rec._deferred
         chained = rec.on_write
-
-        def observe_hook(side: Any, observations: Iterable[Any], cursor: Any = None, **kwargs: Any) -> list[int]:
-            batch = list(observations)
-            try:
-                return observe(side, batch, cursor, **kwargs)
-            finally:
-                self.touch(obs.agent_id for obs in batch)
-
-        def reconcile_hook(agent_id: int) -> Any:
-            try:
-                return reconcile(agent_id)
-            finally:
-                self.touch((agent_id,))
-
-        def failed_hook(item: PendingWrite, exc: VendorError) -> None:
-            self._record_error(exc, item, retrying=False)
-            failed(item, exc)
-
-        def deferred_hook(item: PendingWrite, exc: Any, sent_at: float | None) -> float | None:
-            self._record_error(exc, item, retrying=True)
-            return deferred(item, exc, sent_at)
 
         def on_write(item: PendingWrite, done: float) -> None:
             if chained is not None:
                 chained(item, done)
             self._record_write(item, done)
 
-        rec.observe = observe_hook  # type: ignore[method-assign]
-        rec.reconcile = reconcile_hook  # type: ignore[method-assign]
-        rec._failed = failed_hook  # type: ignore[method-assign]
-        rec._deferred = deferred_hook  # type: ignore[method-assign]
+        def on_error(item: PendingWrite, exc: VendorError, retrying: bool) -> None:
+            self._record_error(exc, item, retrying=retrying)
+
+        rec.on_change = self.touch
+        rec.on_error = on_error
         rec.on_write = on_write
         for feed in (self.service.cxone_feed, self.service.salesforce_feed):
             self._hook_feed(feed)

@@ -135,7 +135,10 @@ class Reconciler:
         self._sending: set[str] = set()  # command ids being written right now (their echo may still come)
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self.on_write: Callable[[PendingWrite, float], None] | None = None  # hook: (write, completed at)
+        # Hooks for observers (the live view): never change what the reconciler does.
+        self.on_write: Callable[[PendingWrite, float], None] | None = None  # (write, completed at)
+        self.on_change: Callable[[Iterable[int]], None] | None = None  # agents whose record may have changed
+        self.on_error: Callable[[PendingWrite, VendorError, bool], None] | None = None  # (write, error, retrying)
 
     # ------------------------------------------------------------------------------------- feeds side
 
@@ -167,6 +170,8 @@ class Reconciler:
             for agent_id in marked:
                 self.mark_dirty(agent_id)
             dirty.extend(marked)
+            if self.on_change is not None:
+                self.on_change(obs.agent_id for obs in chunk)
             if last:
                 return dirty
 
@@ -330,6 +335,8 @@ class Reconciler:
             result = Result(requeue_at=self.clock() + 1.0)
         finally:
             self.queue.done(agent_id)
+            if self.on_change is not None:
+                self.on_change((agent_id,))
         if result.requeue_at is not None:
             self.queue.add_at(agent_id, result.requeue_at)
 
@@ -474,6 +481,8 @@ class Reconciler:
         that was cancelled meanwhile leaves nothing behind to take a later change of the agent's for its echo."""
         self.breakers[item.side].failure()
         self.metrics.errors.labels(VENDOR[item.side], type(exc).__name__).inc()
+        if self.on_error is not None:
+            self.on_error(item, exc, True)
         attempts = item.attempts + 1
         step = min(self.retry_max, self.retry_base * 2 ** (attempts - 1))
         ended = self.clock()
@@ -496,6 +505,8 @@ class Reconciler:
     def _failed(self, item: PendingWrite, exc: VendorError) -> None:
         self.breakers[item.side].success()  # the vendor answered; the request itself is wrong
         self.metrics.errors.labels(VENDOR[item.side], type(exc).__name__).inc()
+        if self.on_error is not None:
+            self.on_error(item, exc, False)
         with self.store.transaction():
             self.store.delete_write(item.agent_id, item.side, item.command_id)
             self.store.drop_ledger_command(item.agent_id, item.command_id)
