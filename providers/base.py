@@ -53,7 +53,7 @@ PROVIDER_VERSION = "1"
 """Bump when a provider's behaviour changes. It is an input of every resource, so the engine -- which cannot
 see provider code -- shows an update wherever the new code would act differently."""
 
-BOOKKEEPING_INPUTS = ("adopt", "providerVersion")
+BOOKKEEPING_INPUTS = ("adopt", "providerVersion", "specLocation")
 """Inputs that steer the provider but are not properties of the vendor's object."""
 
 InputsT = TypeVar("InputsT", bound="ProviderInputs")
@@ -75,14 +75,17 @@ class Written:
 
 def engine_call(method: Callable[..., T]) -> Callable[..., T]:
     """Re-raise a ProviderError from the method the engine called, so the traceback the engine prints is
-    three frames long and ends with the message, instead of the whole path through our helpers."""
+    three frames long and ends with the message (led by the entry's place in the spec), instead of the whole
+    path through our helpers."""
 
     @functools.wraps(method)
     def call(*args: Any) -> T:
         try:
             return method(*args)
         except ProviderError as error:
-            raise ProviderError(str(error)) from None
+            # The last argument is the resource's inputs (check, create, update) or state (read, delete).
+            props = args[-1] if args and isinstance(args[-1], dict) else {}
+            raise ProviderError(located(spec_location(props), str(error))) from None
 
     return call
 
@@ -103,6 +106,11 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
 
     kind: ClassVar[str]
     """Human name of the kind, used in every message: 'Salesforce presence status'."""
+    vendor: ClassVar[str] = "vendor"
+    """Where the objects live, for messages: 'org' (Salesforce), 'tenant' (CXone)."""
+    identity_inputs: ClassVar[tuple[str, ...]] = ()
+    """Inputs that name the vendor's object: a change of one creates another object (a replace), so `check`
+    looks for an unmanaged object of the new name, as it does for a resource new to the stack."""
     inputs_model: ClassVar[type[BaseModel]]
     replace_on: ClassVar[tuple[str, ...]] = ()
     """Inputs whose change the vendor cannot apply in place."""
@@ -118,8 +126,9 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
         """'Salesforce presence status Available_for_Chats': how messages name this object."""
         return self.kind
 
-    def plan_checks(self, inputs: InputsT) -> list[CheckFailure]:
-        """Checks that need the vendor (names that must exist). Default: none."""
+    def plan_checks(self, inputs: InputsT, found: CheckContext) -> list[CheckFailure]:
+        """Checks that need the vendor (names that must exist), read-only. Inputs in ``found.unknown`` hold
+        their defaults: skip what needs them. Default: none."""
         return []
 
     def find_existing(self, inputs: InputsT) -> tuple[str, dict[str, Any]] | None:
@@ -147,19 +156,45 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
         context.configure(req.config)
 
     @engine_call
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        unknown = {key for key, value in news.items() if is_unknown(value)}
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate what is known. A value still unknown in a preview (it flows from a resource being created or
+        updated) skips only what needs it: the other inputs are validated and looked up all the same, so a
+        preview fails on a wrong name even when, say, the OAuth app's secret is not known yet. Every failure is
+        reported without a property (the engine would print the property's value, or `value {<nil>}` for a
+        nested path) and starts with where the entry is in the spec."""
+        unknown = frozenset(key for key, value in news.items() if is_unknown(value))
+        where = spec_location(news)
+        known = {key: value for key, value in news.items() if key not in unknown}
         try:
-            inputs = self.parse(news)
+            inputs = self.parse(known)  # an unknown optional input takes its default; `plan_checks` is told
         except ValidationError as error:
-            # A value still unknown in a preview (it flows from a resource being updated) is checked once known.
             problems = [p for p in error.errors() if not p.get("loc") or p["loc"][0] not in unknown]
-            return CheckResult(news, [_failure_from(problem) for problem in problems])
+            if problems:
+                return CheckResult(news, [_failure_from(where, problem) for problem in problems])
+            # Only unknown required inputs are missing: nothing else can be checked before they are known.
+            return CheckResult(news, [])
+        found = CheckContext(olds=_without_provider(olds), unknown=unknown)
         try:
-            failures = self.plan_checks(inputs)
+            failures = self.plan_checks(inputs, found)
+            if found.creates(self.identity_inputs, news) and not inputs.adopt:
+                failures += self.existing_object_failures(inputs)
         except VendorError as error:
             failures = [CheckFailure("", f"{self.describe(inputs)}: could not check against the vendor: {error}")]
-        return CheckResult(news, failures)
+        return CheckResult(news, [CheckFailure("", located(where, failure.reason)) for failure in failures])
+
+    def existing_object_failures(self, inputs: InputsT) -> list[CheckFailure]:
+        """At plan time, what `create` would refuse: an object of that name the stack does not manage."""
+        existing = self.find_existing(inputs)
+        if existing is None:
+            return []
+        return [CheckFailure("", self.already_exists(inputs, existing[0]))]
+
+    def already_exists(self, inputs: InputsT, existing_id: str) -> str:
+        return (
+            f"{self.describe(inputs)} already exists in the {self.vendor} (id {existing_id}) and this stack does not "
+            "manage it; hint: to take it over and bring it to the spec, set `adopt: true` on it in the stack's "
+            "spec; to leave it alone, give ours another name"
+        )
 
     @engine_call
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -183,11 +218,7 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
         if existing is not None:
             existing_id, existing_outputs = existing
             if not getattr(inputs, "adopt", False):
-                raise ProviderError(
-                    f"{name} already exists (id {existing_id}) and this stack does not manage it. "
-                    "To take it over and bring it to the spec, set `adopt: true` on it in the stack's spec; "
-                    "to leave it alone, give ours another name."
-                )
+                raise ProviderError(located(spec_location(props), self.already_exists(inputs, existing_id)))
             written = run_vendor_call(
                 f"{name}: adopting", lambda: self.update_object(existing_id, existing_outputs, inputs)
             )
@@ -231,7 +262,8 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
         return [field.alias or name for name, field in self.inputs_model.model_fields.items()]
 
     def managed_fields(self) -> list[str]:
-        return [field for field in self.input_fields() if field not in ("adopt",)]
+        # Where the entry is in the spec moves whenever a line is added above it: never a change.
+        return [field for field in self.input_fields() if field not in ("adopt", SPEC_LOCATION)]
 
     def outputs_after_write(self, written: Written, props: Mapping[str, Any], name: str) -> dict[str, Any]:
         """Read back after a write, so outputs are what the vendor holds (not what we sent)."""
@@ -262,9 +294,42 @@ def _without_provider(props: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in props.items() if key != PROVIDER_KEY}
 
 
-def _failure_from(problem: Mapping[str, Any]) -> CheckFailure:
+def _failure_from(where: str | None, problem: Mapping[str, Any]) -> CheckFailure:
     path = ".".join(str(part) for part in problem.get("loc", ()))
-    return CheckFailure(path, str(problem.get("msg", "invalid value")))
+    reason = f"input {path}: {problem.get('msg', 'invalid value')}" if path else str(problem.get("msg", "invalid"))
+    return CheckFailure("", located(where, reason))
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What `check` knows besides the inputs: the inputs in the state (empty for a resource new to the stack)
+    and which inputs are not known yet (a preview of a value another resource will produce)."""
+
+    olds: Mapping[str, Any]
+    unknown: frozenset[str] = frozenset()
+
+    def creates(self, identity: tuple[str, ...], news: Mapping[str, Any]) -> bool:
+        """Whether applying these inputs creates a vendor object: the resource is new to the stack, or an
+        input that names the object changed (a replace)."""
+        if not self.olds:
+            return True
+        return any(key not in self.unknown and self.olds.get(key) != news.get(key) for key in identity)
+
+
+SPEC_LOCATION = "specLocation"
+"""The input saying where a resource's entry is in the spec (``stacks/dev.yaml:31:7: salesforce.statuses[3]``),
+for messages only: never compared, never sent to a vendor."""
+
+
+def spec_location(props: Mapping[str, Any]) -> str | None:
+    value = props.get(SPEC_LOCATION)
+    return value if isinstance(value, str) and value and not is_unknown(value) else None
+
+
+def located(where: str | None, message: str) -> str:
+    """One line: the spec location first, when known, then the message."""
+    line = " ".join(message.split())
+    return f"{where}: {line}" if where and not line.startswith(where) else line
 
 
 class ProviderInputs(BaseModel):
@@ -274,3 +339,4 @@ class ProviderInputs(BaseModel):
 
     adopt: bool = False
     provider_version: str = PROVIDER_VERSION
+    spec_location: str | None = None

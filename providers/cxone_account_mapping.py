@@ -18,7 +18,7 @@ from pydantic import BaseModel, SecretStr
 
 from presence_sync.clients.cxone_adapters import AccountMapping, AccountMappingSpec, SalesforceEnvironmentSpec
 from providers import lookups
-from providers.base import ProviderError, ProviderInputs, SpecProvider, Written
+from providers.base import CheckContext, ProviderError, ProviderInputs, SpecProvider, Written
 
 
 class EnvironmentInputs(BaseModel):
@@ -70,6 +70,7 @@ def mapping_outputs(mapping: AccountMapping) -> dict[str, Any]:
 
 class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs]):
     kind = "CXone account mapping"
+    vendor = "tenant"
     inputs_model = CxoneAccountMappingInputs
     replace_on = ("accessKeyUser",)
     write_only_outputs = ("accessKeySecret",)
@@ -78,13 +79,15 @@ class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs]):
     def describe(self, inputs: CxoneAccountMappingInputs) -> str:
         return f"{self.kind} {inputs.name!r}"
 
-    def plan_checks(self, inputs: CxoneAccountMappingInputs) -> list[CheckFailure]:
+    def plan_checks(self, inputs: CxoneAccountMappingInputs, found: CheckContext) -> list[CheckFailure]:
+        # Needs the access-key user only: runs while the OAuth app's key and secret are still unknown.
         try:
             agent = lookups.agent_by_email(inputs.access_key_user)
         except ProviderError as error:
-            return [CheckFailure("accessKeyUser", str(error))]
+            return [CheckFailure("", f"{self.describe(inputs)}: accessKeyUser: {error}")]
         if not agent.is_active:
-            return [CheckFailure("accessKeyUser", f"CXone user {inputs.access_key_user} is deactivated")]
+            return [CheckFailure("", f"{self.describe(inputs)}: accessKeyUser: CXone user "
+                                     f"{inputs.access_key_user} is deactivated; name an active user")]  # fmt: skip
         return []
 
     def find_existing(self, inputs: CxoneAccountMappingInputs) -> tuple[str, dict[str, Any]] | None:

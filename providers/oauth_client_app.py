@@ -66,8 +66,10 @@ def app_outputs(record: OAuthAppRecord) -> dict[str, Any]:
 
 class OAuthClientAppProvider(SpecProvider[OAuthClientAppInputs]):
     kind = "Salesforce OAuth client app"
+    vendor = "org"
     inputs_model = OAuthClientAppInputs
     replace_on = ("appType", "name")
+    identity_inputs = ("appType", "name")
     write_only_outputs = ("consumerSecret",)
 
     def describe(self, inputs: OAuthClientAppInputs) -> str:

@@ -28,7 +28,7 @@ from presence_sync.clients.cxone_adapters import (
 )
 from presence_sync.spec.acd import PREVIOUS, AcdNotationError, parse_acd
 from providers import lookups
-from providers.base import ProviderError, ProviderInputs, SpecProvider, Written
+from providers.base import CheckContext, ProviderError, ProviderInputs, SpecProvider, Written
 
 
 class MapLine(BaseModel):
@@ -133,30 +133,32 @@ def rule_outputs(rule: PresenceRule) -> dict[str, Any]:
 
 class PresenceRuleProvider(SpecProvider[PresenceRuleInputs]):
     kind = "CXone presence rule"
+    vendor = "tenant"
     inputs_model = PresenceRuleInputs
 
     def describe(self, inputs: PresenceRuleInputs) -> str:
         return f"{self.kind} {inputs.name!r}"
 
-    def plan_checks(self, inputs: PresenceRuleInputs) -> list[CheckFailure]:
+    def plan_checks(self, inputs: PresenceRuleInputs, found: CheckContext) -> list[CheckFailure]:
         failures: list[CheckFailure] = []
         team_ids: list[int] = []
-        for index, team in enumerate(inputs.teams):
+        for team in inputs.teams:
             try:
                 team_ids.append(lookups.team_by_name(team).team_id)
             except ProviderError as error:
-                failures.append(CheckFailure(f"teams[{index}]", str(error)))
-        for index, user in enumerate(inputs.users):
+                failures.append(CheckFailure("", f"{self.describe(inputs)}: teams: {error}"))
+        for user in inputs.users:
             try:
                 agent = lookups.agent_by_email(user)
             except ProviderError as error:
-                failures.append(CheckFailure(f"users[{index}]", str(error)))
+                failures.append(CheckFailure("", f"{self.describe(inputs)}: users: {error}"))
                 continue
             if agent.team_id is not None:
                 team_ids.append(agent.team_id)
         for side in ("publisher", "subscriber"):
             for index, line in enumerate(getattr(inputs, side)):
-                failures += self._check_acd(f"{side}[{index}].acd", line.acd, sorted(set(team_ids)))
+                failures += self._check_acd(f"{self.describe(inputs)}: {side}[{index}].acd", line.acd,
+                                            sorted(set(team_ids)))  # fmt: skip
         return failures
 
     @staticmethod
@@ -164,20 +166,20 @@ class PresenceRuleProvider(SpecProvider[PresenceRuleInputs]):
         try:
             target = parse_acd(notation)
         except AcdNotationError as error:
-            return [CheckFailure(path, str(error))]
+            return [CheckFailure("", f"{path}: {error}")]
         if target == PREVIOUS or isinstance(target, str) or target.code is None:
             return []
         try:
             code = lookups.code_by_name(target.code)
         except ProviderError as error:
-            return [CheckFailure(path, str(error))]
+            return [CheckFailure("", f"{path}: {error}")]
         teams = {team.team_id: team.team_name for team in lookups.teams()}
         missing = [teams.get(t, f"#{t}") for t in team_ids if code.id not in lookups.team_code_ids(t)]
         if missing:
             return [
                 CheckFailure(
-                    path,
-                    f"unavailable code {target.code!r} is not assigned to team(s) {', '.join(missing)}; "
+                    "",
+                    f"{path}: unavailable code {target.code!r} is not assigned to team(s) {', '.join(missing)}; "
                     "assign it to them in CXone (ACD > Teams > Unavailable Codes) or use another code",
                 )
             ]

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pulumi.dynamic import CheckFailure
 from pydantic import field_validator
 
 from presence_sync.clients.salesforce_models import PresenceStatusRecord
 from providers import context
-from providers.base import ProviderInputs, SpecProvider, Written
+from providers.base import CheckContext, ProviderInputs, SpecProvider, Written
 
 
 class PresenceStatusInputs(ProviderInputs):
@@ -38,11 +39,32 @@ def status_outputs(record: PresenceStatusRecord) -> dict[str, Any]:
 
 class PresenceStatusProvider(SpecProvider[PresenceStatusInputs]):
     kind = "Salesforce presence status"
+    vendor = "org"
     inputs_model = PresenceStatusInputs
     replace_on = ("developerName",)
+    identity_inputs = ("developerName",)  # a new developer name is a new status: check it is not taken
 
     def describe(self, inputs: PresenceStatusInputs) -> str:
         return f"{self.kind} {inputs.developer_name}"
+
+    def plan_checks(self, inputs: PresenceStatusInputs, found: CheckContext) -> list[CheckFailure]:
+        if "channels" in found.unknown or not inputs.channels:
+            return []
+        channels = {channel.developer_name for channel in context.salesforce().cached_list_service_channels()}
+        missing = [name for name in inputs.channels if name not in channels]
+        if not missing:
+            return []
+        return [
+            CheckFailure("", f"{self.describe(inputs)}: channels: service channel(s) {', '.join(missing)} do not "
+                             f"exist in the org; hint: channels there: {', '.join(sorted(channels)) or 'none'}")
+        ]  # fmt: skip
+
+    def already_exists(self, inputs: PresenceStatusInputs, existing_id: str) -> str:
+        return (
+            f"{self.describe(inputs)} already exists in the org (id {existing_id}) and this stack does not manage "
+            "it; hint: to take it over (its label and channels become the spec's), set `adopt: true` on it; to "
+            "leave it alone, pick another label or developerName"
+        )
 
     def find_existing(self, inputs: PresenceStatusInputs) -> tuple[str, dict[str, Any]] | None:
         record = context.salesforce().cached_get_presence_status(inputs.developer_name)

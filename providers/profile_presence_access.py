@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pulumi.dynamic import CheckFailure
 from pydantic import field_validator
 
 from presence_sync.clients.salesforce_models import Profile
 from providers import context, lookups
-from providers.base import ProviderError, ProviderInputs, SpecProvider, Written
+from providers.base import CheckContext, ProviderError, ProviderInputs, SpecProvider, Written
 
 
 class ProfilePresenceAccessInputs(ProviderInputs):
@@ -48,11 +49,22 @@ def granted(permission_set_id: str) -> dict[str, str]:
 
 class ProfilePresenceAccessProvider(SpecProvider[ProfilePresenceAccessInputs]):
     kind = "Salesforce profile presence access"
+    vendor = "org"
     inputs_model = ProfilePresenceAccessInputs
     replace_on = ("profile",)
 
     def describe(self, inputs: ProfilePresenceAccessInputs) -> str:
         return f"{self.kind} for profile {inputs.profile!r}"
+
+    def plan_checks(self, inputs: ProfilePresenceAccessInputs, found: CheckContext) -> list[CheckFailure]:
+        # The statuses may be created in this very run: they are resolved when granting, not here.
+        if "profile" in found.unknown:
+            return []
+        try:
+            find_profile(inputs.profile)
+        except ProviderError as error:
+            return [CheckFailure("", f"{self.describe(inputs)}: profile: {error}")]
+        return []
 
     def find_existing(self, inputs: ProfilePresenceAccessInputs) -> tuple[str, dict[str, Any]] | None:
         return None  # grants are facts, not named objects: rows that already exist are simply kept

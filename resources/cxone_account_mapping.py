@@ -25,6 +25,8 @@ class CxoneAccountMapping(Resource, module="cxone", name="AccountMapping"):
         consumer_key: pulumi.Input[str],
         consumer_secret: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        location: str | None = None,
     ) -> None:
         props: dict[str, Any] = {
             "name": mapping.name,
@@ -38,6 +40,7 @@ class CxoneAccountMapping(Resource, module="cxone", name="AccountMapping"):
             "isSelected": True,
             "adopt": mapping.adopt,
             "providerVersion": PROVIDER_VERSION,
+            "specLocation": location,  # for messages only (never compared)
             "mappingId": None,
             "accessKeyId": None,
             "accessKeySecret": None,

@@ -23,7 +23,9 @@ class OAuthClientApp(Resource, module="salesforce", name="OAuthClientApp"):
     def consumer_secret(self) -> pulumi.Output[str]:
         return self.consumerSecret  # type: ignore[attr-defined]
 
-    def __init__(self, app: OAuthApp, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, app: OAuthApp, opts: pulumi.ResourceOptions | None = None, *, location: str | None = None
+    ) -> None:
         props: dict[str, Any] = {
             "appType": app.app_type,
             "name": app.name,
@@ -36,6 +38,7 @@ class OAuthClientApp(Resource, module="salesforce", name="OAuthClientApp"):
             "description": app.description,
             "adopt": app.adopt,
             "providerVersion": PROVIDER_VERSION,
+            "specLocation": location,  # for messages only (never compared)
             "consumerKey": None,
             "consumerSecret": None,
         }

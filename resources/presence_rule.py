@@ -18,7 +18,9 @@ class PresenceRule(Resource, module="cxone", name="PresenceRule"):
     def rule_id(self) -> pulumi.Output[str]:
         return self.ruleId  # type: ignore[attr-defined]
 
-    def __init__(self, rule: PresenceRuleSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, rule: PresenceRuleSpec, opts: pulumi.ResourceOptions | None = None, *, location: str | None = None
+    ) -> None:
         props: dict[str, Any] = {
             "name": rule.name,
             "priority": rule.priority,
@@ -28,6 +30,7 @@ class PresenceRule(Resource, module="cxone", name="PresenceRule"):
             "users": sorted(set(rule.users)),
             "adopt": rule.adopt,
             "providerVersion": PROVIDER_VERSION,
+            "specLocation": location,  # for messages only (never compared)
             "ruleId": None,
             "teamIds": None,
             "agentIds": None,

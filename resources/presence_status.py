@@ -18,13 +18,16 @@ class PresenceStatus(Resource, module="salesforce", name="PresenceStatus"):
     def status_id(self) -> pulumi.Output[str]:
         return self.statusId  # type: ignore[attr-defined]
 
-    def __init__(self, status: PresenceStatusSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, status: PresenceStatusSpec, opts: pulumi.ResourceOptions | None = None, *, location: str | None = None
+    ) -> None:
         props: dict[str, Any] = {
             "developerName": status.name,
             "label": status.label,
             "channels": sorted(status.channels),
             "adopt": status.adopt,
             "providerVersion": PROVIDER_VERSION,
+            "specLocation": location,  # for messages only (never compared)
             "statusId": None,  # output: the record Id
         }
         super().__init__(PresenceStatusProvider(), f"status-{status.name}", props, opts)

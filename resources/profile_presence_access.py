@@ -22,11 +22,14 @@ class ProfilePresenceAccess(Resource, module="salesforce", name="ProfilePresence
     def permission_set_id(self) -> pulumi.Output[str]:
         return self.permissionSetId  # type: ignore[attr-defined]
 
-    def __init__(self, access: ProfileAccess, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, access: ProfileAccess, opts: pulumi.ResourceOptions | None = None, *, location: str | None = None
+    ) -> None:
         props: dict[str, Any] = {
             "profile": access.profile,
             "statuses": sorted(set(access.statuses)),
             "providerVersion": PROVIDER_VERSION,
+            "specLocation": location,  # for messages only (never compared)
             "profileId": None,
             "permissionSetId": None,
             "grantIds": None,

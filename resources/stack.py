@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from presence_sync.clients.cxone import CxoneClient
+from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.spec.models import PresenceSpec
 from resources.cxone_account_mapping import CxoneAccountMapping
 from resources.oauth_client_app import OAuthClientApp
+from resources.preflight import PreflightError, check_against_vendors, spec_locator, vendor_settings
 from resources.presence_rule import PresenceRule
 from resources.presence_status import PresenceStatus
 from resources.profile_presence_access import ProfilePresenceAccess
-from resources.sync_runtime import SyncRuntime, declare_runtime
+from resources.sync_runtime import CONFIG_NAMESPACE, SyncRuntime, declare_runtime
 
 
 @dataclass
@@ -37,32 +40,76 @@ class DeclaredStack:
         return resources + list(self.rules.values())
 
 
-def declare(spec: PresenceSpec) -> DeclaredStack:
+def declare(spec: PresenceSpec, *, check_vendors: bool = True) -> DeclaredStack:
+    """Declare every resource of the spec. First (unless ``check_vendors`` is false) the names the spec takes
+    from the org and tenant are looked up (`resources.preflight`): a missing one stops the run here, with
+    nothing registered, so neither `preview` nor `up` gets as far as a write."""
+    if check_vendors:
+        preflight(spec)
     stack = DeclaredStack()
-    for status in spec.salesforce.statuses:
-        stack.statuses[status.name] = PresenceStatus(status)
+    where = spec_locator(spec.source)  # each entry's file:line:column, for the providers' messages
+    for index, status in enumerate(spec.salesforce.statuses):
+        stack.statuses[status.name] = PresenceStatus(status, location=where(("salesforce", "statuses", index)))
 
-    for access in spec.salesforce.profile_access:
+    for index, access in enumerate(spec.salesforce.profile_access):
         needed = [stack.statuses[name] for name in access.statuses if name in stack.statuses]
-        stack.profile_access.append(ProfilePresenceAccess(access, pulumi.ResourceOptions(depends_on=needed)))
+        stack.profile_access.append(
+            ProfilePresenceAccess(
+                access,
+                pulumi.ResourceOptions(depends_on=needed),
+                location=where(("salesforce", "profileAccess", index)),
+            )
+        )
 
-    app = OAuthClientApp(spec.salesforce.oauth_app, pulumi.ResourceOptions(depends_on=stack.profile_access))
+    app = OAuthClientApp(
+        spec.salesforce.oauth_app,
+        pulumi.ResourceOptions(depends_on=stack.profile_access),
+        location=where(("salesforce", "oauthApp")),
+    )
     stack.oauth_app = app
 
     stack.account_mapping = CxoneAccountMapping(
-        spec.cxone.account_mapping, consumer_key=app.consumer_key, consumer_secret=app.consumer_secret
+        spec.cxone.account_mapping,
+        consumer_key=app.consumer_key,
+        consumer_secret=app.consumer_secret,
+        location=where(("cxone", "accountMapping")),
     )
 
-    for rule in spec.cxone.presence_rules:
+    for index, rule in enumerate(spec.cxone.presence_rules):
         used = {line.salesforce for line in (*rule.publisher, *rule.subscriber)}
         statuses = [stack.statuses[name] for name in sorted(used) if name in stack.statuses]
         depends: list[pulumi.Resource] = [stack.account_mapping, *statuses]
-        stack.rules[rule.name] = PresenceRule(rule, pulumi.ResourceOptions(depends_on=depends))
+        stack.rules[rule.name] = PresenceRule(
+            rule, pulumi.ResourceOptions(depends_on=depends), location=where(("cxone", "presenceRules", index))
+        )
 
     if runtime_available():
         # Last: after every other resource (its config names the statuses and rules they make).
         stack.runtime = declare_runtime(spec, after=stack.all_resources())
     return stack
+
+
+def preflight(spec: PresenceSpec) -> None:
+    """`resources.preflight.check_against_vendors` with clients built as the providers build theirs; a
+    problem is a `pulumi.RunError`, which the engine prints as its message alone (no traceback)."""
+    settings = vendor_settings(pulumi.Config(CONFIG_NAMESPACE).get("connectionFile"))
+    opened: list[SalesforceClient | CxoneClient] = []
+
+    def salesforce() -> SalesforceClient:
+        opened.append(SalesforceClient.from_env(settings))
+        return opened[-1]  # type: ignore[return-value]
+
+    def cxone() -> CxoneClient:
+        opened.append(CxoneClient.from_env(settings))
+        return opened[-1]  # type: ignore[return-value]
+
+    try:
+        check_against_vendors(spec, salesforce, cxone)
+    except PreflightError as error:
+        raise pulumi.RunError(str(error)) from None
+    finally:
+        for client in opened:
+            client.close()
 
 
 def runtime_available() -> bool:
