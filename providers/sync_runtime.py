@@ -76,7 +76,7 @@ class KubernetesInputs(BaseModel):
     namespace: str = "presence-sync"
     kubeconfig: str | None = None
     context: str | None = None
-    image: str = "presence-sync-runtime:latest"
+    image: str | None = None  # None: presence-sync-runtime:<content tag> (runtime.render.RenderOptions.image)
     rollout_timeout_seconds: int = 180
     # The rendered manifests' knobs (runtime.render.RenderOptions): limits and the NetworkPolicy's peers.
     cpu_limit: str = "1"

@@ -11,7 +11,9 @@ Stack settings (``pulumi config set presence-sync:<key>``), all optional:
                    (default ``.state/runtime/<stack>`` under the project's directory);
 * ``runtimePort``  the local service's /healthz, /readyz and /metrics port (default 9464);
 * ``kubeconfig``   the cluster for ``target: kubernetes`` (default ``$KUBECONFIG``);
-* ``runtimeImage`` the image the Deployment runs (``target: kubernetes``);
+* ``runtimeImage`` the image the Deployment runs (``target: kubernetes``): an immutable reference, a version
+                   or commit tag or a digest (``:latest`` or no tag is refused); unset, the render's content
+                   tag ``presence-sync-runtime:<12 hex>`` of what goes into the image;
 * ``deployBridge`` false to leave the Salesforce-side bridge (salesforce/bridge: platform events, Lightning
                    components, Apex class) to someone else.
 """
@@ -46,7 +48,7 @@ class RuntimeSettings:
     port: int
     namespace: str
     kubeconfig: str | None
-    image: str
+    image: str | None
     deploy_bridge: bool
 
     @classmethod
@@ -61,7 +63,7 @@ class RuntimeSettings:
             port=config.get_int("runtimePort") or DEFAULT_PORT,
             namespace=k8s.namespace if k8s is not None else "presence-sync",
             kubeconfig=config.get("kubeconfig") or os.environ.get("KUBECONFIG"),
-            image=config.get("runtimeImage") or "presence-sync-runtime:latest",
+            image=config.get("runtimeImage"),  # unset: the render's content tag; never a moving tag
             deploy_bridge=config.get_bool("deployBridge") is not False,
         )
 

@@ -24,6 +24,7 @@ autoescaping (the output is YAML/JSON, not HTML): every value that is not a fixe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -79,16 +80,52 @@ SECRET_VARIABLES: tuple[SecretVariable, ...] = (
 )
 
 
+DEFAULT_BASE_IMAGE = "python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7"
+"""The base the template pins python:3.11-slim to (see docs/gitops.md, "Supply chain")."""
+DEFAULT_IMAGE_REPOSITORY = "presence-sync-runtime"
+_BASE_IMAGE = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
+_DIGEST_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE_INPUTS = ("runtime/templates/Dockerfile.j2", "requirements-runtime.lock", "presence_sync", "runtime")
+"""What the image is built from (the Dockerfile copies the lock and these two folders onto the pinned base)."""
+
+
+def _moving_tag(image: str) -> bool:
+    last = image.rsplit("/", 1)[-1]  # a registry's port (host:5000/repo) is not a tag
+    return ":" not in last or last.rsplit(":", 1)[1] in ("", "latest")
+
+
+@functools.lru_cache(maxsize=1)
+def content_tag(root: Path = ROOT) -> str:
+    """12 hex of sha256 over the image's inputs (`IMAGE_INPUTS`: path and bytes of every file, in path order,
+    caches left out), computed once per process: the same sources, the same tag; any change, another."""
+    digest = hashlib.sha256()
+    for entry in IMAGE_INPUTS:
+        path = root / entry
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if "__pycache__" in file.parts or file.suffix in (".pyc", ".pyo"):
+                continue
+            data = file.read_bytes()
+            digest.update(f"{file.relative_to(root).as_posix()}\0{len(data)}\0".encode())
+            digest.update(data)
+    return digest.hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """Where and how the service runs; everything in the artifacts that is not the service's own config."""
 
     name: str = "presence-sync"
     namespace: str = "presence-sync"
-    image: str = "presence-sync-runtime:latest"
+    image: str | None = None
+    """The image the Deployment runs: a tag that is a release (``repo:1.4.2``, ``repo:<commit>``) or a digest
+    (``repo@sha256:...``); never ``:latest`` or no tag. None: ``presence-sync-runtime:<content tag>``, 12 hex of
+    sha256 over what goes into the image (`content_tag`), so a different build never gets the same tag."""
     port: int = 9464
     replicas: int = 1
-    base_image: str = "python:3.11-slim"
+    base_image: str = DEFAULT_BASE_IMAGE
+    """``name[:tag]@sha256:<64 hex>``: the base is pinned by digest (a tag may move under a build)."""
     run_as_user: int = 10001
     cpu_limit: str = "1"
     memory_limit: str = "256Mi"
@@ -123,8 +160,22 @@ class RenderOptions:
             )
         if not 1 <= self.port <= 65535:
             raise ValueError(f"runtime port {self.port} is not a TCP port")
-        if not self.image or any(ch.isspace() for ch in self.image):
-            raise ValueError(f"runtime image {self.image!r} is not an image reference")
+        if self.image is None:
+            object.__setattr__(self, "image", f"{DEFAULT_IMAGE_REPOSITORY}:{content_tag()}")
+        image = str(self.image)
+        if not image or any(ch.isspace() for ch in image):
+            raise ValueError(f"runtime image {image!r} is not an image reference")
+        if not _DIGEST_PINNED.search(image) and _moving_tag(image):
+            raise ValueError(
+                f"runtime image {image!r} is a moving reference (no tag, or :latest): give an immutable one, a "
+                "version or commit tag (repo:1.4.2) or a digest (repo@sha256:<64 hex>), or leave it unset for "
+                f"{DEFAULT_IMAGE_REPOSITORY}:<content tag>"
+            )
+        if not _BASE_IMAGE.fullmatch(self.base_image):
+            raise ValueError(
+                f"the runtime base image {self.base_image!r} is not pinned by digest; give it as "
+                "name:tag@sha256:<64 hex digits> (resolve it with `docker buildx imagetools inspect name:tag`)"
+            )
         if self.replicas != 1:
             raise ValueError("the runtime runs one replica per store (SQLite); replicas must be 1")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.render import RenderOptions, render
+from runtime.render import DEFAULT_BASE_IMAGE, RenderOptions, content_tag, render
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {"version": 1}
@@ -70,11 +70,50 @@ def test_what_the_dockerfile_copies_exists_and_is_not_ignored() -> None:
             assert not any(fnmatch.fnmatch(source, pattern) for pattern in ignored), source
 
 
-def test_the_build_hint_never_suggests_a_moving_tag() -> None:
-    for image in ("presence-sync-runtime:latest", "registry.example.com:5000/ps"):
-        text = dockerfile(image=image)
-        assert f"-t {image} " not in text and "moving tag" in text
-    assert "-t registry.example.com/ps:1.4.2 ." in dockerfile(image="registry.example.com/ps:1.4.2")
+@pytest.mark.parametrize(
+    "image", ["presence-sync-runtime:latest", "registry.example.com:5000/ps", "ps", "registry.example.com/ps:"]
+)
+def test_a_moving_image_reference_is_refused(image: str) -> None:
+    with pytest.raises(ValueError, match="moving reference"):
+        RenderOptions(image=image)
+
+
+@pytest.mark.parametrize(
+    "image",
+    ["registry.example.com/ps:1.4.2", "registry.example.com:5000/ps:3f9c2ab", "ps@sha256:" + "0a" * 32,
+     "registry.example.com/ps:latest@sha256:" + "0a" * 32],
+)  # fmt: skip
+def test_an_immutable_image_reference_is_accepted_and_is_the_build_hint(image: str) -> None:
+    text = dockerfile(image=image)
+    if "@sha256:" not in image:
+        assert f"-t {image} ." in text
+
+
+def test_no_image_given_is_a_content_tag_of_what_goes_into_the_image(tmp_path: Path) -> None:
+    image = RenderOptions().image
+    assert image is not None and re.fullmatch(r"presence-sync-runtime:[0-9a-f]{12}", image), image
+    assert f"-t {image} ." in dockerfile()
+    # Over the Dockerfile template, the runtime lock and the two source folders: any change there, another tag.
+    (tmp_path / "runtime" / "templates").mkdir(parents=True)
+    (tmp_path / "presence_sync").mkdir()
+    (tmp_path / "runtime" / "templates" / "Dockerfile.j2").write_text("FROM x\n")
+    (tmp_path / "requirements-runtime.lock").write_text("requests==2.32.3\n")
+    (tmp_path / "presence_sync" / "a.py").write_text("A = 1\n")
+    first = content_tag.__wrapped__(tmp_path)
+    (tmp_path / "presence_sync" / "__pycache__").mkdir()
+    (tmp_path / "presence_sync" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"cache")
+    assert content_tag.__wrapped__(tmp_path) == first, "caches are not what the image is built from"
+    (tmp_path / "presence_sync" / "a.py").write_text("A = 2\n")
+    assert content_tag.__wrapped__(tmp_path) != first
+    assert re.fullmatch(r"[0-9a-f]{12}", first)
+
+
+@pytest.mark.parametrize("base", ["python:3.11-slim", "python@sha256:" + "0a" * 31, "py thon@sha256:" + "0a" * 32])
+def test_the_options_refuse_a_base_image_not_pinned_by_digest(base: str) -> None:
+    with pytest.raises(ValueError, match="not pinned by digest"):
+        RenderOptions(base_image=base)
+    assert DEFAULT_BASE_IMAGE.startswith("python:3.11-slim@sha256:")
+    assert RenderOptions().base_image == DEFAULT_BASE_IMAGE
 
 
 def runtime_imports() -> set[str]:
