@@ -195,7 +195,7 @@ class Reconciler:
         echo = is_echo(self._could_have_landed(obs.agent_id), side, obs.state, now, changed, estimate.uncertainty,
                        estimate.apply_delay)
         if echo is not None:
-            return self._confirm_echo(rec, side, obs, echo)
+            return self._confirm_echo(rec, side, obs, echo, known_at)
         self._record_state(rec, side, obs)
         rec.human_at[side] = changed
         rec.human_state[side] = obs.state
@@ -228,11 +228,15 @@ class Reconciler:
         log.info("change seen", extra={"agent_id": obs.agent_id, "side": side, "state": obs.state})
         return True
 
-    def _confirm_echo(self, rec: AgentRecord, side: Side, obs: Observation, echo: LedgerEntry) -> bool:
+    def _confirm_echo(self, rec: AgentRecord, side: Side, obs: Observation, echo: LedgerEntry,
+                      shown_before: float | None) -> bool:
         """Our own write came back: it is the side's state now, it is never propagated."""
         if not obs.snapshot:  # a snapshot's echo comes again on the change feed: keep the entry for it
             self.store.consume_ledger(rec.agent_id, side, echo.written_at)
-        if echo.sent_at is not None and echo.acked_at is not None and obs.changed_at is not None:
+        # It measures the vendor's clock only when it is the first change the side shows since the write went
+        # out: an older write matched later (its own echo missed) would measure the wait, not the clock.
+        first = shown_before is None or self.skew[side].estimate.to_ours(shown_before) < (echo.sent_at or 0.0)
+        if first and echo.sent_at is not None and echo.acked_at is not None and obs.changed_at is not None:
             self.skew[side].sample(sent_at=echo.sent_at, acked_at=echo.acked_at, vendor_time=obs.changed_at)
             self.store.set_cursor(self.CLOCK_CURSOR + side, json.dumps(self.skew[side].samples()))
         self._record_state(rec, side, obs)
