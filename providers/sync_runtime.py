@@ -331,12 +331,13 @@ def resolve_config(spec_data: Mapping[str, Any], overrides: Mapping[str, Any]) -
 
 
 def canonical(value: Any) -> Any:
-    """Numbers as the engine gives them back are floats (2 -> 2.0): integral floats become ints, so a config
-    renders -- and digests -- the same before and after a trip through the state."""
+    """Numbers as the engine gives them back are floats (2 -> 2.0): integral floats become ints; and a key whose
+    value is null is left out (the engine drops nulls from a provider's inputs), so a config renders -- and
+    digests -- the same before and after a trip through the engine and the state."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):
-        return {key: canonical(item) for key, item in value.items()}
+        return {key: canonical(item) for key, item in value.items() if item is not None}
     if isinstance(value, (list, tuple)):
         return [canonical(item) for item in value]
     return value
