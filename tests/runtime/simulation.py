@@ -252,6 +252,14 @@ class Checker:
         """The runtime sent (or tried to send) a write: whatever became of it, it may land for a while."""
         self.attempts[agent].append((side, target, self.world.now))
 
+    def mimicked_recently(self, agent: int, side: str, before: float) -> bool:
+        """Whether the agent, shortly before ``before``, chose exactly the state of a write of ours on ``side`` that
+        may still have been landing: the runtime may have taken it for our echo (and put back the change before
+        it), which no one who sees only the vendors' feeds could tell apart."""
+        landing = APPLY_ALLOWANCE + self.world.config.clock_skew_seconds
+        return any(c.who == "human" and c.side == side and before - 2 * landing <= c.t < before
+                   and self.mimics_a_write(agent, c) for c in self.history[agent])  # fmt: skip
+
     def mimics_a_write(self, agent: int, change: Change) -> bool:
         """The agent chose exactly the state of a write of ours that may still have been landing: to anyone who
         does not see who made a change (the vendors' feeds do not say), the two are one. The bound is the one the
@@ -316,6 +324,9 @@ class Checker:
                 if change.state == target:
                     cause = change
                     break
+        if cause is None and self.mimicked_recently(agent, side, issued_at):
+            self.note(agent, f"write {side} -> {state_text(target)} follows a change that looked like our echo")
+            return
         if cause is None:
             echo = [c for c in self.history[agent] if c.who == "runtime" and c.side != side and c.t < issued_at
                     and self.mapped(agent, c.side, c.state) == target]  # fmt: skip
