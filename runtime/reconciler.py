@@ -20,9 +20,9 @@ write per side; an outbox, retries and a circuit per vendor make it happen.
 * A write is stored (outbox + ledger) before the vendor is called; only a landed write leaves the outbox. A
   write whose outcome is unknown (no answer), or that waited longer than ``reread_after`` seconds, re-reads the
   target side first, so it never lands over a change the agent made meanwhile.
-* After a restart every write left in the outbox counts as one without an answer (the process may have died
-  while making it): it re-reads its side before it is made, so it is never repeated over its own echo, and
-  neither feed waits for the other to catch up.
+* A write is marked in the outbox before each attempt goes out, so after a crash one that was under way counts
+  as one without an answer: it re-reads its side before it is made again, so it is never repeated over its own
+  echo, and neither feed waits for the other to catch up.
 """
 
 from __future__ import annotations
@@ -294,13 +294,11 @@ class Reconciler:
             self.queue.add(agent_id)
 
     def recover(self) -> None:
-        """After a restart: agents left dirty and every pending write get a reconcile; the writes may have been
-        under way when the process died, so each re-reads its side before it is made."""
+        """After a restart: agents left dirty and every pending write get a reconcile. A write that was under way
+        when the process died was marked so before it went out (``_attempt``): it re-reads its side first."""
         for agent_id in self.store.dirty_agents():
             self.queue.add(agent_id)
         for pending in self.store.pending_writes():
-            if not pending.maybe_landed:
-                self.store.update_write(replace(pending, maybe_landed=True))
             self.queue.add(pending.agent_id)
 
     def drain(self) -> int:
@@ -437,6 +435,8 @@ class Reconciler:
                 return None  # the side already shows it, or the agent changed it meanwhile
             with self._lock:
                 self._sending.add(item.command_id)
+            if not item.maybe_landed:  # durably, before it goes out: a crash now leaves its outcome unknown
+                self.store.update_write(replace(item, maybe_landed=True))
             sent_at = self.clock()
             try:
                 self.writers[item.side].write(item, link)

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from presence_sync.clients.errors import ConnectionFailed
+from runtime.config import AgentLink
 from runtime.reconciler import CircuitBreaker, Observation, Reconciler
+from runtime.store import PendingWrite
 
 from .fakes import PERMANENT, TRANSIENT, Clock, FakeWriter, reconciler
 from .test_rules import AVAILABLE, BUSY, LUNCH
@@ -354,12 +356,24 @@ def test_a_refused_write_is_repeated_without_a_read(tmp_path: Path, clock: Clock
     assert omni.reads == 0 and omni.targets() == [BUSY.status_id]
 
 
-def test_a_write_left_in_the_outbox_by_a_crash_reads_its_side_before_it_is_made(tmp_path: Path, clock: Clock) -> None:
+class ProcessDied(BaseException):
+    """The runtime is killed while a write is on its way (nothing after this point runs)."""
+
+
+class DiesWhileWriting(FakeWriter):
+    def write(self, pending: PendingWrite, link: AgentLink) -> None:
+        raise ProcessDied()
+
+
+def test_a_write_under_way_when_the_process_died_reads_its_side_before_it_is_made_again(
+    tmp_path: Path, clock: Clock
+) -> None:
     path = tmp_path / "store.db"
-    rec, _, omni = settled(tmp_path, clock)
-    omni.fail_with = TRANSIENT  # decided and stored; the process dies before the write is made
+    rec, _, _ = settled(tmp_path, clock)
+    rec.writers["sf"] = DiesWhileWriting("salesforce")
     rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
-    rec.drain()
+    with pytest.raises(ProcessDied):
+        rec.drain()
     rec.store.close()
 
     restarted, _, _ = reconciler(path, clock)
@@ -370,6 +384,23 @@ def test_a_write_left_in_the_outbox_by_a_crash_reads_its_side_before_it_is_made(
     restarted.recover()
     restarted.drain()
     assert omni2.reads == 1 and omni2.targets() == [BUSY.status_id]
+
+
+def test_a_refused_write_left_by_a_crash_is_made_without_a_read(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "store.db"
+    rec, _, omni = settled(tmp_path, clock)
+    omni.fail_with = TRANSIENT  # a 503: certainly not made; then the process dies
+    rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
+    rec.drain()
+    rec.store.close()
+
+    restarted, _, _ = reconciler(path, clock)
+    omni2 = RereadableWriter("salesforce")
+    restarted.writers["sf"] = omni2
+    clock.advance(1)
+    restarted.recover()
+    restarted.drain()
+    assert omni2.reads == 0 and omni2.targets() == [BUSY.status_id]
 
 
 def test_our_write_that_lands_over_the_agents_newer_change_puts_their_choice_back(
