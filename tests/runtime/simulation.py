@@ -315,6 +315,8 @@ class Checker:
             if change.who == "runtime" or change.t >= issued_at:
                 continue
             if change.side != side and self.mapped(agent, change.side, change.state) == target:
+                if change.shown_at is None or change.shown_at > issued_at:
+                    continue  # not read yet when the write was decided: it cannot be what the write answers
                 cause = change
                 break
             if change.side == side and not restore_checked:
