@@ -464,11 +464,12 @@ class Reconciler:
         except VendorError as exc:  # a read we cannot make says nothing about the write: make it
             log.warning("re-read before a write failed", extra={"agent_id": item.agent_id, "error": str(exc)})
             return True
-        if observed is not None:
-            self.observe(item.side, [observed])
+        changed = bool(self.observe(item.side, [observed])) if observed is not None else False
         still = next((p for p in self.store.pending_writes(item.agent_id) if p.command_id == item.command_id), None)
         if still is None:
             return False
+        if changed:
+            return False  # the side moved since the decision: decide again (the agent is queued) before writing
         if still.maybe_landed and observed is not None and observed.changed_at is not None:
             shown_since = self.skew[item.side].estimate.to_ours(observed.changed_at)
             if shown_since < still.created_at:
