@@ -461,9 +461,12 @@ class Reconciler:
             observed = current(link)
         except TransientVendorError:
             raise
-        except VendorError as exc:  # a read we cannot make says nothing about the write: make it
+        except VendorError as exc:
             log.warning("re-read before a write failed", extra={"agent_id": item.agent_id, "error": str(exc)})
-            return True
+            if item.maybe_landed:  # it may have landed: never repeat it blind; try the read again later
+                raise TransientVendorError(f"could not read the side back before repeating a write: {exc}",
+                                           vendor=exc.vendor, operation="re-read", not_processed=True) from exc
+            return True  # an old decision only: the read says nothing about the write, so make it
         changed = bool(self.observe(item.side, [observed])) if observed is not None else False
         still = next((p for p in self.store.pending_writes(item.agent_id) if p.command_id == item.command_id), None)
         if still is None:
