@@ -21,8 +21,9 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 # The engine's placeholder for an output that is not known during a preview.
 UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-IGNORED_KEYS = frozenset({"__provider"})
-"""Engine bookkeeping: the pickled provider is never a property of the vendor's object."""
+IGNORED_KEYS = frozenset({"__provider", "specLocation"})
+"""Bookkeeping, never a property of the vendor's object: the engine's pickled provider, and where in the spec file
+an entry is (for error messages; it moves whenever a line above it is edited, and no provider diffs it)."""
 
 _SECRET_NAME = re.compile(r"secret|password|passphrase|token|consumerkey|privatekey|apikey", re.IGNORECASE)
 
