@@ -194,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     say("done: the sandbox matches stacks/sandbox.yaml, a second run changes nothing, and agents stay in step")
     page = live_view_url()
     if page:
-        say(f"live view: {page} -- every agent on both sides, live (`presence-sync status --stack {STACK}` too)")
+        # --url, not --stack: reading the stack needs the engine's environment (the Makefile's), the page does not
+        say(f"live view: {page} -- every agent on both sides, live (in a terminal: "
+            f"`.venv/bin/presence-sync status --url {page.rstrip('/')}`)")
     say("the sandbox and the runtime keep running; `make demo-stop` stops them")
     return 0
 
