@@ -11,9 +11,10 @@ applied by the bridge in the agent's console), so the answer does not bound the 
 is what is allowed for it. ``SkewEstimator`` keeps the recent samples per vendor and takes a low percentile
 of ``v - sent_at`` as the offset (the fast applications, where the delay is near zero; a low percentile
 rather than the minimum, so that a mismatched sample -- the agent had chosen that state just before our write
--- does not drag it down), and as the uncertainty the spread down to the samples' lower bounds
-(``v - acked_at - APPLY_ALLOWANCE``). Once it has a few samples, one far outside the estimate is refused.
-Before the first sample the offset is 0 and the uncertainty the configured ``clock_skew_seconds``.
+-- does not drag it down; such samples far below the bulk are left out too), and as the uncertainty the spread
+down to the samples' lower bounds (``v - acked_at - APPLY_ALLOWANCE``). Once it has a few samples, one far
+outside the estimate is refused. Until it has ``SETTLED`` samples the offset is 0 and the uncertainty the
+configured ``clock_skew_seconds``.
 """
 
 from __future__ import annotations
@@ -86,6 +87,13 @@ class SkewEstimator:
 
     def _compute(self) -> SkewEstimate:
         highs = sorted(high for _, high in self._bounds)
+        if len(highs) < SETTLED:
+            return self.initial  # one or two echoes could be an agent's own change taken for ours: wait for more
+        # An echo that was really the agent choosing our target just before the write went out says "before it
+        # was sent": far below the others. Drop what lies well below the bulk before taking the low end.
+        middle = statistics.median(highs)
+        spread = max(statistics.median(abs(h - middle) for h in highs), 0.05)
+        highs = [h for h in highs if h >= middle - 3 * spread] or highs
         offset = highs[int(LOW_PERCENTILE * (len(highs) - 1))]
         floor = statistics.median(low for low, _ in self._bounds)
         apply_delay = APPLY_ALLOWANCE

@@ -50,3 +50,11 @@ def test_the_samples_carry_over_a_restart() -> None:
     again = SkewEstimator(2.0)
     again.restore(skew.samples())
     assert again.estimate == skew.estimate and again.sample_count == 4
+
+
+def test_an_agents_own_change_taken_first_for_our_echo_does_not_set_the_offset() -> None:
+    skew = SkewEstimator(1.0)
+    skew.sample(sent_at=100.0, acked_at=100.0, vendor_time=99.48)  # they chose our target half a second before
+    assert skew.estimate == skew.initial  # one sample decides nothing
+    feed(skew, 0.0, [0.03, 0.01, 0.05, 0.2])
+    assert skew.estimate.offset == pytest.approx(0.01)
