@@ -27,6 +27,7 @@ write per side; an outbox, retries and a circuit per vendor make it happen.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import random
@@ -129,6 +130,12 @@ class Reconciler:
             if saved:
                 estimator.restore(json.loads(saved))
         self.reread_after = config.reread_after_seconds if reread_after is None else reread_after
+        # How long a landed write is assumed to be its side's state without its echo: two polls and the longest a
+        # vendor takes to apply it. After that the side's own observed state counts again (a missed echo, or an
+        # agent's change the feed folded with it, no longer hides that the sides disagree).
+        self.expect_for = 2 * config.poll_interval_seconds + APPLY_ALLOWANCE
+        self._reads: dict[str, collections.deque[float]] = {"acd": collections.deque(maxlen=2),
+                                                             "sf": collections.deque(maxlen=2)}  # fmt: skip
         self.links: dict[int, AgentLink] = {link.agent_id: link for link in config.agents}
         self.by_user: dict[str, int] = {link.salesforce_user_id: link.agent_id for link in config.agents}
         self.queue: KeyedWorkQueue[int] = KeyedWorkQueue(clock)
@@ -173,6 +180,7 @@ class Reconciler:
             if self.on_change is not None:
                 self.on_change(obs.agent_id for obs in chunk)
             if last:
+                self._reads[side].append(self.clock())
                 return dirty
 
     def _observe_one(self, side: Side, obs: Observation, now: float, baseline: bool) -> bool:
@@ -356,8 +364,11 @@ class Reconciler:
                 self._queue_write(rec, link, write)
             self.store.save_agent(rec)
             pending = self.store.pending_writes(agent_id)
+            unconfirmed = [max(at + self.expect_for, self.clock() + self.config.poll_interval_seconds)
+                           for side, at in rec.expected_at.items() if side not in {p.side for p in pending}]
         # A write whose echo the feed already showed (say, made just before a crash) left the outbox in observe().
         due = [at for item in pending if (at := self._attempt(item, link)) is not None]
+        due += [at + 0.001 for at in unconfirmed]  # look again when a landed write should have been confirmed
         return Result(requeue_at=min(due) if due else None)
 
     def _decide(self, rec: AgentRecord, link: AgentLink) -> list[Write]:
@@ -365,7 +376,9 @@ class Reconciler:
         now = self.clock()
         queued = {p.side: p for p in self.store.pending_writes(rec.agent_id)}
         for side, at in list(rec.expected_at.items()):
-            if now - at > self.config.echo_window_seconds and side not in queued:  # never confirmed: stop assuming
+            if now - at > self.expect_for and side not in queued and self._read_since(side, at + APPLY_ALLOWANCE):
+                # Landed, and two reads of the side since it could have been applied did not confirm it: stop
+                # assuming (while the side cannot be read -- an outage, a token -- nothing is known either way).
                 rec.expected.pop(side, None)
                 rec.expected_at.pop(side, None)
         # A write still in the outbox has not been made (a made one leaves it at once): decide as if it never
@@ -393,6 +406,11 @@ class Reconciler:
                 rec.expected.pop(side, None)
                 rec.expected_at.pop(side, None)
         return [w for w in writes if not (w.side in queued and queued[w.side].target == w.target)]
+
+    def _read_since(self, side: str, since: float) -> bool:
+        """Whether a read of ``side`` started after ``since``: the earlier of the last two ended after it."""
+        reads = self._reads[side]
+        return len(reads) == 2 and reads[0] > since
 
     @staticmethod
     def _restore(rec: AgentRecord) -> Write | None:
@@ -531,6 +549,10 @@ class Reconciler:
         with self.store.transaction():
             self.store.delete_write(item.agent_id, item.side, item.command_id)
             self.store.ack_ledger(item.agent_id, item.command_id, sent_at, done)
+            rec = self.store.load_agent(item.agent_id)
+            if rec.expected.get(item.side) == item.target:  # its echo is due from now, not from the decision
+                rec.expected_at[item.side] = done
+                self.store.save_agent(rec)
         self.metrics.writes.labels(item.side).inc()
         if item.source_changed_at is not None:
             self.metrics.latency.labels(DIRECTION[item.side]).observe(max(0.0, done - item.source_changed_at))
