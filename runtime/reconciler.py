@@ -453,8 +453,9 @@ class Reconciler:
                 return None  # the side already shows it, or the agent changed it meanwhile
             with self._lock:
                 self._sending.add(item.command_id)
-            if not item.maybe_landed:  # durably, before it goes out: a crash now leaves its outcome unknown
-                self.store.update_write(replace(item, maybe_landed=True))
+            # Durably, before it goes out: a crash now leaves its outcome unknown, and the vendor may still be
+            # applying it when the runtime is back, so it is read back only once it could have been applied.
+            self.store.update_write(replace(item, maybe_landed=True, next_attempt_at=self.clock() + APPLY_ALLOWANCE))
             sent_at = self.clock()
             try:
                 self.writers[item.side].write(item, link)
