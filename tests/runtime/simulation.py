@@ -252,12 +252,13 @@ class Checker:
         """The runtime sent (or tried to send) a write: whatever became of it, it may land for a while."""
         self.attempts[agent].append((side, target, self.world.now))
 
-    def mimicked_recently(self, agent: int, side: str, before: float) -> bool:
+    def mimicked_recently(self, agent: int, side: str, before: float, since: float | None = None) -> bool:
         """Whether the agent, shortly before ``before``, chose exactly the state of a write of ours on ``side`` that
         may still have been landing: the runtime may have taken it for our echo (and put back the change before
         it), which no one who sees only the vendors' feeds could tell apart."""
         landing = APPLY_ALLOWANCE + self.world.config.clock_skew_seconds
-        return any(c.who == "human" and c.side == side and before - 2 * landing <= c.t < before
+        start = before - 2 * landing if since is None else since
+        return any(c.who == "human" and c.side == side and start <= c.t < before
                    and self.mimics_a_write(agent, c) for c in self.history[agent])  # fmt: skip
 
     def mimics_a_write(self, agent: int, change: Change) -> bool:
@@ -344,7 +345,10 @@ class Checker:
         window = self.world.params.window
         reordered = any(c.who == "human" and c.side == side and abs(c.t - cause.t) <= window and c.t < issued_at
                         for c in self.history[agent])  # fmt: skip
-        if previous is not None and previous != command_id and not reordered:
+        # The agent chose, on the written side, the state of a write of ours that may still have been landing:
+        # taken for its echo, the side looked as if the cause had been followed, and was followed again later.
+        mimicked = self.mimicked_recently(agent, side, issued_at, since=cause.t)
+        if previous is not None and previous != command_id and not reordered and not mimicked:
             self.fail("I3", agent, f"second write to {side} ({state_text(target)}, sent {issued_at:.3f}s) for "
                                    f"the human change {cause.side} -> {state_text(cause.state)} at {cause.t:.3f}s")
         cause.budget[side] = command_id
