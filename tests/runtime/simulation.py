@@ -265,8 +265,9 @@ class Checker:
         """The agent chose exactly the state of a write of ours that may still have been landing: to anyone who
         does not see who made a change (the vendors' feeds do not say), the two are one. The bound is the one the
         runtime assumes before it has measured anything: the longest apply delay plus the clock bound."""
-        landing = APPLY_ALLOWANCE + self.world.config.clock_skew_seconds
-        return any(side == change.side and target == change.state and at <= change.t <= at + landing
+        skew = self.world.config.clock_skew_seconds  # clocks may put the echo up to this much before the send
+        landing = APPLY_ALLOWANCE + skew
+        return any(side == change.side and target == change.state and at - skew <= change.t <= at + landing
                    for side, target, at in self.attempts[agent])  # fmt: skip
 
     def note(self, agent: int, text: str) -> None:
