@@ -492,6 +492,15 @@ class Reconciler:
             return False
         if changed:
             return False  # the side moved since the decision: decide again (the agent is queued) before writing
+        moved_since = (observed is not None and observed.changed_at is not None and observed.state != still.target
+                       and self.skew[item.side].estimate.to_ours(observed.changed_at) > still.created_at)
+        if moved_since:
+            # The side changed after this write was decided, to something else: whether or not it landed, it is not
+            # repeated as it is -- the agent is decided again from what the side shows now.
+            with self.store.transaction():
+                self._cancel(still)
+            self.mark_dirty(item.agent_id)
+            return False
         if still.maybe_landed and observed is not None and observed.changed_at is not None:
             shown_since = self.skew[item.side].estimate.to_ours(observed.changed_at)
             if shown_since < still.created_at:
