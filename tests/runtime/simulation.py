@@ -267,8 +267,10 @@ class Checker:
         runtime assumes before it has measured anything: the longest apply delay plus the clock bound."""
         skew = self.world.config.clock_skew_seconds  # clocks may put the echo up to this much before the send
         landing = APPLY_ALLOWANCE + skew
-        return any(side == change.side and target == change.state and at - skew <= change.t <= at + landing
-                   for side, target, at in self.attempts[agent])  # fmt: skip
+        # By true time or by the vendor's stamp (the runtime sees only the stamp, through its clock estimate).
+        times = [change.t] + ([change.stamp - EPOCH] if change.stamp is not None else [])
+        return any(side == change.side and target == change.state and at - skew <= t <= at + landing
+                   for side, target, at in self.attempts[agent] for t in times)  # fmt: skip
 
     def note(self, agent: int, text: str) -> None:
         self.notes[agent].append((self.world.now, text))
