@@ -64,6 +64,7 @@ log = logging.getLogger("runtime.liveview")
 API_VERSION = 1
 COOKIE_NAME = "presence_sync_live_view"
 FULL_REFRESH_SECONDS = 5.0
+REFRESH_GATHER_SECONDS = 0.5  # a change reaches the page within this (plus a store read) of the wake-up
 SUMMARY_EVERY_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 DEFAULT_WINDOW_SECONDS = 900
@@ -341,7 +342,10 @@ class LiveView:
     def _refresher(self) -> None:
         last_full = last_summary = time.monotonic()
         while not self._stopped.is_set() and not self._service_stopping():
-            self._wake.wait(SUMMARY_EVERY_SECONDS)
+            if self._wake.wait(SUMMARY_EVERY_SECONDS):
+                # Let a burst's touches gather: one re-read of many agents, not one per wake-up, so the view
+                # does not compete with the reconcile workers for the store while they are busiest.
+                self._stopped.wait(REFRESH_GATHER_SECONDS)
             self._wake.clear()
             with self._lock:
                 touched, self._touched = self._touched, set()
