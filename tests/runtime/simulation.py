@@ -350,7 +350,7 @@ class Checker:
                         for c in self.history[agent])  # fmt: skip
         # The agent chose, on the written side, the state of a write of ours that may still have been landing:
         # taken for its echo, the side looked as if the cause had been followed, and was followed again later.
-        mimicked = self.mimicked_recently(agent, side, issued_at, since=cause.t)
+        mimicked = self.mimicked_recently(agent, side, issued_at, since=cause.t - self.world.config.clock_skew_seconds)
         if previous is not None and previous != command_id and not reordered and not mimicked:
             self.fail("I3", agent, f"second write to {side} ({state_text(target)}, sent {issued_at:.3f}s) for "
                                    f"the human change {cause.side} -> {state_text(cause.state)} at {cause.t:.3f}s")
