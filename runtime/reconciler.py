@@ -255,7 +255,10 @@ class Reconciler:
             rec.expected_at.pop(side, None)
         for pending in self.store.pending_writes(rec.agent_id):
             if pending.side == side and pending.target == obs.state:
-                self.store.delete_write(rec.agent_id, side, pending.command_id)  # done (e.g. before a crash)
+                if pending.command_id == echo.command_id:
+                    self.store.delete_write(rec.agent_id, side, pending.command_id)  # done (e.g. before a crash)
+                else:  # the side is there already: a later write of the same state is not needed (nor its entry)
+                    self._cancel(pending)
         # Our write landed after the agent changed this side themselves (it was on its way, or decided before
         # their change was seen): the agent's latest change is on this side and the side no longer shows it, so
         # the reconcile puts it back.
