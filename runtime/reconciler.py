@@ -291,6 +291,9 @@ class Reconciler:
             sending = pending.command_id in self._sending
         if not pending.maybe_landed and not sending:
             self.store.drop_ledger_command(pending.agent_id, pending.command_id)
+        elif not sending:  # its last attempt went out when it was marked (see _attempt): it can land only around then
+            self.store.bound_ledger(pending.agent_id, pending.command_id,
+                                    max(pending.created_at, pending.next_attempt_at - APPLY_ALLOWANCE))
 
     def agent_for_user(self, user_id: str | None) -> int | None:
         return None if user_id is None else self.by_user.get(user_id)

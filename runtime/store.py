@@ -98,6 +98,7 @@ class Store(Protocol):
     def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float,
                                  keep: Collection[str] = ()) -> None: ...
     def unack_ledger(self, agent_id: int, command_id: str) -> None: ...
+    def bound_ledger(self, agent_id: int, command_id: str, last_attempt: float) -> None: ...
     def prune_ledger(self, now: float) -> int: ...
     def put_write(self, write: PendingWrite) -> None: ...
     def pending_writes(self, agent_id: int | None = None) -> list[PendingWrite]: ...
@@ -224,6 +225,11 @@ class SqliteStore:
         around then, too loosely timed to measure a clock by)."""
         self._run("UPDATE ledger SET sent_at = ?, acked_at = ? WHERE agent_id = ? AND command_id = ?",
                   (sent_at, acked_at, agent_id, command_id))
+
+    def bound_ledger(self, agent_id: int, command_id: str, last_attempt: float) -> None:
+        """A write given up on, whose last attempt (at ``last_attempt``) had no answer: if it landed, it did so then."""
+        self._run("UPDATE ledger SET acked_at = ? WHERE agent_id = ? AND command_id = ? AND acked_at IS NULL",
+                  (last_attempt, agent_id, command_id))
 
     def unack_ledger(self, agent_id: int, command_id: str) -> None:
         """No attempt of the write landed (a read-back showed the side unchanged): it has not been made yet."""
