@@ -272,15 +272,27 @@ class Reconciler:
     def _could_have_landed(self, agent_id: int) -> list[LedgerEntry]:
         """The agent's ledger less the writes that certainly have not reached the vendor yet: still waiting in the
         outbox with every attempt refused (or none made), and not being sent right now."""
-        unsent = {p.command_id for p in self.store.pending_writes(agent_id) if not p.maybe_landed}
+        pending = {p.command_id: p for p in self.store.pending_writes(agent_id)}
         with self._lock:
-            unsent -= self._sending
-        return [e for e in self.store.ledger(agent_id) if e.acked_at is not None or e.command_id not in unsent]
+            sending = set(self._sending)
+        entries = []
+        for entry in self.store.ledger(agent_id):
+            write = pending.get(entry.command_id)
+            live = write is not None or entry.command_id in sending
+            if entry.acked_at is None and not live:
+                # Out of the outbox without an answer on record: whatever became of it happened after it was
+                # decided, and is bounded like any unanswered attempt.
+                entry = replace(entry, acked_at=entry.written_at)
+            if entry.acked_at is not None or entry.command_id in sending or (write is not None and write.maybe_landed):
+                entries.append(entry)
+        return entries
 
     @staticmethod
     def _record_state(rec: AgentRecord, side: Side, obs: Observation) -> None:
         rec.set_observed(side, obs.state)
-        if obs.changed_at is not None and not obs.snapshot:
+        if obs.changed_at is not None:
+            # A snapshot's time counts too: a change event older than a state a listing already showed is stale
+            # (the two time bases differ by milliseconds; a snapshot never makes a repeated state a change).
             rec.seen_at[side] = max(obs.changed_at, rec.seen_at.get(side, obs.changed_at))
 
     def _cancel(self, pending: PendingWrite) -> None:
