@@ -41,7 +41,7 @@ from typing import Protocol
 from presence_sync.clients.errors import RateLimited, ServiceUnavailable, TransientVendorError, VendorError
 
 from .circuit import CircuitBreaker
-from .clocks import APPLY_ALLOWANCE, SkewEstimator
+from .clocks import APPLY_ALLOWANCE, SETTLED, SkewEstimator
 from .config import AgentLink, RuntimeConfig
 from .metrics import Metrics
 from .rules import LedgerEntry, Side, Write, decide, is_echo, other, previous_after_write
@@ -211,7 +211,10 @@ class Reconciler:
         # A write of ours whose attempt ended before this change can no longer come back after it.
         with self._lock:
             sending = set(self._sending)
-        self.store.drop_ledger_acked_before(obs.agent_id, side, changed - estimate.apply_delay, keep=sending)
+        # (Until the vendor's clock is measured, its stamps may also be off by the assumed bound.)
+        unmeasured = estimate.uncertainty if self.skew[side].sample_count < SETTLED else 0.0
+        self.store.drop_ledger_acked_before(obs.agent_id, side, changed - estimate.apply_delay - unmeasured,
+                                            keep=sending)
         # The best estimate decides, also inside the ambiguity window (u_cxone + u_salesforce) where it may be
         # wrong: the order seen would be no better, since a poll reports a change up to an interval late.
         other_at = rec.human_at.get(other(side))
