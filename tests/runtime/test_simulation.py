@@ -16,7 +16,10 @@ import pytest
 
 from .simulation import SimResult, run_seed
 
-SEEDS = 1500  # ~25 s of CPU on the 2-core machine; every seed is a different world (see simulation.draw_params)
+# The budget `make test` runs: seeds 0-1499, ~25 s of CPU on the 2-core machine, every seed a different world
+# (see simulation.draw_params). All of them keep I1-I4; beyond it, SIM_SEEDS=3000 still finds a few that do not
+# (issue 12), which is why the budget is fixed rather than random: a red run is a regression, not bad luck.
+SEEDS = 1500
 SHOWN = 3  # failing seeds printed in full
 
 
