@@ -26,16 +26,14 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from typing import Protocol
 
 from presence_sync.clients.cxone import Agent
 from presence_sync.clients.errors import VendorError
 from presence_sync.clients.salesforce_models import PresenceStatusRecord, Profile, ServiceChannelRecord
 from presence_sync.clients.settings import SettingsError
 from presence_sync.spec import Problem, format_path
+from presence_sync.spec.loader import one_line, positions_in
 from presence_sync.spec.models import PresenceSpec
 from presence_sync.spec.text import shown
 
@@ -157,7 +155,7 @@ def check_against_vendors(
             findings += check()
         except (VendorError, SettingsError, OSError) as error:
             hint = "check the SF_*/CXONE_* settings (README 'Environment variables') and that the vendor is up"
-            findings.append(Finding((), f"could not check the spec against {side}: {_one_line(str(error))}", hint))
+            findings.append(Finding((), f"could not check the spec against {side}: {one_line(str(error))}", hint))
     if findings:
         raise PreflightError(locate(spec.source, findings))
 
@@ -165,65 +163,28 @@ def check_against_vendors(
 def locate(file: str | None, findings: Sequence[Finding]) -> list[Problem]:
     """Findings as the loader's one-line problems, with the line and column of each path in the file (the
     file was validated by `load_spec` just before, so it is within the loader's limits)."""
-    root = _compose(file)
+    position = positions_in(file)
     problems = []
     for finding in findings:
-        mark = _mark(root, finding.path) if root is not None and finding.path else None
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
-        hint = _one_line(finding.hint) if finding.hint else None
-        message = _one_line(finding.message)
-        problems.append(Problem(file or "<spec>", format_path(finding.path), message, hint, line, column))
+        line, column = (position(finding.path) if finding.path else None) or (None, None)
+        hint = one_line(finding.hint) if finding.hint else None
+        problems.append(Problem(file or "<spec>", format_path(finding.path), one_line(finding.message), hint, line,
+                                column))  # fmt: skip
     return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
 
 
 def spec_locator(file: str | None) -> Callable[[PathT], str | None]:
     """path -> ``file:line:column: path``, the prefix of the providers' messages about that entry (the
     ``specLocation`` input). None for a spec that was not read from a file."""
-    root = _compose(file)
+    position = positions_in(file)
 
     def where(path: PathT) -> str | None:
         if not file:
             return None
-        mark = _mark(root, path) if root is not None else None
-        at = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark is not None else file
-        return f"{at}: {format_path(path)}"
+        at = position(path)
+        return f"{file}:{at[0]}:{at[1]}: {format_path(path)}" if at is not None else f"{file}: {format_path(path)}"
 
     return where
-
-
-def _compose(file: str | None) -> Node | None:
-    if not file:
-        return None
-    try:
-        text = Path(file).read_text(encoding="utf-8")
-        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, UnicodeError, yaml.YAMLError):
-        return None  # the problems are still reported, without a line
-
-
-def _mark(root: Node, path: PathT) -> Any:
-    node, mark = root, root.start_mark
-    for part in path:
-        if isinstance(node, MappingNode) and isinstance(part, str):
-            pairs = [(key, value) for key, value in node.value if isinstance(key, ScalarNode) and key.value == part]
-            if not pairs:
-                break
-            key, node = pairs[-1]
-            mark = key.start_mark
-        elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            node = node.value[part]
-            mark = node.start_mark
-        else:
-            break
-    return mark
-
-
-def _one_line(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= 400 else line[:397] + "..."
-
-
-# -- the clients, as the providers would build them ----------------------------------------------------------
 
 
 def vendor_settings(connection_file: str | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:

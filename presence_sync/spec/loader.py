@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -61,6 +62,8 @@ __all__ = [
     "load_spec",
     "load_spec_text",
     "looks_like_secret",
+    "one_line",
+    "positions_in",
 ]
 
 PathT = tuple[str | int, ...]
@@ -249,16 +252,40 @@ def _validate(text: str, file: str) -> tuple[PresenceSpec | None, list[Problem]]
     return (spec if not ordered else None), ordered
 
 
+def positions_in(file: str | None) -> Callable[[PathT], tuple[int, int] | None]:
+    """path -> (line, column) of that entry in the spec file, for messages about a spec already loaded (so within
+    the limits above); None for every path when there is no file or it cannot be read again."""
+    root: Node | None = None
+    if file:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+            loader = _Loader(text)
+            try:
+                root = _Composer(loader).document()
+            finally:
+                loader.dispose()
+        except (OSError, UnicodeError, yaml.YAMLError, _Refused):
+            root = None
+
+    def position(path: PathT) -> tuple[int, int] | None:
+        if root is None:
+            return None
+        mark = _locate(root, path)
+        return mark.line + 1, mark.column + 1
+
+    return position
+
+
 def _located(file: str, root: Node, path: PathT, message: str, hint: str | None) -> Problem:
     mark = _locate(root, path)
     return _problem(file, format_path(path), message, hint, mark.line + 1, mark.column + 1)
 
 
 def _problem(file: str, path: str, message: str, hint: str | None, line: int | None, column: int | None) -> Problem:
-    return Problem(file, path, _one_line(message), _one_line(hint) if hint else None, line, column)
+    return Problem(file, path, one_line(message), one_line(hint) if hint else None, line, column)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Messages are built to be one short line; this makes sure, whatever a library put into one."""
     text = " ".join(text[: _MESSAGE_MAX * 2].split())
     bad = bad_character(text)
@@ -710,4 +737,4 @@ def _describe(error: Any) -> tuple[PathT, str, str | None]:
         return loc, f"must be at least {ctx.get('ge')}, not {shown(value)}", None
     if kind == "less_than_equal":
         return loc, f"must be at most {ctx.get('le')}, not {shown(value)}", None
-    return loc, _one_line(str(error["msg"])), None
+    return loc, one_line(str(error["msg"])), None
