@@ -12,7 +12,7 @@ import pytest
 
 from presence_sync import cli, status
 from presence_sync.gitops import plan as plan_command
-from tests.runtime.support import GRACE, Agent, RuntimeProcess, SandboxSetup, prepare, sandbox_config, wait_until
+from tests.runtime.support import GRACE, Agent, RuntimeProcess, SandboxSetup, prepare, runtime_running, wait_until
 
 CXONE_SESSIONS = "/incontactapi/services/v34.0/agent-sessions"
 
@@ -24,10 +24,8 @@ def setup(sandbox: Any) -> SandboxSetup:
 
 @pytest.fixture
 def runtime(setup: SandboxSetup, tmp_path: Path) -> Iterator[RuntimeProcess]:
-    process = RuntimeProcess(sandbox_config(setup, tmp_path), tmp_path, setup.sandbox.env)
-    process.start()
-    yield process
-    process.stop()
+    with runtime_running(setup, tmp_path) as process:
+        yield process
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -3,6 +3,7 @@ act as an agent on either side, and run ``python -m runtime`` as a real process 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,15 @@ class RuntimeProcess:
 
     def logs(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.log_path.read_text().splitlines() if line.startswith("{")]
+
+
+@contextlib.contextmanager
+def runtime_running(setup: SandboxSetup, work: Path) -> Iterator[RuntimeProcess]:
+    """``python -m runtime`` against the sandbox `prepare` set up, ready; stopped on the way out whatever
+    happens, also when it never became ready."""
+    process = RuntimeProcess(sandbox_config(setup, work), work, setup.sandbox.env)
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()

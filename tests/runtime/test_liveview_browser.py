@@ -30,7 +30,7 @@ from .support import (
     RuntimeProcess,
     SandboxSetup,
     prepare,
-    sandbox_config,
+    runtime_running,
     wait_until,
 )
 
@@ -58,10 +58,8 @@ def setup(sandbox: Any) -> SandboxSetup:
 
 @pytest.fixture
 def runtime(setup: SandboxSetup, tmp_path: Path) -> Iterator[RuntimeProcess]:
-    process = RuntimeProcess(sandbox_config(setup, tmp_path), tmp_path, setup.sandbox.env)
-    process.start()
-    yield process
-    process.stop()
+    with runtime_running(setup, tmp_path) as process:
+        yield process
 
 
 def agent_row(runtime: RuntimeProcess, agent_id: int) -> dict[str, Any]:
