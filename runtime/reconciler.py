@@ -38,7 +38,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from presence_sync.clients.errors import RateLimited, ServiceUnavailable, TransientVendorError, VendorError
+from presence_sync.clients.errors import TransientVendorError, VendorError
+from presence_sync.clients.retry import certainly_not_processed
 
 from .circuit import CircuitBreaker
 from .clocks import APPLY_ALLOWANCE, SETTLED, SkewEstimator
@@ -86,12 +87,6 @@ class Rereader(Protocol):
     def current(self, link: AgentLink) -> Observation | None:
         """The side's state right now, read from the vendor (None: cannot tell)."""
         ...
-
-
-def _maybe_landed(exc: TransientVendorError) -> bool:
-    """Whether a failed write may still have reached the vendor: only an answer that refused it, or an error the
-    client knows came before anything was sent (``not_processed``), says no."""
-    return not (exc.not_processed or isinstance(exc, (ServiceUnavailable, RateLimited)))
 
 
 class Reconciler:
@@ -544,7 +539,7 @@ class Reconciler:
         step = min(self.retry_max, self.retry_base * 2 ** (attempts - 1))
         ended = self.clock()
         retry_at = ended + step / 2 + self.rand() * step / 2
-        maybe = sent_at is not None and _maybe_landed(exc)
+        maybe = sent_at is not None and not certainly_not_processed(exc)
         if maybe:  # the vendor may still be applying it (both apply after answering): read back only after the
             # longest it is allowed to take, not the delay measured on answered writes (this one had trouble)
             retry_at = max(retry_at, ended + APPLY_ALLOWANCE)

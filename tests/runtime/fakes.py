@@ -33,7 +33,8 @@ class FakeWriter:
     def write(self, pending: PendingWrite, link: AgentLink) -> None:
         self.attempts += 1
         if self.fail_with is not None:
-            raise self.fail_with("injected", vendor=self.vendor, operation="write")  # type: ignore[arg-type]
+            status = 503 if issubclass(self.fail_with, ServiceUnavailable) else None  # TRANSIENT is a 503
+            raise self.fail_with("injected", vendor=self.vendor, operation="write", status=status)  # type: ignore[arg-type]
         self.made.append((pending.agent_id, pending.target, pending.command_id))
 
     def targets(self) -> list[str]:

@@ -427,8 +427,9 @@ class Vendor:
         """Every API call: an outage or an expired token may stop it."""
         vendor = self.name
         if self.down:
-            kind = ServiceUnavailable if self.rng.random() < 0.7 else ConnectionFailed
-            raise kind("simulated outage", vendor=vendor, operation=operation)  # type: ignore[arg-type]
+            if self.rng.random() < 0.7:  # the vendor answers 503: it did not take the request on
+                raise ServiceUnavailable("simulated outage", vendor=vendor, operation=operation, status=503)  # type: ignore[arg-type]
+            raise ConnectionFailed("simulated outage", vendor=vendor, operation=operation)  # type: ignore[arg-type]
         if self.token_expired:
             roll = self.rng.random()
             if roll < 0.5:
