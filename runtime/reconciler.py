@@ -36,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from presence_sync.clients.errors import TransientVendorError, VendorError
 from presence_sync.clients.retry import certainly_not_processed
@@ -83,7 +83,10 @@ class Writer(Protocol):
         ...
 
 
+@runtime_checkable
 class Rereader(Protocol):
+    """A writer that can also read its side back (both real writers can; test fakes may not)."""
+
     def current(self, link: AgentLink) -> Observation | None:
         """The side's state right now, read from the vendor (None: cannot tell)."""
         ...
@@ -489,9 +492,10 @@ class Reconciler:
     def _still_due(self, item: PendingWrite, link: AgentLink) -> bool:
         """Re-read the target side before a write whose outcome is unknown or whose decision is old: the read
         goes through ``observe`` (an echo confirms the write; the agent's own change cancels it)."""
-        current = getattr(self.writers[item.side], "current", None)
-        if current is None:
+        writer = self.writers[item.side]
+        if not isinstance(writer, Rereader):
             return True
+        current = writer.current
         try:
             observed = current(link)
         except TransientVendorError:
