@@ -64,6 +64,7 @@ class _Stoppable:
         self.clock = clock
         self.last_success: float | None = None
         self.last_error: str | None = None
+        self.on_failure: Callable[[VendorError], None] | None = None  # hook for observers (the live view)
 
     def _ok(self, changed: Iterable[float | None]) -> None:
         now = self.clock()
@@ -78,6 +79,8 @@ class _Stoppable:
         self.last_error = str(exc)
         self.metrics.errors.labels(exc.vendor, type(exc).__name__).inc()
         log.warning("feed read failed", extra={"feed": self.name, "error": str(exc)})
+        if self.on_failure is not None:
+            self.on_failure(exc)
 
     def connected(self, within: float) -> bool:
         return self.last_success is not None and self.clock() - self.last_success <= within

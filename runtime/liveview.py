@@ -11,9 +11,9 @@ Served by the runtime's own HTTP server (the port of ``/metrics``), read-only:
 
 Where the data comes from: the store (``SqliteStore.all_agents``/``load_agent``, the outbox), the config (e-mail,
 team, rule, status names), the reconciler's circuits and its hooks (``on_change``: agents whose record may have
-changed; ``on_write``: latency; ``on_error``: write failures), and the feeds' ``failed`` (wrapped on the
-instance): each hook only notes the agent ids and wakes a refresher
-thread, which re-reads those agents from the store, diffs them against its snapshot and pushes what changed.
+changed; ``on_write``: latency; ``on_error``: write failures) and the feeds' ``on_failure``: each hook only notes
+the agent ids and wakes a refresher thread, which re-reads those agents from the store, diffs them against its
+snapshot and pushes what changed.
 A full re-read every ``FULL_REFRESH_SECONDS`` (longer for many agents) is the safety net. The API answers from
 the in-memory snapshot, so the first page at 10,000 agents costs a filter and a slice (~4 ms), not a store scan.
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hmac
 import ipaddress
 import json
@@ -211,16 +212,10 @@ class LiveView:
         rec.on_error = on_error
         rec.on_write = on_write
         for feed in (self.service.cxone_feed, self.service.salesforce_feed):
-            self._hook_feed(feed)
+            feed.on_failure = functools.partial(self._feed_failed, feed.name)
 
-    def _hook_feed(self, feed: Any) -> None:
-        original = feed.failed
-
-        def failed(exc: VendorError) -> None:
-            self._record_error(exc, None, retrying=True, feed=feed.name)
-            original(exc)
-
-        feed.failed = failed
+    def _feed_failed(self, feed: str, exc: VendorError) -> None:
+        self._record_error(exc, None, retrying=True, feed=feed)
 
     def touch(self, agent_ids: Iterable[int]) -> None:
         ids = [a for a in agent_ids if a in self.links]
