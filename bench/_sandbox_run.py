@@ -78,8 +78,9 @@ class TwoSandboxes:
         self._refresh()
 
     def _refresh(self) -> None:
-        self.bundle.write_text(pathlib.Path(self.salesforce.ca_bundle).read_text()
-                               + pathlib.Path(self.cxone.ca_bundle).read_text())  # fmt: skip
+        self.bundle.write_text(
+            pathlib.Path(self.salesforce.ca_bundle).read_text() + pathlib.Path(self.cxone.ca_bundle).read_text()
+        )
         self.env = {**self.salesforce.env, **self.cxone.env, "REQUESTS_CA_BUNDLE": str(self.bundle)}
         self.ca_bundle = str(self.bundle)
         self.salesforce_url, self.cxone_url = self.salesforce.salesforce_url, self.cxone.cxone_url
@@ -119,10 +120,23 @@ def add_agents(sandbox: Any, count: int) -> list[tuple[int, str]]:
     admin = next(u for u in store.table("User").values() if u["Username"].startswith("admin@"))
     with store.batch():
         for number, (_, email) in enumerate(agents):
-            _insert(org, "User", {"Username": f"{email}.presencesync", "Email": email, "FirstName": "Bench",
-                                  "LastName": f"Agent{number:05d}", "Name": f"Bench Agent{number:05d}",
-                                  "Alias": f"b{number:05d}", "IsActive": True, "ProfileId": profile["Id"],
-                                  "UserType": "Standard", "TimeZoneSidKey": "UTC"}, admin["Id"])  # fmt: skip
+            _insert(
+                org,
+                "User",
+                {
+                    "Username": f"{email}.presencesync",
+                    "Email": email,
+                    "FirstName": "Bench",
+                    "LastName": f"Agent{number:05d}",
+                    "Name": f"Bench Agent{number:05d}",
+                    "Alias": f"b{number:05d}",
+                    "IsActive": True,
+                    "ProfileId": profile["Id"],
+                    "UserType": "Standard",
+                    "TimeZoneSidKey": "UTC",
+                },
+                admin["Id"],
+            )
     store.close()
     sandbox.start(reset=False)
     return agents
@@ -167,17 +181,24 @@ def populated_sandbox(work: pathlib.Path, agents: int, *, one_process: bool = Fa
         yield PopulatedSandbox(sandbox, setup, created, users, work)
 
 
-def log_in_everywhere(run: PopulatedSandbox, http: requests.Session, omni: str = "Busy",
-                      cxone_reason: str = "Break", threads: int = 16) -> None:
+def log_in_everywhere(
+    run: PopulatedSandbox, http: requests.Session, omni: str = "Busy", cxone_reason: str = "Break", threads: int = 16
+) -> None:
     """Every agent logged in to Omni with ``omni`` and to CXone, Unavailable with ``cxone_reason``."""
     sandbox = run.sandbox
 
     def both_sides_in(agent_id: int, email: str) -> None:
-        http.post(f"{sandbox.salesforce_url}/__sandbox/console/login",
-                  json={"user": run.users[email], "status": omni}, timeout=30).raise_for_status()  # fmt: skip
+        http.post(
+            f"{sandbox.salesforce_url}/__sandbox/console/login",
+            json={"user": run.users[email], "status": omni},
+            timeout=30,
+        ).raise_for_status()
         http.post(f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/login", json={}, timeout=30).raise_for_status()
-        http.post(f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/state",
-                  json={"state": "Unavailable", "reason": cxone_reason}, timeout=30).raise_for_status()  # fmt: skip
+        http.post(
+            f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/state",
+            json={"state": "Unavailable", "reason": cxone_reason},
+            timeout=30,
+        ).raise_for_status()
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda a: both_sides_in(*a), run.agents))

@@ -186,8 +186,11 @@ class Agents:
             response.raise_for_status()
             view = response.json()
             return notation(view), ts(view["lastUpdateTime"])
-        response = self.http.post(f"{self.sf_url}/__sandbox/console/status",
-                                  json={"user": self.user_of[agent_id], "status": target}, timeout=10)  # fmt: skip
+        response = self.http.post(
+            f"{self.sf_url}/__sandbox/console/status",
+            json={"user": self.user_of[agent_id], "status": target},
+            timeout=10,
+        )
         response.raise_for_status()
         view = response.json()
         return str(view["statusId"]), ts(view["since"])
@@ -226,8 +229,9 @@ class Agents:
         return {agent_id: (notation(views[agent_id]), omni.get(user)) for agent_id, user in self.user_of.items()}
 
     def history(self, agent_id: int, after: int = 0) -> list[dict[str, Any]]:
-        response = self.http.get(f"{self.cx_url}/__sandbox/agent/{agent_id}/history", params={"after": after},
-                                 timeout=10)  # fmt: skip
+        response = self.http.get(
+            f"{self.cx_url}/__sandbox/agent/{agent_id}/history", params={"after": after}, timeout=10
+        )
         response.raise_for_status()
         return list(response.json()["changes"])
 
@@ -245,8 +249,9 @@ class Agents:
     def console_results(self, after: int = 0) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
         for _ in range(1000):  # bounded: 1,000 pages of 1,000
-            response = self.http.get(f"{self.sf_url}/__sandbox/console/results",
-                                     params={"after": after, "limit": 1000}, timeout=30)  # fmt: skip
+            response = self.http.get(
+                f"{self.sf_url}/__sandbox/console/results", params={"after": after, "limit": 1000}, timeout=30
+            )
             response.raise_for_status()
             page = response.json()["results"]
             results.extend(page)
@@ -369,11 +374,19 @@ def run_chaos(args: argparse.Namespace) -> dict[str, Any]:
             http = http_session(sandbox.ca_bundle)
             log_in_everywhere(run, http, omni=START_OMNI, cxone_reason="Break")
             agents = Agents(run, run.setup.statuses)
-            config = sandbox_config(run.setup, work, poll_interval_seconds=args.poll_seconds,
-                                    stream_wait_seconds=5.0, echo_window_seconds=30.0, workers=32)  # fmt: skip
+            config = sandbox_config(
+                run.setup,
+                work,
+                poll_interval_seconds=args.poll_seconds,
+                stream_wait_seconds=5.0,
+                echo_window_seconds=30.0,
+                workers=32,
+            )
             judge = Judge(config, args.ambiguity_ms / 1000)
-            history_from = {agent_id: max((int(r["id"]) for r in agents.history(agent_id)), default=0)
-                            for agent_id in agents.user_of}  # fmt: skip
+            history_from = {
+                agent_id: max((int(r["id"]) for r in agents.history(agent_id)), default=0)
+                for agent_id in agents.user_of
+            }
             results_from = max((int(r["sequence"]) for r in agents.console_results()), default=0)
             cx_log = RequestLogReader(sandbox.cxone_operator)
             sf_seq0 = last_seq(sandbox.salesforce_operator)
@@ -412,13 +425,15 @@ def run_chaos(args: argparse.Namespace) -> dict[str, Any]:
 
             phase = args.phase_seconds
             outage_start = max(0.0, phase - args.outage_seconds)
-            actions: list[tuple[float, str]] = sorted([
-                (0.3 * phase, "kill"),
-                (outage_start, "outage"),
-                (outage_start + 0.25 * args.outage_seconds, "expire-salesforce"),
-                (outage_start + 0.5 * args.outage_seconds, "expire-cxone"),
-                (phase, "outage-end"),
-            ])
+            actions: list[tuple[float, str]] = sorted(
+                [
+                    (0.3 * phase, "kill"),
+                    (outage_start, "outage"),
+                    (outage_start + 0.25 * args.outage_seconds, "expire-salesforce"),
+                    (outage_start + 0.5 * args.outage_seconds, "expire-cxone"),
+                    (phase, "outage-end"),
+                ]
+            )
             for due, action in actions:
                 while (wait := phase_start + due - time.monotonic()) > 0:
                     time.sleep(min(wait, 1.0))
@@ -468,15 +483,27 @@ def run_chaos(args: argparse.Namespace) -> dict[str, Any]:
             final = agents.current()
             histories = {agent_id: agents.history(agent_id, history_from[agent_id]) for agent_id in agents.user_of}
             results = [r for r in agents.console_results(results_from) if r.get("userId") in agents.agent_of_user]
-            omni_rows = [e for e in agents.omni_changes()
-                         if e.commit_timestamp.timestamp() >= timeline["phase_start"] - 1]
+            omni_rows = [
+                e for e in agents.omni_changes() if e.commit_timestamp.timestamp() >= timeline["phase_start"] - 1
+            ]
             sessions = {agents.cxone_view(agent_id)["sessionId"]: agent_id for agent_id in agents.user_of}
             sf_requests = sandbox.salesforce_operator.operations(sf_seq0)
             metrics = runtime.metrics()
             runtime_pid = runtime.process.pid if runtime.process else None
             runtime.stop()
-            figures = measure(args, judge, agents, final, histories, results, omni_rows, sessions, cx_log,
-                              sf_requests, timeline["phase_start"])
+            figures = measure(
+                args,
+                judge,
+                agents,
+                final,
+                histories,
+                results,
+                omni_rows,
+                sessions,
+                cx_log,
+                sf_requests,
+                timeline["phase_start"],
+            )
             figures.update(
                 planned_clicks=len(planned),
                 clicks_by_kind=dict(Counter(c.kind for c in agents.clicks if c.changed)),
@@ -491,9 +518,18 @@ def run_chaos(args: argparse.Namespace) -> dict[str, Any]:
                 converge_polls=polls,
                 out_of_step_when_polling_stopped=out_now,
                 timeline={k: round(v - timeline["phase_start"], 2) for k, v in timeline.items()},
-                runtime_metrics={k: v for k, v in metrics.items() if k.startswith((
-                    "presence_sync_writes_total", "presence_sync_echoes_suppressed_total",
-                    "presence_sync_changes_seen_total", "presence_sync_outbox_pending"))},
+                runtime_metrics={
+                    k: v
+                    for k, v in metrics.items()
+                    if k.startswith(
+                        (
+                            "presence_sync_writes_total",
+                            "presence_sync_echoes_suppressed_total",
+                            "presence_sync_changes_seen_total",
+                            "presence_sync_outbox_pending",
+                        )
+                    )
+                },
                 runtime_pid=runtime_pid,
                 work_dir=str(work),
             )
@@ -509,10 +545,19 @@ def run_chaos(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
-def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[int, tuple[str | None, str | None]],
-            histories: dict[int, list[dict[str, Any]]], results: list[dict[str, Any]], omni_rows: list[Any],
-            sessions: dict[str, int],
-            cx_log: RequestLogReader, sf_requests: list[dict[str, Any]], origin: float) -> dict[str, Any]:
+def measure(
+    args: argparse.Namespace,
+    judge: Judge,
+    agents: Agents,
+    final: dict[int, tuple[str | None, str | None]],
+    histories: dict[int, list[dict[str, Any]]],
+    results: list[dict[str, Any]],
+    omni_rows: list[Any],
+    sessions: dict[str, int],
+    cx_log: RequestLogReader,
+    sf_requests: list[dict[str, Any]],
+    origin: float,
+) -> dict[str, Any]:
     """The figures, from the vendors' records only (``origin``: the phase's start, for the samples' times)."""
     names = {v: k for k, v in agents.status_ids.items()}
 
@@ -520,8 +565,12 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
         return names.get(state, state) if side == "sf" and state is not None else state
 
     def sample(c: Change) -> dict[str, Any]:
-        return {"at": round(c.at - origin, 3), "side": c.side, "state": shown(c.side, c.state),
-                "by": "agent" if c.human else "runtime"}
+        return {
+            "at": round(c.at - origin, 3),
+            "side": c.side,
+            "state": shown(c.side, c.state),
+            "by": "agent" if c.human else "runtime",
+        }
 
     # Every change per agent and side: CXone from its state history (source agent / api), Salesforce from the
     # agents' clicks as the widget answered them plus the commands the console applied.
@@ -551,7 +600,7 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
         if entry["status"] >= 300:
             cx_failed += 1
             continue
-        owner = sessions.get(path[len(AGENT_API) + 1:-len("/state")])
+        owner = sessions.get(path[len(AGENT_API) + 1 : -len("/state")])
         if owner is not None:  # the log stamps a call when it ended: it arrived its duration earlier
             calls.setdefault(owner, []).append(float(entry["time"]) - float(entry.get("duration_ms") or 0) / 1000)
     for owner, arrivals in calls.items():
@@ -582,8 +631,14 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
 
     def keep(kind: str, agent_id: int, at: float, side: Side, target: str, cause: Change) -> None:
         if len(write_samples[kind]) < 3:
-            write_samples[kind].append({"agent_id": agent_id, "write": {"at": round(at - origin, 3), "side": side,
-                                        "state": shown(side, target)}, "cause": sample(cause)})
+            write_samples[kind].append(
+                {
+                    "agent_id": agent_id,
+                    "write": {"at": round(at - origin, 3), "side": side, "state": shown(side, target)},
+                    "cause": sample(cause),
+                }
+            )
+
     for agent_id in agents.user_of:
         acd, sf = final[agent_id]
         mine = sorted(changes[agent_id], key=lambda c: c.at)
@@ -595,8 +650,14 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
         for at, side, target in sorted(writes[agent_id]):
             written[side] += 1
             source = other(side)
-            causes = [c for c in mine if c.side == source and c.at <= at
-                      and (m := judge.maps_to(agent_id, source, c.state)) is not None and judge.meets(side, target, m)]
+            causes = [
+                c
+                for c in mine
+                if c.side == source
+                and c.at <= at
+                and (m := judge.maps_to(agent_id, source, c.state)) is not None
+                and judge.meets(side, target, m)
+            ]
             if not causes:
                 unexplained[side] += 1
                 continue
@@ -617,8 +678,13 @@ def measure(args: argparse.Namespace, judge: Judge, agents: Agents, final: dict[
     for agent_id in out_agents[:5]:
         tail = sorted(changes[agent_id], key=lambda c: c.at)[-4:]
         acd, sf = final[agent_id]
-        samples.append({"agent_id": agent_id, "final": {"acd": acd, "sf": shown("sf", sf)},
-                        "last_changes": [sample(c) for c in tail]})
+        samples.append(
+            {
+                "agent_id": agent_id,
+                "final": {"acd": acd, "sf": shown("sf", sf)},
+                "last_changes": [sample(c) for c in tail],
+            }
+        )
     omni_calls = {e["seq"] for e in sf_requests if e["method"] == "POST" and "Omni_Presence_Command__e" in e["path"]}
     return {
         "agents": len(agents.user_of),
@@ -654,36 +720,59 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> list[tuple[str,
         ("0 agents out of step", figures["out_of_step"] == 0),
         ("0 duplicate writes", figures["duplicates"] == 0),
         ("0 echoes", figures["echoes"] == 0),
-        (f"converged <= {args.converge_target:g} s after the last fault",
-         figures["converged"] and converge is not None and converge <= args.converge_target),
+        (
+            f"converged <= {args.converge_target:g} s after the last fault",
+            figures["converged"] and converge is not None and converge <= args.converge_target,
+        ),
     ]
     load = os.getloadavg()
     t = figures["timeline"]
-    print(f"presence-sync chaos run (seed {args.seed}; {os.cpu_count()} CPUs, load {load[0]:.1f} {load[1]:.1f}; "
-          f"measured from the emulators' records)")
+    print(
+        f"presence-sync chaos run (seed {args.seed}; {os.cpu_count()} CPUs, load {load[0]:.1f} {load[1]:.1f}; "
+        f"measured from the emulators' records)"
+    )
     rows = [
-        ("agents / changes (CXone + Omni)",
-         f"{figures['agents']} / {figures['changes']} ({figures['changes_cxone']} + {figures['changes_salesforce']})"),
+        (
+            "agents / changes (CXone + Omni)",
+            f"{figures['agents']} / {figures['changes']} "
+            f"({figures['changes_cxone']} + {figures['changes_salesforce']})",
+        ),
         ("  by kind", ", ".join(f"{k} {v}" for k, v in sorted(figures["clicks_by_kind"].items()))),
         ("  clicks that found the side there already", f"{figures['clicks_retried']} (clicked the other state)"),
-        ("faults (s into the phase)",
-         f"kill -9 {t.get('killed', 0):.1f}, ready again {t.get('restarted', 0):.1f}; CXone 503 "
-         f"{t.get('outage_start', 0):.1f}-{t.get('outage_end', 0):.1f}; tokens expired "
-         f"{t.get('expired_salesforce', 0):.1f} (SF), {t.get('expired_cxone', 0):.1f} (CXone)"),
-        ("agents out of step at the end", f"{figures['out_of_step']} of {figures['agents']}  "
-         + ", ".join(f"{k}: {v}" for k, v in figures["out_of_step_by_reason"].items())),
-        ("runtime writes CXone / Omni", f"{figures['writes_cxone']} / {figures['writes_salesforce']} "
-         f"({figures['cxone_writes_refused']} CXone calls refused, {figures['omni_publish_calls']} Omni calls)"),
-        ("duplicate writes", f"{figures['duplicates']}  (CXone {figures['duplicates_by_side']['acd']}, "
-         f"Omni {figures['duplicates_by_side']['sf']})"),
-        ("echoes", f"{figures['echoes']}  (CXone {figures['echoes_by_side']['acd']}, "
-         f"Omni {figures['echoes_by_side']['sf']})"),
+        (
+            "faults (s into the phase)",
+            f"kill -9 {t.get('killed', 0):.1f}, ready again {t.get('restarted', 0):.1f}; CXone 503 "
+            f"{t.get('outage_start', 0):.1f}-{t.get('outage_end', 0):.1f}; tokens expired "
+            f"{t.get('expired_salesforce', 0):.1f} (SF), {t.get('expired_cxone', 0):.1f} (CXone)",
+        ),
+        (
+            "agents out of step at the end",
+            f"{figures['out_of_step']} of {figures['agents']}  "
+            + ", ".join(f"{k}: {v}" for k, v in figures["out_of_step_by_reason"].items()),
+        ),
+        (
+            "runtime writes CXone / Omni",
+            f"{figures['writes_cxone']} / {figures['writes_salesforce']} "
+            f"({figures['cxone_writes_refused']} CXone calls refused, {figures['omni_publish_calls']} Omni calls)",
+        ),
+        (
+            "duplicate writes",
+            f"{figures['duplicates']}  (CXone {figures['duplicates_by_side']['acd']}, "
+            f"Omni {figures['duplicates_by_side']['sf']})",
+        ),
+        (
+            "echoes",
+            f"{figures['echoes']}  (CXone {figures['echoes_by_side']['acd']}, Omni {figures['echoes_by_side']['sf']})",
+        ),
         ("writes over a newer agent change", f"{figures['writes_over_a_newer_change']}"),
         ("writes with no cause found", f"{figures['writes_unexplained']}"),
-        ("converged after the last fault",
-         f"{converge:.1f} s" if figures["converged"] and converge is not None
-         else f"no (not within {args.converge_timeout:g} s; {figures['out_of_step_when_polling_stopped']} out of "
-              f"step when polling stopped)"),
+        (
+            "converged after the last fault",
+            f"{converge:.1f} s"
+            if figures["converged"] and converge is not None
+            else f"no (not within {args.converge_timeout:g} s; {figures['out_of_step_when_polling_stopped']} out of "
+            f"step when polling stopped)",
+        ),
         ("run time", f"{figures['run_seconds']:.0f} s"),
     ]
     width = max(len(r[0]) for r in rows)
@@ -695,8 +784,10 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> list[tuple[str,
     if figures["cxone_request_log_entries_lost"]:
         notes.append(f"{figures['cxone_request_log_entries_lost']} CXone request-log entries lost (ring wrapped)")
     if figures["ambiguous_clicks_left_out"]:
-        notes.append(f"{figures['ambiguous_clicks_left_out']} Omni clicks left out (a command of that status landed "
-                     "while the click was under way)")
+        notes.append(
+            f"{figures['ambiguous_clicks_left_out']} Omni clicks left out (a command of that status landed "
+            "while the click was under way)"
+        )
     if figures["driver_late_p99_s"] > 0.5:
         notes.append(f"the driver ran late: p99 {figures['driver_late_p99_s']:.2f} s behind its plan")
     for note in notes:
@@ -712,18 +803,27 @@ def main() -> int:
     parser.add_argument("--changes", type=int, default=1200, help="about this many agent changes, both sides")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--phase-seconds", type=float, default=36.0, help="how long the agents keep changing")
-    parser.add_argument("--outage-seconds", type=float, default=20.0, help="503s on CXone's agent API, ending "
-                        "with the phase")  # fmt: skip
+    parser.add_argument(
+        "--outage-seconds", type=float, default=20.0, help="503s on CXone's agent API, ending with the phase"
+    )
     parser.add_argument("--poll-seconds", type=float, default=2.0, help="the runtime's CXone poll interval")
     parser.add_argument("--fast-gap", type=float, default=1.5, help="seconds between an agent's quick changes")
     parser.add_argument("--restart-after", type=float, default=0.5, help="seconds between the kill -9 and restart")
-    parser.add_argument("--ambiguity-ms", type=float, default=100.0,
-                        help="changes on opposite sides this close may be ordered either way")
+    parser.add_argument(
+        "--ambiguity-ms",
+        type=float,
+        default=100.0,
+        help="changes on opposite sides this close may be ordered either way",
+    )
     parser.add_argument("--converge-target", type=float, default=10.0)
     parser.add_argument("--converge-timeout", type=float, default=30.0, help="stop polling after this long")
     parser.add_argument("--converge-interval", type=float, default=0.5)
-    parser.add_argument("--settle-seconds", type=float, default=3.0,
-                        help="wait after converging (or giving up) before the final reading")
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=3.0,
+        help="wait after converging (or giving up) before the final reading",
+    )
     parser.add_argument("--driver-threads", type=int, default=12)
     parser.add_argument("--max-seconds", type=int, default=600, help="hard bound on the whole run")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")

@@ -65,9 +65,18 @@ def add_profiles(data_dir: Path, count: int) -> None:
     with store.batch():
         for index in range(existing, count):
             profile = _insert(org, "Profile", {"Name": f"Bench Profile {index:02d}", "UserType": "Standard"}, admin)
-            _insert(org, "PermissionSet", {"Name": f"X{profile['Id']}", "Label": f"Bench Profile {index:02d}",
-                                           "IsOwnedByProfile": True, "IsCustom": False,
-                                           "ProfileId": profile["Id"]}, admin)
+            _insert(
+                org,
+                "PermissionSet",
+                {
+                    "Name": f"X{profile['Id']}",
+                    "Label": f"Bench Profile {index:02d}",
+                    "IsOwnedByProfile": True,
+                    "IsCustom": False,
+                    "ProfileId": profile["Id"],
+                },
+                admin,
+            )
     store.close()
 
 
@@ -82,18 +91,28 @@ def configure(env: dict[str, str], salesforce_url: str, statuses: int, rules: in
     for profile in sf.list_profiles():
         for record in records:
             sf.grant_status(profile.permission_set_id, record.id)
-    app = sf.create_oauth_app(OAuthAppSpec(
-        name="Bench_CXone", label="Bench CXone", contact_email="admin@example.com",
-        callback_url="https://localhost:8444/oauth/salesforce/callback", scopes=["Api", "RefreshToken"],
-    ))  # fmt: skip
+    app = sf.create_oauth_app(
+        OAuthAppSpec(
+            name="Bench_CXone",
+            label="Bench CXone",
+            contact_email="admin@example.com",
+            callback_url="https://localhost:8444/oauth/salesforce/callback",
+            scopes=["Api", "RefreshToken"],
+        )
+    )
     admin = next(a for a in cx.list_agents() if a.email == "cxone.admin@example.com")
-    adapters.create_account_mapping(AccountMappingSpec(
-        name="Bench mapping", access_key_agent_id=admin.agent_id,
-        salesforce_environment=SalesforceEnvironmentSpec(
-            name="Bench org", instance_url=salesforce_url, consumer_key=str(app.record.consumer_key),
-            consumer_secret=app.consumer_secret,
-        ),
-    ))  # fmt: skip
+    adapters.create_account_mapping(
+        AccountMappingSpec(
+            name="Bench mapping",
+            access_key_agent_id=admin.agent_id,
+            salesforce_environment=SalesforceEnvironmentSpec(
+                name="Bench org",
+                instance_url=salesforce_url,
+                consumer_key=str(app.record.consumer_key),
+                consumer_secret=app.consumer_secret,
+            ),
+        )
+    )
     teams = [team.team_id for team in cx.list_teams()]
     break_code = next(code.id for code in cx.list_unavailable_codes() if code.name == "Break")
 
@@ -103,20 +122,27 @@ def configure(env: dict[str, str], salesforce_url: str, statuses: int, rules: in
 
     for index in range(rules):
         base = index * 5
-        adapters.create_presence_rule(PresenceRuleSpec(
-            name=f"Bench rule {index:02d}", priority=index, team_ids=[teams[index % len(teams)]],
-            publisher_state_map=[
-                PublisherMapping(from_=AcdState(state="Available"), to=status(base)),
-                PublisherMapping(from_=AcdState(state="Unavailable", out_state_id=break_code), to=status(base + 3)),
-                PublisherMapping(from_=AcdState(state="LoggedOut"), to=PreviousState(previous_state=True)),
-            ],
-            subscriber_state_map=[
-                SubscriberMapping(from_=status(base + k),
-                                  to=AcdState(state="Unavailable", out_state_id=break_code) if k == 3
-                                  else AcdState(state="Available"))
-                for k in range(5)
-            ],
-        ))  # fmt: skip
+        adapters.create_presence_rule(
+            PresenceRuleSpec(
+                name=f"Bench rule {index:02d}",
+                priority=index,
+                team_ids=[teams[index % len(teams)]],
+                publisher_state_map=[
+                    PublisherMapping(from_=AcdState(state="Available"), to=status(base)),
+                    PublisherMapping(from_=AcdState(state="Unavailable", out_state_id=break_code), to=status(base + 3)),
+                    PublisherMapping(from_=AcdState(state="LoggedOut"), to=PreviousState(previous_state=True)),
+                ],
+                subscriber_state_map=[
+                    SubscriberMapping(
+                        from_=status(base + k),
+                        to=AcdState(state="Unavailable", out_state_id=break_code)
+                        if k == 3
+                        else AcdState(state="Available"),
+                    )
+                    for k in range(5)
+                ],
+            )
+        )
     sf.close()
     cx.close()
 
@@ -148,8 +174,9 @@ def stack_for(spec_path: Path, work_dir: Path, env: dict[str, str]) -> auto.Stac
         name="presence-sync-bench", runtime=auto.ProjectRuntimeInfo(name="python", options={"virtualenv": sys.prefix})
     )
     options = auto.LocalWorkspaceOptions(work_dir=str(work_dir), project_settings=settings, env_vars=env)
-    return auto.create_or_select_stack(stack_name="bench", project_name="presence-sync-bench", program=program,
-                                       opts=options)
+    return auto.create_or_select_stack(
+        stack_name="bench", project_name="presence-sync-bench", program=program, opts=options
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,8 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(env)
         started = time.perf_counter()
         configure(env, sandbox.salesforce_url, args.statuses, args.rules)
-        print(f"setup by hand: {args.statuses} statuses, {args.profiles} profiles "
-              f"({args.statuses * args.profiles} grants), {args.rules} rules in {time.perf_counter() - started:.1f} s")
+        print(
+            f"setup by hand: {args.statuses} statuses, {args.profiles} profiles "
+            f"({args.statuses * args.profiles} grants), {args.rules} rules in {time.perf_counter() - started:.1f} s"
+        )
 
         options = ExportOptions(oauth_app="Bench_CXone", all_statuses=True)
         text = timed(sandbox, "export", lambda: export_text(env, options, progress=False))
@@ -180,10 +209,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  spec: {len(text.splitlines())} lines, {len(text)} bytes")
 
         (work / "state").mkdir()
-        engine_env = engine.engine_env(work, "bench", {
-            **os.environ, **env, "PULUMI_BACKEND_URL": f"file://{work / 'state'}", "PULUMI_HOME": str(work / "home"),
-            "PULUMI_CONFIG_PASSPHRASE": "bench-only",
-        })
+        engine_env = engine.engine_env(
+            work,
+            "bench",
+            {
+                **os.environ,
+                **env,
+                "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
+                "PULUMI_HOME": str(work / "home"),
+                "PULUMI_CONFIG_PASSPHRASE": "bench-only",
+            },
+        )
         stack = stack_for(spec_path, work, engine_env)
 
         def quiet(_line: str) -> None:

@@ -53,8 +53,14 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         http = http_session(sandbox.ca_bundle)
         log_in_everywhere(run, http)
 
-        config = sandbox_config(setup, work, workers=args.workers, poll_interval_seconds=0.1,
-                                stream_wait_seconds=2.0, echo_window_seconds=30.0)  # fmt: skip
+        config = sandbox_config(
+            setup,
+            work,
+            workers=args.workers,
+            poll_interval_seconds=0.1,
+            stream_wait_seconds=2.0,
+            echo_window_seconds=30.0,
+        )
         runtime = RuntimeProcess(config, work, sandbox.env)
         runtime.start()
         assert runtime.process is not None
@@ -70,16 +76,23 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         def change(item: tuple[int, tuple[int, str]]) -> None:
             number, (agent_id, email) = item
             if number % 2 == 0:
-                view = http.post(f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/state",
-                                 json={"state": "Available"}, timeout=30).json()  # fmt: skip
+                view = http.post(
+                    f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/state", json={"state": "Available"}, timeout=30
+                ).json()
                 changes[agent_id] = ("cxone", ts(view["lastUpdateTime"]))
             else:
-                view = http.post(f"{sandbox.salesforce_url}/__sandbox/console/status",
-                                 json={"user": users[email], "status": "Available_for_Chats"}, timeout=30).json()
+                view = http.post(
+                    f"{sandbox.salesforce_url}/__sandbox/console/status",
+                    json={"user": users[email], "status": "Available_for_Chats"},
+                    timeout=30,
+                ).json()
                 changes[agent_id] = ("salesforce", ts(view["since"]))
 
-        cpu_before = (cpu_seconds(runtime.process.pid), sum(cpu_seconds(pid) for pid in sandbox_pids()),
-                      time.process_time())  # this driver's own CPU (all its threads) competes for the same cores
+        cpu_before = (
+            cpu_seconds(runtime.process.pid),
+            sum(cpu_seconds(pid) for pid in sandbox_pids()),
+            time.process_time(),
+        )  # this driver's own CPU (all its threads) competes for the same cores
         burst_started = time.time()
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(change, enumerate(chosen)))
@@ -115,8 +128,11 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(0.2)
         time.sleep(2.0)  # anything extra (echoes, repeats) would show up now
         omni, states, joins = write_count()
-        cpu_after = (cpu_seconds(runtime.process.pid), sum(cpu_seconds(pid) for pid in sandbox_pids()),
-                     time.process_time())
+        cpu_after = (
+            cpu_seconds(runtime.process.pid),
+            sum(cpu_seconds(pid) for pid in sandbox_pids()),
+            time.process_time(),
+        )
         cpu_window = time.time() - burst_started
         for operator in (sandbox.salesforce_operator, sandbox.cxone_operator):
             operator.clear_faults()
@@ -133,13 +149,18 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
             if side == "salesforce":
                 history = http.get(f"{sandbox.cxone_url}/__sandbox/agent/{agent_id}/history", timeout=30).json()
                 rows = history["changes"]
-                api = [ts(r["lastUpdateTime"]) for r in rows if r["source"] == "api" and ts(r["lastUpdateTime"]) >=
-                       changed_at]  # fmt: skip
+                api = [
+                    ts(r["lastUpdateTime"])
+                    for r in rows
+                    if r["source"] == "api" and ts(r["lastUpdateTime"]) >= changed_at
+                ]
                 if api:
                     landed[agent_id] = min(api)
         latencies = [landed[a] - changes[a][1] for a in changes if a in landed]
-        by_side = {side: [landed[a] - changes[a][1] for a in changes if a in landed and changes[a][0] == side]
-                   for side in ("cxone", "salesforce")}  # fmt: skip
+        by_side = {
+            side: [landed[a] - changes[a][1] for a in changes if a in landed and changes[a][0] == side]
+            for side in ("cxone", "salesforce")
+        }
         last_landed = max(landed.values()) if landed else float("nan")
         stages = stage_breakdown(runtime.logs(), changes, landed)
         rss = rss_peak_mb(runtime.process.pid)
@@ -177,8 +198,9 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def stage_breakdown(logs: list[dict[str, Any]], changes: dict[int, tuple[str, float]],
-                    landed: dict[int, float]) -> dict[str, float]:
+def stage_breakdown(
+    logs: list[dict[str, Any]], changes: dict[int, tuple[str, float]], landed: dict[int, float]
+) -> dict[str, float]:
     """Where the time goes, from the runtime's own log lines: vendor change -> the runtime sees it (feed) ->
     its write is answered (decide, queue, vendor call) -> the write lands (console / agent history)."""
     seen: dict[int, float] = {}
@@ -186,15 +208,22 @@ def stage_breakdown(logs: list[dict[str, Any]], changes: dict[int, tuple[str, fl
     for line in logs:
         agent_id = line.get("agent_id")
         if agent_id in changes:
-            target = seen if line.get("message") == "change seen" else written if line.get("message") == "write made" \
-                else None  # fmt: skip
+            target = (
+                seen
+                if line.get("message") == "change seen"
+                else written
+                if line.get("message") == "write made"
+                else None
+            )
             if target is not None:
                 target.setdefault(agent_id, ts(line["time"]))
     both = [a for a in changes if a in seen and a in written and a in landed]
     figures: dict[str, float] = {}
-    for name, values in (("feed", [seen[a] - changes[a][1] for a in both]),
-                         ("write", [written[a] - seen[a] for a in both]),
-                         ("land", [landed[a] - written[a] for a in both])):  # fmt: skip
+    for name, values in (
+        ("feed", [seen[a] - changes[a][1] for a in both]),
+        ("write", [written[a] - seen[a] for a in both]),
+        ("land", [landed[a] - written[a] for a in both]),
+    ):
         figures[f"{name}_p50"], figures[f"{name}_p99"] = percentile(values, 0.5), percentile(values, 0.99)
     return figures
 
@@ -245,14 +274,21 @@ def main() -> int:
     from runtime.config import RuntimeConfig
 
     shipped_workers = RuntimeConfig.model_fields["workers"].default
-    parser.add_argument("--workers", type=int, default=shipped_workers,
-                        help="the runtime's reconcile workers (default: the shipped default, %(default)s): writes wait "
-                             "on the vendors, so concurrent writes = changes/s x write time")  # fmt: skip
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=shipped_workers,
+        help="the runtime's reconcile workers (default: the shipped default, %(default)s): writes wait "
+        "on the vendors, so concurrent writes = changes/s x write time",
+    )
     parser.add_argument("--rss-agents", type=int, default=10000)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    parser.add_argument("--one-sandbox-process", action="store_true",
-                        help="both emulators in one process (the default runs one process per vendor)")
+    parser.add_argument(
+        "--one-sandbox-process",
+        action="store_true",
+        help="both emulators in one process (the default runs one process per vendor)",
+    )
     args = parser.parse_args()
     args.changes = min(args.changes, args.agents)
 
@@ -264,37 +300,62 @@ def main() -> int:
         ("injected API latency", f"{args.latency_ms} ms", ""),
         ("end-to-end latency p50", f"{figures['p50'] * 1000:.0f} ms", ""),
         ("end-to-end latency p99", f"{figures['p99'] * 1000:.0f} ms", "target <= 1000 ms"),
-        ("  p99 CXone -> Omni / Omni -> CXone",
-         f"{figures['p99_cxone_to_salesforce'] * 1000:.0f} / {figures['p99_salesforce_to_cxone'] * 1000:.0f} ms", ""),
-        ("  p50 / p99 by stage: feed (change -> seen)",
-         f"{figures['feed_p50'] * 1000:.0f} / {figures['feed_p99'] * 1000:.0f} ms", ""),
-        ("    decide + vendor write (seen -> answered)",
-         f"{figures['write_p50'] * 1000:.0f} / {figures['write_p99'] * 1000:.0f} ms", ""),
-        ("    applied (answered -> landed)",
-         f"{figures['land_p50'] * 1000:.0f} / {figures['land_p99'] * 1000:.0f} ms", ""),
+        (
+            "  p99 CXone -> Omni / Omni -> CXone",
+            f"{figures['p99_cxone_to_salesforce'] * 1000:.0f} / {figures['p99_salesforce_to_cxone'] * 1000:.0f} ms",
+            "",
+        ),
+        (
+            "  p50 / p99 by stage: feed (change -> seen)",
+            f"{figures['feed_p50'] * 1000:.0f} / {figures['feed_p99'] * 1000:.0f} ms",
+            "",
+        ),
+        (
+            "    decide + vendor write (seen -> answered)",
+            f"{figures['write_p50'] * 1000:.0f} / {figures['write_p99'] * 1000:.0f} ms",
+            "",
+        ),
+        (
+            "    applied (answered -> landed)",
+            f"{figures['land_p50'] * 1000:.0f} / {figures['land_p99'] * 1000:.0f} ms",
+            "",
+        ),
         ("throughput", f"{figures['changes_per_s']:.0f} changes/s", "target >= 200 changes/s"),
         ("  the driver sent changes at", f"{figures['send_rate']:.0f} changes/s", ""),
         ("  after the driver finished sending", f"{figures['drain_per_s']:.0f} changes/s", ""),
         ("writes per change", f"{figures['writes_per_change']:.3f}", "target exactly 1.000"),
         ("  (session joins, cached per agent)", f"{figures['joins']}", "not counted as writes"),
-        ("  Omni commands / Salesforce calls that carried them", f"{figures['omni_writes']} / {figures['omni_calls']}",
-         "concurrent commands share a composite call"),
+        (
+            "  Omni commands / Salesforce calls that carried them",
+            f"{figures['omni_writes']} / {figures['omni_calls']}",
+            "concurrent commands share a composite call",
+        ),
         ("echoes suppressed", f"{figures['echoes_suppressed']:.0f}", "= writes: every echo recognised"),
-        ("CPU seconds in the burst: runtime / sandbox / driver",
-         f"{figures['runtime_cpu_seconds']:.1f} / {figures['sandbox_cpu_seconds']:.1f} / "
-         f"{figures['driver_cpu_seconds']:.1f}",
-         f"of {figures['cpu_window_seconds'] * (os.cpu_count() or 1):.1f} core-s (cores x wall)"),
-        ("runtime CPU per change", f"{figures['runtime_cpu_seconds'] / max(1, figures['delivered']) * 1000:.1f} ms",
-         "CPU-bound ceiling = 1000 / this, per core"),
+        (
+            "CPU seconds in the burst: runtime / sandbox / driver",
+            f"{figures['runtime_cpu_seconds']:.1f} / {figures['sandbox_cpu_seconds']:.1f} / "
+            f"{figures['driver_cpu_seconds']:.1f}",
+            f"of {figures['cpu_window_seconds'] * (os.cpu_count() or 1):.1f} core-s (cores x wall)",
+        ),
+        (
+            "runtime CPU per change",
+            f"{figures['runtime_cpu_seconds'] / max(1, figures['delivered']) * 1000:.1f} ms",
+            "CPU-bound ceiling = 1000 / this, per core",
+        ),
         (f"peak RSS, runtime process ({figures['agents']} agents)", f"{figures['rss_mb']:.0f} MB", ""),
-        (f"peak RSS, {args.rss_agents} agents (synthetic, in-process)", f"{figures['rss_mb_at_rss_agents']:.0f} MB",
-         "target <= 150 MB"),
+        (
+            f"peak RSS, {args.rss_agents} agents (synthetic, in-process)",
+            f"{figures['rss_mb_at_rss_agents']:.0f} MB",
+            "target <= 150 MB",
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     load = os.getloadavg()
     layout = "one process" if args.one_sandbox_process else "one process per vendor"
-    print(f"presence-sync runtime benchmark ({os.cpu_count()} CPUs, load average "
-          f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; sandbox ({layout}), runtime and this driver share them)")
+    print(
+        f"presence-sync runtime benchmark ({os.cpu_count()} CPUs, load average "
+        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; sandbox ({layout}), runtime and this driver share them)"
+    )
     for name, value, target in rows:
         print(f"  {name:<{width}}  {value:>18}  {target}")
     if args.json:

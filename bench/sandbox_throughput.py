@@ -72,9 +72,11 @@ def report(name: str, elapsed: float, latencies: list[float], server_ms: list[fl
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
     ok = rps >= TARGET_RPS and p99 <= TARGET_P99_MS
     server_p99 = server_ms[min(len(server_ms) - 1, int(len(server_ms) * 0.99))] if server_ms else float("nan")
-    print(f"{name:<28} {rps:6.0f} req/s (target >= {TARGET_RPS})  p50 {p50:6.2f} ms  "
-          f"p99 {p99:6.2f} ms (target <= {TARGET_P99_MS:.0f})  {'OK' if ok else 'BELOW TARGET':<12}  "
-          f"[in-app p99 {server_p99:.2f} ms]")
+    print(
+        f"{name:<28} {rps:6.0f} req/s (target >= {TARGET_RPS})  p50 {p50:6.2f} ms  "
+        f"p99 {p99:6.2f} ms (target <= {TARGET_P99_MS:.0f})  {'OK' if ok else 'BELOW TARGET':<12}  "
+        f"[in-app p99 {server_p99:.2f} ms]"
+    )
     return ok
 
 
@@ -85,10 +87,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, running_sandbox(pathlib.Path(tmp) / "sandbox") as sandbox:
         env = sandbox.env
         os.environ["REQUESTS_CA_BUNDLE"] = sandbox.ca_bundle  # the contract; it also beats Session.verify
-        token = requests.post(f"{env['SF_LOGIN_URL']}/services/oauth2/token", verify=sandbox.ca_bundle, timeout=10,
-                              data={"grant_type": "password", "client_id": env["SF_CLIENT_ID"],
-                                    "client_secret": env["SF_CLIENT_SECRET"], "username": env["SF_USERNAME"],
-                                    "password": env["SF_PASSWORD"]}).json()["access_token"]
+        token = requests.post(
+            f"{env['SF_LOGIN_URL']}/services/oauth2/token",
+            verify=sandbox.ca_bundle,
+            timeout=10,
+            data={
+                "grant_type": "password",
+                "client_id": env["SF_CLIENT_ID"],
+                "client_secret": env["SF_CLIENT_SECRET"],
+                "username": env["SF_USERNAME"],
+                "password": env["SF_PASSWORD"],
+            },
+        ).json()["access_token"]
         base = f"{sandbox.salesforce_url}/services/data/v59.0"
 
         def query(s: requests.Session) -> requests.Response:
@@ -107,8 +117,10 @@ def main() -> int:
             in_app = [e["duration_ms"] for e in sandbox.salesforce_operator.requests()]
             return report(name, elapsed, latencies, in_app)
 
-        print(f"sandbox {sandbox.salesforce_url}, {args.requests} requests per line, HTTPS keep-alive, "
-              f"client and server on this machine ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
+        print(
+            f"sandbox {sandbox.salesforce_url}, {args.requests} requests per line, HTTPS keep-alive, "
+            f"client and server on this machine ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})"
+        )
         results = [
             measure("SOQL query, sequential", 1, query),
             measure("SOQL query, 4 threads", 4, query),

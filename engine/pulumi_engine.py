@@ -122,9 +122,7 @@ def installed_pulumi(path_env: str | None = None) -> tuple[Path, tuple[int, int,
     if not found:
         return None
     try:
-        output = subprocess.run(
-            [found, "version"], capture_output=True, text=True, timeout=60, check=True
-        ).stdout
+        output = subprocess.run([found, "version"], capture_output=True, text=True, timeout=60, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     version = parse_version(output)

@@ -63,10 +63,23 @@ def start_sandbox() -> None:
     # 0600 from the start (the sandbox logs its requests); O_APPEND like "ab".
     log = os.fdopen(os.open(SANDBOX_DIR.parent / ".sandbox.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--data-dir", str(SANDBOX_DIR),
-         "--salesforce-port", str(SALESFORCE_PORT), "--cxone-port", str(CXONE_PORT)],
-        cwd=REPO_ROOT, stdout=log, stderr=log, start_new_session=True,  # outlives `make demo`
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "serve",
+            "--data-dir",
+            str(SANDBOX_DIR),
+            "--salesforce-port",
+            str(SALESFORCE_PORT),
+            "--cxone-port",
+            str(CXONE_PORT),
+        ],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,  # outlives `make demo`
+    )
     (SANDBOX_DIR / "sandbox.pid").write_text(str(process.pid))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -93,9 +106,12 @@ def private_folders() -> None:
 def pulumi(*args: str, env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["pulumi", *args, "--stack", STACK, "--non-interactive"],
-        cwd=REPO_ROOT, env=env, text=True, check=False,
+        cwd=REPO_ROOT,
+        env=env,
+        text=True,
+        check=False,
         stdout=subprocess.PIPE if capture else None,
-    )  # fmt: skip
+    )
 
 
 def engine_env() -> dict[str, str]:
@@ -195,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     page = live_view_url()
     if page:
         # --url, not --stack: reading the stack needs the engine's environment (the Makefile's), the page does not
-        say(f"live view: {page} -- every agent on both sides, live (in a terminal: "
-            f"`.venv/bin/presence-sync status --url {page.rstrip('/')}`)")
+        say(
+            f"live view: {page} -- every agent on both sides, live (in a terminal: "
+            f"`.venv/bin/presence-sync status --url {page.rstrip('/')}`)"
+        )
     say("the sandbox and the runtime keep running; `make demo-stop` stops them")
     return 0
 

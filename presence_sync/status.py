@@ -38,8 +38,10 @@ def runtime_from_deployment(deployment: Mapping[str, Any]) -> tuple[str, str | N
         config = outputs.get("config") if isinstance(outputs.get("config"), dict) else {}
         token_env = config.get("live_view_token_env") if config else None
         if not health:
-            raise StatusError("the stack's runtime has no health URL (a Kubernetes target?): reach it with "
-                              "`kubectl port-forward` and pass --url")  # fmt: skip
+            raise StatusError(
+                "the stack's runtime has no health URL (a Kubernetes target?): reach it with "
+                "`kubectl port-forward` and pass --url"
+            )
         return str(health).removesuffix("/healthz"), token_env
     raise StatusError("the stack has no SyncRuntime resource: run `pulumi up` first")
 
@@ -63,8 +65,9 @@ def fetch(base: str, token: str | None) -> tuple[dict[str, Any], list[dict[str, 
         if summary.status_code in (401, 403):
             raise StatusError(f"{base} refused the live view ({summary.status_code}): {summary.text.strip()[:200]}")
         summary.raise_for_status()
-        agents = requests.get(f"{base}/api/v1/agents", params={"status": "not_in_step", "limit": "50"},
-                              headers=headers, timeout=10)  # fmt: skip
+        agents = requests.get(
+            f"{base}/api/v1/agents", params={"status": "not_in_step", "limit": "50"}, headers=headers, timeout=10
+        )
         agents.raise_for_status()
     except requests.RequestException as exc:
         raise StatusError(f"cannot reach the runtime at {base}: {type(exc).__name__}") from None
@@ -78,24 +81,32 @@ def _ms(seconds: float | None) -> str:
 def render(base: str, summary: Mapping[str, Any], out_of_step: list[dict[str, Any]]) -> str:
     a = summary["agents"]
     ready = summary["ready"]
-    lines = [f"runtime {base}: {'ready' if ready['ok'] else 'NOT READY: ' + ready['reason']}",
-             f"agents: {a['total']} matched, {a['in_step']} in step, {a['pending']} pending, {a['failing']} failing, "
-             f"{a['out_of_step']} out of step; {a['unmatched']} unmatched"]  # fmt: skip
+    lines = [
+        f"runtime {base}: {'ready' if ready['ok'] else 'NOT READY: ' + ready['reason']}",
+        f"agents: {a['total']} matched, {a['in_step']} in step, {a['pending']} pending, {a['failing']} failing, "
+        f"{a['out_of_step']} out of step; {a['unmatched']} unmatched",
+    ]
     window = summary["latency"]["window_seconds"] / 60
     for direction, data in summary["latency"]["directions"].items():
-        lines.append(f"latency {DIRECTIONS.get(direction, direction)} (last {window:g} min): p50 {_ms(data['p50'])}, "
-                     f"p99 {_ms(data['p99'])}, {data['count']} writes")  # fmt: skip
+        lines.append(
+            f"latency {DIRECTIONS.get(direction, direction)} (last {window:g} min): p50 {_ms(data['p50'])}, "
+            f"p99 {_ms(data['p99'])}, {data['count']} writes"
+        )
     circuits = ", ".join(f"{vendor} {c['state']}" for vendor, c in summary["circuits"].items())
     calls = summary["api_calls_today"]
-    lines += [f"circuits: {circuits}", f"API calls today ({calls['date']}): cxone {calls['cxone']}, "
-              f"salesforce {calls['salesforce']}"]  # fmt: skip
+    lines += [
+        f"circuits: {circuits}",
+        f"API calls today ({calls['date']}): cxone {calls['cxone']}, salesforce {calls['salesforce']}",
+    ]
     if out_of_step:
         lines.append(f"not in step ({a['not_in_step']}):")
         for row in out_of_step:
             pending = ", ".join(f"{side} <- {target}" for side, target in (row.get("pending") or {}).items())
-            lines.append(f"  {row['agent_id']} {row['email'] or '-'}  [{row['status'].replace('_', ' ')}]  rule "
-                         f"{row['rule'] or '-'}  CXone {row['cxone_state'] or '-'}  Omni {row['omni_status'] or '-'}"
-                         + (f"  pending {pending}" if pending else ""))  # fmt: skip
+            lines.append(
+                f"  {row['agent_id']} {row['email'] or '-'}  [{row['status'].replace('_', ' ')}]  rule "
+                f"{row['rule'] or '-'}  CXone {row['cxone_state'] or '-'}  Omni {row['omni_status'] or '-'}"
+                + (f"  pending {pending}" if pending else "")
+            )
         if a["not_in_step"] > len(out_of_step):
             lines.append(f"  ... and {a['not_in_step'] - len(out_of_step)} more (the page, or /api/v1/agents)")
     for error in summary.get("errors", [])[:3]:

@@ -86,8 +86,13 @@ class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs]):
         except ProviderError as error:
             return [CheckFailure("", f"{self.describe(inputs)}: accessKeyUser: {error}")]
         if not agent.is_active:
-            return [CheckFailure("", f"{self.describe(inputs)}: accessKeyUser: CXone user "
-                                     f"{inputs.access_key_user} is deactivated; name an active user")]  # fmt: skip
+            return [
+                CheckFailure(
+                    "",
+                    f"{self.describe(inputs)}: accessKeyUser: CXone user "
+                    f"{inputs.access_key_user} is deactivated; name an active user",
+                )
+            ]
         return []
 
     def find_existing(self, inputs: CxoneAccountMappingInputs) -> tuple[str, dict[str, Any]] | None:

@@ -157,8 +157,9 @@ class PresenceRuleProvider(SpecProvider[PresenceRuleInputs]):
                 team_ids.append(agent.team_id)
         for side in ("publisher", "subscriber"):
             for index, line in enumerate(getattr(inputs, side)):
-                failures += self._check_acd(f"{self.describe(inputs)}: {side}[{index}].acd", line.acd,
-                                            sorted(set(team_ids)))  # fmt: skip
+                failures += self._check_acd(
+                    f"{self.describe(inputs)}: {side}[{index}].acd", line.acd, sorted(set(team_ids))
+                )
         return failures
 
     @staticmethod

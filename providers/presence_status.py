@@ -55,9 +55,12 @@ class PresenceStatusProvider(SpecProvider[PresenceStatusInputs]):
         if not missing:
             return []
         return [
-            CheckFailure("", f"{self.describe(inputs)}: channels: service channel(s) {', '.join(missing)} do not "
-                             f"exist in the org; hint: channels there: {', '.join(sorted(channels)) or 'none'}")
-        ]  # fmt: skip
+            CheckFailure(
+                "",
+                f"{self.describe(inputs)}: channels: service channel(s) {', '.join(missing)} do not "
+                f"exist in the org; hint: channels there: {', '.join(sorted(channels)) or 'none'}",
+            )
+        ]
 
     def already_exists(self, inputs: PresenceStatusInputs, existing_id: str) -> str:
         return (

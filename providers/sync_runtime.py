@@ -135,10 +135,17 @@ def render_runtime(
     k8s = kubernetes if isinstance(kubernetes, KubernetesInputs) else KubernetesInputs.model_validate(kubernetes or {})
     port = int(config.get("metrics_port") or 9464)
     options = RenderOptions(
-        name=name, namespace=k8s.namespace, image=k8s.image, port=port, cpu_limit=k8s.cpu_limit,
-        memory_limit=k8s.memory_limit, prometheus_namespace=k8s.prometheus_namespace,
-        prometheus_pod_labels=k8s.prometheus_pod_labels, kubelet_cidrs=k8s.kubelet_cidrs, vendor_cidrs=k8s.vendor_cidrs,
-    )  # fmt: skip
+        name=name,
+        namespace=k8s.namespace,
+        image=k8s.image,
+        port=port,
+        cpu_limit=k8s.cpu_limit,
+        memory_limit=k8s.memory_limit,
+        prometheus_namespace=k8s.prometheus_namespace,
+        prometheus_pod_labels=k8s.prometheus_pod_labels,
+        kubelet_cidrs=k8s.kubelet_cidrs,
+        vendor_cidrs=k8s.vendor_cidrs,
+    )
     return render(config, options)
 
 
@@ -292,8 +299,10 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
             return  # someone else's bridge (deployed by hand): not ours to remove
         left = "the bridge's components"
         try:
-            left = ", ".join(f"{type_name} {', '.join(members)}" for type_name, members in
-                             manifest_members((BRIDGE_DIR / "package.xml").read_bytes())[0])  # fmt: skip
+            left = ", ".join(
+                f"{type_name} {', '.join(members)}"
+                for type_name, members in manifest_members((BRIDGE_DIR / "package.xml").read_bytes())[0]
+            )
             remove: Callable[[bytes], object] | None = getattr(context.salesforce(), "remove_bridge", None)
             if remove is None:
                 raise ProviderError("the Salesforce client cannot remove it (no remove_bridge); update presence_sync")
@@ -375,17 +384,31 @@ class LocalTarget:
     def start(self) -> None:
         self._check_port_free()
         module = os.environ.get(RUNTIME_MODULE_VARIABLE, "runtime")
-        argv = [sys.executable, "-m", "runtime.supervise", "--config", str(self.dir / "config.json"),
-                "--pid-file", str(self.pid_file), "--stop-timeout", str(self.inputs.stop_timeout_seconds)]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "runtime.supervise",
+            "--config",
+            str(self.dir / "config.json"),
+            "--pid-file",
+            str(self.pid_file),
+            "--stop-timeout",
+            str(self.inputs.stop_timeout_seconds),
+        ]
         if module != "runtime":
             argv += ["--module", module]
         env = {**_service_environment(), "PYTHONUNBUFFERED": "1"}
         with os.fdopen(os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             process = subprocess.Popen(
-                argv, cwd=self.dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                argv,
+                cwd=self.dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
                 start_new_session=True,  # its own process group: it outlives the engine's provider process
                 umask=0o077,  # the store (state.sqlite3 and its journal) is created 0600
-            )  # fmt: skip
+            )
         self._wait_ready(process)
 
     def _check_port_free(self) -> None:
@@ -486,9 +509,8 @@ def _service_environment() -> dict[str, str]:
     settings (which win, as in ``providers.context``), filtered to ``SERVICE_ENVIRONMENT`` (and ``LC_*``)."""
     merged = {**os.environ, **context._settings}
     return {
-        name: value for name, value in merged.items()
-        if name in SERVICE_ENVIRONMENT or name.startswith(BASIC_PREFIXES)
-    }  # fmt: skip
+        name: value for name, value in merged.items() if name in SERVICE_ENVIRONMENT or name.startswith(BASIC_PREFIXES)
+    }
 
 
 def _http_ok(url: str) -> bool:
@@ -562,9 +584,15 @@ class KubernetesTarget:
         return [
             [*kubectl, "apply", *files],
             [*kubectl, *namespace, "get", "secret", f"{self.inputs.name}-credentials", "-o", "name"],
-            [*kubectl, *namespace, "rollout", "status", f"deployment/{self.inputs.name}",
-             f"--timeout={self.k8s.rollout_timeout_seconds}s"],
-        ]  # fmt: skip
+            [
+                *kubectl,
+                *namespace,
+                "rollout",
+                "status",
+                f"deployment/{self.inputs.name}",
+                f"--timeout={self.k8s.rollout_timeout_seconds}s",
+            ],
+        ]
 
     def deploy(self) -> Written:
         commands = self.plan()
@@ -583,8 +611,16 @@ class KubernetesTarget:
         return Written(self.id())
 
     def read(self) -> dict[str, Any] | None:
-        argv = [*self.kubectl(), "--namespace", self.k8s.namespace, "get", f"deployment/{self.inputs.name}",
-                "-o", "json", "--ignore-not-found"]  # fmt: skip
+        argv = [
+            *self.kubectl(),
+            "--namespace",
+            self.k8s.namespace,
+            "get",
+            f"deployment/{self.inputs.name}",
+            "-o",
+            "json",
+            "--ignore-not-found",
+        ]
         result = self._run(argv, "reading the Deployment")
         if not result.stdout.strip():
             return None
@@ -607,9 +643,11 @@ class KubernetesTarget:
         self.dir.mkdir(parents=True, exist_ok=True)
         rendered.write(self.dir)
         files = [
-            arg for path in reversed(rendered.manifests()) if not path.endswith("namespace.yaml")
+            arg
+            for path in reversed(rendered.manifests())
+            if not path.endswith("namespace.yaml")
             for arg in ("-f", str(self.dir / path))
-        ]  # fmt: skip
+        ]
         self._run([*kubectl, "delete", "--ignore-not-found", "--wait=true", *files], "deleting")
 
     def _expected_config_digest(self) -> str | None:

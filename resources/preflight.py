@@ -84,25 +84,33 @@ def salesforce_findings(spec: PresenceSpec, salesforce: SalesforceReads) -> list
         for index, access in enumerate(sf.profile_access):
             if access.profile not in profiles:
                 findings.append(
-                    Finding(("salesforce", "profileAccess", index, "profile"),
-                            f"Salesforce profile {shown(access.profile)} does not exist in the org",
-                            _name_hint(access.profile, profiles, "profiles in the org")))  # fmt: skip
+                    Finding(
+                        ("salesforce", "profileAccess", index, "profile"),
+                        f"Salesforce profile {shown(access.profile)} does not exist in the org",
+                        _name_hint(access.profile, profiles, "profiles in the org"),
+                    )
+                )
     if any(status.channels for status in sf.statuses):
         channels = [channel.developer_name for channel in salesforce.list_service_channels()]
         for index, status in enumerate(sf.statuses):
             for position, channel in enumerate(status.channels):
                 if channel not in channels:
                     findings.append(
-                        Finding(("salesforce", "statuses", index, "channels", position),
-                                f"service channel {shown(channel)} does not exist in the org",
-                                _name_hint(channel, channels, "channels (developer names) in the org")))  # fmt: skip
+                        Finding(
+                            ("salesforce", "statuses", index, "channels", position),
+                            f"service channel {shown(channel)} does not exist in the org",
+                            _name_hint(channel, channels, "channels (developer names) in the org"),
+                        )
+                    )
     if sf.existing_statuses:
         statuses = [status.developer_name for status in salesforce.list_presence_statuses()]
         for index, name in enumerate(sf.existing_statuses):
             if name not in statuses:
                 hint = _name_hint(name, statuses, "statuses in the org")
-                message = (f"presence status {shown(name)} does not exist in the org (existingStatuses only refer to "
-                           "statuses the org already has)")  # fmt: skip
+                message = (
+                    f"presence status {shown(name)} does not exist in the org (existingStatuses only refer to "
+                    "statuses the org already has)"
+                )
                 hint += "; to have the stack create it, list it under salesforce.statuses instead"
                 findings.append(Finding(("salesforce", "existingStatuses", index), message, hint))
     return findings
@@ -115,11 +123,21 @@ def cxone_findings(spec: PresenceSpec, cxone: CxoneReads) -> list[Finding]:
     found = [agent for agent in agents if (agent.email or "").casefold() == email.casefold()]
     if not found:
         emails = [agent.email for agent in agents if agent.email and agent.is_active]
-        return [Finding(path, f"CXone user {shown(email)} does not exist in the tenant",
-                        _name_hint(email, emails, "active users"))]  # fmt: skip
+        return [
+            Finding(
+                path,
+                f"CXone user {shown(email)} does not exist in the tenant",
+                _name_hint(email, emails, "active users"),
+            )
+        ]
     if not any(agent.is_active for agent in found):
-        return [Finding(path, f"CXone user {shown(email)} is deactivated; an account mapping's access-key user must "
-                        "stay active", "reactivate the user in CXone, or name an active user")]  # fmt: skip
+        return [
+            Finding(
+                path,
+                f"CXone user {shown(email)} is deactivated; an account mapping's access-key user must stay active",
+                "reactivate the user in CXone, or name an active user",
+            )
+        ]
     return []
 
 
@@ -168,8 +186,9 @@ def locate(file: str | None, findings: Sequence[Finding]) -> list[Problem]:
     for finding in findings:
         line, column = (position(finding.path) if finding.path else None) or (None, None)
         hint = one_line(finding.hint) if finding.hint else None
-        problems.append(Problem(file or "<spec>", format_path(finding.path), one_line(finding.message), hint, line,
-                                column))  # fmt: skip
+        problems.append(
+            Problem(file or "<spec>", format_path(finding.path), one_line(finding.message), hint, line, column)
+        )
     return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
 
 

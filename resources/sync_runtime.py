@@ -70,8 +70,11 @@ class RuntimeSettings:
     def config_overrides(self) -> dict[str, Any]:
         """The config fields the spec does not carry: where the store lives and where /healthz listens."""
         if self.target == "local":
-            return {"store_path": str(self.work_dir / "state.sqlite3"), "metrics_host": "127.0.0.1",
-                    "metrics_port": self.port}  # fmt: skip
+            return {
+                "store_path": str(self.work_dir / "state.sqlite3"),
+                "metrics_host": "127.0.0.1",
+                "metrics_port": self.port,
+            }
         return {"store_path": f"{STATE_DIR}/state.sqlite3", "metrics_host": "0.0.0.0", "metrics_port": KUBERNETES_PORT}
 
     def kubernetes_inputs(self) -> dict[str, Any] | None:

@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         salesforce = SalesforceClient.from_env(
             retry=retry, transport=HTTPAdapter(pool_connections=4, pool_maxsize=pool), timeout=15.0
         )
-        cxone = CxoneClient.from_env(retry=retry, transport=HTTPAdapter(pool_connections=4, pool_maxsize=pool),
-                                     timeout=15.0)  # fmt: skip
+        cxone = CxoneClient.from_env(
+            retry=retry, transport=HTTPAdapter(pool_connections=4, pool_maxsize=pool), timeout=15.0
+        )
     except (OSError, ValueError) as exc:  # unreadable/invalid config (ValidationError), SettingsError
         print(f"presence-sync runtime: {exc}", file=sys.stderr)
         return 2

@@ -28,8 +28,15 @@ from xml.sax.saxutils import escape
 
 from defusedxml.ElementTree import fromstring as parse_xml
 
-__all__ = ["BRIDGE_DIR", "METADATA_FOLDERS", "BridgePackage", "bridge_package", "bridge_removal_package",
-           "bridge_test_classes", "manifest_members"]
+__all__ = [
+    "BRIDGE_DIR",
+    "METADATA_FOLDERS",
+    "BridgePackage",
+    "bridge_package",
+    "bridge_removal_package",
+    "bridge_test_classes",
+    "manifest_members",
+]
 
 BRIDGE_DIR = Path(__file__).resolve().parents[1] / "salesforce" / "bridge"
 METADATA_FOLDERS = ("aura", "classes", "lwc", "objects")
@@ -75,10 +82,11 @@ def bridge_removal_package(root: Path = BRIDGE_DIR) -> BridgePackage:
     only) and destructiveChanges.xml listing package.xml's types and members. FileNotFoundError without it."""
     blocks, version = manifest_members((root / "package.xml").read_bytes())
     types = "".join(
-        "    <types>\n" + "".join(f"        <members>{escape(m)}</members>\n" for m in members)
+        "    <types>\n"
+        + "".join(f"        <members>{escape(m)}</members>\n" for m in members)
         + f"        <name>{escape(name)}</name>\n    </types>\n"
         for name, members in blocks
-    )  # fmt: skip
+    )
     head = f'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="{_MD_NS}">\n'
     tail = f"    <version>{escape(version)}</version>\n</Package>\n"
     return _package({"destructiveChanges.xml": (head + types + tail).encode(), "package.xml": (head + tail).encode()})

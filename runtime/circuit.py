@@ -16,8 +16,15 @@ class CircuitBreaker:
     """Closed → open after ``threshold`` consecutive failures → half-open after a cooldown (one probe);
     the cooldown doubles on each failed probe, up to ``max_cooldown``."""
 
-    def __init__(self, name: str, *, threshold: int = 3, cooldown: float = 0.5, max_cooldown: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        *,
+        threshold: int = 3,
+        cooldown: float = 0.5,
+        max_cooldown: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.name = name
         self.threshold = threshold
         self.base_cooldown = cooldown

@@ -79,8 +79,9 @@ class SkewEstimator:
             return  # beyond the skew assumed at most (clock_skew_seconds): not our write's echo
         with self._lock:
             current = self._estimate
-            if len(self._bounds) >= SETTLED and not (current.offset - current.uncertainty <= high
-                                                     and low <= current.offset + current.uncertainty):
+            if len(self._bounds) >= SETTLED and not (
+                current.offset - current.uncertainty <= high and low <= current.offset + current.uncertainty
+            ):
                 return  # far outside what the other writes said: not our write's echo, or a stalled vendor
             self._bounds.append((low, high))
             self._estimate = self._compute()

@@ -73,8 +73,11 @@ class RuleConfig(_Model):
         return self
 
     def publisher_sources(self) -> dict[AcdState, StatusRef | Literal["previous"]]:
-        return {parsed: target for source, target in self.publisher.items()
-                if isinstance(parsed := parse_acd(source), AcdState)}  # fmt: skip
+        return {
+            parsed: target
+            for source, target in self.publisher.items()
+            if isinstance(parsed := parse_acd(source), AcdState)
+        }
 
 
 class AgentLink(_Model):
@@ -121,13 +124,17 @@ class RuntimeConfig(_Model):
     resync_interval_seconds: float = Field(default=300.0, gt=0, description="Full reconcile of every agent.")
     echo_window_seconds: float = Field(default=30.0, gt=0, description="How long a write of ours is recognised.")
     clock_skew_seconds: float = Field(
-        default=1.0, ge=0, le=30,
+        default=1.0,
+        ge=0,
+        le=30,
         description="Largest difference between a vendor's clock and ours assumed until it is measured (from our "
         "own writes and their echoes, see runtime/clocks.py). It must exceed the real skew: an echo of ours "
         "older than this bound is taken for the agent's own change.",
     )
     reread_after_seconds: float = Field(
-        default=5.0, gt=0, le=3600,
+        default=5.0,
+        gt=0,
+        le=3600,
         description="A write decided longer ago than this (an outage, a backoff) re-reads its side first.",
     )
     durability: Literal["normal", "full"] = Field(
@@ -136,10 +143,18 @@ class RuntimeConfig(_Model):
         "power loss (one fsync per transaction).",
     )
     api_budget_per_minute: Budgets = Field(default_factory=Budgets)
-    workers: int = Field(default=128, ge=1, le=256, description="Reconcile worker threads: writes wait on the vendor, "
-                         "so concurrent writes = changes per second x write latency.")
+    workers: int = Field(
+        default=128,
+        ge=1,
+        le=256,
+        description="Reconcile worker threads: writes wait on the vendor, "
+        "so concurrent writes = changes per second x write latency.",
+    )
     omni_publish_calls_in_flight: int = Field(
-        default=4, ge=1, le=25, description="Omni command publishes under way at once; commands that arrive "
+        default=4,
+        ge=1,
+        le=25,
+        description="Omni command publishes under way at once; commands that arrive "
         "meanwhile leave together in the next composite call (up to 25 each). Fewer means bigger batches.",
     )
     salesforce_feed: Literal["stream", "poll"] = Field(
@@ -149,7 +164,8 @@ class RuntimeConfig(_Model):
     metrics_host: str = Field(default="127.0.0.1", description="Address of /healthz, /readyz, /metrics.")
     metrics_port: int = Field(default=9464, ge=0, le=65535, description="Port of the same (0: pick a free one).")
     live_view_token_env: str | None = Field(
-        default=None, pattern=r"^[A-Z_][A-Z0-9_]*$",
+        default=None,
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
         description="Name of the environment variable holding the live view's token (never the token itself). "
         "Set: the page and /api/v1 need it (Authorization: Bearer, or the page's cookie). Unset: they are served "
         "on a loopback bind only.",
@@ -284,8 +300,16 @@ def build_config(spec: PresenceSpec, resolver: ConfigResolver, **overrides: obje
                 problems.append(f"rule {rule.name!r}: no CXone agent has the e-mail {email!r}")
             else:
                 agent_ids.append(agent.agent_id)
-        rules.append(RuleConfig(name=rule.name, priority=rule.priority, publisher=publisher, subscriber=subscriber,
-                                team_ids=tuple(team_ids), agent_ids=tuple(agent_ids)))  # fmt: skip
+        rules.append(
+            RuleConfig(
+                name=rule.name,
+                priority=rule.priority,
+                publisher=publisher,
+                subscriber=subscriber,
+                team_ids=tuple(team_ids),
+                agent_ids=tuple(agent_ids),
+            )
+        )
     if problems:
         raise ConfigError("; ".join(problems))
     runtime = spec.runtime
@@ -330,19 +354,27 @@ def match_agents(
         if email in forced:
             forced_user = by_username.get(forced[email])
             if forced_user is None:
-                unmatched.append(UnmatchedAgent(agent_id=agent.agent_id, email=agent.email,
-                                                reason=f"override names Salesforce user {forced[email]!r}, "
-                                                "which does not exist or is inactive"))  # fmt: skip
+                unmatched.append(
+                    UnmatchedAgent(
+                        agent_id=agent.agent_id,
+                        email=agent.email,
+                        reason=f"override names Salesforce user {forced[email]!r}, which does not exist or is inactive",
+                    )
+                )
                 continue
             user = forced_user
         else:
             candidates = by_email.get(email, []) if email else []
             if len(candidates) != 1:
-                reason = "no Salesforce user has this e-mail" if not candidates else (
-                    f"{len(candidates)} Salesforce users have this e-mail; add a userOverride")
+                reason = (
+                    "no Salesforce user has this e-mail"
+                    if not candidates
+                    else (f"{len(candidates)} Salesforce users have this e-mail; add a userOverride")
+                )
                 unmatched.append(UnmatchedAgent(agent_id=agent.agent_id, email=agent.email, reason=reason))
                 continue
             user = candidates[0]
-        links.append(AgentLink(agent_id=agent.agent_id, salesforce_user_id=user.id, team_id=agent.team_id,
-                               email=agent.email))  # fmt: skip
+        links.append(
+            AgentLink(agent_id=agent.agent_id, salesforce_user_id=user.id, team_id=agent.team_id, email=agent.email)
+        )
     return tuple(links), tuple(unmatched)

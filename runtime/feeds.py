@@ -94,8 +94,15 @@ class CxoneFeed(_Stoppable):
     name = "cxone"
     CURSOR = "cxone.lastPollTime"
 
-    def __init__(self, client: _CxoneClient, reconciler: Reconciler, config: RuntimeConfig, *,
-                 metrics: Metrics, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client: _CxoneClient,
+        reconciler: Reconciler,
+        config: RuntimeConfig,
+        *,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(metrics, clock)
         self.client = client
         self.reconciler = reconciler
@@ -104,8 +111,14 @@ class CxoneFeed(_Stoppable):
 
     def _observations(self, states: Iterable[Any]) -> list[Observation]:
         codes = self.config.unavailable_codes
-        return [Observation(s.agent_id, acd_notation(s.agent_state_name, s.out_state_id, s.out_state_description,
-                                                     codes), parse_time(s.last_update_time)) for s in states]
+        return [
+            Observation(
+                s.agent_id,
+                acd_notation(s.agent_state_name, s.out_state_id, s.out_state_description, codes),
+                parse_time(s.last_update_time),
+            )
+            for s in states
+        ]
 
     def catch_up(self) -> None:
         """At start: a fresh store takes a baseline snapshot (nothing propagates); otherwise one read from the
@@ -139,8 +152,9 @@ class CxoneFeed(_Stoppable):
 
 
 class _SalesforceClient(Protocol):
-    def read_presence_changes(self, after_replay_id: int | None, wait_ms: int = 0,
-                              limit: int = 100) -> tuple[list[Any], int | None]: ...  # fmt: skip
+    def read_presence_changes(
+        self, after_replay_id: int | None, wait_ms: int = 0, limit: int = 100
+    ) -> tuple[list[Any], int | None]: ...
 
     def poll_current_presence(self, since: datetime | None = None) -> tuple[list[Any], datetime | None]: ...
 
@@ -151,8 +165,15 @@ class SalesforceFeed(_Stoppable):
     POLL_CURSOR = "salesforce.lastModified"
     LIMIT = 1000
 
-    def __init__(self, client: _SalesforceClient, reconciler: Reconciler, config: RuntimeConfig, *,
-                 metrics: Metrics, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client: _SalesforceClient,
+        reconciler: Reconciler,
+        config: RuntimeConfig,
+        *,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(metrics, clock)
         self.client = client
         self.reconciler = reconciler
@@ -250,8 +271,9 @@ class SalesforceFeed(_Stoppable):
             if agent_id is not None:
                 # Beside the change stream, LastModifiedDate is not on the change events' time basis (their
                 # CommitTimestamp): such a read shows a different state, never a repeated one.
-                observations.append(Observation(agent_id, row.status_id, parse_time(row.last_modified),
-                                                snapshot=self.mode == "stream"))
+                observations.append(
+                    Observation(agent_id, row.status_id, parse_time(row.last_modified), snapshot=self.mode == "stream")
+                )
         cursor = (self.POLL_CURSOR, newest.isoformat()) if newest is not None and not full else None
         self.reconciler.observe("sf", observations, cursor, baseline=baseline)
         self._ok(o.changed_at for o in observations)

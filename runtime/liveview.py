@@ -74,10 +74,20 @@ MAX_PAGE = 500
 STATUSES = ("in_step", "pending", "failing", "out_of_step")
 SIDE_NAMES = {"acd": "cxone", "sf": "salesforce"}
 # Vendor credentials the clients read from the environment: never in a body we send, whatever a bug lets through.
-SECRET_VARIABLES = ("SF_CLIENT_SECRET", "SF_PASSWORD", "SF_SECURITY_TOKEN", "CXONE_CLIENT_SECRET",
-                    "CXONE_ACCESS_KEY_ID", "CXONE_ACCESS_KEY_SECRET")  # fmt: skip
-STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}  # fmt: skip
+SECRET_VARIABLES = (
+    "SF_CLIENT_SECRET",
+    "SF_PASSWORD",
+    "SF_SECURITY_TOKEN",
+    "CXONE_CLIENT_SECRET",
+    "CXONE_ACCESS_KEY_ID",
+    "CXONE_ACCESS_KEY_SECRET",
+)
+STATIC_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -162,8 +172,11 @@ class LiveView:
         # The full re-read costs ~35 ms per 1,000 agents (measured at 10,000): every 5 s, slower for big tenants.
         self.full_refresh_seconds = max(FULL_REFRESH_SECONDS, len(self.links) / 300)
         self._hook()
-        log.info("live view %s", "enabled" if self.enabled else f"disabled: {self.why_disabled}",
-                 extra={"feed": "token" if self.token else "loopback"})  # fmt: skip
+        log.info(
+            "live view %s",
+            "enabled" if self.enabled else f"disabled: {self.why_disabled}",
+            extra={"feed": "token" if self.token else "loopback"},
+        )
 
     # ------------------------------------------------------------------------------------- access
 
@@ -174,8 +187,9 @@ class LiveView:
             return True, ""
         if _is_loopback(self.config.metrics_host):
             return True, ""
-        return False, (f"bound to {self.config.metrics_host}, not a loopback address, and no live_view_token_env "
-                       "is configured")  # fmt: skip
+        return False, (
+            f"bound to {self.config.metrics_host}, not a loopback address, and no live_view_token_env is configured"
+        )
 
     def _authorized(self, headers: Any) -> bool:
         if self.token is None:
@@ -242,9 +256,17 @@ class LiveView:
         if hint and message.endswith(hint):
             message = message[: -len(hint)].rstrip()
         vendor = getattr(exc, "vendor", None) or (SIDE_NAMES[item.side] if item is not None else feed)
-        entry = {"at": _iso(self.clock()), "vendor": vendor, "kind": type(exc).__name__,
-                 "agent_id": item.agent_id if item else None, "side": SIDE_NAMES[item.side] if item else None,
-                 "feed": feed, "retrying": retrying, "message": message, "hint": hint}  # fmt: skip
+        entry = {
+            "at": _iso(self.clock()),
+            "vendor": vendor,
+            "kind": type(exc).__name__,
+            "agent_id": item.agent_id if item else None,
+            "side": SIDE_NAMES[item.side] if item else None,
+            "feed": feed,
+            "retrying": retrying,
+            "message": message,
+            "hint": hint,
+        }
         with self._lock:
             self._errors.append(entry)
             if item is not None:
@@ -354,7 +376,8 @@ class LiveView:
                 for row in changed:
                     self._broadcast("agent", row)
                 if (self._summary_dirty and now - last_summary >= SUMMARY_EVERY_SECONDS) or (
-                        now - last_summary >= FULL_REFRESH_SECONDS):
+                    now - last_summary >= FULL_REFRESH_SECONDS
+                ):
                     self._summary_dirty = False
                     last_summary = now
                     self._broadcast("summary", self.summary())
@@ -378,8 +401,16 @@ class LiveView:
 
     # ------------------------------------------------------------------------------------- API
 
-    def agents(self, *, status: str | None = None, rule: str | None = None, team: int | None = None,
-               q: str | None = None, offset: int = 0, limit: int = 100) -> dict[str, Any]:  # fmt: skip
+    def agents(
+        self,
+        *,
+        status: str | None = None,
+        rule: str | None = None,
+        team: int | None = None,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> dict[str, Any]:
         """A page of rows in agent id order. ``status``: one of STATUSES, or ``not_in_step`` (all but in_step);
         ``rule``: a rule's name, ``(none)`` for agents no rule covers; ``team``: a team id; ``q``: e-mail or id."""
         needle = (q or "").strip().lower()
@@ -397,8 +428,13 @@ class LiveView:
             rows = [r for r in rows if needle in (r["email"] or "").lower() or needle in str(r["agent_id"])]
         limit = max(1, min(MAX_PAGE, limit))
         offset = max(0, offset)
-        return {"version": API_VERSION, "total": len(rows), "offset": offset, "limit": limit,
-                "agents": rows[offset:offset + limit]}  # fmt: skip
+        return {
+            "version": API_VERSION,
+            "total": len(rows),
+            "offset": offset,
+            "limit": limit,
+            "agents": rows[offset : offset + limit],
+        }
 
     def latency(self, window: float) -> dict[str, Any]:
         since = self.clock() - window
@@ -410,9 +446,13 @@ class LiveView:
             counts = [0] * (len(LATENCY_BUCKETS) + 1)
             for value in values:
                 counts[bisect.bisect_left(LATENCY_BUCKETS, value)] += 1
-            result[direction] = {"count": len(values), "p50": _percentile(values, 0.5),
-                                 "p99": _percentile(values, 0.99), "max": values[-1] if values else None,
-                                 "histogram": counts}  # fmt: skip
+            result[direction] = {
+                "count": len(values),
+                "p50": _percentile(values, 0.5),
+                "p99": _percentile(values, 0.99),
+                "max": values[-1] if values else None,
+                "histogram": counts,
+            }
         return {"window_seconds": window, "bucket_upper_bounds": [*LATENCY_BUCKETS, None], "directions": result}
 
     def _api_calls(self) -> dict[str, Any]:
@@ -449,8 +489,12 @@ class LiveView:
             "version": API_VERSION,
             "generated_at": _iso(self.clock()),
             "ready": {"ok": ready, "reason": reason},
-            "agents": {"total": len(rows), **counts, "not_in_step": len(rows) - counts["in_step"],
-                       "unmatched": len(self.config.unmatched)},
+            "agents": {
+                "total": len(rows),
+                **counts,
+                "not_in_step": len(rows) - counts["in_step"],
+                "unmatched": len(self.config.unmatched),
+            },
             "latency": self.latency(window),
             "circuits": circuits,
             "feeds": feeds,
@@ -473,11 +517,17 @@ class LiveView:
             self._send(request, 403, f"live view disabled: {self.why_disabled}\n".encode(), "text/plain")
             return True
         if path == "/" or path.startswith("/static/"):
-            return self._static(request, "index.html" if path == "/" else path[len("/static/"):])
+            return self._static(request, "index.html" if path == "/" else path[len("/static/") :])
         if not self._authorized(request.headers):
-            body = {"error": "unauthorized", "hint": "send Authorization: Bearer <token> (the value of the variable "
-                    "live_view_token_env names), or enter it in the page"} if self.token else {
-                    "error": "forbidden", "hint": "the live view answers loopback host names only"}  # fmt: skip
+            body = (
+                {
+                    "error": "unauthorized",
+                    "hint": "send Authorization: Bearer <token> (the value of the variable "
+                    "live_view_token_env names), or enter it in the page",
+                }
+                if self.token
+                else {"error": "forbidden", "hint": "the live view answers loopback host names only"}
+            )
             self._json(request, 401 if self.token else 403, body)
             return True
         query = {key: values[-1] for key, values in parse_qs(url.query).items()}
@@ -496,10 +546,18 @@ class LiveView:
             if status is not None and status not in (*STATUSES, "not_in_step"):
                 raise ValueError(f"status must be one of {', '.join((*STATUSES, 'not_in_step'))}")
             team = query.get("team")
-            self._json(request, 200, self.agents(status=status, rule=query.get("rule") or None,
-                                                 team=int(team) if team else None, q=query.get("q"),
-                                                 offset=int(query.get("offset", 0)),
-                                                 limit=int(query.get("limit", 100))))  # fmt: skip
+            self._json(
+                request,
+                200,
+                self.agents(
+                    status=status,
+                    rule=query.get("rule") or None,
+                    team=int(team) if team else None,
+                    q=query.get("q"),
+                    offset=int(query.get("offset", 0)),
+                    limit=int(query.get("limit", 100)),
+                ),
+            )
         elif path.startswith("/api/v1/agents/"):
             agent_id = int(path.rsplit("/", 1)[1])
             with self._lock:

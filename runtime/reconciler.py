@@ -117,8 +117,9 @@ class Reconciler:
         self.metrics = metrics or Metrics()
         self.clock = clock
         self.rand = rand
-        self.breakers: dict[Side, CircuitBreaker] = dict(breakers or {
-            "acd": CircuitBreaker("cxone"), "sf": CircuitBreaker("salesforce")})  # fmt: skip
+        self.breakers: dict[Side, CircuitBreaker] = dict(
+            breakers or {"acd": CircuitBreaker("cxone"), "sf": CircuitBreaker("salesforce")}
+        )
         self.retry_base = retry_base
         self.retry_max = retry_max
         initial = config.clock_skew_seconds if clock_skew is None else clock_skew
@@ -132,8 +133,10 @@ class Reconciler:
         # vendor takes to apply it. After that the side's own observed state counts again (a missed echo, or an
         # agent's change the feed folded with it, no longer hides that the sides disagree).
         self.expect_for = 2 * config.poll_interval_seconds + APPLY_ALLOWANCE
-        self._reads: dict[str, collections.deque[float]] = {"acd": collections.deque(maxlen=2),
-                                                             "sf": collections.deque(maxlen=2)}  # fmt: skip
+        self._reads: dict[str, collections.deque[float]] = {
+            "acd": collections.deque(maxlen=2),
+            "sf": collections.deque(maxlen=2),
+        }
         self.links: dict[int, AgentLink] = {link.agent_id: link for link in config.agents}
         self.by_user: dict[str, int] = {link.salesforce_user_id: link.agent_id for link in config.agents}
         self.queue: KeyedWorkQueue[int] = KeyedWorkQueue(clock)
@@ -147,8 +150,14 @@ class Reconciler:
 
     # ------------------------------------------------------------------------------------- feeds side
 
-    def observe(self, side: Side, observations: Iterable[Observation], cursor: tuple[str, str | None] | None = None,
-                *, baseline: bool = False) -> list[int]:  # fmt: skip
+    def observe(
+        self,
+        side: Side,
+        observations: Iterable[Observation],
+        cursor: tuple[str, str | None] | None = None,
+        *,
+        baseline: bool = False,
+    ) -> list[int]:
         """Record what a feed saw, and then its cursor; returns the agents that became dirty.
 
         ``baseline``: the side's first snapshot in a fresh store; states are recorded, nothing is a change.
@@ -162,7 +171,7 @@ class Reconciler:
         # recorded is then already known (no change, no second echo), while their dirty agents are durable.
         start = 0
         while True:
-            chunk = batch[start:start + self.OBSERVE_CHUNK]
+            chunk = batch[start : start + self.OBSERVE_CHUNK]
             start += len(chunk)
             last = start >= len(batch)
             marked = []
@@ -198,8 +207,15 @@ class Reconciler:
             return rec.dirty
         estimate = self.skew[side].estimate
         changed = estimate.to_ours(obs.changed_at) if obs.changed_at is not None else now
-        echo = is_echo(self._could_have_landed(obs.agent_id), side, obs.state, now, changed, estimate.uncertainty,
-                       estimate.apply_delay)
+        echo = is_echo(
+            self._could_have_landed(obs.agent_id),
+            side,
+            obs.state,
+            now,
+            changed,
+            estimate.uncertainty,
+            estimate.apply_delay,
+        )
         if echo is not None:
             return self._confirm_echo(rec, side, obs, echo, known_at)
         self._record_state(rec, side, obs)
@@ -211,8 +227,9 @@ class Reconciler:
             sending = set(self._sending)
         # (Until the vendor's clock is measured, its stamps may also be off by the assumed bound.)
         unmeasured = estimate.uncertainty if self.skew[side].sample_count < SETTLED else 0.0
-        self.store.drop_ledger_acked_before(obs.agent_id, side, changed - estimate.apply_delay - unmeasured,
-                                            keep=sending)
+        self.store.drop_ledger_acked_before(
+            obs.agent_id, side, changed - estimate.apply_delay - unmeasured, keep=sending
+        )
         # The best estimate decides, also inside the ambiguity window (u_cxone + u_salesforce) where it may be
         # wrong: the order seen would be no better, since a poll reports a change up to an interval late.
         other_at = rec.human_at.get(other(side))
@@ -224,8 +241,9 @@ class Reconciler:
             for pending in self.store.pending_writes(obs.agent_id):
                 if pending.side == side:  # the agent's own newer choice beats our queued write to that side
                     self._cancel(pending)
-        elif not any(e.side == side and e.written_at > changed and e.expires_at > now
-                     for e in self.store.ledger(obs.agent_id)):
+        elif not any(
+            e.side == side and e.written_at > changed and e.expires_at > now for e in self.store.ledger(obs.agent_id)
+        ):
             # The agent changed the other side later; that change still governs, and this side follows it
             # again. (A write of ours decided after this change is on its way and will land over it: still
             # expected, so it is not made twice.)
@@ -237,8 +255,9 @@ class Reconciler:
         log.info("change seen", extra={"agent_id": obs.agent_id, "side": side, "state": obs.state})
         return True
 
-    def _confirm_echo(self, rec: AgentRecord, side: Side, obs: Observation, echo: LedgerEntry,
-                      shown_before: float | None) -> bool:
+    def _confirm_echo(
+        self, rec: AgentRecord, side: Side, obs: Observation, echo: LedgerEntry, shown_before: float | None
+    ) -> bool:
         """Our own write came back: it is the side's state now, it is never propagated."""
         if not obs.snapshot:  # a snapshot's echo comes again on the change feed: keep the entry for it
             self.store.consume_ledger(rec.agent_id, side, echo.written_at)
@@ -305,8 +324,9 @@ class Reconciler:
         if not pending.maybe_landed and not sending:
             self.store.drop_ledger_command(pending.agent_id, pending.command_id)
         elif not sending:  # its last attempt went out when it was marked (see _attempt): it can land only around then
-            self.store.bound_ledger(pending.agent_id, pending.command_id,
-                                    max(pending.created_at, pending.next_attempt_at - APPLY_ALLOWANCE))
+            self.store.bound_ledger(
+                pending.agent_id, pending.command_id, max(pending.created_at, pending.next_attempt_at - APPLY_ALLOWANCE)
+            )
 
     def agent_for_user(self, user_id: str | None) -> int | None:
         return None if user_id is None else self.by_user.get(user_id)
@@ -383,8 +403,11 @@ class Reconciler:
                 self._queue_write(rec, link, write)
             self.store.save_agent(rec)
             pending = self.store.pending_writes(agent_id)
-            unconfirmed = [max(at + self.expect_for, self.clock() + self.config.poll_interval_seconds)
-                           for side, at in rec.expected_at.items() if side not in {p.side for p in pending}]
+            unconfirmed = [
+                max(at + self.expect_for, self.clock() + self.config.poll_interval_seconds)
+                for side, at in rec.expected_at.items()
+                if side not in {p.side for p in pending}
+            ]
         # A write whose echo the feed already showed (say, made just before a crash) left the outbox in observe().
         due = [at for item in pending if (at := self._attempt(item, link)) is not None]
         due += [at + 0.001 for at in unconfirmed]  # look again when a landed write should have been confirmed
@@ -446,16 +469,26 @@ class Reconciler:
         now = self.clock()
         command_id = uuid.uuid4().hex
         rec.previous[write.side] = previous_after_write(
-            rec.view(link.team_id), write.side, rec.caused_by_us.get(write.side, False))
+            rec.view(link.team_id), write.side, rec.caused_by_us.get(write.side, False)
+        )
         rec.caused_by_us[write.side] = True
         rec.expected[write.side] = write.target
         rec.expected_at[write.side] = now
-        self.store.put_write(PendingWrite(rec.agent_id, write.side, write.target, command_id, now,
-                                          rec.source_changed_at))  # fmt: skip
+        self.store.put_write(
+            PendingWrite(rec.agent_id, write.side, write.target, command_id, now, rec.source_changed_at)
+        )
         window = self.config.echo_window_seconds
         self.store.add_ledger(rec.agent_id, LedgerEntry(write.side, write.target, now, now + window, command_id))
-        log.debug("write decided", extra={"agent_id": rec.agent_id, "side": write.side, "state": write.target,
-                                         "rule": write.rule, "command_id": command_id})  # fmt: skip
+        log.debug(
+            "write decided",
+            extra={
+                "agent_id": rec.agent_id,
+                "side": write.side,
+                "state": write.target,
+                "rule": write.rule,
+                "command_id": command_id,
+            },
+        )
 
     def _attempt(self, item: PendingWrite, link: AgentLink) -> float | None:
         """Make one due write; returns when to look at it again (None: done, dropped or superseded)."""
@@ -503,8 +536,12 @@ class Reconciler:
         except VendorError as exc:
             log.warning("re-read before a write failed", extra={"agent_id": item.agent_id, "error": str(exc)})
             if item.maybe_landed:  # it may have landed: never repeat it blind; try the read again later
-                raise TransientVendorError(f"could not read the side back before repeating a write: {exc}",
-                                           vendor=exc.vendor, operation="re-read", not_processed=True) from exc
+                raise TransientVendorError(
+                    f"could not read the side back before repeating a write: {exc}",
+                    vendor=exc.vendor,
+                    operation="re-read",
+                    not_processed=True,
+                ) from exc
             return True  # an old decision only: the read says nothing about the write, so make it
         changed = bool(self.observe(item.side, [observed])) if observed is not None else False
         still = next((p for p in self.store.pending_writes(item.agent_id) if p.command_id == item.command_id), None)
@@ -512,8 +549,12 @@ class Reconciler:
             return False
         if changed:
             return False  # the side moved since the decision: decide again (the agent is queued) before writing
-        moved_since = (observed is not None and observed.changed_at is not None and observed.state != still.target
-                       and self.skew[item.side].estimate.to_ours(observed.changed_at) > still.created_at)
+        moved_since = (
+            observed is not None
+            and observed.changed_at is not None
+            and observed.state != still.target
+            and self.skew[item.side].estimate.to_ours(observed.changed_at) > still.created_at
+        )
         if moved_since:
             # The side changed after this write was decided, to something else: whether or not it landed, it is not
             # repeated as it is -- the agent is decided again from what the side shows now.
@@ -548,8 +589,10 @@ class Reconciler:
             # longest it is allowed to take, not the delay measured on answered writes (this one had trouble)
             retry_at = max(retry_at, ended + APPLY_ALLOWANCE)
         again = replace(item, attempts=attempts, next_attempt_at=retry_at, maybe_landed=item.maybe_landed or maybe)
-        log.warning("write deferred", extra={"agent_id": item.agent_id, "side": item.side,
-                                             "attempts": attempts, "error": str(exc)})  # fmt: skip
+        log.warning(
+            "write deferred",
+            extra={"agent_id": item.agent_id, "side": item.side, "attempts": attempts, "error": str(exc)},
+        )
         with self.store.transaction():
             if maybe:
                 self.store.ack_ledger(item.agent_id, item.command_id, None, ended)
@@ -588,5 +631,7 @@ class Reconciler:
             self.metrics.latency.labels(DIRECTION[item.side]).observe(max(0.0, done - item.source_changed_at))
         if self.on_write is not None:
             self.on_write(item, done)
-        log.info("write made", extra={"agent_id": item.agent_id, "side": item.side, "state": item.target,
-                                      "command_id": item.command_id})  # fmt: skip
+        log.info(
+            "write made",
+            extra={"agent_id": item.agent_id, "side": item.side, "state": item.target, "command_id": item.command_id},
+        )

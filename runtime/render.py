@@ -138,8 +138,11 @@ class RenderOptions:
     vendor_cidrs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for label, value in (("name", self.name), ("namespace", self.namespace),
-                             ("Prometheus namespace", self.prometheus_namespace)):  # fmt: skip
+        for label, value in (
+            ("name", self.name),
+            ("namespace", self.namespace),
+            ("Prometheus namespace", self.prometheus_namespace),
+        ):
             if not _is_dns_label(value):
                 raise ValueError(
                     f"runtime {label} {value!r} is not a Kubernetes name "
@@ -239,10 +242,9 @@ _OUTPUTS: tuple[tuple[str, str], ...] = (
 # (login.salesforce.com, *.niceincontact.com sit behind CDNs), so the fence is "port 443, not inside": the
 # cluster's own networks (the API server, other services), link-local (cloud metadata) and loopback.
 PUBLIC_EGRESS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("0.0.0.0/0", ("10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-                   "192.168.0.0/16")),
+    ("0.0.0.0/0", ("10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16")),
     ("::/0", ("::1/128", "fc00::/7", "fe80::/10")),
-)  # fmt: skip
+)
 
 
 def to_json(value: Any) -> str:
@@ -288,8 +290,11 @@ def config_data(config: Any) -> dict[str, Any]:
 def render(config: Any, options: RenderOptions | None = None) -> Rendered:
     options = options or RenderOptions()
     data = config_data(config)
-    labels = {"app.kubernetes.io/name": "presence-sync", "app.kubernetes.io/instance": options.name,
-              "app.kubernetes.io/component": "runtime"}  # fmt: skip
+    labels = {
+        "app.kubernetes.io/name": "presence-sync",
+        "app.kubernetes.io/instance": options.name,
+        "app.kubernetes.io/component": "runtime",
+    }
     context: dict[str, Any] = {
         "config": data,
         "config_digest": hashlib.sha256(to_json(data).encode()).hexdigest()[:16],

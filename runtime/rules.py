@@ -173,8 +173,13 @@ def previous_after_write(view: AgentView, side: Side, caused_by_us: bool) -> str
 
 
 def is_echo(
-    ledger: Iterable[LedgerEntry], side: Side, state: str | None, now: float,
-    changed_at: float | None = None, skew: float = 0.05, apply_delay: float | None = None,
+    ledger: Iterable[LedgerEntry],
+    side: Side,
+    state: str | None,
+    now: float,
+    changed_at: float | None = None,
+    skew: float = 0.05,
+    apply_delay: float | None = None,
 ) -> LedgerEntry | None:
     """The ledger entry an observation of ``side`` in ``state`` echoes, or None (a change someone else made).
 

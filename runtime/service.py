@@ -59,14 +59,24 @@ class JsonLogFormatter(logging.Formatter):
 
 
 class SyncService:
-    def __init__(self, config: RuntimeConfig, *, salesforce: Any, cxone: Any, store: Store | None = None,
-                 metrics: Metrics | None = None, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        *,
+        salesforce: Any,
+        cxone: Any,
+        store: Store | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.metrics = metrics or Metrics()
         self.store = store or SqliteStore(config.store_path, durability=config.durability)
         self.clock = clock
-        writers = {"acd": CxoneStateWriter(cxone, unavailable_codes=config.unavailable_codes),
-                   "sf": OmniCommandWriter(salesforce, max_in_flight=config.omni_publish_calls_in_flight)}
+        writers = {
+            "acd": CxoneStateWriter(cxone, unavailable_codes=config.unavailable_codes),
+            "sf": OmniCommandWriter(salesforce, max_in_flight=config.omni_publish_calls_in_flight),
+        }
         self.reconciler = Reconciler(config, self.store, writers, metrics=self.metrics, clock=clock)  # type: ignore[arg-type]
         self.cxone_feed = CxoneFeed(cxone, self.reconciler, config, metrics=self.metrics, clock=clock)
         self.salesforce_feed = SalesforceFeed(salesforce, self.reconciler, config, metrics=self.metrics, clock=clock)
@@ -81,8 +91,10 @@ class SyncService:
 
     def start(self) -> None:
         for agent in self.config.unmatched:
-            log.warning("agent matches no Salesforce user; not synced",
-                        extra={"agent_id": agent.agent_id, "error": agent.reason})  # fmt: skip
+            log.warning(
+                "agent matches no Salesforce user; not synced",
+                extra={"agent_id": agent.agent_id, "error": agent.reason},
+            )
         self._serve_http()
         # Each feed catches up on its own thread: one vendor's outage never holds up the other. Writes left in
         # the outbox re-read their side before they are made (recover), so none is repeated over its echo.
@@ -175,8 +187,11 @@ class SyncService:
         error text: /readyz answers whoever reaches the port (no auth), the error is in the log and the metrics."""
         if not self.started:
             return False, "starting"
-        sf_interval = self.config.stream_wait_seconds if self.salesforce_feed.mode == "stream" else (
-            self.salesforce_feed.poll_interval)
+        sf_interval = (
+            self.config.stream_wait_seconds
+            if self.salesforce_feed.mode == "stream"
+            else (self.salesforce_feed.poll_interval)
+        )
         for feed, interval in ((self.cxone_feed, self.cxone_feed.interval), (self.salesforce_feed, sf_interval)):
             if not feed.connected(max(3 * interval, 10.0)):
                 if feed.last_success is None:
@@ -225,5 +240,6 @@ class SyncService:
         self._http.daemon_threads = True
         http = self._http
         self._spawn("http", lambda: http.serve_forever(poll_interval=0.1))
-        log.info("serving /healthz /readyz /metrics (no auth)",
-                 extra={"feed": f"{self.config.metrics_host}:{self.port}"})  # fmt: skip
+        log.info(
+            "serving /healthz /readyz /metrics (no auth)", extra={"feed": f"{self.config.metrics_host}:{self.port}"}
+        )

@@ -48,16 +48,35 @@ class AgentRecord:
     dirty: bool = False
 
     def view(self, team_id: int | None) -> AgentView:
-        return AgentView(agent_id=self.agent_id, team_id=team_id, acd=self.acd, sf=self.sf, source=self.source,
-                         expected=dict(self.expected), previous=dict(self.previous))  # type: ignore[arg-type]
+        return AgentView(
+            agent_id=self.agent_id,
+            team_id=team_id,
+            acd=self.acd,
+            sf=self.sf,
+            source=self.source,
+            expected=dict(self.expected),  # type: ignore[arg-type]
+            previous=dict(self.previous),  # type: ignore[arg-type]
+        )
 
     def to_json(self) -> str:
         """The record as stored (``dataclasses.asdict`` deep-copies through generic code: several times slower)."""
-        return json.dumps({"agent_id": self.agent_id, "acd": self.acd, "sf": self.sf, "source": self.source,
-                           "source_changed_at": self.source_changed_at, "seen_at": self.seen_at,
-                           "human_at": self.human_at, "human_state": self.human_state, "expected": self.expected,
-                           "expected_at": self.expected_at, "previous": self.previous,
-                           "caused_by_us": self.caused_by_us, "dirty": self.dirty})  # fmt: skip
+        return json.dumps(
+            {
+                "agent_id": self.agent_id,
+                "acd": self.acd,
+                "sf": self.sf,
+                "source": self.source,
+                "source_changed_at": self.source_changed_at,
+                "seen_at": self.seen_at,
+                "human_at": self.human_at,
+                "human_state": self.human_state,
+                "expected": self.expected,
+                "expected_at": self.expected_at,
+                "previous": self.previous,
+                "caused_by_us": self.caused_by_us,
+                "dirty": self.dirty,
+            }
+        )
 
     def observed(self, side: Side) -> str | None:
         return self.acd if side == "acd" else self.sf
@@ -95,8 +114,9 @@ class Store(Protocol):
     def add_ledger(self, agent_id: int, entry: LedgerEntry) -> None: ...
     def consume_ledger(self, agent_id: int, side: Side, upto_written_at: float) -> None: ...
     def ack_ledger(self, agent_id: int, command_id: str, sent_at: float | None, acked_at: float) -> None: ...
-    def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float,
-                                 keep: Collection[str] = ()) -> None: ...
+    def drop_ledger_acked_before(
+        self, agent_id: int, side: Side, before: float, keep: Collection[str] = ()
+    ) -> None: ...
     def unack_ledger(self, agent_id: int, command_id: str) -> None: ...
     def bound_ledger(self, agent_id: int, command_id: str, last_attempt: float) -> None: ...
     def prune_ledger(self, now: float) -> int: ...
@@ -186,8 +206,9 @@ class SqliteStore:
         return None if row is None else row[0]
 
     def set_cursor(self, name: str, value: str | None) -> None:
-        self._run("INSERT INTO cursors VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                  (name, value))  # fmt: skip
+        self._run(
+            "INSERT INTO cursors VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value)
+        )
 
     # -- agents
     def load_agent(self, agent_id: int) -> AgentRecord:
@@ -197,8 +218,11 @@ class SqliteStore:
         return AgentRecord(**json.loads(row[0]))
 
     def save_agent(self, record: AgentRecord) -> None:
-        self._run("INSERT INTO agents VALUES (?, ?, ?) ON CONFLICT(agent_id) DO UPDATE SET data = excluded.data, "
-                  "dirty = excluded.dirty", (record.agent_id, record.to_json(), int(record.dirty)))
+        self._run(
+            "INSERT INTO agents VALUES (?, ?, ?) ON CONFLICT(agent_id) DO UPDATE SET data = excluded.data, "
+            "dirty = excluded.dirty",
+            (record.agent_id, record.to_json(), int(record.dirty)),
+        )
 
     def dirty_agents(self) -> list[int]:
         return [r[0] for r in self._run("SELECT agent_id FROM agents WHERE dirty = 1 ORDER BY agent_id").fetchall()]
@@ -208,78 +232,135 @@ class SqliteStore:
 
     # -- echo ledger
     def ledger(self, agent_id: int) -> list[LedgerEntry]:
-        rows = self._run("SELECT side, state, written_at, expires_at, command_id, sent_at, acked_at FROM ledger "
-                         "WHERE agent_id = ?", (agent_id,)).fetchall()  # fmt: skip
-        return [LedgerEntry(side=r[0], state=r[1], written_at=r[2], expires_at=r[3], command_id=r[4], sent_at=r[5],
-                            acked_at=r[6]) for r in rows]  # fmt: skip
+        rows = self._run(
+            "SELECT side, state, written_at, expires_at, command_id, sent_at, acked_at FROM ledger WHERE agent_id = ?",
+            (agent_id,),
+        ).fetchall()
+        return [
+            LedgerEntry(
+                side=r[0], state=r[1], written_at=r[2], expires_at=r[3], command_id=r[4], sent_at=r[5], acked_at=r[6]
+            )
+            for r in rows
+        ]
 
     def add_ledger(self, agent_id: int, entry: LedgerEntry) -> None:
-        self._run("INSERT INTO ledger (agent_id, side, state, written_at, expires_at, command_id, sent_at, acked_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (agent_id, entry.side, entry.state, entry.written_at,
-                                                      entry.expires_at, entry.command_id, entry.sent_at,
-                                                      entry.acked_at))  # fmt: skip
+        self._run(
+            "INSERT INTO ledger (agent_id, side, state, written_at, expires_at, command_id, sent_at, acked_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                agent_id,
+                entry.side,
+                entry.state,
+                entry.written_at,
+                entry.expires_at,
+                entry.command_id,
+                entry.sent_at,
+                entry.acked_at,
+            ),
+        )
 
     def ack_ledger(self, agent_id: int, command_id: str, sent_at: float | None, acked_at: float) -> None:
         """The write's last attempt ended at ``acked_at`` (our clock): answered, having gone out at ``sent_at`` (its
         echo then measures the vendor's clock), or without an answer (``sent_at`` None: if it landed, it did so
         around then, too loosely timed to measure a clock by)."""
-        self._run("UPDATE ledger SET sent_at = ?, acked_at = ? WHERE agent_id = ? AND command_id = ?",
-                  (sent_at, acked_at, agent_id, command_id))
+        self._run(
+            "UPDATE ledger SET sent_at = ?, acked_at = ? WHERE agent_id = ? AND command_id = ?",
+            (sent_at, acked_at, agent_id, command_id),
+        )
 
     def bound_ledger(self, agent_id: int, command_id: str, last_attempt: float) -> None:
         """A write given up on, whose last attempt (at ``last_attempt``) had no answer: if it landed, it did so then."""
-        self._run("UPDATE ledger SET acked_at = ? WHERE agent_id = ? AND command_id = ? AND acked_at IS NULL",
-                  (last_attempt, agent_id, command_id))
+        self._run(
+            "UPDATE ledger SET acked_at = ? WHERE agent_id = ? AND command_id = ? AND acked_at IS NULL",
+            (last_attempt, agent_id, command_id),
+        )
 
     def unack_ledger(self, agent_id: int, command_id: str) -> None:
         """No attempt of the write landed (a read-back showed the side unchanged): it has not been made yet."""
-        self._run("UPDATE ledger SET sent_at = NULL, acked_at = NULL WHERE agent_id = ? AND command_id = ?",
-                  (agent_id, command_id))
+        self._run(
+            "UPDATE ledger SET sent_at = NULL, acked_at = NULL WHERE agent_id = ? AND command_id = ?",
+            (agent_id, command_id),
+        )
 
     def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float, keep: Collection[str] = ()) -> None:
         """Forget writes that could not land after ``before`` (answered, or their attempt ended without an answer):
         a change the feed shows after that time is not theirs. ``keep``: commands being attempted again now."""
-        rows = self._run("SELECT command_id FROM ledger WHERE agent_id = ? AND side = ? AND acked_at IS NOT NULL "
-                         "AND acked_at < ?", (agent_id, side, before)).fetchall()  # fmt: skip
+        rows = self._run(
+            "SELECT command_id FROM ledger WHERE agent_id = ? AND side = ? AND acked_at IS NOT NULL AND acked_at < ?",
+            (agent_id, side, before),
+        ).fetchall()
         for (command_id,) in rows:
             if command_id not in keep:
                 self.drop_ledger_command(agent_id, command_id)
 
     def consume_ledger(self, agent_id: int, side: Side, upto_written_at: float) -> None:
-        self._run("DELETE FROM ledger WHERE agent_id = ? AND side = ? AND written_at <= ?",
-                  (agent_id, side, upto_written_at))
+        self._run(
+            "DELETE FROM ledger WHERE agent_id = ? AND side = ? AND written_at <= ?", (agent_id, side, upto_written_at)
+        )
 
     def prune_ledger(self, now: float) -> int:
         return self._run("DELETE FROM ledger WHERE expires_at <= ?", (now,)).rowcount
 
     # -- outbox
     def put_write(self, write: PendingWrite) -> None:
-        self._run("INSERT OR REPLACE INTO outbox (agent_id, side, target, command_id, created_at, source_changed_at, "
-                  "attempts, next_attempt_at, maybe_landed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  (write.agent_id, write.side, write.target, write.command_id, write.created_at,
-                   write.source_changed_at, write.attempts, write.next_attempt_at,
-                   int(write.maybe_landed)))  # fmt: skip
+        self._run(
+            "INSERT OR REPLACE INTO outbox (agent_id, side, target, command_id, created_at, source_changed_at, "
+            "attempts, next_attempt_at, maybe_landed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                write.agent_id,
+                write.side,
+                write.target,
+                write.command_id,
+                write.created_at,
+                write.source_changed_at,
+                write.attempts,
+                write.next_attempt_at,
+                int(write.maybe_landed),
+            ),
+        )
 
     def pending_writes(self, agent_id: int | None = None) -> list[PendingWrite]:
-        sql = ("SELECT agent_id, side, target, command_id, created_at, source_changed_at, attempts, next_attempt_at, "
-               "maybe_landed FROM outbox")
+        sql = (
+            "SELECT agent_id, side, target, command_id, created_at, source_changed_at, attempts, next_attempt_at, "
+            "maybe_landed FROM outbox"
+        )
         sql += (" WHERE agent_id = ?" if agent_id is not None else "") + " ORDER BY created_at"
         rows = self._run(sql, (agent_id,) if agent_id is not None else ()).fetchall()
-        return [PendingWrite(agent_id=r[0], side=r[1], target=r[2], command_id=r[3], created_at=r[4],
-                             source_changed_at=r[5], attempts=r[6], next_attempt_at=r[7],
-                             maybe_landed=bool(r[8])) for r in rows]  # fmt: skip
+        return [
+            PendingWrite(
+                agent_id=r[0],
+                side=r[1],
+                target=r[2],
+                command_id=r[3],
+                created_at=r[4],
+                source_changed_at=r[5],
+                attempts=r[6],
+                next_attempt_at=r[7],
+                maybe_landed=bool(r[8]),
+            )
+            for r in rows
+        ]
 
     def delete_write(self, agent_id: int, side: Side, command_id: str) -> bool:
-        cursor = self._run("DELETE FROM outbox WHERE agent_id = ? AND side = ? AND command_id = ?",
-                           (agent_id, side, command_id))  # fmt: skip
+        cursor = self._run(
+            "DELETE FROM outbox WHERE agent_id = ? AND side = ? AND command_id = ?", (agent_id, side, command_id)
+        )
         return cursor.rowcount > 0
 
     def update_write(self, write: PendingWrite) -> bool:
         """Reschedule a write that is still the pending one for its agent and side; False if it was superseded."""
-        cursor = self._run("UPDATE outbox SET attempts = ?, next_attempt_at = ?, maybe_landed = ? WHERE agent_id = ? "
-                           "AND side = ? AND command_id = ?", (write.attempts, write.next_attempt_at,
-                                                               int(write.maybe_landed), write.agent_id, write.side,
-                                                               write.command_id))  # fmt: skip
+        cursor = self._run(
+            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, maybe_landed = ? WHERE agent_id = ? "
+            "AND side = ? AND command_id = ?",
+            (
+                write.attempts,
+                write.next_attempt_at,
+                int(write.maybe_landed),
+                write.agent_id,
+                write.side,
+                write.command_id,
+            ),
+        )
         return cursor.rowcount > 0
 
     def drop_ledger_command(self, agent_id: int, command_id: str) -> None:

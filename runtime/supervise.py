@@ -32,8 +32,12 @@ HEALTHY_RUN = 60.0
 
 
 def log(event: str, **fields: object) -> None:
-    record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "logger": "runtime.supervise",
-              "event": event, **fields}  # fmt: skip
+    record = {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "logger": "runtime.supervise",
+        "event": event,
+        **fields,
+    }
     print(json.dumps(record, sort_keys=True), file=sys.stderr, flush=True)
 
 

@@ -128,8 +128,9 @@ class OmniCommandWriter:
             return len(self._waiting)
 
     def write(self, pending: PendingWrite, link: AgentLink) -> None:
-        slot = _Slot(PresenceCommand(user_id=link.salesforce_user_id, status_id=pending.target,
-                                     command_id=pending.command_id))  # fmt: skip
+        slot = _Slot(
+            PresenceCommand(user_id=link.salesforce_user_id, status_id=pending.target, command_id=pending.command_id)
+        )
         with self._cond:
             self._waiting.append(slot)
         while True:

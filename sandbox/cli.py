@@ -1,12 +1,12 @@
 """``presence-sync sandbox ...``: serve the emulators and drive their operator controls.
 
-    presence-sync sandbox serve [--data-dir .sandbox] [--salesforce-port 8443] [--cxone-port 8444] [--reset]
-    presence-sync sandbox status   [--data-dir .sandbox]
-    presence-sync sandbox env      [--data-dir .sandbox]        # eval "$(presence-sync sandbox env)"
-    presence-sync sandbox requests [--vendor salesforce|cxone|all] [--since N] [--clear] [--json]
-    presence-sync sandbox faults   [--vendor ...] [show|set|clear] [--latency-ms N] [--error-rate R]
-                                   [--error-status 429|503|403] [--error-next N] [--refuse-seconds S]
-                                   [--path-prefix /services/data] [--expire-tokens]
+presence-sync sandbox serve [--data-dir .sandbox] [--salesforce-port 8443] [--cxone-port 8444] [--reset]
+presence-sync sandbox status   [--data-dir .sandbox]
+presence-sync sandbox env      [--data-dir .sandbox]        # eval "$(presence-sync sandbox env)"
+presence-sync sandbox requests [--vendor salesforce|cxone|all] [--since N] [--clear] [--json]
+presence-sync sandbox faults   [--vendor ...] [show|set|clear] [--latency-ms N] [--error-rate R]
+                               [--error-status 429|503|403] [--error-next N] [--refuse-seconds S]
+                               [--path-prefix /services/data] [--expire-tokens]
 """
 
 from __future__ import annotations
@@ -29,13 +29,18 @@ URL_KEYS = {"salesforce": "SF_LOGIN_URL", "cxone": "CXONE_API_URL"}
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="presence-sync sandbox",
-                                     description="Local HTTPS emulators of the Salesforce and CXone APIs.")
+    parser = argparse.ArgumentParser(
+        prog="presence-sync sandbox", description="Local HTTPS emulators of the Salesforce and CXone APIs."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--data-dir", type=pathlib.Path, default=pathlib.Path(".sandbox"),
-                       help="state, certificates and connection files (default: .sandbox)")
+        p.add_argument(
+            "--data-dir",
+            type=pathlib.Path,
+            default=pathlib.Path(".sandbox"),
+            help="state, certificates and connection files (default: .sandbox)",
+        )
         return p
 
     serve = with_data_dir(sub.add_parser("serve", help="run both emulators until interrupted"))
@@ -52,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     reqs.add_argument("--json", action="store_true", help="one JSON object per line")
     faults = with_data_dir(sub.add_parser("faults", help="show, set or clear injected faults"))
     faults.add_argument("action", nargs="?", choices=["show", "set", "clear"], default="show")
-    faults.add_argument("--vendor", choices=["salesforce", "cxone", "all"], default="all",
-                        help="which emulator (default: both)")
+    faults.add_argument(
+        "--vendor", choices=["salesforce", "cxone", "all"], default="all", help="which emulator (default: both)"
+    )
     faults.add_argument("--latency-ms", type=int, help="added to every request")
     faults.add_argument("--error-rate", type=float, help="share (0..1) of requests answered with --error-status")
     faults.add_argument("--error-status", type=int, choices=[403, 429, 503], help="default 503")
@@ -78,19 +84,24 @@ def main(argv: list[str]) -> int:
     try:
         info = json.loads((args.data_dir / "connection.json").read_text())
     except FileNotFoundError:
-        print(f"sandbox: no {args.data_dir / 'connection.json'}; start it with `presence-sync sandbox serve`",
-              file=sys.stderr)
+        print(
+            f"sandbox: no {args.data_dir / 'connection.json'}; start it with `presence-sync sandbox serve`",
+            file=sys.stderr,
+        )
         return 1
     if args.command == "env":
         print((args.data_dir / "sandbox.env").read_text(), end="")
         return 0
-    clients = {vendor: OperatorClient(info[key], info["REQUESTS_CA_BUNDLE"])
-               for vendor, key in URL_KEYS.items() if key in info}
+    clients = {
+        vendor: OperatorClient(info[key], info["REQUESTS_CA_BUNDLE"]) for vendor, key in URL_KEYS.items() if key in info
+    }
     try:
         return _operate(args, clients)
     except requests.RequestException as exc:
-        print(f"sandbox: not reachable ({exc.__class__.__name__}); is `presence-sync sandbox serve` running?",
-              file=sys.stderr)
+        print(
+            f"sandbox: not reachable ({exc.__class__.__name__}); is `presence-sync sandbox serve` running?",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -130,10 +141,18 @@ def _operate(args: argparse.Namespace, clients: dict[str, OperatorClient]) -> in
         if args.action == "clear":
             client.clear_faults()
         elif args.action == "set":
-            changes: dict[str, Any] = {k: v for k, v in {
-                "latency_ms": args.latency_ms, "error_rate": args.error_rate, "error_status": args.error_status,
-                "error_next": args.error_next, "refuse_seconds": args.refuse_seconds,
-                "path_prefix": args.path_prefix}.items() if v is not None}
+            changes: dict[str, Any] = {
+                k: v
+                for k, v in {
+                    "latency_ms": args.latency_ms,
+                    "error_rate": args.error_rate,
+                    "error_status": args.error_status,
+                    "error_next": args.error_next,
+                    "refuse_seconds": args.refuse_seconds,
+                    "path_prefix": args.path_prefix,
+                }.items()
+                if v is not None
+            }
             if changes:
                 client.set_faults(**changes)
             if args.expire_tokens:
@@ -146,5 +165,7 @@ def _format_entry(entry: dict[str, Any]) -> str:
     query = f"?{entry['query']}" if entry.get("query") else ""
     extra = f" [{entry['operation']}]" if entry.get("operation") else ""
     fault = f" fault={entry['fault']}" if entry.get("fault") else ""
-    return (f"{entry['seq']:>6} {entry['vendor']:<10} {entry['status']} {entry['method']:<6} "
-            f"{entry['path']}{query}{extra} {entry['duration_ms']:.1f}ms{fault}")
+    return (
+        f"{entry['seq']:>6} {entry['vendor']:<10} {entry['status']} {entry['method']:<6} "
+        f"{entry['path']}{query}{extra} {entry['duration_ms']:.1f}ms{fault}"
+    )

@@ -32,18 +32,23 @@ class DemoAgent:
         verify = connection["REQUESTS_CA_BUNDLE"]
         token = requests.post(
             f"{connection['CXONE_AUTH_URL'].rstrip('/')}/auth/token",
-            data={"grant_type": "password", "username": connection["CXONE_ACCESS_KEY_ID"],
-                  "password": connection["CXONE_ACCESS_KEY_SECRET"]},
+            data={
+                "grant_type": "password",
+                "username": connection["CXONE_ACCESS_KEY_ID"],
+                "password": connection["CXONE_ACCESS_KEY_SECRET"],
+            },
             auth=(connection["CXONE_CLIENT_ID"], connection["CXONE_CLIENT_SECRET"]),
-            verify=verify, timeout=10,
-        )  # fmt: skip
+            verify=verify,
+            timeout=10,
+        )
         token.raise_for_status()
         agents = requests.get(
             f"{connection['CXONE_API_URL'].rstrip('/')}/incontactapi/services/v34.0/agents",
             params={"searchString": email},
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-            verify=verify, timeout=10,
-        )  # fmt: skip
+            verify=verify,
+            timeout=10,
+        )
         agents.raise_for_status()
         matches = [a for a in agents.json().get("agents", []) if a.get("emailAddress", "").lower() == email.lower()]
         if not matches:

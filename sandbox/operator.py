@@ -50,24 +50,32 @@ def vendor_error(vendor: str, status: int, path: str = "/") -> tuple[bytes, str]
     """The body an injected error carries, in the shape the vendor uses for it (a SOAP fault on SOAP paths,
     so that zeep raises ``Fault`` rather than choking on JSON)."""
     if vendor == "salesforce" and path.startswith("/services/Soap/"):
-        code, text = ("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry later.") if status == 503 \
+        code, text = (
+            ("SERVER_UNAVAILABLE", "Server temporarily unavailable, please retry later.")
+            if status == 503
             else ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-        fault = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
-                 'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-                 'xmlns:sf="http://soap.sforce.com/2006/04/metadata"><soapenv:Body><soapenv:Fault>'
-                 f"<faultcode>sf:{code}</faultcode><faultstring>{code}: {text}</faultstring>"
-                 "</soapenv:Fault></soapenv:Body></soapenv:Envelope>")
+        )
+        fault = (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:sf="http://soap.sforce.com/2006/04/metadata"><soapenv:Body><soapenv:Fault>'
+            f"<faultcode>sf:{code}</faultcode><faultstring>{code}: {text}</faultstring>"
+            "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+        )
         return fault.encode(), "text/xml;charset=UTF-8"
     if vendor == "salesforce":
         if status == 503:
-            body: Any = [{"message": "Server temporarily unavailable, please retry later.",
-                          "errorCode": "SERVER_UNAVAILABLE"}]
+            body: Any = [
+                {"message": "Server temporarily unavailable, please retry later.", "errorCode": "SERVER_UNAVAILABLE"}
+            ]
         else:
             body = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
     else:
-        descriptions = {503: ("ServiceUnavailable", "The service is temporarily unavailable."),
-                        429: ("TooManyRequests", "Rate limit exceeded; retry later."),
-                        403: ("Forbidden", "Request limit exceeded.")}
+        descriptions = {
+            503: ("ServiceUnavailable", "The service is temporarily unavailable."),
+            429: ("TooManyRequests", "Rate limit exceeded; retry later."),
+            403: ("Forbidden", "Request limit exceeded."),
+        }
         error, description = descriptions.get(status, ("Error", "Injected error."))
         body = {"error": error, "error_description": description}
     return json.dumps(body).encode(), "application/json;charset=UTF-8"
@@ -118,8 +126,15 @@ class FaultState:
 
     def update(self, changes: dict[str, Any]) -> None:
         """Merge operator-supplied changes; raises ValueError on a bad value."""
-        unknown = set(changes) - {"latency_ms", "error_rate", "error_status", "error_next", "path_prefix",
-                                  "refuse_seconds", "expire_tokens"}
+        unknown = set(changes) - {
+            "latency_ms",
+            "error_rate",
+            "error_status",
+            "error_next",
+            "path_prefix",
+            "refuse_seconds",
+            "expire_tokens",
+        }
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
         if "latency_ms" in changes:
@@ -167,8 +182,9 @@ def _number(changes: dict[str, Any], key: str, kind: type, low: float, high: flo
 class OperatorMiddleware:
     """Wraps one emulator app with the request log, fault injection and the operator endpoints."""
 
-    def __init__(self, app: ASGIApp, *, vendor: str, faults: FaultState | None = None,
-                 log: RequestLog | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, vendor: str, faults: FaultState | None = None, log: RequestLog | None = None
+    ) -> None:
         self.app = app
         self.vendor = vendor
         self.faults = faults or FaultState()
@@ -213,21 +229,24 @@ class OperatorMiddleware:
                     fault = "error"
                     body, content_type = vendor_error(self.vendor, faults.error_status, scope["path"])
                     await Response(body, status_code=faults.error_status, media_type=content_type)(
-                        scope, receive, send_and_record)
+                        scope, receive, send_and_record
+                    )
                     return
             await self.app(scope, receive, send_and_record)
         finally:
-            self.log.append({
-                "time": time.time(),
-                "vendor": self.vendor,
-                "method": scope["method"],
-                "path": scope["path"],
-                "query": scope.get("query_string", b"").decode("latin-1"),
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "fault": fault,
-                **extra,
-            })
+            self.log.append(
+                {
+                    "time": time.time(),
+                    "vendor": self.vendor,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "query": scope.get("query_string", b"").decode("latin-1"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "fault": fault,
+                    **extra,
+                }
+            )
 
     def _operator_routes(self) -> dict[str, Callable[[Request], Any]]:
         return {
@@ -253,8 +272,16 @@ class OperatorMiddleware:
 
     async def _faults(self, request: Request) -> Response:
         if request.method == "DELETE":
-            self.faults.update({"latency_ms": 0, "error_rate": 0.0, "error_status": 503, "error_next": 0,
-                                "path_prefix": None, "refuse_seconds": 0})
+            self.faults.update(
+                {
+                    "latency_ms": 0,
+                    "error_rate": 0.0,
+                    "error_status": 503,
+                    "error_next": 0,
+                    "path_prefix": None,
+                    "refuse_seconds": 0,
+                }
+            )
         elif request.method == "PUT":
             try:
                 changes = json.loads(await request.body() or b"{}")
@@ -303,5 +330,8 @@ def refusing_protocol(faults: FaultState) -> type[H11Protocol]:
 def _is_operator_request(data: bytes) -> bool:
     request_line = data[:200].split(b"\r\n", 1)[0]
     parts = request_line.split(b" ")
-    return (len(parts) >= 2 and parts[1].startswith(OPERATOR_PREFIX.encode())
-            and not parts[1].startswith(tuple(p.encode() for p in VENDOR_STAND_INS)))
+    return (
+        len(parts) >= 2
+        and parts[1].startswith(OPERATOR_PREFIX.encode())
+        and not parts[1].startswith(tuple(p.encode() for p in VENDOR_STAND_INS))
+    )

@@ -49,14 +49,25 @@ def _dropped_before_response(error: Exception) -> bool:
     # urllib3 reports it as ProtocolError("Connection aborted.", <socket error>); RemoteDisconnected (no status
     # line at all) is a ConnectionResetError.
     return isinstance(error, ProtocolError) and any(
-        isinstance(arg, (ConnectionResetError, BrokenPipeError)) for arg in error.args)
+        isinstance(arg, (ConnectionResetError, BrokenPipeError)) for arg in error.args
+    )
 
 
 def retry_once_on_stale_connection(methods: frozenset[str] = IDEMPOTENT_METHODS) -> StaleConnectionRetry:
     """One immediate repeat of a ``methods`` request whose pooled connection turned out closed; nothing else
     (refused connections, statuses, Retry-After) is retried."""
-    return StaleConnectionRetry(total=1, connect=0, read=1, status=0, other=0, redirect=0, backoff_factor=0,
-                                allowed_methods=methods, respect_retry_after_header=False, raise_on_status=False)
+    return StaleConnectionRetry(
+        total=1,
+        connect=0,
+        read=1,
+        status=0,
+        other=0,
+        redirect=0,
+        backoff_factor=0,
+        allowed_methods=methods,
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
 
 
 class OperatorClient:
@@ -71,8 +82,9 @@ class OperatorClient:
         self._timeout = timeout
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._session.request(method, f"{self.base_url}/__sandbox/{path}", timeout=self._timeout,
-                                         verify=self._verify, **kwargs)
+        response = self._session.request(
+            method, f"{self.base_url}/__sandbox/{path}", timeout=self._timeout, verify=self._verify, **kwargs
+        )
         response.raise_for_status()
         return response.json() if response.content else None
 
@@ -119,14 +131,29 @@ class OperatorClient:
     def faults(self) -> dict[str, Any]:
         return dict(self._call("GET", "faults")["faults"])
 
-    def set_faults(self, *, latency_ms: int | None = None, error_rate: float | None = None,
-                   error_status: int | None = None, error_next: int | None = None,
-                   refuse_seconds: float | None = None, path_prefix: str | None = None) -> dict[str, Any]:
+    def set_faults(
+        self,
+        *,
+        latency_ms: int | None = None,
+        error_rate: float | None = None,
+        error_status: int | None = None,
+        error_next: int | None = None,
+        refuse_seconds: float | None = None,
+        path_prefix: str | None = None,
+    ) -> dict[str, Any]:
         """Change the given fault settings; the others keep their values."""
-        changes = {key: value for key, value in {
-            "latency_ms": latency_ms, "error_rate": error_rate, "error_status": error_status,
-            "error_next": error_next, "refuse_seconds": refuse_seconds, "path_prefix": path_prefix,
-        }.items() if value is not None}
+        changes = {
+            key: value
+            for key, value in {
+                "latency_ms": latency_ms,
+                "error_rate": error_rate,
+                "error_status": error_status,
+                "error_next": error_next,
+                "refuse_seconds": refuse_seconds,
+                "path_prefix": path_prefix,
+            }.items()
+            if value is not None
+        }
         return dict(self._call("PUT", "faults", json=changes)["faults"])
 
     def clear_faults(self) -> None:

@@ -86,8 +86,10 @@ def _emulator_module(vendor: str) -> Any:
         return importlib.import_module(name)
     except ImportError as exc:
         if vendor == "cxone" and exc.name in (name, "sandbox.cxone"):
-            raise SandboxError("the CXone emulator (sandbox/cxone/app.py) is not available yet; "
-                               "run with --vendors salesforce to start only the Salesforce emulator") from exc
+            raise SandboxError(
+                "the CXone emulator (sandbox/cxone/app.py) is not available yet; "
+                "run with --vendors salesforce to start only the Salesforce emulator"
+            ) from exc
         raise
 
 
@@ -112,15 +114,24 @@ def connection_info(urls: dict[str, str], certs: CertPaths, credentials: dict[st
     info: dict[str, str] = {}
     if "salesforce" in urls:
         sf = credentials["salesforce"]
-        info.update(SF_LOGIN_URL=urls["salesforce"], SF_CLIENT_ID=sf["SF_CLIENT_ID"],
-                    SF_CLIENT_SECRET=sf["SF_CLIENT_SECRET"], SF_USERNAME=sf["SF_USERNAME"],
-                    SF_PASSWORD=sf["SF_PASSWORD"], SF_API_VERSION=SF_API_VERSION)
+        info.update(
+            SF_LOGIN_URL=urls["salesforce"],
+            SF_CLIENT_ID=sf["SF_CLIENT_ID"],
+            SF_CLIENT_SECRET=sf["SF_CLIENT_SECRET"],
+            SF_USERNAME=sf["SF_USERNAME"],
+            SF_PASSWORD=sf["SF_PASSWORD"],
+            SF_API_VERSION=SF_API_VERSION,
+        )
     if "cxone" in urls:
         cx = credentials["cxone"]
-        info.update(CXONE_AUTH_URL=urls["cxone"], CXONE_API_URL=urls["cxone"],
-                    CXONE_CLIENT_ID=cx["CXONE_CLIENT_ID"], CXONE_CLIENT_SECRET=cx["CXONE_CLIENT_SECRET"],
-                    CXONE_ACCESS_KEY_ID=cx["CXONE_ACCESS_KEY_ID"],
-                    CXONE_ACCESS_KEY_SECRET=cx["CXONE_ACCESS_KEY_SECRET"])
+        info.update(
+            CXONE_AUTH_URL=urls["cxone"],
+            CXONE_API_URL=urls["cxone"],
+            CXONE_CLIENT_ID=cx["CXONE_CLIENT_ID"],
+            CXONE_CLIENT_SECRET=cx["CXONE_CLIENT_SECRET"],
+            CXONE_ACCESS_KEY_ID=cx["CXONE_ACCESS_KEY_ID"],
+            CXONE_ACCESS_KEY_SECRET=cx["CXONE_ACCESS_KEY_SECRET"],
+        )
     info["REQUESTS_CA_BUNDLE"] = str(certs.ca.resolve())
     return info
 
@@ -150,11 +161,20 @@ async def serve(config: SandboxConfig) -> None:
         faults = FaultState()
         wrapped = OperatorMiddleware(app, vendor=vendor, faults=faults, log=RequestLog())
         server_config = uvicorn.Config(
-            wrapped, host=HOST, port=sockets[vendor].getsockname()[1], ssl_certfile=str(certs.cert),
-            ssl_keyfile=str(certs.key), http=refusing_protocol(faults), lifespan="off", log_level="warning",
-            access_log=False, proxy_headers=False, timeout_keep_alive=keep_alive,
+            wrapped,
+            host=HOST,
+            port=sockets[vendor].getsockname()[1],
+            ssl_certfile=str(certs.cert),
+            ssl_keyfile=str(certs.key),
+            http=refusing_protocol(faults),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            timeout_keep_alive=keep_alive,
             timeout_graceful_shutdown=1,
-            server_header=False)
+            server_header=False,
+        )
         servers.append((_Server(server_config), sockets[vendor]))
 
     loop = asyncio.get_running_loop()

@@ -68,19 +68,33 @@ class SandboxHandle:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self, *, reset: bool) -> None:
-        command = [sys.executable, "-m", "sandbox", "serve", "--data-dir", str(self.data_dir),
-                   "--salesforce-port", str(self._ports["salesforce"]), "--cxone-port", str(self._ports["cxone"]),
-                   "--vendors", ",".join(self.vendors)]
+        command = [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--salesforce-port",
+            str(self._ports["salesforce"]),
+            "--cxone-port",
+            str(self._ports["cxone"]),
+            "--vendors",
+            ",".join(self.vendors),
+        ]
         if reset:
             command.append("--reset")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),
-                                                                         os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        }
         env.pop("REQUESTS_CA_BUNDLE", None)
         log = open(self.data_dir / "sandbox.log", "a")  # noqa: SIM115 -- owned by the child process
         try:
-            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, env=env,
-                                            cwd=REPO_ROOT)
+            self.process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=REPO_ROOT
+            )
         finally:
             log.close()
         assert self.process.stdout is not None
@@ -89,7 +103,7 @@ class SandboxHandle:
             self.stop()
             tail = (self.data_dir / "sandbox.log").read_text()[-2000:]
             raise RuntimeError(f"the sandbox did not become ready within {self.timeout}s:\n{tail}")
-        self.urls = dict(part.split("=", 1) for part in line[len(READY_PREFIX):].split())
+        self.urls = dict(part.split("=", 1) for part in line[len(READY_PREFIX) :].split())
         for vendor, url in self.urls.items():
             self._ports[vendor] = int(url.rsplit(":", 1)[1])
         self.env = json.loads((self.data_dir / "connection.json").read_text())
@@ -139,8 +153,13 @@ def _read_line(stream: IO[str], prefix: str, timeout: float) -> str | None:
 
 
 @contextlib.contextmanager
-def running_sandbox(data_dir: pathlib.Path, *, reset: bool = True, vendors: Sequence[str] = ("salesforce", "cxone"),
-                    timeout: float = 20.0) -> Iterator[SandboxHandle]:
+def running_sandbox(
+    data_dir: pathlib.Path,
+    *,
+    reset: bool = True,
+    vendors: Sequence[str] = ("salesforce", "cxone"),
+    timeout: float = 20.0,
+) -> Iterator[SandboxHandle]:
     """Start ``python -m sandbox serve`` on free ports, wait until it is ready, and always stop it."""
     handle = SandboxHandle(pathlib.Path(data_dir), vendors=vendors, timeout=timeout)
     try:

@@ -52,8 +52,22 @@ def test_the_runtime_lock_is_a_subset_of_the_tested_versions_without_dev_tools()
     runtime = set(requirements("requirements-runtime.lock"))
     assert runtime <= dev, f"the image would run versions the tests never ran: {sorted(runtime - dev)}"
     names = {entry.split("==")[0] for entry in runtime}
-    for tool in ("pytest", "pytest-timeout", "ruff", "mypy", "pulumi", "grpcio", "starlette", "uvicorn", "trustme",
-                 "lark", "deepdiff", "jinja2", "types-requests", "types-pyyaml"):  # fmt: skip
+    for tool in (
+        "pytest",
+        "pytest-timeout",
+        "ruff",
+        "mypy",
+        "pulumi",
+        "grpcio",
+        "starlette",
+        "uvicorn",
+        "trustme",
+        "lark",
+        "deepdiff",
+        "jinja2",
+        "types-requests",
+        "types-pyyaml",
+    ):
         assert tool not in names, f"{tool} is not what `python -m runtime` needs"
 
 
@@ -64,8 +78,11 @@ def makefile_commands() -> list[str]:
 
 
 def test_the_makefile_installs_only_hash_checked() -> None:
-    installs = [c for c in makefile_commands() if re.search(r"\b(pip|uv pip|\$\(UV\) pip) (install|sync)\b", c)
-                or re.search(r"/pip install\b", c)]  # fmt: skip
+    installs = [
+        c
+        for c in makefile_commands()
+        if re.search(r"\b(pip|uv pip|\$\(UV\) pip) (install|sync)\b", c) or re.search(r"/pip install\b", c)
+    ]
     assert len(installs) >= 3, installs
     for command in installs:
         words = shlex.split(command)

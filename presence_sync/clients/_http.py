@@ -92,8 +92,18 @@ def retry_once_on_stale_connection(methods: frozenset[str] = IDEMPOTENT_METHODS)
 
     ``connect=0``: a refused connection is the clients' ``RetryPolicy``'s business (backoff, budget);
     ``status=0`` and no Retry-After: a 429/503 is returned as it came, never slept on here."""
-    return StaleConnectionRetry(total=1, connect=0, read=1, status=0, other=0, redirect=0, backoff_factor=0,
-                                allowed_methods=methods, respect_retry_after_header=False, raise_on_status=False)
+    return StaleConnectionRetry(
+        total=1,
+        connect=0,
+        read=1,
+        status=0,
+        other=0,
+        redirect=0,
+        backoff_factor=0,
+        allowed_methods=methods,
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
 
 
 class CallCounter:

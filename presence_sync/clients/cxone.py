@@ -125,8 +125,14 @@ class AgentState(_Model):
 class _Token:
     __slots__ = ("access_token", "expires_at", "generation", "id_claims", "refresh_token")
 
-    def __init__(self, access_token: str, refresh_token: str | None, expires_at: float, generation: int,
-                 id_claims: dict[str, Any]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        access_token: str,
+        refresh_token: str | None,
+        expires_at: float,
+        generation: int,
+        id_claims: dict[str, Any],
+    ) -> None:
         self.access_token = access_token
         self.refresh_token = refresh_token
         self.expires_at = expires_at
@@ -457,9 +463,11 @@ class CxoneClient:
 
     def list_team_unavailable_codes(self, team_id: int) -> list[TeamUnavailableCode]:
         body = self.request(
-            "GET", self.api_url(f"teams/{int(team_id)}/unavailable-codes"), "list_team_unavailable_codes",
+            "GET",
+            self.api_url(f"teams/{int(team_id)}/unavailable-codes"),
+            "list_team_unavailable_codes",
             f"team {team_id}",
-        )  # fmt: skip
+        )
         return [TeamUnavailableCode.model_validate(c) for c in (body or {}).get("unavailableCodes") or []]
 
     # ------------------------------------------------------------------------------------------
@@ -521,8 +529,10 @@ class CxoneClient:
             times = [parse_cxone_time(row.last_update_time) for row in rows]
             if ordered and not (None not in times and times == sorted(times)):  # type: ignore[type-var]
                 ordered = False
-                log.warning("cxone: agents/states is not ordered by lastUpdateTime; paging by skip (a row may "
-                            "be missed while agents change)")  # fmt: skip
+                log.warning(
+                    "cxone: agents/states is not ordered by lastUpdateTime; paging by skip (a row may "
+                    "be missed while agents change)"
+                )
             newest = times[-1]
             if ordered and fresh and newest is not None:
                 query_since, skip = format_since(newest - timedelta(milliseconds=1)), 0

@@ -78,7 +78,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-
 class _SilentLogger(logging.Logger):
     """A logger that never logs, whatever the logging configuration says.
 
@@ -918,7 +917,7 @@ class SalesforceClient:
             return [self.publish_presence_command(only.user_id, only.status_id, only.command_id)]
         outcomes: list[str | VendorError] = []
         for start in range(0, len(batch), COMPOSITE_LIMIT):
-            chunk = batch[start:start + COMPOSITE_LIMIT]
+            chunk = batch[start : start + COMPOSITE_LIMIT]
             about = f"{PLATFORM_EVENT} x{len(chunk)} (composite)"
             answer = self._run("publish_presence_commands", about, partial(self._publish_composite, chunk))
             outcomes.extend(self._composite_outcomes(chunk, answer))
@@ -926,17 +925,26 @@ class SalesforceClient:
 
     def _publish_composite(self, chunk: list[PresenceCommand], conn: _Connection) -> Any:
         path = f"/services/data/v{self.settings.api_version}/sobjects/{PLATFORM_EVENT}"
-        subrequests = [{"method": "POST", "url": path, "referenceId": f"command{number}",
-                        "body": {"UserId__c": c.user_id, "StatusId__c": c.status_id, "CommandId__c": c.command_id}}
-                       for number, c in enumerate(chunk)]  # fmt: skip
+        subrequests = [
+            {
+                "method": "POST",
+                "url": path,
+                "referenceId": f"command{number}",
+                "body": {"UserId__c": c.user_id, "StatusId__c": c.status_id, "CommandId__c": c.command_id},
+            }
+            for number, c in enumerate(chunk)
+        ]
         return conn.sf.restful("composite", method="POST", json={"allOrNone": False, "compositeRequest": subrequests})
 
     def _composite_outcomes(self, chunk: list[PresenceCommand], answer: Any) -> list[str | VendorError]:
         responses = answer.get("compositeResponse") if isinstance(answer, dict) else None
         if not isinstance(responses, list) or len(responses) != len(chunk):
-            raise ServiceUnavailable("the composite answer does not list one response per command",
-                                     vendor="salesforce", operation="publish_presence_commands",
-                                     object=PLATFORM_EVENT)  # fmt: skip
+            raise ServiceUnavailable(
+                "the composite answer does not list one response per command",
+                vendor="salesforce",
+                operation="publish_presence_commands",
+                object=PLATFORM_EVENT,
+            )
         by_reference = {str(r.get("referenceId")): r for r in responses if isinstance(r, dict)}
         outcomes: list[str | VendorError] = []
         for number, command in enumerate(chunk):
@@ -952,9 +960,16 @@ class SalesforceClient:
             code = first.get("errorCode") or first.get("statusCode")
             message = str(first.get("message") or f"HTTP {status}")
             cls = salesforce_error_class(status or None, code, message)
-            outcomes.append(cls(self._redact(message), vendor="salesforce", operation="publish_presence_commands",
-                                object=f"{PLATFORM_EVENT} (user {command.user_id}, status {command.status_id})",
-                                error_code=code, status=status or None))  # fmt: skip
+            outcomes.append(
+                cls(
+                    self._redact(message),
+                    vendor="salesforce",
+                    operation="publish_presence_commands",
+                    object=f"{PLATFORM_EVENT} (user {command.user_id}, status {command.status_id})",
+                    error_code=code,
+                    status=status or None,
+                )
+            )
         return outcomes
 
     # The platform event the runtime publishes and the Lightning bridge subscribes to.
@@ -977,10 +992,16 @@ class SalesforceClient:
                 for name, label, length in self._COMMAND_EVENT_FIELDS
             ]
             component = self._md_type(
-                conn, "CustomObject", fullName=PLATFORM_EVENT, label="Omni Presence Command",
-                pluralLabel="Omni Presence Commands", deploymentStatus="Deployed", eventType="HighVolume",
-                publishBehavior="PublishAfterCommit", fields=fields,
-            )  # fmt: skip
+                conn,
+                "CustomObject",
+                fullName=PLATFORM_EVENT,
+                label="Omni Presence Command",
+                pluralLabel="Omni Presence Commands",
+                deploymentStatus="Deployed",
+                eventType="HighVolume",
+                publishBehavior="PublishAfterCommit",
+                fields=fields,
+            )
             self._check_results(self._md(conn, "createMetadata", [component]))
             return True
 
@@ -993,9 +1014,13 @@ class SalesforceClient:
     # File-based Metadata API deploy (the Salesforce-side bridge)
 
     def deploy_bridge(
-        self, zip_bytes: bytes, *, run_tests: Sequence[str], timeout: float = 120,
+        self,
+        zip_bytes: bytes,
+        *,
+        run_tests: Sequence[str],
+        timeout: float = 120,
         poll_interval: float = 0.5,
-    ) -> DeployOutcome:  # fmt: skip
+    ) -> DeployOutcome:
         """Deploy a Metadata API zip (``package.xml`` at its root) with rollbackOnError, and wait for it.
 
         ``run_tests`` are the Apex test classes to run (testLevel RunSpecifiedTests): a production org runs tests
@@ -1005,10 +1030,13 @@ class SalesforceClient:
         """
         options: dict[str, Any] = {"testLevel": "RunSpecifiedTests", "tests": list(run_tests)} if run_tests else {}
         return self._deploy_zip(
-            zip_bytes, "deploy_bridge", timeout=timeout, poll_interval=poll_interval,
+            zip_bytes,
+            "deploy_bridge",
+            timeout=timeout,
+            poll_interval=poll_interval,
             hint="Nothing was deployed (rollbackOnError). Fix the component in salesforce/bridge/ and run `pulumi up`.",
             **options,
-        )  # fmt: skip
+        )
 
     def remove_bridge(self, zip_bytes: bytes, *, timeout: float = 120, poll_interval: float = 0.5) -> DeployOutcome:
         """Deploy a removal zip (an empty ``package.xml`` and ``destructiveChanges.xml``), and wait for it.
@@ -1019,10 +1047,14 @@ class SalesforceClient:
         tests when Apex is deleted, other orgs none). Its outcome lists what was deleted.
         """
         return self._deploy_zip(
-            zip_bytes, "remove_bridge", timeout=timeout, poll_interval=poll_interval, ignoreWarnings=True,
+            zip_bytes,
+            "remove_bridge",
+            timeout=timeout,
+            poll_interval=poll_interval,
+            ignoreWarnings=True,
             hint="Nothing was removed (rollbackOnError). Remove the components by hand (Setup, or `sf project deploy "
-                 "start` with the destructive manifest), then run `pulumi destroy` again.",
-        )  # fmt: skip
+            "start` with the destructive manifest), then run `pulumi destroy` again.",
+        )
 
     def _deploy_zip(
         self, zip_bytes: bytes, operation: str, *, timeout: float, poll_interval: float, hint: str, **options: Any
@@ -1037,8 +1069,9 @@ class SalesforceClient:
             mdapi = conn.mdapi(self._session)
             async_id, _state = _soap_call(lambda: mdapi.deploy(io.BytesIO(zip_bytes), sandbox=False, **options))
             if not async_id:
-                raise ServiceUnavailable("deploy answered no AsyncResult id", vendor="salesforce",
-                                         operation=operation, object=about)  # fmt: skip
+                raise ServiceUnavailable(
+                    "deploy answered no AsyncResult id", vendor="salesforce", operation=operation, object=about
+                )
             return str(async_id)
 
         def check(async_id: str, conn: _Connection) -> Element:
@@ -1056,9 +1089,11 @@ class SalesforceClient:
             if time.monotonic() + delay > deadline:
                 raise ServiceUnavailable(
                     f"not done after {timeout:g} s (status {_text(result, 'status') or 'unknown'})",
-                    vendor="salesforce", operation=operation, object=about,
+                    vendor="salesforce",
+                    operation=operation,
+                    object=about,
                     hint="The org may be busy; run the command again, or see Setup > Deployment Status.",
-                )  # fmt: skip
+                )
             self._retry.sleep(delay)
             delay = min(delay * 2, 5.0)
         self.invalidate_cache()
@@ -1119,18 +1154,23 @@ def _deploy_outcome(result: Element, about: str, operation: str, hint: str) -> D
         else:
             message = _text(result, "errorMessage") or f"deploy {status or 'failed'}"
         code = _text(result, "errorStatusCode") or None
-        raise InvalidRequest(message, vendor="salesforce", operation=operation, object=about, error_code=code,
-                             hint=hint)  # fmt: skip
+        raise InvalidRequest(
+            message, vendor="salesforce", operation=operation, object=about, error_code=code, hint=hint
+        )
     successes = [c for c in result.findall("mt:details/mt:componentSuccesses", _MD_NS) if _text(c, "componentType")]
     return DeployOutcome(
         id=_text(result, "id"),
         status=status,
         components_deployed=_count(result, "numberComponentsDeployed"),
         components_total=_count(result, "numberComponentsTotal"),
-        components=[f"{_text(c, 'componentType')} {_text(c, 'fullName')}" for c in successes
-                    if _text(c, "deleted") != "true" and not _text(c, "problem")],
-        deleted=[f"{_text(c, 'componentType')} {_text(c, 'fullName')}" for c in successes
-                 if _text(c, "deleted") == "true"],
+        components=[
+            f"{_text(c, 'componentType')} {_text(c, 'fullName')}"
+            for c in successes
+            if _text(c, "deleted") != "true" and not _text(c, "problem")
+        ],
+        deleted=[
+            f"{_text(c, 'componentType')} {_text(c, 'fullName')}" for c in successes if _text(c, "deleted") == "true"
+        ],
         warnings=[_text(c, "problem") for c in successes if _text(c, "problem")],
     )
 

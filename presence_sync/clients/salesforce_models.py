@@ -212,12 +212,40 @@ def soql_datetime(moment: datetime) -> str:
 
 # ConnectedAppOauthAccessScope (Metadata API WSDL v63, verbatim). ECAs take the same names, comma-separated.
 CONNECTED_APP_SCOPES = (
-    "Basic", "Api", "Web", "Full", "Chatter", "CustomApplications", "RefreshToken", "OpenID", "Profile",
-    "Email", "Address", "Phone", "OfflineAccess", "CustomPermissions", "Wave", "Eclair", "Pardot",
-    "Lightning", "Content", "CDPIngest", "CDPProfile", "CDPQuery", "Chatbot", "CDPSegment",
-    "CDPIdentityResolution", "CDPCalculatedInsight", "ForgotPassword", "UserRegistration", "SFAP",
-    "Interaction", "CDP", "EinsteinGPT", "PwdlessLogin",
-)  # fmt: skip
+    "Basic",
+    "Api",
+    "Web",
+    "Full",
+    "Chatter",
+    "CustomApplications",
+    "RefreshToken",
+    "OpenID",
+    "Profile",
+    "Email",
+    "Address",
+    "Phone",
+    "OfflineAccess",
+    "CustomPermissions",
+    "Wave",
+    "Eclair",
+    "Pardot",
+    "Lightning",
+    "Content",
+    "CDPIngest",
+    "CDPProfile",
+    "CDPQuery",
+    "Chatbot",
+    "CDPSegment",
+    "CDPIdentityResolution",
+    "CDPCalculatedInsight",
+    "ForgotPassword",
+    "UserRegistration",
+    "SFAP",
+    "Interaction",
+    "CDP",
+    "EinsteinGPT",
+    "PwdlessLogin",
+)
 
 # OAuth scope strings as the Salesforce UI shows them, e.g. "Access and manage your data (api)".
 _OAUTH_SCOPE_STRINGS = {

@@ -187,6 +187,7 @@ def select_stack(stack_name: str, work_dir: Path) -> auto.Stack:
 
 # -- the two operations ----------------------------------------------------------------------------------
 
+
 def _quiet(_line: str) -> None:
     """The engine's own progress lines: ours replace them."""
 

@@ -128,8 +128,12 @@ class Exporter:
         rule_specs = [self._rule(rule, teams, emails, codes, status_names) for rule in rules]
         rule_specs.sort(key=lambda rule: rule["name"])
 
-        referenced = {line["salesforce"] for rule in rule_specs for side in ("publisher", "subscriber")
-                      for line in rule.get(side, [])} - {PREVIOUS}
+        referenced = {
+            line["salesforce"]
+            for rule in rule_specs
+            for side in ("publisher", "subscriber")
+            for line in rule.get(side, [])
+        } - {PREVIOUS}
         wanted = {s.developer_name for s in statuses} if options.all_statuses else referenced | set(options.statuses)
         unknown = sorted(wanted - {s.developer_name for s in statuses})
         if unknown:
@@ -139,8 +143,11 @@ class Exporter:
 
         profile_access = []
         for profile in sorted(profiles, key=lambda p: p.name):
-            granted = sorted(exported_ids[g.status_id] for g in grants
-                             if g.permission_set_id == profile.permission_set_id and g.status_id in exported_ids)
+            granted = sorted(
+                exported_ids[g.status_id]
+                for g in grants
+                if g.permission_set_id == profile.permission_set_id and g.status_id in exported_ids
+            )
             if granted:
                 profile_access.append({"profile": profile.name, "statuses": granted})
 
@@ -154,8 +161,15 @@ class Exporter:
         app = self._oauth_app(options, mapping.salesforce_environment.consumer_key)
         self._step(f"OAuth app {app.name}")
 
-        used_codes = sorted({line["acd"].split(":", 1)[1] for rule in rule_specs for side in ("publisher", "subscriber")
-                             for line in rule.get(side, []) if line["acd"].startswith("Unavailable:")})
+        used_codes = sorted(
+            {
+                line["acd"].split(":", 1)[1]
+                for rule in rule_specs
+                for side in ("publisher", "subscriber")
+                for line in rule.get(side, [])
+                if line["acd"].startswith("Unavailable:")
+            }
+        )
         salesforce: dict[str, Any] = {
             "statuses": [self._status(s) for s in exported],
             "profileAccess": profile_access,
@@ -211,8 +225,13 @@ class Exporter:
         return {key: value for key, value in entry.items() if value is not None}
 
     @staticmethod
-    def _rule(rule: PresenceRule, teams: Mapping[int, str], emails: Mapping[int, str | None],
-              codes: Mapping[int, str], status_names: Mapping[str, str]) -> dict[str, Any]:
+    def _rule(
+        rule: PresenceRule,
+        teams: Mapping[int, str],
+        emails: Mapping[int, str | None],
+        codes: Mapping[int, str],
+        status_names: Mapping[str, str],
+    ) -> dict[str, Any]:
         def status(target: Any) -> str:
             if isinstance(target, PreviousState):
                 return PREVIOUS
@@ -227,10 +246,12 @@ class Exporter:
             "priority": rule.priority,
             # Map lines in the vendor's order: the provider compares them in order, so sorting them here would
             # make adoption rewrite the rule.
-            "publisher": [{"acd": acd_notation(m.from_, codes), "salesforce": status(m.to)}
-                          for m in rule.publisher_state_map],
-            "subscriber": [{"salesforce": status(m.from_), "acd": acd_notation(m.to, codes)}
-                           for m in rule.subscriber_state_map],
+            "publisher": [
+                {"acd": acd_notation(m.from_, codes), "salesforce": status(m.to)} for m in rule.publisher_state_map
+            ],
+            "subscriber": [
+                {"salesforce": status(m.from_), "acd": acd_notation(m.to, codes)} for m in rule.subscriber_state_map
+            ],
             "teams": sorted(teams.get(team_id, f"#{team_id}") for team_id in rule.team_ids),
             "users": sorted(str(emails[agent_id]) for agent_id in rule.agent_ids),
         }
@@ -249,8 +270,9 @@ class Exporter:
         if len(selected) == 1:
             return selected[0]
         known = ", ".join(sorted(m.name for m in mappings)) or "none"
-        raise ExportError(f"cannot tell which CXone account mapping to export (mappings: {known}); "
-                          "name one with --account-mapping")
+        raise ExportError(
+            f"cannot tell which CXone account mapping to export (mappings: {known}); name one with --account-mapping"
+        )
 
     def _oauth_app(self, options: ExportOptions, consumer_key: str | None) -> OAuthAppRecord:
         if not options.oauth_app:
@@ -265,8 +287,11 @@ class Exporter:
             record = self.sf.read_oauth_app(app_type, options.oauth_app)
             if record is not None:
                 if consumer_key and record.consumer_key and record.consumer_key != consumer_key:
-                    print(f"export: warning: the account mapping's consumer key is not the key of OAuth app "
-                          f"{options.oauth_app!r}: CXone may be using another app", file=sys.stderr)
+                    print(
+                        f"export: warning: the account mapping's consumer key is not the key of OAuth app "
+                        f"{options.oauth_app!r}: CXone may be using another app",
+                        file=sys.stderr,
+                    )
                 return record
         raise ExportError(f"no External Client App or Connected App named {options.oauth_app!r} in the org")
 
@@ -288,8 +313,9 @@ def stack_settings(work_dir: Path, stack: str) -> dict[str, Any]:
     return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
 
 
-def connection_env(work_dir: Path, stack: str, connection_file: str | None,
-                   environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def connection_env(
+    work_dir: Path, stack: str, connection_file: str | None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """SF_*/CXONE_* settings: the connection file (--connection-file, else the stack's
     presence-sync:connectionFile), then the environment, which wins -- as in the provider process.
 

@@ -44,8 +44,9 @@ def exit_code(plans: Sequence[StackPlan]) -> int:
     return EXIT_CHANGES if any(plan.has_changes for plan in plans) else EXIT_CLEAN
 
 
-def run_plans(stacks: Sequence[str], work_dir: Path, *, refresh: bool, drift_only: bool = False,
-              label: str = "plan") -> list[StackPlan]:
+def run_plans(
+    stacks: Sequence[str], work_dir: Path, *, refresh: bool, drift_only: bool = False, label: str = "plan"
+) -> list[StackPlan]:
     plans: list[StackPlan] = []
     with Progress(label) as progress:
         for name in stacks:

@@ -27,8 +27,9 @@ def interactive(stream: TextIO) -> bool:
 
 
 class Progress:
-    def __init__(self, label: str, total: int | None = None, *, stream: TextIO | None = None,
-                 enabled: bool = True) -> None:
+    def __init__(
+        self, label: str, total: int | None = None, *, stream: TextIO | None = None, enabled: bool = True
+    ) -> None:
         self.label = label
         self.total = total
         self.done = 0
@@ -41,8 +42,9 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.finish()
 
     def step(self, what: str) -> None:

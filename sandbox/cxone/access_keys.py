@@ -32,14 +32,21 @@ def create_access_key(conn: sqlite3.Connection, store: Store, agent_id: int) -> 
     if not agent["is_active"]:
         raise ApiError.bad(f"agent {agent_id} is inactive")
     key_id, secret = new_access_key()
-    conn.execute("INSERT INTO access_keys (access_key_id, agent_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
-                 (key_id, agent_id, secret_hash(secret), store.now_ms()))
+    conn.execute(
+        "INSERT INTO access_keys (access_key_id, agent_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+        (key_id, agent_id, secret_hash(secret), store.now_ms()),
+    )
     return key_id, secret
 
 
 def key_json(row: sqlite3.Row, business_unit_id: int) -> dict[str, Any]:
-    return {"accessKeyId": row["access_key_id"], "agentId": row["agent_id"], "billingId": business_unit_id,
-            "isActive": bool(row["is_active"]), "lastUsedDate": format_ms(row["last_used"])}
+    return {
+        "accessKeyId": row["access_key_id"],
+        "agentId": row["agent_id"],
+        "billingId": business_unit_id,
+        "isActive": bool(row["is_active"]),
+        "lastUsedDate": format_ms(row["last_used"]),
+    }
 
 
 def _key(conn: sqlite3.Connection, key_id: str) -> sqlite3.Row:
@@ -58,8 +65,19 @@ async def create(request: Request, ctx: Ctx, principal: Principal) -> Response:
         agent_id = principal.agent_id
     with ctx.store.write() as conn:
         key_id, secret = create_access_key(conn, ctx.store, agent_id)
-    return json_response({"accesskeys": [{"accessKeyId": key_id, "accessKeySecret": secret, "agentId": agent_id,
-                                          "billingId": ctx.business_unit_id, "isActive": True}]})
+    return json_response(
+        {
+            "accesskeys": [
+                {
+                    "accessKeyId": key_id,
+                    "accessKeySecret": secret,
+                    "agentId": agent_id,
+                    "billingId": ctx.business_unit_id,
+                    "isActive": True,
+                }
+            ]
+        }
+    )
 
 
 @api("admin.access-keys.list")
@@ -68,8 +86,9 @@ async def list_keys(request: Request, ctx: Ctx, _: Principal) -> Response:
     if agent_id is None:
         raise ApiError.bad("query parameter agentId is required")
     with ctx.store.read() as conn:
-        rows = conn.execute("SELECT * FROM access_keys WHERE agent_id = ? ORDER BY created_at, access_key_id",
-                            (agent_id,)).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM access_keys WHERE agent_id = ? ORDER BY created_at, access_key_id", (agent_id,)
+        ).fetchall()
     return json_response({"totalRecords": len(rows), "accesskeys": [key_json(r, ctx.business_unit_id) for r in rows]})
 
 

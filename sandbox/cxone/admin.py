@@ -23,8 +23,7 @@ from sandbox.cxone.web import MAX_INT, ApiError, Ctx, Fields, Query, json_body, 
 
 __all__ = ["AGENT_SELECT", "ROUTES", "agent_json", "id_value", "paged", "path_int", "team_json", "team_row"]
 
-AGENT_SELECT = ("SELECT a.*, t.name AS team_name, t.team_uuid FROM agents a "
-                "JOIN teams t ON t.team_id = a.team_id")
+AGENT_SELECT = "SELECT a.*, t.name AS team_name, t.team_uuid FROM agents a JOIN teams t ON t.team_id = a.team_id"
 
 
 def path_int(request: Request, name: str, what: str) -> int:
@@ -77,15 +76,17 @@ def team_json(row: sqlite3.Row, agent_count: int) -> dict[str, Any]:
 
 
 def _agent_filters(query: Query, prefix: str = "a.") -> tuple[list[str], list[Any]]:
-    where, args = query.list_filters(("first_name", "last_name", "user_name", "email"), since_column="last_update",
-                                     prefix=prefix)  # fmt: skip
+    where, args = query.list_filters(
+        ("first_name", "last_name", "user_name", "email"), since_column="last_update", prefix=prefix
+    )
     if query.boolean("isLocked"):
         where.append("0")  # no agent is ever locked in the sandbox
     return where, args
 
 
-def paged(conn: sqlite3.Connection, select: str, where: list[str], args: list[Any], order: str,
-           skip: int, top: int) -> tuple[int, list[sqlite3.Row]]:
+def paged(
+    conn: sqlite3.Connection, select: str, where: list[str], args: list[Any], order: str, skip: int, top: int
+) -> tuple[int, list[sqlite3.Row]]:
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     total = conn.execute(f"SELECT COUNT(*) FROM ({select}{clause})", args).fetchone()[0]
     rows = conn.execute(f"{select}{clause} ORDER BY {order} LIMIT ? OFFSET ?", [*args, top, skip]).fetchall()
@@ -98,6 +99,7 @@ def _agent_counts(conn: sqlite3.Connection) -> dict[int, int]:
 
 # ------------------------------------------------------------------------------------------------ agents
 
+
 @api("admin.agents.list")
 async def list_agents(request: Request, ctx: Ctx, _: Principal) -> Response:
     query = Query(request)
@@ -105,14 +107,16 @@ async def list_agents(request: Request, ctx: Ctx, _: Principal) -> Response:
     where, args = _agent_filters(query)
     with ctx.store.read() as conn:
         total, rows = paged(conn, AGENT_SELECT, where, args, "agent_id", skip, top)
-    return json_response({
-        "businessUnitId": ctx.business_unit_id,
-        "_links": list_links(ctx, request, skip, top, total),
-        "lastPollTime": format_ms(ctx.store.tick()),
-        "totalRecords": total,
-        "hiddenAgents": 0,
-        "agents": [agent_json(r) for r in rows],
-    })
+    return json_response(
+        {
+            "businessUnitId": ctx.business_unit_id,
+            "_links": list_links(ctx, request, skip, top, total),
+            "lastPollTime": format_ms(ctx.store.tick()),
+            "totalRecords": total,
+            "hiddenAgents": 0,
+            "agents": [agent_json(r) for r in rows],
+        }
+    )
 
 
 @api("admin.agents.get")
@@ -120,14 +124,16 @@ async def get_agent(request: Request, ctx: Ctx, _: Principal) -> Response:
     raw = request.path_params["agentId"]  # the path is /agents/{agentId|userId}
     by_id = raw.isdigit() and len(raw) <= 18
     with ctx.store.read() as conn:
-        row = conn.execute(f"{AGENT_SELECT} WHERE {'a.agent_id' if by_id else 'a.user_id'} = ?",
-                           (int(raw) if by_id else raw.lower(),)).fetchone()
+        row = conn.execute(
+            f"{AGENT_SELECT} WHERE {'a.agent_id' if by_id else 'a.user_id'} = ?", (int(raw) if by_id else raw.lower(),)
+        ).fetchone()
     if row is None:
         raise ApiError.not_found(f"agent {raw} does not exist")
     return json_response({"agents": [agent_json(row)]})
 
 
 # ------------------------------------------------------------------------------------------------- teams
+
 
 def team_row(conn: sqlite3.Connection, team_id: int) -> sqlite3.Row:
     row = conn.execute("SELECT * FROM teams WHERE team_id = ?", (team_id,)).fetchone()
@@ -144,13 +150,15 @@ async def list_teams(request: Request, ctx: Ctx, _: Principal) -> Response:
     with ctx.store.read() as conn:
         total, rows = paged(conn, "SELECT * FROM teams", where, args, "team_id", skip, top)
         counts = _agent_counts(conn)
-    return json_response({
-        "_links": list_links(ctx, request, skip, top, total),
-        "businessUnitId": ctx.business_unit_id,
-        "lastPollTime": format_ms(ctx.store.tick()),
-        "totalRecords": total,
-        "teams": [team_json(r, counts.get(r["team_id"], 0)) for r in rows],
-    })
+    return json_response(
+        {
+            "_links": list_links(ctx, request, skip, top, total),
+            "businessUnitId": ctx.business_unit_id,
+            "lastPollTime": format_ms(ctx.store.tick()),
+            "totalRecords": total,
+            "teams": [team_json(r, counts.get(r["team_id"], 0)) for r in rows],
+        }
+    )
 
 
 @api("admin.teams.get")
@@ -159,8 +167,13 @@ async def get_team(request: Request, ctx: Ctx, _: Principal) -> Response:
     with ctx.store.read() as conn:
         row = team_row(conn, team_id)
         count = _agent_counts(conn).get(team_id, 0)
-    return json_response({"businessUnitId": ctx.business_unit_id, "lastPollTime": format_ms(ctx.store.tick()),
-                          "teams": [team_json(row, count)]})
+    return json_response(
+        {
+            "businessUnitId": ctx.business_unit_id,
+            "lastPollTime": format_ms(ctx.store.tick()),
+            "teams": [team_json(row, count)],
+        }
+    )
 
 
 @api("admin.teams.create", write=True)
@@ -185,8 +198,9 @@ async def create_teams(request: Request, ctx: Ctx, _: Principal) -> Response:
                 continue
             cursor = conn.execute(
                 "INSERT INTO teams (team_uuid, name, is_active, description, notes, last_update) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (str(uuid.uuid4()), name, int(bool(is_active)), description, notes,
-                                               ctx.store.tick()))
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (str(uuid.uuid4()), name, int(bool(is_active)), description, notes, ctx.store.tick()),
+            )
             results.append({"success": True, "teamId": cursor.lastrowid, "error": None})
     errors = sum(1 for r in results if not r["success"])
     return json_response({"errorCount": errors, "results": results})
@@ -200,16 +214,17 @@ async def list_team_agents(request: Request, ctx: Ctx, _: Principal) -> Response
     where, args = _agent_filters(query)
     with ctx.store.read() as conn:
         team = team_row(conn, team_id)
-        total, rows = paged(conn, AGENT_SELECT, ["a.team_id = ?", *where], [team_id, *args], "agent_id",
-                             skip, top)
+        total, rows = paged(conn, AGENT_SELECT, ["a.team_id = ?", *where], [team_id, *args], "agent_id", skip, top)
         count = _agent_counts(conn).get(team_id, 0)
-    return json_response({
-        "businessUnitId": ctx.business_unit_id,
-        "_links": list_links(ctx, request, skip, top, total),
-        "totalRecords": total,
-        "lastPollTime": format_ms(ctx.store.tick()),
-        "teams": [{**team_json(team, count), "agents": [agent_json(r) for r in rows]}],
-    })
+    return json_response(
+        {
+            "businessUnitId": ctx.business_unit_id,
+            "_links": list_links(ctx, request, skip, top, total),
+            "totalRecords": total,
+            "lastPollTime": format_ms(ctx.store.tick()),
+            "teams": [{**team_json(team, count), "agents": [agent_json(r) for r in rows]}],
+        }
+    )
 
 
 def id_value(item: Any, keys: tuple[str, ...], where: str) -> int:
@@ -246,8 +261,10 @@ async def assign_team_agents(request: Request, ctx: Ctx, _: Principal) -> Respon
             except ApiError as exc:
                 results.append({"agentId": None, "success": False, "error": exc.description})
                 continue
-            cursor = conn.execute("UPDATE agents SET team_id = ?, last_update = ? WHERE agent_id = ?",
-                                  (team_id, ctx.store.tick(), agent_id))
+            cursor = conn.execute(
+                "UPDATE agents SET team_id = ?, last_update = ? WHERE agent_id = ?",
+                (team_id, ctx.store.tick(), agent_id),
+            )
             if cursor.rowcount:
                 results.append({"agentId": agent_id, "success": True, "error": None})
             else:

@@ -60,8 +60,11 @@ class _VersionedApiPaths:
             match = _API_PATH.fullmatch(path)
             if match:
                 if int(match.group(1)) not in API_VERSIONS:
-                    await _error(404, "NotFound", f"API version v{match.group(1)}.0 does not exist; use v2.0 to "
-                                 f"v{API_VERSIONS[-1]}.0")(scope, receive, send)
+                    await _error(
+                        404,
+                        "NotFound",
+                        f"API version v{match.group(1)}.0 does not exist; use v2.0 to v{API_VERSIONS[-1]}.0",
+                    )(scope, receive, send)
                     return
                 scope = {**scope, "path": _INTERNAL + (match.group(2) or "/"), "cxone.public_path": path}
         await self.app(scope, receive, send)
@@ -82,9 +85,15 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return _error(500, "InternalServerError", "the CXone sandbox failed to handle this request; see its log")
 
 
-def create_app(db_path: pathlib.Path, *, base_url: str, reset: bool = False,
-               clock: Callable[[], float] | None = None, token_ttl: int | None = None,
-               refresh_ttl: int | None = None) -> Starlette:
+def create_app(
+    db_path: pathlib.Path,
+    *,
+    base_url: str,
+    reset: bool = False,
+    clock: Callable[[], float] | None = None,
+    token_ttl: int | None = None,
+    refresh_ttl: int | None = None,
+) -> Starlette:
     """The CXone emulator backed by SQLite at ``db_path`` (created and seeded when new, or with ``reset``).
 
     ``token_ttl`` (seconds; default ``$SANDBOX_CXONE_TOKEN_TTL`` or 3600) is the access tokens' lifetime;

@@ -88,23 +88,44 @@ def _jwt(ctx: Ctx, claims: dict[str, Any]) -> str:
 
 def _claims(ctx: Ctx, conn: sqlite3.Connection, agent_id: int | None, client_id: str, now: int) -> dict[str, Any]:
     claims: dict[str, Any] = {
-        "iss": ctx.base_url, "aud": client_id, "iat": now, "exp": now + ctx.token_ttl,
-        "icBUId": ctx.business_unit_id, "tenantId": ctx.tenant_id, "tenant": "presence-sync-sandbox",
-        "area": AREA, "icClusterId": CLUSTER, "icDomain": "niceincontact.com",
+        "iss": ctx.base_url,
+        "aud": client_id,
+        "iat": now,
+        "exp": now + ctx.token_ttl,
+        "icBUId": ctx.business_unit_id,
+        "tenantId": ctx.tenant_id,
+        "tenant": "presence-sync-sandbox",
+        "area": AREA,
+        "icClusterId": CLUSTER,
+        "icDomain": "niceincontact.com",
     }
     if agent_id is not None:
         agent = conn.execute("SELECT * FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()
         if agent is not None:
-            claims.update({
-                "sub": f"user:{agent['user_id']}", "userId": agent["user_id"], "icAgentId": agent_id,
-                "icSPId": agent_id, "name": agent["user_name"], "given_name": agent["first_name"],
-                "family_name": agent["last_name"],
-            })
+            claims.update(
+                {
+                    "sub": f"user:{agent['user_id']}",
+                    "userId": agent["user_id"],
+                    "icAgentId": agent_id,
+                    "icSPId": agent_id,
+                    "name": agent["user_name"],
+                    "given_name": agent["first_name"],
+                    "family_name": agent["last_name"],
+                }
+            )
     return claims
 
 
-def _issue(ctx: Ctx, conn: sqlite3.Connection, *, agent_id: int | None, access_key_id: str | None,
-           client_id: str, refresh: bool, id_token: bool) -> dict[str, Any]:
+def _issue(
+    ctx: Ctx,
+    conn: sqlite3.Connection,
+    *,
+    agent_id: int | None,
+    access_key_id: str | None,
+    client_id: str,
+    refresh: bool,
+    id_token: bool,
+) -> dict[str, Any]:
     now = int(ctx.store.clock())
     claims = _claims(ctx, conn, agent_id, client_id, now)
     access = _jwt(ctx, {**claims, "jti": secrets.token_urlsafe(16)})
@@ -119,13 +140,13 @@ def _issue(ctx: Ctx, conn: sqlite3.Connection, *, agent_id: int | None, access_k
     conn.executemany(
         "INSERT INTO tokens (token_hash, kind, agent_id, access_key_id, client_id, expires_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        [(h, kind, agent_id, access_key_id, client_id, expires) for h, kind, expires in rows])
+        [(h, kind, agent_id, access_key_id, client_id, expires) for h, kind, expires in rows],
+    )
     conn.execute("DELETE FROM tokens WHERE expires_at < ?", (now - 86_400,))
     return body
 
 
-def revoke_tokens(conn: sqlite3.Connection, *, access_key_id: str | None = None,
-                  agent_id: int | None = None) -> None:
+def revoke_tokens(conn: sqlite3.Connection, *, access_key_id: str | None = None, agent_id: int | None = None) -> None:
     """Revoke every token issued through one access key, or to one agent."""
     if access_key_id is not None:
         conn.execute("UPDATE tokens SET revoked = 1 WHERE access_key_id = ?", (access_key_id,))
@@ -140,7 +161,8 @@ def expire_all_tokens(ctx: Ctx, *, include_refresh: bool = False) -> int:
     with ctx.store.write() as conn:
         cursor = conn.execute(
             f"UPDATE tokens SET expires_at = ? WHERE expires_at > ? AND kind IN ({','.join('?' * len(kinds))})",
-            (now - 1, now, *kinds))
+            (now - 1, now, *kinds),
+        )
         return cursor.rowcount
 
 
@@ -199,8 +221,9 @@ def authenticate(ctx: Ctx, request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise _invalid_token("an Authorization: Bearer <access_token> header is required")
     with ctx.store.read() as conn:
-        row = conn.execute("SELECT * FROM tokens WHERE token_hash = ? AND kind = 'access'",
-                           (secret_hash(token.strip()),)).fetchone()
+        row = conn.execute(
+            "SELECT * FROM tokens WHERE token_hash = ? AND kind = 'access'", (secret_hash(token.strip()),)
+        ).fetchone()
     if row is None or row["revoked"]:
         raise _invalid_token("the access token is not valid")
     if row["expires_at"] <= ctx.store.clock():
@@ -209,11 +232,16 @@ def authenticate(ctx: Ctx, request: Request) -> Principal:
 
 
 def _invalid_token(description: str) -> ApiError:
-    return ApiError(401, "invalid_token", description,
-                    headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'})
+    return ApiError(
+        401,
+        "invalid_token",
+        description,
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'},
+    )
 
 
 # ------------------------------------------------------------------------------------------ token endpoint
+
 
 class _OAuthError(Exception):
     def __init__(self, status: int, error: str, description: str, headers: dict[str, str] | None = None):
@@ -222,8 +250,9 @@ class _OAuthError(Exception):
 
     def response(self) -> Response:
         body = {"error": self.error, "error_description": self.description, "errorDescription": self.description}
-        return JSONResponse(body, status_code=self.status,
-                            headers={"Cache-Control": "no-store", "Pragma": "no-cache", **self.headers})
+        return JSONResponse(
+            body, status_code=self.status, headers={"Cache-Control": "no-store", "Pragma": "no-cache", **self.headers}
+        )
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -245,22 +274,33 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
         return None
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
-        raise _OAuthError(401, "invalid_client", "client authentication must use HTTP Basic",
-                          {"WWW-Authenticate": 'Basic realm="cxone"'})
+        raise _OAuthError(
+            401,
+            "invalid_client",
+            "client authentication must use HTTP Basic",
+            {"WWW-Authenticate": 'Basic realm="cxone"'},
+        )
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise _OAuthError(401, "invalid_client", "the Basic credentials are not valid base64",
-                          {"WWW-Authenticate": 'Basic realm="cxone"'}) from exc
+        raise _OAuthError(
+            401,
+            "invalid_client",
+            "the Basic credentials are not valid base64",
+            {"WWW-Authenticate": 'Basic realm="cxone"'},
+        ) from exc
     client_id, sep, client_secret = decoded.partition(":")
     if not sep:
-        raise _OAuthError(401, "invalid_client", "the Basic credentials must be client_id:client_secret",
-                          {"WWW-Authenticate": 'Basic realm="cxone"'})
+        raise _OAuthError(
+            401,
+            "invalid_client",
+            "the Basic credentials must be client_id:client_secret",
+            {"WWW-Authenticate": 'Basic realm="cxone"'},
+        )
     return client_id, client_secret
 
 
-def _client(conn: sqlite3.Connection, request: Request, params: dict[str, str], *,
-            secret_required: bool) -> str:
+def _client(conn: sqlite3.Connection, request: Request, params: dict[str, str], *, secret_required: bool) -> str:
     """Authenticate the registered application; returns its client_id or raises invalid_client."""
     basic = _basic_credentials(request)
     if basic is not None and ("client_secret" in params or params.get("client_id", basic[0]) != basic[0]):
@@ -268,8 +308,9 @@ def _client(conn: sqlite3.Connection, request: Request, params: dict[str, str], 
     client_id, client_secret = basic if basic is not None else (params.get("client_id"), params.get("client_secret"))
     challenge = {"WWW-Authenticate": 'Basic realm="cxone"'} if basic is not None else {}
     if not client_id:
-        raise _OAuthError(401, "invalid_client", "client authentication is required (HTTP Basic or client_id)",
-                          challenge)
+        raise _OAuthError(
+            401, "invalid_client", "client authentication is required (HTTP Basic or client_id)", challenge
+        )
     row = conn.execute("SELECT * FROM clients WHERE client_id = ?", (client_id,)).fetchone()
     if row is None:
         raise _OAuthError(401, "invalid_client", "unknown client", challenge)
@@ -285,8 +326,11 @@ def _client(conn: sqlite3.Connection, request: Request, params: dict[str, str], 
 
 
 def _access_key(conn: sqlite3.Connection, key_id: str, key_secret: str) -> sqlite3.Row:
-    row = conn.execute("SELECT k.*, a.is_active AS agent_active FROM access_keys k "
-                       "JOIN agents a ON a.agent_id = k.agent_id WHERE k.access_key_id = ?", (key_id,)).fetchone()
+    row = conn.execute(
+        "SELECT k.*, a.is_active AS agent_active FROM access_keys k "
+        "JOIN agents a ON a.agent_id = k.agent_id WHERE k.access_key_id = ?",
+        (key_id,),
+    ).fetchone()
     if row is None or not hmac.compare_digest(secret_hash(key_secret), row["secret_hash"]):
         raise _OAuthError(400, "invalid_grant", "the access key id or secret is not valid")
     if not row["is_active"]:
@@ -312,18 +356,35 @@ async def token(request: Request) -> Response:
                 client_id = _client(conn, request, params, secret_required=True)
                 username, password = params.get("username"), params.get("password")
                 if not username or not password:
-                    raise _OAuthError(400, "invalid_request",
-                                      "username (access key id) and password (access key secret) are required")
+                    raise _OAuthError(
+                        400, "invalid_request", "username (access key id) and password (access key secret) are required"
+                    )
                 key = _access_key(conn, username, password)
-                conn.execute("UPDATE access_keys SET last_used = ? WHERE access_key_id = ?",
-                             (ctx.store.now_ms(), key["access_key_id"]))
-                body = _issue(ctx, conn, agent_id=key["agent_id"], access_key_id=key["access_key_id"],
-                              client_id=client_id, refresh=True, id_token=True)
+                conn.execute(
+                    "UPDATE access_keys SET last_used = ? WHERE access_key_id = ?",
+                    (ctx.store.now_ms(), key["access_key_id"]),
+                )
+                body = _issue(
+                    ctx,
+                    conn,
+                    agent_id=key["agent_id"],
+                    access_key_id=key["access_key_id"],
+                    client_id=client_id,
+                    refresh=True,
+                    id_token=True,
+                )
             elif grant == "client_credentials":
                 client_id = _client(conn, request, params, secret_required=True)
                 owner = conn.execute("SELECT agent_id FROM clients WHERE client_id = ?", (client_id,)).fetchone()
-                body = _issue(ctx, conn, agent_id=owner["agent_id"], access_key_id=None, client_id=client_id,
-                              refresh=False, id_token=False)
+                body = _issue(
+                    ctx,
+                    conn,
+                    agent_id=owner["agent_id"],
+                    access_key_id=None,
+                    client_id=client_id,
+                    refresh=False,
+                    id_token=False,
+                )
             elif grant == "refresh_token":
                 client_id = _client(conn, request, params, secret_required=False)
                 body = _refresh(ctx, conn, client_id, params.get("refresh_token"))
@@ -337,21 +398,31 @@ async def token(request: Request) -> Response:
 def _refresh(ctx: Ctx, conn: sqlite3.Connection, client_id: str, refresh_token: str | None) -> dict[str, Any]:
     if not refresh_token:
         raise _OAuthError(400, "invalid_request", "refresh_token is required")
-    row = conn.execute("SELECT * FROM tokens WHERE token_hash = ? AND kind = 'refresh'",
-                       (secret_hash(refresh_token),)).fetchone()
+    row = conn.execute(
+        "SELECT * FROM tokens WHERE token_hash = ? AND kind = 'refresh'", (secret_hash(refresh_token),)
+    ).fetchone()
     if row is None or row["revoked"] or row["expires_at"] <= ctx.store.clock():
         raise _OAuthError(400, "invalid_grant", "the refresh token is not valid or has expired")
     if row["client_id"] != client_id:
         raise _OAuthError(400, "invalid_grant", "the refresh token was issued to another client")
     if row["access_key_id"] is not None:
-        key = conn.execute("SELECT k.is_active, a.is_active AS agent_active FROM access_keys k "
-                           "JOIN agents a ON a.agent_id = k.agent_id WHERE k.access_key_id = ?",
-                           (row["access_key_id"],)).fetchone()
+        key = conn.execute(
+            "SELECT k.is_active, a.is_active AS agent_active FROM access_keys k "
+            "JOIN agents a ON a.agent_id = k.agent_id WHERE k.access_key_id = ?",
+            (row["access_key_id"],),
+        ).fetchone()
         if key is None or not key["is_active"] or not key["agent_active"]:
             raise _OAuthError(400, "invalid_grant", "the access key behind this refresh token is deactivated")
     conn.execute("UPDATE tokens SET revoked = 1 WHERE token_hash = ?", (row["token_hash"],))
-    return _issue(ctx, conn, agent_id=row["agent_id"], access_key_id=row["access_key_id"], client_id=client_id,
-                  refresh=True, id_token=True)
+    return _issue(
+        ctx,
+        conn,
+        agent_id=row["agent_id"],
+        access_key_id=row["access_key_id"],
+        client_id=client_id,
+        refresh=True,
+        id_token=True,
+    )
 
 
 async def legacy_access_key_token(request: Request) -> Response:
@@ -367,8 +438,15 @@ async def legacy_access_key_token(request: Request) -> Response:
                 key = _access_key(conn, key_id, key_secret)
             except _OAuthError as exc:
                 raise ApiError(401, "invalid_grant", exc.description) from exc
-            body = _issue(ctx, conn, agent_id=key["agent_id"], access_key_id=key["access_key_id"],
-                          client_id=LEGACY_CLIENT_ID, refresh=True, id_token=True)
+            body = _issue(
+                ctx,
+                conn,
+                agent_id=key["agent_id"],
+                access_key_id=key["access_key_id"],
+                client_id=LEGACY_CLIENT_ID,
+                refresh=True,
+                id_token=True,
+            )
     except ApiError as exc:
         return exc.response()
     body["resource_server_base_uri"] = f"{ctx.base_url}/inContactAPI/"
@@ -377,23 +455,26 @@ async def legacy_access_key_token(request: Request) -> Response:
 
 # ------------------------------------------------------------------------------------------------ discovery
 
+
 async def openid_configuration(request: Request) -> Response:
     _note_operation(request, "auth.openid-configuration", False)
     base = request.app.state.cxone.base_url
-    return json_response({
-        "issuer": base,
-        "authorization_endpoint": f"{base}/auth/authorize",
-        "token_endpoint": f"{base}/auth/token",
-        "userinfo_endpoint": f"{base}/auth/userinfo",
-        "jwks_uri": f"{base}/auth/jwks",
-        "end_session_endpoint": f"{base}/auth/authorize/logout",
-        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
-        "scopes_supported": ["openid"],
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["HS256"],  # the sandbox's; CXone uses RS256
-        "grant_types_supported": ["password", "client_credentials", "refresh_token"],
-    })
+    return json_response(
+        {
+            "issuer": base,
+            "authorization_endpoint": f"{base}/auth/authorize",
+            "token_endpoint": f"{base}/auth/token",
+            "userinfo_endpoint": f"{base}/auth/userinfo",
+            "jwks_uri": f"{base}/auth/jwks",
+            "end_session_endpoint": f"{base}/auth/authorize/logout",
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            "scopes_supported": ["openid"],
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["HS256"],  # the sandbox's; CXone uses RS256
+            "grant_types_supported": ["password", "client_credentials", "refresh_token"],
+        }
+    )
 
 
 async def cxone_configuration(request: Request) -> Response:
@@ -404,19 +485,21 @@ async def cxone_configuration(request: Request) -> Response:
         return ApiError.bad("query parameter tenantId is required").response()
     if tenant_id.lower() != ctx.tenant_id:
         return ApiError.not_found(f"tenant {tenant_id} is not known").response()
-    return json_response({
-        "private": False,
-        "ui_endpoint": ctx.base_url,
-        "auth_endpoint": ctx.base_url,
-        "api_endpoint": ctx.base_url,
-        "area": AREA,
-        "cluster": CLUSTER,
-        "domain": "niceincontact.com",
-        "acdDomain": "nice-incontact.com",
-        "uhDomain": "nice-incontact.com",
-        "tenantId": ctx.tenant_id,
-        "globaldomain": "niceincontact.com",
-    })
+    return json_response(
+        {
+            "private": False,
+            "ui_endpoint": ctx.base_url,
+            "auth_endpoint": ctx.base_url,
+            "api_endpoint": ctx.base_url,
+            "area": AREA,
+            "cluster": CLUSTER,
+            "domain": "niceincontact.com",
+            "acdDomain": "nice-incontact.com",
+            "uhDomain": "nice-incontact.com",
+            "tenantId": ctx.tenant_id,
+            "globaldomain": "niceincontact.com",
+        }
+    )
 
 
 ROUTES = [

@@ -36,8 +36,13 @@ def _code(conn: sqlite3.Connection, code_id: int) -> sqlite3.Row:
 
 
 def _code_summary(row: sqlite3.Row) -> dict[str, Any]:
-    return {"id": row["code_id"], "name": row["name"], "isActive": bool(row["is_active"]),
-            "isACW": bool(row["is_acw"]), "agentTimeout": row["agent_timeout"]}
+    return {
+        "id": row["code_id"],
+        "name": row["name"],
+        "isActive": bool(row["is_active"]),
+        "isACW": bool(row["is_acw"]),
+        "agentTimeout": row["agent_timeout"],
+    }
 
 
 def _check_name_free(conn: sqlite3.Connection, name: str, own_id: int | None = None) -> None:
@@ -53,9 +58,14 @@ async def list_codes(request: Request, ctx: Ctx, _: Principal) -> Response:
     where, args = query.list_filters(("name",))
     with ctx.store.read() as conn:
         total, rows = paged(conn, "SELECT * FROM unavailable_codes", where, args, "code_id", skip, top)
-    return json_response({"totalRecords": total, "businessUnitId": ctx.business_unit_id,
-                          "unavailableCodes": [_code_summary(r) for r in rows],
-                          "_links": list_links(ctx, request, skip, top, total)})
+    return json_response(
+        {
+            "totalRecords": total,
+            "businessUnitId": ctx.business_unit_id,
+            "unavailableCodes": [_code_summary(r) for r in rows],
+            "_links": list_links(ctx, request, skip, top, total),
+        }
+    )
 
 
 @api("admin.unavailable-codes.create", write=True)
@@ -70,7 +80,8 @@ async def create_code(request: Request, ctx: Ctx, _: Principal) -> Response:
         _check_name_free(conn, name)
         cursor = conn.execute(
             "INSERT INTO unavailable_codes (name, is_acw, agent_timeout, notes, last_update) VALUES (?, ?, ?, ?, ?)",
-            (name, int(bool(is_acw)), timeout, notes, ctx.store.tick()))
+            (name, int(bool(is_acw)), timeout, notes, ctx.store.tick()),
+        )
     return json_response({"id": cursor.lastrowid})
 
 
@@ -95,9 +106,11 @@ async def update_code(request: Request, ctx: Ctx, _: Principal) -> Response:
         is_active = body.boolean("isActive", required=False, default=bool(row["is_active"]))
         timeout = body.integer("agentTimeout", required=False, default=row["agent_timeout"], minimum=0)
         notes = body.string("notes", required=False, default=row["notes"], allow_empty=True)
-        conn.execute("UPDATE unavailable_codes SET name = ?, is_acw = ?, is_active = ?, agent_timeout = ?, "
-                     "notes = ?, last_update = ? WHERE code_id = ?",
-                     (name, int(bool(is_acw)), int(bool(is_active)), timeout, notes, ctx.store.tick(), code_id))
+        conn.execute(
+            "UPDATE unavailable_codes SET name = ?, is_acw = ?, is_active = ?, agent_timeout = ?, "
+            "notes = ?, last_update = ? WHERE code_id = ?",
+            (name, int(bool(is_acw)), int(bool(is_active)), timeout, notes, ctx.store.tick(), code_id),
+        )
     return no_content()
 
 
@@ -109,12 +122,15 @@ async def set_code_status(request: Request, ctx: Ctx, _: Principal) -> Response:
         raise ApiError.bad("query parameter isActive (true|false) is required")
     with ctx.store.write() as conn:
         _code(conn, code_id)
-        conn.execute("UPDATE unavailable_codes SET is_active = ?, last_update = ? WHERE code_id = ?",
-                     (int(is_active), ctx.store.tick(), code_id))
+        conn.execute(
+            "UPDATE unavailable_codes SET is_active = ?, last_update = ? WHERE code_id = ?",
+            (int(is_active), ctx.store.tick(), code_id),
+        )
     return no_content()
 
 
 # ---------------------------------------------------------------------------------------- team assignment
+
 
 @api("admin.teams.unavailable-codes.list")
 async def list_team_codes(request: Request, ctx: Ctx, _: Principal) -> Response:
@@ -124,15 +140,28 @@ async def list_team_codes(request: Request, ctx: Ctx, _: Principal) -> Response:
         team = team_row(conn, team_id)
         rows = conn.execute(
             "SELECT c.* FROM team_codes tc JOIN unavailable_codes c ON c.code_id = tc.code_id "
-            "WHERE tc.team_id = ? ORDER BY c.code_id", (team_id,)).fetchall()
-    return json_response({
-        "teamId": team_id, "teamName": team["name"], "teamUuid": team["team_uuid"], "divisionNo": 0,
-        "unavailableCodes": [
-            {"outstateId": r["code_id"], "outstateName": r["name"], "isActive": bool(r["is_active"]),
-             "isAcw": bool(r["is_acw"]),
-             "agentTimeoutMins": None if r["agent_timeout"] is None else str(r["agent_timeout"])}
-            for r in rows if r["is_active"] or not active_only],
-    })
+            "WHERE tc.team_id = ? ORDER BY c.code_id",
+            (team_id,),
+        ).fetchall()
+    return json_response(
+        {
+            "teamId": team_id,
+            "teamName": team["name"],
+            "teamUuid": team["team_uuid"],
+            "divisionNo": 0,
+            "unavailableCodes": [
+                {
+                    "outstateId": r["code_id"],
+                    "outstateName": r["name"],
+                    "isActive": bool(r["is_active"]),
+                    "isAcw": bool(r["is_acw"]),
+                    "agentTimeoutMins": None if r["agent_timeout"] is None else str(r["agent_timeout"]),
+                }
+                for r in rows
+                if r["is_active"] or not active_only
+            ],
+        }
+    )
 
 
 async def _change_team_codes(request: Request, ctx: Ctx, array_key: str, add: bool) -> tuple[int, list[Any]]:
@@ -151,8 +180,9 @@ async def _change_team_codes(request: Request, ctx: Ctx, array_key: str, add: bo
                     raise ApiError.bad(f"unavailable code {code_id} does not exist")
                 if add:
                     conn.execute("INSERT OR IGNORE INTO team_codes VALUES (?, ?)", (team_id, code_id))
-                elif not conn.execute("DELETE FROM team_codes WHERE team_id = ? AND code_id = ?",
-                                      (team_id, code_id)).rowcount:
+                elif not conn.execute(
+                    "DELETE FROM team_codes WHERE team_id = ? AND code_id = ?", (team_id, code_id)
+                ).rowcount:
                     raise ApiError.bad(f"unavailable code {code_id} is not assigned to team {team_id}")
             except ApiError as exc:
                 results.append({"outstateId": code_id, "success": False, "error": exc.description})

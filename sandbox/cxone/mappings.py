@@ -54,8 +54,12 @@ def _mapping_json(row: sqlite3.Row) -> dict[str, Any]:
         "name": row["name"],
         "accessKeyAgentId": row["agent_id"],
         "accessKeyId": row["access_key_id"],
-        "salesforceEnvironment": {"name": row["sf_name"], "instanceUrl": row["sf_instance_url"],
-                                  "consumerKey": row["sf_consumer_key"], "hasConsumerSecret": True},
+        "salesforceEnvironment": {
+            "name": row["sf_name"],
+            "instanceUrl": row["sf_instance_url"],
+            "consumerKey": row["sf_consumer_key"],
+            "hasConsumerSecret": True,
+        },
         "isSelected": bool(row["is_selected"]),
         "lastModified": format_ms(row["last_modified"]),
     }
@@ -72,11 +76,16 @@ def _environment(body: Fields, *, secret_required: bool) -> dict[str, str | None
     except ValueError:
         valid = False
     if not valid:
-        raise ApiError.bad("salesforceEnvironment.instanceUrl must be an https:// URL such as "
-                           f"https://example.my.salesforce.com, got {instance_url!r}")
-    return {"name": env.string("name"), "instanceUrl": instance_url,
-            "consumerKey": env.string("consumerKey"),
-            "consumerSecret": env.string("consumerSecret", required=secret_required)}
+        raise ApiError.bad(
+            "salesforceEnvironment.instanceUrl must be an https:// URL such as "
+            f"https://example.my.salesforce.com, got {instance_url!r}"
+        )
+    return {
+        "name": env.string("name"),
+        "instanceUrl": instance_url,
+        "consumerKey": env.string("consumerKey"),
+        "consumerSecret": env.string("consumerSecret", required=secret_required),
+    }
 
 
 def _check_agent(conn: sqlite3.Connection, agent_id: int) -> None:
@@ -88,20 +97,25 @@ def _check_agent(conn: sqlite3.Connection, agent_id: int) -> None:
 
 
 def _check_name(conn: sqlite3.Connection, partner_name: str, name: str, own_id: str | None = None) -> None:
-    row = conn.execute("SELECT mapping_id FROM account_mappings WHERE partner = ? AND name = ?",
-                       (partner_name, name)).fetchone()
+    row = conn.execute(
+        "SELECT mapping_id FROM account_mappings WHERE partner = ? AND name = ?", (partner_name, name)
+    ).fetchone()
     if row is not None and row[0] != own_id:
         raise ApiError.conflict(f"name: an account mapping named {name!r} already exists ({row[0]})")
 
 
 def _select(conn: sqlite3.Connection, partner_name: str, mapping_id: str, now: int) -> None:
-    conn.execute("UPDATE account_mappings SET is_selected = 0, last_modified = ? "
-                 "WHERE partner = ? AND is_selected = 1 AND mapping_id != ?", (now, partner_name, mapping_id))
+    conn.execute(
+        "UPDATE account_mappings SET is_selected = 0, last_modified = ? "
+        "WHERE partner = ? AND is_selected = 1 AND mapping_id != ?",
+        (now, partner_name, mapping_id),
+    )
 
 
 def _mapping(conn: sqlite3.Connection, partner_name: str, mapping_id: str) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM account_mappings WHERE partner = ? AND mapping_id = ?",
-                       (partner_name, mapping_id)).fetchone()
+    row = conn.execute(
+        "SELECT * FROM account_mappings WHERE partner = ? AND mapping_id = ?", (partner_name, mapping_id)
+    ).fetchone()
     if row is None:
         raise ApiError.not_found(f"account mapping {mapping_id} does not exist")
     return row
@@ -111,8 +125,9 @@ def _mapping(conn: sqlite3.Connection, partner_name: str, mapping_id: str) -> sq
 async def list_mappings(request: Request, ctx: Ctx, _: Principal) -> Response:
     partner_name = partner(request)
     with ctx.store.read() as conn:
-        rows = conn.execute("SELECT * FROM account_mappings WHERE partner = ? ORDER BY created_at, mapping_id",
-                            (partner_name,)).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM account_mappings WHERE partner = ? ORDER BY created_at, mapping_id", (partner_name,)
+        ).fetchall()
     return json_response({"accountMappings": [_mapping_json(r) for r in rows]})
 
 
@@ -133,8 +148,21 @@ async def create_mapping(request: Request, ctx: Ctx, _: Principal) -> Response:
         now = ctx.store.tick()
         conn.execute(
             "INSERT INTO account_mappings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (mapping_id, partner_name, name, agent_id, key_id, env["name"], env["instanceUrl"],
-             env["consumerKey"], env["consumerSecret"], int(bool(selected)), now, now))
+            (
+                mapping_id,
+                partner_name,
+                name,
+                agent_id,
+                key_id,
+                env["name"],
+                env["instanceUrl"],
+                env["consumerKey"],
+                env["consumerSecret"],
+                int(bool(selected)),
+                now,
+                now,
+            ),
+        )
         if selected:
             _select(conn, partner_name, mapping_id, now)
         row = _mapping(conn, partner_name, mapping_id)
@@ -164,16 +192,27 @@ async def update_mapping(request: Request, ctx: Ctx, _: Principal) -> Response:
     with ctx.store.write() as conn:
         current = _mapping(conn, partner_name, mapping_id)
         if agent_id is not None and agent_id != current["agent_id"]:
-            raise ApiError.bad(f"accessKeyAgentId cannot be changed (it is {current['agent_id']}); "
-                               "create a new account mapping for another access key user")
+            raise ApiError.bad(
+                f"accessKeyAgentId cannot be changed (it is {current['agent_id']}); "
+                "create a new account mapping for another access key user"
+            )
         _check_name(conn, partner_name, name, mapping_id)
         now = ctx.store.tick()
         conn.execute(
             "UPDATE account_mappings SET name = ?, sf_name = ?, sf_instance_url = ?, sf_consumer_key = ?, "
             "sf_consumer_secret = COALESCE(?, sf_consumer_secret), is_selected = ?, last_modified = ? "
             "WHERE mapping_id = ?",
-            (name, env["name"], env["instanceUrl"], env["consumerKey"], env["consumerSecret"], int(bool(selected)),
-             now, mapping_id))
+            (
+                name,
+                env["name"],
+                env["instanceUrl"],
+                env["consumerKey"],
+                env["consumerSecret"],
+                int(bool(selected)),
+                now,
+                mapping_id,
+            ),
+        )
         if selected:
             _select(conn, partner_name, mapping_id, now)
         row = _mapping(conn, partner_name, mapping_id)

@@ -40,7 +40,8 @@ _SELECT = (
     "c.name AS code_name, c.is_acw, se.started_at AS session_started, se.station_phone "
     "FROM agent_states s JOIN agents a ON a.agent_id = s.agent_id JOIN teams t ON t.team_id = a.team_id "
     "LEFT JOIN unavailable_codes c ON c.code_id = s.out_state_id "
-    "LEFT JOIN sessions se ON se.session_id = s.session_id")
+    "LEFT JOIN sessions se ON se.session_id = s.session_id"
+)
 
 
 def _state_json(row: sqlite3.Row, business_unit_id: int) -> dict[str, Any]:
@@ -99,16 +100,17 @@ async def agent_states(request: Request, ctx: Ctx, _: Principal) -> Response:
     with ctx.store.read() as conn:
         poll_time = ctx.store.tick()
         total = conn.execute(f"SELECT COUNT(*) FROM agent_states s {where}", args).fetchone()[0]
-        rows = conn.execute(f"{_SELECT} {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                            [*args, top, skip]).fetchall()
+        rows = conn.execute(f"{_SELECT} {where} ORDER BY {order} LIMIT ? OFFSET ?", [*args, top, skip]).fetchall()
     if total == 0 and since is not None:
         return no_content()
-    return json_response({
-        "totalRecords": total,
-        "_links": list_links(ctx, request, skip, top, total),
-        "lastPollTime": format_ms(poll_time),
-        "agentStates": [_state_json(r, ctx.business_unit_id) for r in rows],
-    })
+    return json_response(
+        {
+            "totalRecords": total,
+            "_links": list_links(ctx, request, skip, top, total),
+            "lastPollTime": format_ms(poll_time),
+            "agentStates": [_state_json(r, ctx.business_unit_id) for r in rows],
+        }
+    )
 
 
 @api("realtime.agent.states")
@@ -122,8 +124,9 @@ async def one_agent_states(request: Request, ctx: Ctx, _: Principal) -> Response
         raise ApiError.not_found(f"agent {agent_id} does not exist")
     if since is not None and row["last_update"] <= since:
         return no_content()
-    return json_response({"agentStates": [{**_state_json(row, ctx.business_unit_id),
-                                           "lastPollTime": format_ms(poll_time)}]})
+    return json_response(
+        {"agentStates": [{**_state_json(row, ctx.business_unit_id), "lastPollTime": format_ms(poll_time)}]}
+    )
 
 
 ROUTES = [

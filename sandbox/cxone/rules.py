@@ -58,11 +58,16 @@ class _Rule:
     code_refs: list[tuple[str, int]]  # (field path, outStateId)
 
     def body(self) -> dict[str, Any]:
-        return {"publisherStateMap": self.publisher, "subscriberStateMap": self.subscriber,
-                "teamIds": self.team_ids, "agentIds": self.agent_ids}
+        return {
+            "publisherStateMap": self.publisher,
+            "subscriberStateMap": self.subscriber,
+            "teamIds": self.team_ids,
+            "agentIds": self.agent_ids,
+        }
 
 
 # ------------------------------------------------------------------------------------------------ parsing
+
 
 def _acd_state(value: Any, where: str, *, platform: bool) -> dict[str, Any]:
     fields = Fields(value, where, allowed={"state", "outStateId"})
@@ -85,12 +90,16 @@ def _external_status(value: Any, where: str) -> dict[str, Any]:
     fields = Fields(value, where, allowed={"statusId", "developerName"})
     status_id = fields.string("statusId")
     if status_id is None or not _STATUS_ID.fullmatch(status_id):
-        raise ApiError.bad(f"{where}.statusId must be a ServicePresenceStatus id: 15 or 18 letters and digits "
-                           f"starting with 0N5, got {status_id!r}")
+        raise ApiError.bad(
+            f"{where}.statusId must be a ServicePresenceStatus id: 15 or 18 letters and digits "
+            f"starting with 0N5, got {status_id!r}"
+        )
     developer_name = fields.string("developerName")
     if developer_name is None or len(developer_name) > 80 or not _DEVELOPER_NAME.fullmatch(developer_name):
-        raise ApiError.bad(f"{where}.developerName must be a Salesforce API name (a letter first, then letters, "
-                           f"digits and single underscores, at most 80), got {developer_name!r}")
+        raise ApiError.bad(
+            f"{where}.developerName must be a Salesforce API name (a letter first, then letters, "
+            f"digits and single underscores, at most 80), got {developer_name!r}"
+        )
     return {"statusId": status_id, "developerName": developer_name}
 
 
@@ -106,9 +115,13 @@ def _or_previous(parse: Callable[[Any, str], dict[str, Any]]) -> Callable[[Any, 
     return parse_target
 
 
-def _state_map(body: Fields, key: str, parse_from: Callable[[Any, str], dict[str, Any]],
-               parse_to: Callable[[Any, str], dict[str, Any]],
-               source_key: Callable[[dict[str, Any]], Any]) -> list[dict[str, Any]]:
+def _state_map(
+    body: Fields,
+    key: str,
+    parse_from: Callable[[Any, str], dict[str, Any]],
+    parse_to: Callable[[Any, str], dict[str, Any]],
+    source_key: Callable[[dict[str, Any]], Any],
+) -> list[dict[str, Any]]:
     pairs: list[dict[str, Any]] = []
     seen: dict[Any, int] = {}
     for index, item in enumerate(body.array(key, required=False)):
@@ -121,8 +134,9 @@ def _state_map(body: Fields, key: str, parse_from: Callable[[Any, str], dict[str
         target = parse_to(fields.data["to"], f"{where}.to")
         marker = source_key(source)
         if marker in seen:
-            raise ApiError.bad(f"{where}.from repeats {key}[{seen[marker]}].from; each source state may appear "
-                               "only once in a map")
+            raise ApiError.bad(
+                f"{where}.from repeats {key}[{seen[marker]}].from; each source state may appear only once in a map"
+            )
         seen[marker] = index
         pairs.append({"from": source, "to": target})
     return pairs
@@ -143,20 +157,35 @@ def _parse(raw: Any) -> _Rule:
     name = body.string("name")
     priority = body.integer("priority", required=False, default=0, minimum=0)
     publisher = _state_map(
-        body, "publisherStateMap", lambda v, w: _acd_state(v, w, platform=True), _or_previous(_external_status),
-        lambda s: (s["state"], s.get("outStateId")))
+        body,
+        "publisherStateMap",
+        lambda v, w: _acd_state(v, w, platform=True),
+        _or_previous(_external_status),
+        lambda s: (s["state"], s.get("outStateId")),
+    )
     subscriber = _state_map(
-        body, "subscriberStateMap", _external_status,
-        _or_previous(lambda v, w: _acd_state(v, w, platform=False)), lambda s: s["statusId"][:15])
-    code_refs = [(f"publisherStateMap[{i}].from.outStateId", p["from"]["outStateId"])
-                 for i, p in enumerate(publisher) if "outStateId" in p["from"]]
-    code_refs += [(f"subscriberStateMap[{i}].to.outStateId", p["to"]["outStateId"])
-                  for i, p in enumerate(subscriber) if "outStateId" in p["to"]]
+        body,
+        "subscriberStateMap",
+        _external_status,
+        _or_previous(lambda v, w: _acd_state(v, w, platform=False)),
+        lambda s: s["statusId"][:15],
+    )
+    code_refs = [
+        (f"publisherStateMap[{i}].from.outStateId", p["from"]["outStateId"])
+        for i, p in enumerate(publisher)
+        if "outStateId" in p["from"]
+    ]
+    code_refs += [
+        (f"subscriberStateMap[{i}].to.outStateId", p["to"]["outStateId"])
+        for i, p in enumerate(subscriber)
+        if "outStateId" in p["to"]
+    ]
     assert name is not None and priority is not None
     return _Rule(name, priority, publisher, subscriber, _ids(body, "teamIds"), _ids(body, "agentIds"), code_refs)
 
 
 # ----------------------------------------------------------------------------------------------- checking
+
 
 def _check_references(conn: sqlite3.Connection, rule: _Rule) -> None:
     covered: dict[int, str] = {}  # team id -> how the message names it
@@ -166,8 +195,10 @@ def _check_references(conn: sqlite3.Connection, rule: _Rule) -> None:
             raise ApiError.bad(f"teamIds[{index}]: team {team_id} does not exist")
         covered[team_id] = f"team {team_id} ({team['name']})"
     for index, agent_id in enumerate(rule.agent_ids):
-        agent = conn.execute("SELECT a.team_id, t.name FROM agents a JOIN teams t ON t.team_id = a.team_id "
-                             "WHERE a.agent_id = ?", (agent_id,)).fetchone()
+        agent = conn.execute(
+            "SELECT a.team_id, t.name FROM agents a JOIN teams t ON t.team_id = a.team_id WHERE a.agent_id = ?",
+            (agent_id,),
+        ).fetchone()
         if agent is None:
             raise ApiError.bad(f"agentIds[{index}]: agent {agent_id} does not exist")
         covered.setdefault(agent["team_id"], f"team {agent['team_id']} ({agent['name']}) of agent {agent_id}")
@@ -178,37 +209,51 @@ def _check_references(conn: sqlite3.Connection, rule: _Rule) -> None:
         if not code["is_active"]:
             raise ApiError.bad(f"{path}: unavailable code {code_id} ({code['name']}) is inactive")
         for team_id, label in covered.items():
-            if conn.execute("SELECT 1 FROM team_codes WHERE team_id = ? AND code_id = ?",
-                            (team_id, code_id)).fetchone() is None:
+            if (
+                conn.execute(
+                    "SELECT 1 FROM team_codes WHERE team_id = ? AND code_id = ?", (team_id, code_id)
+                ).fetchone()
+                is None
+            ):
                 raise ApiError.bad(
                     f"{path}: unavailable code {code_id} ({code['name']}) is not assigned to {label}; agent states "
                     "are unavailable codes; you must apply these codes to teams "
-                    "(POST /teams/{teamId}/unavailable-codes)")
+                    "(POST /teams/{teamId}/unavailable-codes)"
+                )
 
 
 def _check_conflicts(conn: sqlite3.Connection, partner_name: str, rule: _Rule, own_id: str | None) -> None:
-    for other in conn.execute("SELECT * FROM presence_rules WHERE partner = ? AND rule_id IS NOT ?",
-                              (partner_name, own_id)):
+    for other in conn.execute(
+        "SELECT * FROM presence_rules WHERE partner = ? AND rule_id IS NOT ?", (partner_name, own_id)
+    ):
         if other["name"].lower() == rule.name.lower():
-            raise ApiError.conflict(f"name: a presence rule named {other['name']!r} already exists "
-                                    f"({other['rule_id']})")
+            raise ApiError.conflict(
+                f"name: a presence rule named {other['name']!r} already exists ({other['rule_id']})"
+            )
         if other["priority"] != rule.priority:
             continue
         shared = sorted(set(json.loads(other["body"])["teamIds"]) & set(rule.team_ids))
         if shared:
             raise ApiError.conflict(
                 f"teamIds: team {shared[0]} already has presence rule {other['name']!r} ({other['rule_id']}) at "
-                f"priority {rule.priority}; rules covering the same team need different priorities")
+                f"priority {rule.priority}; rules covering the same team need different priorities"
+            )
 
 
 def _rule_json(row: sqlite3.Row) -> dict[str, Any]:
-    return {"ruleId": row["rule_id"], "name": row["name"], "priority": row["priority"], **json.loads(row["body"]),
-            "lastModified": format_ms(row["last_modified"])}
+    return {
+        "ruleId": row["rule_id"],
+        "name": row["name"],
+        "priority": row["priority"],
+        **json.loads(row["body"]),
+        "lastModified": format_ms(row["last_modified"]),
+    }
 
 
 def _rule_row(conn: sqlite3.Connection, partner_name: str, rule_id: str) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM presence_rules WHERE partner = ? AND rule_id = ?",
-                       (partner_name, rule_id)).fetchone()
+    row = conn.execute(
+        "SELECT * FROM presence_rules WHERE partner = ? AND rule_id = ?", (partner_name, rule_id)
+    ).fetchone()
     if row is None:
         raise ApiError.not_found(f"presence rule {rule_id} does not exist")
     return row
@@ -216,12 +261,14 @@ def _rule_row(conn: sqlite3.Connection, partner_name: str, rule_id: str) -> sqli
 
 # ------------------------------------------------------------------------------------------------ handlers
 
+
 @api("adapters.presence-rules.list")
 async def list_rules(request: Request, ctx: Ctx, _: Principal) -> Response:
     partner_name = partner(request)
     with ctx.store.read() as conn:
-        rows = conn.execute("SELECT * FROM presence_rules WHERE partner = ? ORDER BY created_at, rule_id",
-                            (partner_name,)).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM presence_rules WHERE partner = ? ORDER BY created_at, rule_id", (partner_name,)
+        ).fetchall()
     return json_response({"presenceRules": [_rule_json(r) for r in rows]})
 
 
@@ -234,8 +281,10 @@ async def create_rule(request: Request, ctx: Ctx, _: Principal) -> Response:
         _check_references(conn, rule)
         _check_conflicts(conn, partner_name, rule, None)
         now = ctx.store.tick()
-        conn.execute("INSERT INTO presence_rules VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (rule_id, partner_name, rule.name, rule.priority, json.dumps(rule.body()), now, now))
+        conn.execute(
+            "INSERT INTO presence_rules VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (rule_id, partner_name, rule.name, rule.priority, json.dumps(rule.body()), now, now),
+        )
         row = _rule_row(conn, partner_name, rule_id)
     return json_response(_rule_json(row), 201)
 
@@ -259,9 +308,10 @@ async def update_rule(request: Request, ctx: Ctx, _: Principal) -> Response:
         _rule_row(conn, partner_name, rule_id)
         _check_references(conn, rule)
         _check_conflicts(conn, partner_name, rule, rule_id)
-        conn.execute("UPDATE presence_rules SET name = ?, priority = ?, body = ?, last_modified = ? "
-                     "WHERE rule_id = ?", (rule.name, rule.priority, json.dumps(rule.body()), ctx.store.tick(),
-                                           rule_id))
+        conn.execute(
+            "UPDATE presence_rules SET name = ?, priority = ?, body = ?, last_modified = ? WHERE rule_id = ?",
+            (rule.name, rule.priority, json.dumps(rule.body()), ctx.store.tick(), rule_id),
+        )
         row = _rule_row(conn, partner_name, rule_id)
     return json_response(_rule_json(row))
 

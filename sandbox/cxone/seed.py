@@ -68,42 +68,86 @@ def _uuid(name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://presence-sync.sandbox/cxone/{name}"))
 
 
-def insert_agent(conn: sqlite3.Connection, now: int, agent_id: int | None, first: str, last: str, email: str,
-                 team_id: int, *, supervisor: bool = False, active: bool = True) -> int:
+def insert_agent(
+    conn: sqlite3.Connection,
+    now: int,
+    agent_id: int | None,
+    first: str,
+    last: str,
+    email: str,
+    team_id: int,
+    *,
+    supervisor: bool = False,
+    active: bool = True,
+) -> int:
     """Insert an agent (LoggedOut) and return its id; also used by the emulator's operator endpoint."""
     cursor = conn.execute(
         "INSERT INTO agents (agent_id, user_id, user_name, first_name, last_name, email, team_id, is_active, "
         "is_supervisor, profile_id, profile_name, time_zone, last_update) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (agent_id, _uuid(f"agent/{email}") if agent_id is not None else str(uuid.uuid4()), email, first, last,
-         email, team_id, int(active), int(supervisor), 2 if supervisor else 1,
-         "Supervisor" if supervisor else "Agent", "UTC", now))
+        (
+            agent_id,
+            _uuid(f"agent/{email}") if agent_id is not None else str(uuid.uuid4()),
+            email,
+            first,
+            last,
+            email,
+            team_id,
+            int(active),
+            int(supervisor),
+            2 if supervisor else 1,
+            "Supervisor" if supervisor else "Agent",
+            "UTC",
+            now,
+        ),
+    )
     new_id = int(cursor.lastrowid or 0)
-    conn.execute("INSERT INTO agent_states (agent_id, state, start_date, last_update) VALUES (?, 'LoggedOut', ?, ?)",
-                 (new_id, now, now))
+    conn.execute(
+        "INSERT INTO agent_states (agent_id, state, start_date, last_update) VALUES (?, 'LoggedOut', ?, ?)",
+        (new_id, now, now),
+    )
     return new_id
 
 
 def seed(store: Store) -> None:
     with store.write() as conn:
         now = store.tick()
-        conn.execute("INSERT INTO meta VALUES ('tenant_id', ?), ('business_unit_id', ?), ('signing_key', ?)",
-                     (TENANT_ID, str(BUSINESS_UNIT_ID), secrets.token_hex(32)))
+        conn.execute(
+            "INSERT INTO meta VALUES ('tenant_id', ?), ('business_unit_id', ?), ('signing_key', ?)",
+            (TENANT_ID, str(BUSINESS_UNIT_ID), secrets.token_hex(32)),
+        )
         for team_id, name in TEAMS.items():
-            conn.execute("INSERT INTO teams (team_id, team_uuid, name, last_update) VALUES (?, ?, ?, ?)",
-                         (team_id, _uuid(f"team/{name}"), name, now))
+            conn.execute(
+                "INSERT INTO teams (team_id, team_uuid, name, last_update) VALUES (?, ?, ?, ?)",
+                (team_id, _uuid(f"team/{name}"), name, now),
+            )
         for code_id, (name, is_acw, timeout) in CODES.items():
-            conn.execute("INSERT INTO unavailable_codes (code_id, name, is_acw, agent_timeout, last_update) "
-                         "VALUES (?, ?, ?, ?, ?)", (code_id, name, int(is_acw), timeout, now))
+            conn.execute(
+                "INSERT INTO unavailable_codes (code_id, name, is_acw, agent_timeout, last_update) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (code_id, name, int(is_acw), timeout, now),
+            )
         by_name = {name: code_id for code_id, (name, _, _) in CODES.items()}
         for team_id, names in TEAM_CODES.items():
             conn.executemany("INSERT INTO team_codes VALUES (?, ?)", [(team_id, by_name[n]) for n in names])
         insert_agent(conn, now, ADMIN_AGENT_ID, *ADMIN, supervisor=True)
         for agent_id, (first, last, email, team_id) in AGENTS.items():
             insert_agent(conn, now, agent_id, first, last, email, team_id)
-        conn.execute("INSERT INTO clients VALUES (?, ?, ?, ?)",
-                     (SEEDED_CREDENTIALS["CXONE_CLIENT_ID"], secret_hash(SEEDED_CREDENTIALS["CXONE_CLIENT_SECRET"]),
-                      "presence-sync sandbox application", ADMIN_AGENT_ID))
-        conn.execute("INSERT INTO access_keys (access_key_id, agent_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
-                     (SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_ID"], ADMIN_AGENT_ID,
-                      secret_hash(SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_SECRET"]), now))
+        conn.execute(
+            "INSERT INTO clients VALUES (?, ?, ?, ?)",
+            (
+                SEEDED_CREDENTIALS["CXONE_CLIENT_ID"],
+                secret_hash(SEEDED_CREDENTIALS["CXONE_CLIENT_SECRET"]),
+                "presence-sync sandbox application",
+                ADMIN_AGENT_ID,
+            ),
+        )
+        conn.execute(
+            "INSERT INTO access_keys (access_key_id, agent_id, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+            (
+                SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_ID"],
+                ADMIN_AGENT_ID,
+                secret_hash(SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_SECRET"]),
+                now,
+            ),
+        )

@@ -76,7 +76,7 @@ async def set_state(request: Request, ctx: Ctx, principal: Principal) -> Respons
     body = await json_body(request, required=False)
     if body is not None:
         if not isinstance(body, dict):
-            raise ApiError.bad("the request body must be a JSON object such as {\"state\": \"Available\"}")
+            raise ApiError.bad('the request body must be a JSON object such as {"state": "Available"}')
         for key in ("state", "reason"):
             if body.get(key) is not None:
                 if not isinstance(body[key], str):
@@ -87,13 +87,21 @@ async def set_state(request: Request, ctx: Ctx, principal: Principal) -> Respons
         raise ApiError.bad("state is required: Available or Unavailable")
     state = next((s for s in SETTABLE_STATES if s.lower() == raw_state.strip().lower()), None)
     if state is None:
-        raise ApiError.bad(f"state must be Available or Unavailable, got {raw_state!r}; the other agent states "
-                           "are controlled by the platform")
+        raise ApiError.bad(
+            f"state must be Available or Unavailable, got {raw_state!r}; the other agent states "
+            "are controlled by the platform"
+        )
     reason = values["reason"] or None
     with ctx.store.write() as conn:
         session = _session(conn, request.path_params["sessionId"])
-        api_set_state(conn, ctx.store, session["agent_id"], state, reason if state == "Unavailable" else None,
-                      Actor("api", principal.actor))
+        api_set_state(
+            conn,
+            ctx.store,
+            session["agent_id"],
+            state,
+            reason if state == "Unavailable" else None,
+            Actor("api", principal.actor),
+        )
     return Response(status_code=202)
 
 

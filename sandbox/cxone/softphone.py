@@ -49,17 +49,25 @@ __all__ = ["ROUTES"]
 def _view(ctx: Ctx, agent_id: int) -> dict[str, Any]:
     with ctx.store.read() as conn:
         agent = agent_for_update(conn, agent_id)
-        code = conn.execute("SELECT name FROM unavailable_codes WHERE code_id = ?",
-                            (agent["out_state_id"],)).fetchone()
-        pending = conn.execute("SELECT name FROM unavailable_codes WHERE code_id = ?",
-                               (agent["pending_code"],)).fetchone()
+        code = conn.execute("SELECT name FROM unavailable_codes WHERE code_id = ?", (agent["out_state_id"],)).fetchone()
+        pending = conn.execute(
+            "SELECT name FROM unavailable_codes WHERE code_id = ?", (agent["pending_code"],)
+        ).fetchone()
     return {
-        "agentId": agent_id, "sessionId": agent["session_id"], "agentStateName": agent["state"],
-        "outStateId": agent["out_state_id"] or 0, "outStateDescription": code["name"] if code else "",
-        "contactId": agent["contact_id"], "lastUpdateTime": format_ms(agent["last_update"]),
-        "nextState": None if agent["pending_state"] is None else {
-            "state": agent["pending_state"], "outStateId": agent["pending_code"] or 0,
-            "outStateDescription": pending["name"] if pending else ""},
+        "agentId": agent_id,
+        "sessionId": agent["session_id"],
+        "agentStateName": agent["state"],
+        "outStateId": agent["out_state_id"] or 0,
+        "outStateDescription": code["name"] if code else "",
+        "contactId": agent["contact_id"],
+        "lastUpdateTime": format_ms(agent["last_update"]),
+        "nextState": None
+        if agent["pending_state"] is None
+        else {
+            "state": agent["pending_state"],
+            "outStateId": agent["pending_code"] or 0,
+            "outStateDescription": pending["name"] if pending else "",
+        },
     }
 
 
@@ -102,8 +110,10 @@ async def set_state(request: Request, ctx: Ctx) -> Response:
             start_contact(conn, ctx.store, agent_id, state, _actor(agent_id))
             result = "changed"
         else:
-            raise ApiError.bad(f"state must be one of {', '.join(SETTABLE_STATES + CONTACT_STATES)}, got {state!r}; "
-                               "use login/logout for the session")
+            raise ApiError.bad(
+                f"state must be one of {', '.join(SETTABLE_STATES + CONTACT_STATES)}, got {state!r}; "
+                "use login/logout for the session"
+            )
     return json_response({**_view(ctx, agent_id), "result": result})
 
 
@@ -137,6 +147,7 @@ async def agent_history(request: Request, ctx: Ctx) -> Response:
 
 # ------------------------------------------------------------------------------------------------ setup
 
+
 def _team_exists(conn: Any, team_id: int) -> None:
     if conn.execute("SELECT 1 FROM teams WHERE team_id = ?", (team_id,)).fetchone() is None:
         raise ApiError.bad(f"teamId: team {team_id} does not exist")
@@ -144,8 +155,9 @@ def _team_exists(conn: Any, team_id: int) -> None:
 
 @sandbox_endpoint("setup.agents.create", write=True)
 async def create_agent(request: Request, ctx: Ctx) -> Response:
-    body = Fields(await json_body(request), "body",
-                  allowed={"firstName", "lastName", "emailAddress", "teamId", "isActive"})
+    body = Fields(
+        await json_body(request), "body", allowed={"firstName", "lastName", "emailAddress", "teamId", "isActive"}
+    )
     first, last, email = body.string("firstName"), body.string("lastName"), body.string("emailAddress")
     team_id = body.integer("teamId")
     active = body.boolean("isActive", required=False, default=True)
@@ -169,14 +181,18 @@ async def update_agent(request: Request, ctx: Ctx) -> Response:
         agent_for_update(conn, agent_id)
         if team_id is not None:
             _team_exists(conn, team_id)
-            conn.execute("UPDATE agents SET team_id = ?, last_update = ? WHERE agent_id = ?",
-                         (team_id, ctx.store.tick(), agent_id))
+            conn.execute(
+                "UPDATE agents SET team_id = ?, last_update = ? WHERE agent_id = ?",
+                (team_id, ctx.store.tick(), agent_id),
+            )
         if active is not None:
             if not active:
                 logout(conn, ctx.store, agent_id, Actor("system", "deactivation"), force=True)
                 revoke_tokens(conn, agent_id=agent_id)
-            conn.execute("UPDATE agents SET is_active = ?, last_update = ? WHERE agent_id = ?",
-                         (int(active), ctx.store.tick(), agent_id))
+            conn.execute(
+                "UPDATE agents SET is_active = ?, last_update = ? WHERE agent_id = ?",
+                (int(active), ctx.store.tick(), agent_id),
+            )
         row = conn.execute(f"{AGENT_SELECT} WHERE a.agent_id = ?", (agent_id,)).fetchone()
     return json_response(agent_json(row))
 

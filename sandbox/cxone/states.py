@@ -56,7 +56,7 @@ STATE_IDS = {name: number for number, name in enumerate(STATE_NAMES)}  # GUESS: 
 @dataclasses.dataclass(frozen=True)
 class Actor:
     source: str  # "agent" | "api" | "system"
-    name: str    # e.g. "agent:100001" (the softphone's agent or a token's agent), "client:<client_id>"
+    name: str  # e.g. "agent:100001" (the softphone's agent or a token's agent), "client:<client_id>"
 
 
 def agent_for_update(conn: sqlite3.Connection, agent_id: int) -> dict[str, Any]:
@@ -64,7 +64,9 @@ def agent_for_update(conn: sqlite3.Connection, agent_id: int) -> dict[str, Any]:
     row = conn.execute(
         "SELECT s.*, a.team_id, a.is_active, t.name AS team_name FROM agent_states s "
         "JOIN agents a ON a.agent_id = s.agent_id JOIN teams t ON t.team_id = a.team_id "
-        "WHERE s.agent_id = ?", (agent_id,)).fetchone()
+        "WHERE s.agent_id = ?",
+        (agent_id,),
+    ).fetchone()
     if row is None:
         raise ApiError.not_found(f"agent {agent_id} does not exist")
     return dict(row)
@@ -74,8 +76,14 @@ def open_session(conn: sqlite3.Connection, agent_id: int) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM sessions WHERE agent_id = ? AND ended_at IS NULL", (agent_id,)).fetchone()
 
 
-def resolve_code(conn: sqlite3.Connection, agent: dict[str, Any], *, name: str | None = None,
-                 code_id: int | None = None, field: str = "reason") -> sqlite3.Row:
+def resolve_code(
+    conn: sqlite3.Connection,
+    agent: dict[str, Any],
+    *,
+    name: str | None = None,
+    code_id: int | None = None,
+    field: str = "reason",
+) -> sqlite3.Row:
     """The unavailable code an agent may use, by exact name or id; 400 when unknown, inactive or not
     assigned to the agent's team."""
     if name is not None:
@@ -88,11 +96,14 @@ def resolve_code(conn: sqlite3.Connection, agent: dict[str, Any], *, name: str |
         raise ApiError.bad(f"{field}: unavailable code {label} does not exist")
     if not row["is_active"]:
         raise ApiError.bad(f"{field}: unavailable code {label} is inactive")
-    assigned = conn.execute("SELECT 1 FROM team_codes WHERE team_id = ? AND code_id = ?",
-                            (agent["team_id"], row["code_id"])).fetchone()
+    assigned = conn.execute(
+        "SELECT 1 FROM team_codes WHERE team_id = ? AND code_id = ?", (agent["team_id"], row["code_id"])
+    ).fetchone()
     if assigned is None:
-        raise ApiError.bad(f"{field}: unavailable code {label} is not assigned to team {agent['team_id']} "
-                           f"({agent['team_name']}) of agent {agent['agent_id']}")
+        raise ApiError.bad(
+            f"{field}: unavailable code {label} is not assigned to team {agent['team_id']} "
+            f"({agent['team_name']}) of agent {agent['agent_id']}"
+        )
     return row
 
 
@@ -104,22 +115,26 @@ def _save(conn: sqlite3.Connection, store: Store, agent: dict[str, Any], actor: 
         "UPDATE agent_states SET state = :state, out_state_id = :out_state_id, session_id = :session_id, "
         "contact_id = :contact_id, is_outbound = :is_outbound, start_date = :start_date, "
         "last_update = :last_update, resume_state = :resume_state, resume_code = :resume_code, "
-        "pending_state = :pending_state, pending_code = :pending_code WHERE agent_id = :agent_id", agent)
+        "pending_state = :pending_state, pending_code = :pending_code WHERE agent_id = :agent_id",
+        agent,
+    )
     conn.execute(
         "INSERT INTO state_history (agent_id, state, out_state_id, changed_at, source, actor, session_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (agent["agent_id"], agent["state"], agent["out_state_id"], now, actor.source, actor.name,
-         agent["session_id"]))
+        (agent["agent_id"], agent["state"], agent["out_state_id"], now, actor.source, actor.name, agent["session_id"]),
+    )
     return now
 
 
 def _leave_contact(agent: dict[str, Any]) -> None:
-    agent.update(contact_id=None, is_outbound=0, resume_state=None, resume_code=None, pending_state=None,
-                 pending_code=None)
+    agent.update(
+        contact_id=None, is_outbound=0, resume_state=None, resume_code=None, pending_state=None, pending_code=None
+    )
 
 
-def login(conn: sqlite3.Connection, store: Store, agent_id: int, station_phone: str | None,
-          actor: Actor) -> tuple[str, bool]:
+def login(
+    conn: sqlite3.Connection, store: Store, agent_id: int, station_phone: str | None, actor: Actor
+) -> tuple[str, bool]:
     """Start the agent's session (Unavailable, no code); returns (session id, newly started)."""
     agent = agent_for_update(conn, agent_id)
     if not agent["is_active"]:
@@ -129,8 +144,10 @@ def login(conn: sqlite3.Connection, store: Store, agent_id: int, station_phone: 
         return existing["session_id"], False
     session_id = secrets.token_hex(16)
     now = store.now_ms()
-    conn.execute("INSERT INTO sessions (session_id, agent_id, station_phone, started_at) VALUES (?, ?, ?, ?)",
-                 (session_id, agent_id, station_phone, now))
+    conn.execute(
+        "INSERT INTO sessions (session_id, agent_id, station_phone, started_at) VALUES (?, ?, ?, ?)",
+        (session_id, agent_id, station_phone, now),
+    )
     conn.execute("UPDATE agents SET last_login = ? WHERE agent_id = ?", (now, agent_id))
     _leave_contact(agent)
     agent.update(state="Unavailable", out_state_id=None, session_id=session_id)
@@ -153,29 +170,34 @@ def logout(conn: sqlite3.Connection, store: Store, agent_id: int, actor: Actor, 
     return True
 
 
-def _target(conn: sqlite3.Connection, agent: dict[str, Any], state: str, reason: str | None,
-            code_id: int | None) -> tuple[str, sqlite3.Row | None]:
+def _target(
+    conn: sqlite3.Connection, agent: dict[str, Any], state: str, reason: str | None, code_id: int | None
+) -> tuple[str, sqlite3.Row | None]:
     if state == "Available":
         return state, None
     if reason is None and code_id is None:
         return state, None
-    return state, resolve_code(conn, agent, name=reason, code_id=code_id,
-                               field="reason" if reason is not None else "outStateId")
+    return state, resolve_code(
+        conn, agent, name=reason, code_id=code_id, field="reason" if reason is not None else "outStateId"
+    )
 
 
-def api_set_state(conn: sqlite3.Connection, store: Store, agent_id: int, state: str, reason: str | None,
-                  actor: Actor) -> str:
+def api_set_state(
+    conn: sqlite3.Connection, store: Store, agent_id: int, state: str, reason: str | None, actor: Actor
+) -> str:
     """``POST /agent-sessions/{id}/state``: returns "changed", "unchanged" or "pending" (on a contact)."""
     agent = agent_for_update(conn, agent_id)
     state, code = _target(conn, agent, state, reason, None)
     on_contact = agent["state"] in CONTACT_STATES
     if code is not None and code["is_acw"] and not on_contact:
-        raise ApiError.conflict(f"reason: {code['name']!r} is an ACW code; it can only be set while the agent "
-                                "is handling a contact")
+        raise ApiError.conflict(
+            f"reason: {code['name']!r} is an ACW code; it can only be set while the agent is handling a contact"
+        )
     code_id = None if code is None else code["code_id"]
     if on_contact:
-        conn.execute("UPDATE agent_states SET pending_state = ?, pending_code = ? WHERE agent_id = ?",
-                     (state, code_id, agent_id))
+        conn.execute(
+            "UPDATE agent_states SET pending_state = ?, pending_code = ? WHERE agent_id = ?", (state, code_id, agent_id)
+        )
         return "pending"
     if (agent["state"], agent["out_state_id"]) == (state, code_id):
         return "unchanged"
@@ -184,8 +206,15 @@ def api_set_state(conn: sqlite3.Connection, store: Store, agent_id: int, state: 
     return "changed"
 
 
-def softphone_set_state(conn: sqlite3.Connection, store: Store, agent_id: int, state: str,
-                        reason: str | None, code_id: int | None, actor: Actor) -> str:
+def softphone_set_state(
+    conn: sqlite3.Connection,
+    store: Store,
+    agent_id: int,
+    state: str,
+    reason: str | None,
+    code_id: int | None,
+    actor: Actor,
+) -> str:
     """The agent picks Available/Unavailable(+code) in their softphone; doing so ends a contact."""
     agent = agent_for_update(conn, agent_id)
     if agent["session_id"] is None:
@@ -209,8 +238,11 @@ def start_contact(conn: sqlite3.Connection, store: Store, agent_id: int, state: 
     if agent["session_id"] is None:
         raise ApiError.conflict(f"agent {agent_id} is not logged in; log in first")
     if agent["state"] not in CONTACT_STATES:
-        agent.update(resume_state=agent["state"], resume_code=agent["out_state_id"],
-                     contact_id=1_000_000_000 + secrets.randbelow(9_000_000_000))
+        agent.update(
+            resume_state=agent["state"],
+            resume_code=agent["out_state_id"],
+            contact_id=1_000_000_000 + secrets.randbelow(9_000_000_000),
+        )
     agent.update(state=state, out_state_id=None, is_outbound=int(state.startswith("Outbound")))
     _save(conn, store, agent, actor)
     return int(agent["contact_id"])
@@ -234,8 +266,20 @@ def history(conn: sqlite3.Connection, agent_id: int, after_id: int = 0) -> list[
     rows = conn.execute(
         "SELECT h.*, c.name AS code_name FROM state_history h "
         "LEFT JOIN unavailable_codes c ON c.code_id = h.out_state_id "
-        "WHERE h.agent_id = ? AND h.id > ? ORDER BY h.id", (agent_id, after_id)).fetchall()
-    return [{"id": r["id"], "agentId": r["agent_id"], "agentStateName": r["state"],
-             "outStateId": r["out_state_id"] or 0, "outStateDescription": r["code_name"] or "",
-             "lastUpdateTime": format_ms(r["changed_at"]), "source": r["source"], "actor": r["actor"],
-             "sessionId": r["session_id"]} for r in rows]
+        "WHERE h.agent_id = ? AND h.id > ? ORDER BY h.id",
+        (agent_id, after_id),
+    ).fetchall()
+    return [
+        {
+            "id": r["id"],
+            "agentId": r["agent_id"],
+            "agentStateName": r["state"],
+            "outStateId": r["out_state_id"] or 0,
+            "outStateDescription": r["code_name"] or "",
+            "lastUpdateTime": format_ms(r["changed_at"]),
+            "source": r["source"],
+            "actor": r["actor"],
+            "sessionId": r["session_id"],
+        }
+        for r in rows
+    ]

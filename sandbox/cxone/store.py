@@ -114,8 +114,7 @@ class Store:
             version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if version is None or int(version[0]) != SCHEMA_VERSION:
                 conn.close()
-                raise RuntimeError(
-                    f"{path} was written by another version of the CXone emulator; start it with reset")
+                raise RuntimeError(f"{path} was written by another version of the CXone emulator; start it with reset")
         else:
             conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
             conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -143,8 +142,7 @@ class Store:
             try:
                 yield self._conn
                 if self._last_tick != self._persisted_tick:
-                    self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_tick', ?)",
-                                       (str(self._last_tick),))
+                    self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_tick', ?)", (str(self._last_tick),))
                 self._conn.execute("COMMIT")
                 self._persisted_tick = self._last_tick
             except BaseException:

@@ -63,8 +63,9 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
     def response(self) -> Response:
-        return json_response({"error": self.error, "error_description": self.description}, self.status,
-                             headers=self.headers)
+        return json_response(
+            {"error": self.error, "error_description": self.description}, self.status, headers=self.headers
+        )
 
     @classmethod
     def bad(cls, description: str) -> ApiError:
@@ -152,8 +153,9 @@ class Query:
             return None
         return parse_since(raw, names[0])
 
-    def list_filters(self, search_columns: Sequence[str], *, since_column: str | None = None,
-                     prefix: str = "") -> tuple[list[str], list[Any]]:  # fmt: skip
+    def list_filters(
+        self, search_columns: Sequence[str], *, since_column: str | None = None, prefix: str = ""
+    ) -> tuple[list[str], list[Any]]:
         """The filters CXone's admin lists share, as SQL (``where`` clauses, ``args``): ``isActive``,
         ``searchString`` (a substring of any of ``search_columns``) and, where the list has it, ``updatedSince``."""
         where: list[str] = []
@@ -188,8 +190,8 @@ def parse_since(raw: str, name: str = "updatedSince") -> int:
         moment = dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise ApiError.bad(
-            f"query parameter {name} must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z, "
-            f"got {raw!r}") from exc
+            f"query parameter {name} must be an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z, got {raw!r}"
+        ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)  # GUESS: naive times are read as UTC
     return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
@@ -219,8 +221,9 @@ class Fields:
         if allowed is not None:
             unknown = sorted(set(data) - allowed)
             if unknown:
-                raise ApiError.bad(f"{where} has unknown field(s) {', '.join(unknown)}; "
-                                   f"allowed: {', '.join(sorted(allowed))}")
+                raise ApiError.bad(
+                    f"{where} has unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+                )
         self.data: dict[str, Any] = data
         self.where = where
 
@@ -230,8 +233,9 @@ class Fields:
     def has(self, key: str) -> bool:
         return key in self.data
 
-    def string(self, key: str, *, required: bool = True, default: str | None = None,
-               allow_empty: bool = False) -> str | None:
+    def string(
+        self, key: str, *, required: bool = True, default: str | None = None, allow_empty: bool = False
+    ) -> str | None:
         if key not in self.data or self.data[key] is None:
             if required:
                 raise ApiError.bad(f"{self.path(key)} is required")
@@ -243,8 +247,9 @@ class Fields:
             raise ApiError.bad(f"{self.path(key)} must not be empty")
         return value
 
-    def integer(self, key: str, *, required: bool = True, default: int | None = None,
-                minimum: int | None = None) -> int | None:
+    def integer(
+        self, key: str, *, required: bool = True, default: int | None = None, minimum: int | None = None
+    ) -> int | None:
         if key not in self.data or self.data[key] is None:
             if required:
                 raise ApiError.bad(f"{self.path(key)} is required")

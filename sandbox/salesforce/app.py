@@ -68,8 +68,7 @@ def create_app(db_path: pathlib.Path, *, base_url: str, reset: bool = False) -> 
         Route("/services/oauth2/authorize", authorize, methods=["GET"]),
         Route("/services/oauth2/revoke", revoke, methods=["POST"]),
         Route("/services/data", rest.__call__, methods=["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"]),
-        Route("/services/data/{rest:path}", rest.__call__,
-              methods=["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"]),
+        Route("/services/data/{rest:path}", rest.__call__, methods=["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"]),
         Route("/services/Soap/m/{version}", metadata.__call__, methods=["POST", "GET"]),
         Route("/services/Soap/m/{version}/", metadata.__call__, methods=["POST", "GET"]),
         Route("/services/Soap/m/{version}/deployRequest", metadata.__call__, methods=["POST"]),
@@ -104,5 +103,6 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unexpected error in the Salesforce emulator", exc_info=exc)
-    return json_response([{"message": f"An unexpected error occurred: {type(exc).__name__}",
-                           "errorCode": "UNKNOWN_EXCEPTION"}], 500)
+    return json_response(
+        [{"message": f"An unexpected error occurred: {type(exc).__name__}", "errorCode": "UNKNOWN_EXCEPTION"}], 500
+    )

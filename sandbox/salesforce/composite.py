@@ -49,8 +49,10 @@ def _subrequests(raw: bytes) -> list[dict[str, Any]]:
     if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
         raise _invalid("The request body must be an object with a compositeRequest array")
     if body.get("allOrNone", False) is not False:
-        raise _invalid("The sandbox runs composite requests with allOrNone false only (no rollback across "
-                       "subrequests); send allOrNone: false")  # fmt: skip
+        raise _invalid(
+            "The sandbox runs composite requests with allOrNone false only (no rollback across "
+            "subrequests); send allOrNone: false"
+        )
     items = body["compositeRequest"]
     if not 1 <= len(items) <= MAX_SUBREQUESTS:
         raise _invalid(f"A composite request takes 1 to {MAX_SUBREQUESTS} subrequests, got {len(items)}")
@@ -69,16 +71,24 @@ def _subrequests(raw: bytes) -> list[dict[str, Any]]:
         if not isinstance(item.get("url"), str):
             raise _invalid(f"Subrequest {reference}: url is required")
         if "@{" in json.dumps(item):
-            raise _invalid(f"Subrequest {reference}: references between subrequests (@{{...}}) are not "
-                           "supported by the sandbox")  # fmt: skip
+            raise _invalid(
+                f"Subrequest {reference}: references between subrequests (@{{...}}) are not supported by the sandbox"
+            )
     return items
 
 
 def _sub_request(parent: Request, method: str, path: str, query: str, body: bytes) -> Request:
     headers = [(k, v) for k, v in parent.scope["headers"] if k in (b"authorization", b"host")]
     headers.append((b"content-type", b"application/json"))
-    scope = {**parent.scope, "method": method, "path": path, "raw_path": path.encode(), "headers": headers,
-             "query_string": query.encode(), "sandbox.log": {}}  # fmt: skip
+    scope = {
+        **parent.scope,
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "headers": headers,
+        "query_string": query.encode(),
+        "sandbox.log": {},
+    }
     sent = False
 
     async def receive() -> Message:
@@ -101,22 +111,38 @@ async def run_composite(request: Request, version: str, route: Route, headers: d
         url = urlsplit(item["url"])
         method = item["method"]
         if not url.path.startswith(prefix):
-            response: Response = ApiError(400, "INVALID_INPUT", f"The subrequest url must start with {prefix} "
-                                          f"(the composite call's version), got {item['url']}").response()  # fmt: skip
+            response: Response = ApiError(
+                400,
+                "INVALID_INPUT",
+                f"The subrequest url must start with {prefix} (the composite call's version), got {item['url']}",
+            ).response()
             sub_log: dict[str, Any] = {}
         else:
             body = json.dumps(item["body"]).encode() if "body" in item else b""
             sub = _sub_request(request, method, url.path, url.query, body)
             sub_log = sub.scope["sandbox.log"]
-            parts = [p for p in url.path[len(prefix):].split("/") if p]
+            parts = [p for p in url.path[len(prefix) :].split("/") if p]
             try:
                 response = await route(sub, parts)
             except ApiError as error:
                 response = error.response()
         content = bytes(response.body)
-        responses.append({"body": json.loads(content) if content else None, "httpHeaders": {},
-                          "httpStatusCode": response.status_code, "referenceId": item["referenceId"]})  # fmt: skip
-        logged.append({"method": method, "path": url.path, "status": response.status_code,
-                       "operation": sub_log.get("operation"), "write": bool(sub_log.get("write"))})  # fmt: skip
+        responses.append(
+            {
+                "body": json.loads(content) if content else None,
+                "httpHeaders": {},
+                "httpStatusCode": response.status_code,
+                "referenceId": item["referenceId"],
+            }
+        )
+        logged.append(
+            {
+                "method": method,
+                "path": url.path,
+                "status": response.status_code,
+                "operation": sub_log.get("operation"),
+                "write": bool(sub_log.get("write")),
+            }
+        )
     log.update(operation="composite", write=any(entry["write"] for entry in logged), subrequests=logged)
     return json_response({"compositeResponse": responses}, headers=headers)

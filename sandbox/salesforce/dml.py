@@ -32,8 +32,9 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise ApiError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc.args[0]} {where}".strip()) from None
     if not isinstance(body, dict):
         kind = "START_ARRAY" if isinstance(body, list) else "VALUE_STRING"
-        raise ApiError(400, "JSON_PARSER_ERROR",
-                       f"Cannot deserialize instance of SObject from {kind} value at [line:1, column:1]")
+        raise ApiError(
+            400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of SObject from {kind} value at [line:1, column:1]"
+        )
     body.pop("attributes", None)
     return body
 
@@ -55,8 +56,12 @@ def stamp(obj: ObjectDef, record: dict[str, Any], user_id: str, now: str, *, cre
 def _coerce(org: Org, obj: ObjectDef, f: FieldDef, value: Any) -> Any:
     def parser_error(kind: str) -> ApiError:
         shown = json.dumps(value) if not isinstance(value, str) else value
-        return ApiError(400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of {kind} from "
-                        f"{_json_kind(value)} value {shown} or request may be missing a required field")
+        return ApiError(
+            400,
+            "JSON_PARSER_ERROR",
+            f"Cannot deserialize instance of {kind} from "
+            f"{_json_kind(value)} value {shown} or request may be missing a required field",
+        )
 
     if value is None:
         if not f.nillable and not f.defaulted:
@@ -67,11 +72,19 @@ def _coerce(org: Org, obj: ObjectDef, f: FieldDef, value: Any) -> Any:
     if f.type in STRING_TYPES:
         text = value if isinstance(value, str) else json.dumps(value)
         if f.length and len(text) > f.length:
-            raise ApiError(400, "STRING_TOO_LONG",
-                           f"{f.label}: data value too large: {text[:40]} (max length={f.length})", [f.name])
+            raise ApiError(
+                400,
+                "STRING_TOO_LONG",
+                f"{f.label}: data value too large: {text[:40]} (max length={f.length})",
+                [f.name],
+            )
         if f.picklist and text not in f.picklist:
-            raise ApiError(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                           f"{f.label}: bad value for restricted picklist field: {text}", [f.name])
+            raise ApiError(
+                400,
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"{f.label}: bad value for restricted picklist field: {text}",
+                [f.name],
+            )
         return text
     if f.type == "boolean":
         if isinstance(value, bool):
@@ -101,8 +114,9 @@ def _coerce(org: Org, obj: ObjectDef, f: FieldDef, value: Any) -> Any:
             raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name])
         sobject, record = found
         if f.reference_to and sobject not in f.reference_to:
-            raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION",
-                           f"{f.label}: id value of incorrect type: {value}", [f.name])
+            raise ApiError(
+                400, "FIELD_INTEGRITY_EXCEPTION", f"{f.label}: id value of incorrect type: {value}", [f.name]
+            )
         return record["Id"]
     return value  # pragma: no cover
 
@@ -127,9 +141,13 @@ def _validate(org: Org, obj: ObjectDef, body: dict[str, Any], *, creating: bool)
     allowed = "createable" if creating else "updateable"
     locked = [f.name for f in fields.values() if f is not None and not getattr(f, allowed)]
     if locked:
-        raise ApiError(400, "INVALID_FIELD_FOR_INSERT_UPDATE",
-                       f"Unable to create/update fields: {', '.join(locked)}. Please check the security settings "
-                       "of this field and verify that it is read/write for your profile or permission set.", locked)
+        raise ApiError(
+            400,
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            f"Unable to create/update fields: {', '.join(locked)}. Please check the security settings "
+            "of this field and verify that it is read/write for your profile or permission set.",
+            locked,
+        )
     values: dict[str, Any] = {}
     for name, value in body.items():
         f = fields[name]
@@ -138,8 +156,9 @@ def _validate(org: Org, obj: ObjectDef, body: dict[str, Any], *, creating: bool)
     if creating:
         missing = [f.name for f in obj.fields if f.required_on_create and values.get(f.name) is None]
         if missing:
-            raise ApiError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
-                           missing)
+            raise ApiError(
+                400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+            )
     return values
 
 
@@ -148,23 +167,34 @@ def _unique(org: Org, obj: ObjectDef, record: dict[str, Any], names: tuple[str, 
         value = record.get(names[0])
         others = org.store.lookup(obj.name, names[0], value) - {record.get("Id")} if isinstance(value, str) else set()
         if others:
-            raise ApiError(400, "DUPLICATE_VALUE",
-                           f"duplicate value found: {names[0]} duplicates value on record with id: {min(others)}",
-                           list(names))
+            raise ApiError(
+                400,
+                "DUPLICATE_VALUE",
+                f"duplicate value found: {names[0]} duplicates value on record with id: {min(others)}",
+                list(names),
+            )
         return
     for other in org.live(obj.name):
         if other["Id"] != record.get("Id") and all(other.get(n) == record.get(n) for n in names):
-            raise ApiError(400, "DUPLICATE_VALUE",
-                           "duplicate value found: <unknown> duplicates value on record with id: <unknown>", [])
+            raise ApiError(
+                400,
+                "DUPLICATE_VALUE",
+                "duplicate value found: <unknown> duplicates value on record with id: <unknown>",
+                [],
+            )
 
 
 def _developer_name(record: dict[str, Any]) -> None:
     name = record.get("DeveloperName")
     if name is not None and not DEVELOPER_NAME_RE.match(name):
-        raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION",
-                       "The Developer Name can only contain underscores and alphanumeric characters. It must be "
-                       "unique, begin with a letter, not include spaces, not end with an underscore, and not "
-                       "contain two consecutive underscores.", ["DeveloperName"])
+        raise ApiError(
+            400,
+            "FIELD_INTEGRITY_EXCEPTION",
+            "The Developer Name can only contain underscores and alphanumeric characters. It must be "
+            "unique, begin with a letter, not include spaces, not end with an underscore, and not "
+            "contain two consecutive underscores.",
+            ["DeveloperName"],
+        )
 
 
 def _check_setup_entity_access(org: Org, record: dict[str, Any]) -> None:
@@ -224,8 +254,11 @@ def _publish(org: Org, obj: ObjectDef, values: dict[str, Any], user_id: str) -> 
     event["ReplayId"] = str(replay_id)
     for listener in org.event_listeners:
         listener(obj.name, event, user_id)
-    return {"id": make_id("e00", org.published_events), "success": True,
-            "errors": [{"statusCode": "OPERATION_ENQUEUED", "message": event_uuid, "fields": []}]}
+    return {
+        "id": make_id("e00", org.published_events),
+        "success": True,
+        "errors": [{"statusCode": "OPERATION_ENQUEUED", "message": event_uuid, "fields": []}],
+    }
 
 
 def live_record(org: Org, obj: ObjectDef, record_id: str, *, deleting: bool = False) -> dict[str, Any]:

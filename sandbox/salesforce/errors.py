@@ -29,8 +29,12 @@ class ApiError(Exception):
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status_code=status, headers=headers,
-                    media_type="application/json;charset=UTF-8")
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        headers=headers,
+        media_type="application/json;charset=UTF-8",
+    )
 
 
 def not_found() -> ApiError:

@@ -29,8 +29,7 @@ def _xml(body: str, status: int = 200) -> Response:
 
 def _errors(error: MetadataError) -> str:
     fields = "".join(element("fields", f) for f in error.fields)
-    return (f"<errors>{fields}{element('message', error.message)}"
-            f"{element('statusCode', error.status_code)}</errors>")
+    return f"<errors>{fields}{element('message', error.message)}{element('statusCode', error.status_code)}</errors>"
 
 
 class MetadataApi:
@@ -47,15 +46,18 @@ class MetadataApi:
             try:
                 user_id = authenticate(self.org, call.session_id)
             except ApiError:
-                raise Fault("sf:INVALID_SESSION_ID",
-                            "INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session") from None
+                raise Fault(
+                    "sf:INVALID_SESSION_ID",
+                    "INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session",
+                ) from None
             used, limit = self.org.count_api_call()
             if used > limit:
                 raise Fault("sf:REQUEST_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.")
             handler = getattr(self, f"_op_{call.operation}", None)
             if handler is None:
-                raise Fault("sf:INVALID_OPERATION",
-                            f"INVALID_OPERATION: {call.operation} is not supported by the sandbox")
+                raise Fault(
+                    "sf:INVALID_OPERATION", f"INVALID_OPERATION: {call.operation} is not supported by the sandbox"
+                )
             body = handler(call.body, call.types, user_id)
         except Fault as fault:
             return _xml(fault_xml(fault.code, fault.message), 500)
@@ -64,8 +66,11 @@ class MetadataApi:
     # -- helpers -----------------------------------------------------------------------------------------
     def _handler(self, type_name: str | None) -> Any:
         if not type_name:
-            raise Fault("sf:INVALID_TYPE", "INVALID_TYPE: Must specify a {http://www.w3.org/2001/XMLSchema-instance}"
-                        "type attribute value for the {http://soap.sforce.com/2006/04/metadata}metadata element")
+            raise Fault(
+                "sf:INVALID_TYPE",
+                "INVALID_TYPE: Must specify a {http://www.w3.org/2001/XMLSchema-instance}"
+                "type attribute value for the {http://soap.sforce.com/2006/04/metadata}metadata element",
+            )
         if not wsdl().is_metadata_type(type_name):
             raise Fault("sf:INVALID_TYPE", f"INVALID_TYPE: Unknown type name '{type_name}' specified")
         handler = HANDLERS.get(type_name)
@@ -131,11 +136,14 @@ class MetadataApi:
                 error = exc
             created_xml = element("created", created and error is None)
             if error is None:
-                results.append(f"<result>{created_xml}{element('fullName', full_name)}"
-                               f"{element('success', True)}</result>")
+                results.append(
+                    f"<result>{created_xml}{element('fullName', full_name)}{element('success', True)}</result>"
+                )
             else:
-                results.append(f"<result>{created_xml}{_errors(error)}{element('fullName', full_name)}"
-                               f"{element('success', False)}</result>")
+                results.append(
+                    f"<result>{created_xml}{_errors(error)}{element('fullName', full_name)}"
+                    f"{element('success', False)}</result>"
+                )
         return "".join(results)
 
     def _op_deleteMetadata(self, body: Raw, types: list[str | None], user_id: str) -> str:
@@ -158,8 +166,9 @@ class MetadataApi:
             if raw is None:
                 records.append('<records xsi:nil="true"/>')
             else:
-                records.append(f'<records xsi:type="{handler.type_name}">'
-                               f"{raw_to_xml(raw, handler.type_name)}</records>")
+                records.append(
+                    f'<records xsi:type="{handler.type_name}">{raw_to_xml(raw, handler.type_name)}</records>'
+                )
         return f"<result>{''.join(records)}</result>"
 
     def _op_listMetadata(self, body: Raw, types: list[str | None], user_id: str) -> str:
@@ -172,16 +181,23 @@ class MetadataApi:
             handler = self._handler(one(query, "type"))
             for item in handler.listing(self.org):
                 out.append(
-                    "<result>" + element("createdById", item.created_by)
+                    "<result>"
+                    + element("createdById", item.created_by)
                     + element("createdByName", names.get(item.created_by, ""))
                     + element("createdDate", _soap_datetime(item.created))
-                    + element("fileName", f"{handler.directory}/{item.full_name}"
-                                              + (f".{handler.suffix}" if handler.suffix else ""))
-                    + element("fullName", item.full_name) + element("id", item.id)
+                    + element(
+                        "fileName",
+                        f"{handler.directory}/{item.full_name}" + (f".{handler.suffix}" if handler.suffix else ""),
+                    )
+                    + element("fullName", item.full_name)
+                    + element("id", item.id)
                     + element("lastModifiedById", item.modified_by)
                     + element("lastModifiedByName", names.get(item.modified_by, ""))
                     + element("lastModifiedDate", _soap_datetime(item.modified))
-                    + element("manageableState", "unmanaged") + element("type", handler.type_name) + "</result>")
+                    + element("manageableState", "unmanaged")
+                    + element("type", handler.type_name)
+                    + "</result>"
+                )
         return "".join(out)
 
     def _op_deploy(self, body: Raw, types: list[str | None], user_id: str) -> str:
@@ -192,11 +208,19 @@ class MetadataApi:
 
     def _op_describeMetadata(self, body: Raw, types: list[str | None], user_id: str) -> str:
         objects = "".join(
-            "<metadataObjects>" + element("directoryName", h.directory) + element("inFolder", False)
-            + element("metaFile", False) + element("suffix", h.suffix) + element("xmlName", h.type_name)
-            + "</metadataObjects>" for h in HANDLERS.values())
-        return (f"<result>{objects}<organizationNamespace></organizationNamespace>"
-                f"{element('partialSaveAllowed', True)}{element('testRequired', False)}</result>")
+            "<metadataObjects>"
+            + element("directoryName", h.directory)
+            + element("inFolder", False)
+            + element("metaFile", False)
+            + element("suffix", h.suffix)
+            + element("xmlName", h.type_name)
+            + "</metadataObjects>"
+            for h in HANDLERS.values()
+        )
+        return (
+            f"<result>{objects}<organizationNamespace></organizationNamespace>"
+            f"{element('partialSaveAllowed', True)}{element('testRequired', False)}</result>"
+        )
 
 
 def _soap_datetime(value: str) -> str:

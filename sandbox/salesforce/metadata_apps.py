@@ -13,8 +13,14 @@ from .metadata_base import MetadataError, StoredHandler, flag, one, require
 from .metadata_xml import Raw, wsdl
 from .org import Org
 
-__all__ = ["ECA_OAUTH", "GLOBAL_OAUTH", "ConnectedAppHandler", "ExternalClientAppHandler",
-           "GlobalOauthSettingsHandler", "OauthSettingsHandler"]
+__all__ = [
+    "ECA_OAUTH",
+    "GLOBAL_OAUTH",
+    "ConnectedAppHandler",
+    "ExternalClientAppHandler",
+    "GlobalOauthSettingsHandler",
+    "OauthSettingsHandler",
+]
 
 
 def generate_consumer_key() -> str:
@@ -27,8 +33,11 @@ def generate_consumer_secret() -> str:
 
 
 def _consumer_keys_in_use(org: Org, except_key: str | None) -> set[str]:
-    keys = {str(one(a.get("oauthConfig", [{}])[0] or {}, "consumerKey", "")) for a in
-            org.store.metadata_all("ConnectedApp") if a.get("oauthConfig")}
+    keys = {
+        str(one(a.get("oauthConfig", [{}])[0] or {}, "consumerKey", ""))
+        for a in org.store.metadata_all("ConnectedApp")
+        if a.get("oauthConfig")
+    }
     keys |= {str(one(s, "consumerKey", "")) for s in org.store.metadata_all("ExtlClntAppGlobalOauthSettings")}
     keys.discard("")
     keys.discard(except_key or "")
@@ -46,9 +55,11 @@ def _credentials(org: Org, holder: Raw, existing_key: str | None, existing_secre
     holder["consumerKey"] = [key]
     secret = one(holder, "consumerSecret") or existing_secret or generate_consumer_secret()
     if not _SECRET_RE.match(secret):
-        raise MetadataError("FIELD_INTEGRITY_EXCEPTION",
-                            "consumerSecret must be at least 8 characters, letters and digits only",
-                            ["consumerSecret"])
+        raise MetadataError(
+            "FIELD_INTEGRITY_EXCEPTION",
+            "consumerSecret must be at least 8 characters, letters and digits only",
+            ["consumerSecret"],
+        )
     holder.pop("consumerSecret", None)
     return str(secret)
 
@@ -64,7 +75,8 @@ class ConnectedAppHandler(StoredHandler):
             raise MetadataError(
                 "INSUFFICIENT_ACCESS",
                 "You can't create a connected app. Creation of new connected apps is restricted in this org; "
-                "create an external client app instead (ExternalClientApplication).")
+                "create an external client app instead (ExternalClientApplication).",
+            )
         super().create(org, raw, user_id)
 
     def prepare(self, org: Org, raw: Raw, existing: dict[str, Any] | None) -> dict[str, Any]:
@@ -75,14 +87,18 @@ class ConnectedAppHandler(StoredHandler):
             config = dict(config_list[0])
             require(config, "ConnectedAppOauthConfig", "callbackUrl")
             old_config = (existing or {}).get("oauthConfig", [{}])[0] or {}
-            stored["_consumerSecret"] = _credentials(org, config, one(old_config, "consumerKey"),
-                                                     (existing or {}).get("_consumerSecret"))
+            stored["_consumerSecret"] = _credentials(
+                org, config, one(old_config, "consumerKey"), (existing or {}).get("_consumerSecret")
+            )
             if flag(config, "isClientCredentialEnabled"):
                 user = one(config, "oauthClientCredentialUser")
                 if not user or org.find_live("User", Username=user) is None:
-                    raise MetadataError("FIELD_INTEGRITY_EXCEPTION",
-                                        "oauthClientCredentialUser must name an active user when the client "
-                                        "credentials flow is enabled", ["oauthClientCredentialUser"])
+                    raise MetadataError(
+                        "FIELD_INTEGRITY_EXCEPTION",
+                        "oauthClientCredentialUser must name an active user when the client "
+                        "credentials flow is enabled",
+                        ["oauthClientCredentialUser"],
+                    )
             stored["oauthConfig"] = [config]
         policy_list = raw.get("oauthPolicy") or []
         if policy_list and isinstance(policy_list[0], dict):
@@ -120,9 +136,11 @@ def _check_eca_reference(org: Org, raw: Raw, type_name: str) -> None:
     require(raw, type_name, "externalClientApplication")
     app = one(raw, "externalClientApplication")
     if org.store.metadata("ExternalClientApplication", app) is None:
-        raise MetadataError("INVALID_CROSS_REFERENCE_KEY",
-                            f"In field: externalClientApplication - no ExternalClientApplication named {app} found",
-                            ["externalClientApplication"])
+        raise MetadataError(
+            "INVALID_CROSS_REFERENCE_KEY",
+            f"In field: externalClientApplication - no ExternalClientApplication named {app} found",
+            ["externalClientApplication"],
+        )
 
 
 class GlobalOauthSettingsHandler(StoredHandler):
@@ -136,11 +154,13 @@ class GlobalOauthSettingsHandler(StoredHandler):
         app = one(raw, "externalClientApplication")
         for other in org.store.metadata_all(self.type_name):
             if one(other, "externalClientApplication") == app and other["fullName"] != raw.get("fullName"):
-                raise MetadataError("DUPLICATE_VALUE", f"{app} already has global OAuth settings",
-                                    ["externalClientApplication"])
+                raise MetadataError(
+                    "DUPLICATE_VALUE", f"{app} already has global OAuth settings", ["externalClientApplication"]
+                )
         stored: dict[str, Any] = dict(raw)
-        stored["_consumerSecret"] = _credentials(org, stored, one(existing or {}, "consumerKey"),
-                                                 (existing or {}).get("_consumerSecret"))
+        stored["_consumerSecret"] = _credentials(
+            org, stored, one(existing or {}, "consumerKey"), (existing or {}).get("_consumerSecret")
+        )
         stored["_consumerId"] = (existing or {}).get("_consumerId") or org.store.new_id("888")
         return stored
 
@@ -157,8 +177,9 @@ class OauthSettingsHandler(StoredHandler):
         scopes = [s.strip() for s in str(one(raw, "commaSeparatedOauthScopes", "")).split(",") if s.strip()]
         unknown = [s for s in scopes if s not in allowed]
         if unknown:
-            raise MetadataError("FIELD_INTEGRITY_EXCEPTION", f"Invalid OAuth scope: {unknown[0]}",
-                                ["commaSeparatedOauthScopes"])
+            raise MetadataError(
+                "FIELD_INTEGRITY_EXCEPTION", f"Invalid OAuth scope: {unknown[0]}", ["commaSeparatedOauthScopes"]
+            )
         return dict(raw)
 
 

@@ -10,8 +10,8 @@ from .dml import DEVELOPER_NAME_RE
 from .metadata_xml import Raw, missing_required
 from .org import Org
 
-__all__ = ["Handler", "Listing", "MetadataError", "StoredHandler", "check_name", "flag", "not_found", "one",
-           "require"]
+__all__ = ["Handler", "Listing", "MetadataError", "StoredHandler", "check_name", "flag", "not_found", "one", "require"]
+
 
 class MetadataError(Exception):
     """A per-component failure: SaveResult/DeleteResult ``success=false`` with one Error."""
@@ -37,9 +37,12 @@ def check_name(type_name: str, full_name: str | None, *, suffix: str = "") -> st
         raise MetadataError("REQUIRED_FIELD_MISSING", "Required field is missing: fullName", ["fullName"])
     base = full_name[: -len(suffix)] if suffix and full_name.endswith(suffix) else full_name
     if (suffix and not full_name.endswith(suffix)) or not DEVELOPER_NAME_RE.match(base) or len(full_name) > 80:
-        raise MetadataError("FIELD_INTEGRITY_EXCEPTION",
-                            f"{type_name} fullName '{full_name}' is not a valid developer name: use letters, digits "
-                            "and single underscores, start with a letter, don't end with an underscore", ["fullName"])
+        raise MetadataError(
+            "FIELD_INTEGRITY_EXCEPTION",
+            f"{type_name} fullName '{full_name}' is not a valid developer name: use letters, digits "
+            "and single underscores, start with a letter, don't end with an underscore",
+            ["fullName"],
+        )
     return full_name
 
 
@@ -109,12 +112,14 @@ class StoredHandler(Handler):
     def create(self, org: Org, raw: Raw, user_id: str) -> None:
         full_name = check_name(self.type_name, one(raw, "fullName"), suffix=self.name_suffix)
         if org.store.metadata(self.type_name, full_name) is not None:
-            raise MetadataError("DUPLICATE_DEVELOPER_NAME",
-                                f"There's already a {self.type_name} named {full_name}.", ["fullName"])
+            raise MetadataError(
+                "DUPLICATE_DEVELOPER_NAME", f"There's already a {self.type_name} named {full_name}.", ["fullName"]
+            )
         stored = self.prepare(org, raw, None)
         now = org.now()
-        stored.update(_id=org.store.new_id(self.key_prefix), _created=now, _createdBy=user_id, _modified=now,
-                      _modifiedBy=user_id)
+        stored.update(
+            _id=org.store.new_id(self.key_prefix), _created=now, _createdBy=user_id, _modified=now, _modifiedBy=user_id
+        )
         org.store.put_metadata(self.type_name, full_name, stored)
         self.after_write(org)
 
@@ -136,5 +141,7 @@ class StoredHandler(Handler):
         self.after_write(org)
 
     def listing(self, org: Org) -> list[Listing]:
-        return [Listing(s["fullName"][0], s["_id"], s["_created"], s["_createdBy"], s["_modified"], s["_modifiedBy"])
-                for s in org.store.metadata_all(self.type_name)]
+        return [
+            Listing(s["fullName"][0], s["_id"], s["_created"], s["_createdBy"], s["_modified"], s["_modifiedBy"])
+            for s in org.store.metadata_all(self.type_name)
+        ]

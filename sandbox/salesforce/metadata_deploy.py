@@ -60,15 +60,19 @@ class BundleHandler(StoredHandler):
         self.file_suffix = file_suffix
 
     def create(self, org: Org, raw: Raw, user_id: str) -> None:
-        raise MetadataError("INVALID_OPERATION", f"The sandbox writes {self.type_name} only by deploy(): "
-                            "send it in a zip with package.xml")
+        raise MetadataError(
+            "INVALID_OPERATION",
+            f"The sandbox writes {self.type_name} only by deploy(): send it in a zip with package.xml",
+        )
 
     def update(self, org: Org, raw: Raw, user_id: str) -> None:
         self.create(org, raw, user_id)
 
     def listing(self, org: Org) -> list[Listing]:
-        return [Listing(s["fullName"][0], s["_id"], s["_created"], s["_createdBy"], s["_modified"], s["_modifiedBy"])
-                for s in org.store.metadata_all(self.type_name)]
+        return [
+            Listing(s["fullName"][0], s["_id"], s["_created"], s["_createdBy"], s["_modified"], s["_modifiedBy"])
+            for s in org.store.metadata_all(self.type_name)
+        ]
 
 
 APEX_CLASS = BundleHandler("ApexClass", "classes", "cls", "01p", ".cls")
@@ -96,14 +100,17 @@ class _Component:
 
 # -- the zip ------------------------------------------------------------------------------------------------
 
+
 def _xml_raw(data: bytes, root_name: str, file_name: str) -> Raw:
     try:
         root = fromstring(data)
     except Exception as exc:  # defusedxml / expat errors
         raise MetadataError("INVALID_XML", f"Error parsing file: {exc}") from None
     if root.tag != f"{{{MD_NS}}}{root_name}":
-        raise MetadataError("INVALID_XML", f"Error parsing file: the root element must be {root_name} "
-                            f"in the namespace {MD_NS} ({file_name})")
+        raise MetadataError(
+            "INVALID_XML",
+            f"Error parsing file: the root element must be {root_name} in the namespace {MD_NS} ({file_name})",
+        )
     return _children(root)
 
 
@@ -141,18 +148,20 @@ def _file_name(type_name: str, member: str) -> str:
 
 
 def _not_in_zip(type_name: str, member: str) -> MetadataError:
-    return MetadataError("INVALID_PACKAGE", f"An object '{member}' of type {type_name} was named in package.xml, "
-                         "but was not found in zipped directory")
+    return MetadataError(
+        "INVALID_PACKAGE",
+        f"An object '{member}' of type {type_name} was named in package.xml, but was not found in zipped directory",
+    )
 
 
-def _bundle_raw(handler: BundleHandler, member: str, files: dict[str, bytes], meta_name: str,
-                main_file: str) -> Raw:
+def _bundle_raw(handler: BundleHandler, member: str, files: dict[str, bytes], meta_name: str, main_file: str) -> Raw:
     folder = f"{handler.directory}/{member}/" if handler is not APEX_CLASS else ""
     if main_file not in files:
         raise _not_in_zip(handler.type_name, member)
     if meta_name not in files:
-        raise MetadataError("INVALID_PACKAGE", f"Could not find the metadata file {meta_name} for "
-                            f"{handler.type_name} {member}")
+        raise MetadataError(
+            "INVALID_PACKAGE", f"Could not find the metadata file {meta_name} for {handler.type_name} {member}"
+        )
     raw = _xml_raw(files[meta_name], handler.type_name, meta_name)
     _validate(raw, handler.type_name)
     if handler is APEX_CLASS:
@@ -161,8 +170,13 @@ def _bundle_raw(handler: BundleHandler, member: str, files: dict[str, bytes], me
             raise MetadataError("INVALID_PACKAGE", f"Invalid class name: the file declares no class {member}")
         raw["content"] = [base64.b64encode(files[main_file]).decode()]
     else:
-        raw["_files"] = [{path[len(folder):]: base64.b64encode(data).decode()
-                          for path, data in sorted(files.items()) if path.startswith(folder)}]
+        raw["_files"] = [
+            {
+                path[len(folder) :]: base64.b64encode(data).decode()
+                for path, data in sorted(files.items())
+                if path.startswith(folder)
+            }
+        ]
     return {"fullName": [member], **raw}
 
 
@@ -183,16 +197,23 @@ def _prepare(org: Org, type_name: str, member: str, files: dict[str, bytes]) -> 
         _validate(raw, "CustomObject")
         existing = org.store.metadata("CustomObject", member)
         if existing is None and not member.endswith(("__e", "__c")):
-            raise MetadataError("FIELD_INTEGRITY_EXCEPTION",
-                                f"CustomObject fullName '{member}' must end with __c or __e")
+            raise MetadataError(
+                "FIELD_INTEGRITY_EXCEPTION", f"CustomObject fullName '{member}' must end with __c or __e"
+            )
         _CUSTOM_OBJECT.prepare(org, raw, existing)
         return raw, existing is None
     handler = next(h for h in BUNDLE_HANDLERS if h.type_name == type_name)
     if handler is APEX_CLASS:
         main, meta = f"classes/{member}.cls", f"classes/{member}.cls-meta.xml"
     elif handler is AURA_BUNDLE:
-        main = next((f"aura/{member}/{member}.{ext}" for ext in ("cmp", "app", "evt", "intf", "tokens")
-                     if f"aura/{member}/{member}.{ext}" in files), f"aura/{member}/{member}.cmp")
+        main = next(
+            (
+                f"aura/{member}/{member}.{ext}"
+                for ext in ("cmp", "app", "evt", "intf", "tokens")
+                if f"aura/{member}/{member}.{ext}" in files
+            ),
+            f"aura/{member}/{member}.cmp",
+        )
         meta = f"{main}-meta.xml"
     else:
         main, meta = f"lwc/{member}/{member}.js", f"lwc/{member}/{member}.js-meta.xml"
@@ -222,6 +243,7 @@ def _write(org: Org, type_name: str, raw: Raw, user_id: str) -> None:
 
 # -- the calls ----------------------------------------------------------------------------------------------
 
+
 def _flag(options: Raw, name: str, default: bool = False) -> bool:
     value = one(options, name)
     return default if value is None else str(value).strip().lower() in ("true", "1")
@@ -246,15 +268,34 @@ def deploy(org: Org, body: Raw, user_id: str) -> str:
     test_level, run_tests = _test_options(options)
     deploy_id = org.store.new_id("0Af")
     started = org.now()
-    components, error, test_failures = _run(org, data, user_id, check_only=check_only, rollback=rollback,
-                                            ignore_warnings=ignore_warnings, run_tests=run_tests)
-    org.store.put_metadata(DEPLOY_TYPE, deploy_id, {
-        "id": deploy_id, "createdBy": user_id, "createdDate": started, "completedDate": org.now(),
-        "checkOnly": check_only, "rollbackOnError": rollback, "ignoreWarnings": ignore_warnings,
-        "testLevel": test_level, "runTests": run_tests, "testFailures": test_failures,
-        "error": error, "components": [dataclasses.asdict(c) | {"raw": None} for c in components]})
-    return (f"<result>{element('done', False)}{element('id', deploy_id)}"
-            f"{element('state', 'Queued')}</result>")
+    components, error, test_failures = _run(
+        org,
+        data,
+        user_id,
+        check_only=check_only,
+        rollback=rollback,
+        ignore_warnings=ignore_warnings,
+        run_tests=run_tests,
+    )
+    org.store.put_metadata(
+        DEPLOY_TYPE,
+        deploy_id,
+        {
+            "id": deploy_id,
+            "createdBy": user_id,
+            "createdDate": started,
+            "completedDate": org.now(),
+            "checkOnly": check_only,
+            "rollbackOnError": rollback,
+            "ignoreWarnings": ignore_warnings,
+            "testLevel": test_level,
+            "runTests": run_tests,
+            "testFailures": test_failures,
+            "error": error,
+            "components": [dataclasses.asdict(c) | {"raw": None} for c in components],
+        },
+    )
+    return f"<result>{element('done', False)}{element('id', deploy_id)}{element('state', 'Queued')}</result>"
 
 
 def _test_options(options: Raw) -> tuple[str | None, list[str]]:
@@ -264,14 +305,19 @@ def _test_options(options: Raw) -> tuple[str | None, list[str]]:
     if test_level is not None and test_level not in TEST_LEVELS:
         raise Fault("soapenv:Client", f"'{test_level}' is not a valid value for the enum 'TestLevel'")
     if test_level == "RunSpecifiedTests" and not run_tests:
-        raise Fault("sf:INVALID_OPERATION",
-                    "INVALID_OPERATION: runTests must not be empty when a testLevel of RunSpecifiedTests is used")
+        raise Fault(
+            "sf:INVALID_OPERATION",
+            "INVALID_OPERATION: runTests must not be empty when a testLevel of RunSpecifiedTests is used",
+        )
     return test_level, run_tests if test_level == "RunSpecifiedTests" else []
 
 
 def _fails(component: _Component | dict[str, Any], ignore_warnings: bool) -> bool:
-    problem, kind = (component.problem, component.problem_type) if isinstance(component, _Component) else (
-        component["problem"], component.get("problem_type", "Error"))
+    problem, kind = (
+        (component.problem, component.problem_type)
+        if isinstance(component, _Component)
+        else (component["problem"], component.get("problem_type", "Error"))
+    )
     return bool(problem) and (kind != "Warning" or not ignore_warnings)
 
 
@@ -287,8 +333,9 @@ def _deletions(org: Org, files: dict[str, bytes], names: tuple[str, ...], when: 
             deletions.append(_Component("", manifest, manifest, problem=exc.message))
             continue
         for type_name, member in pairs:
-            component = _Component(type_name, member, _file_name(type_name, member) if type_name in DEPLOYABLE
-                                   else manifest, delete=when)
+            component = _Component(
+                type_name, member, _file_name(type_name, member) if type_name in DEPLOYABLE else manifest, delete=when
+            )
             if type_name not in DEPLOYABLE:
                 component.problem = f"Unknown type name '{type_name}' specified in {manifest}"
             elif org.store.metadata(type_name, member) is None:
@@ -301,14 +348,14 @@ def _delete(org: Org, component: _Component, user_id: str) -> None:
     if component.type_name == "CustomObject":
         _CUSTOM_OBJECT.delete(org, component.full_name, user_id)  # reloads the events: no longer publishable
     else:
-        next(h for h in BUNDLE_HANDLERS if h.type_name == component.type_name).delete(org, component.full_name,
-                                                                                     user_id)
+        next(h for h in BUNDLE_HANDLERS if h.type_name == component.type_name).delete(org, component.full_name, user_id)
 
 
 def _test_failures(org: Org, run_tests: list[str], components: list[_Component]) -> list[dict[str, str]]:
     """Each runTests class that could not run: not in the zip nor left in the org, or not a test class."""
-    deploying = {c.full_name: c.raw for c in components
-                 if c.type_name == "ApexClass" and c.raw is not None and not c.delete}
+    deploying = {
+        c.full_name: c.raw for c in components if c.type_name == "ApexClass" and c.raw is not None and not c.delete
+    }
     deleting = {c.full_name for c in components if c.type_name == "ApexClass" and c.delete and not c.problem}
     failures = []
     for name in run_tests:
@@ -317,13 +364,26 @@ def _test_failures(org: Org, run_tests: list[str], components: list[_Component])
             raw = org.store.metadata("ApexClass", name)
         body = base64.b64decode(str(one(raw, "content", "") or "")).decode("utf-8", "replace") if raw else ""
         if "@istest" not in body.lower():
-            failures.append({"name": name, "message": f"This class name's value is invalid: {name}. Provide the "
-                             "name of an Apex class that has test methods."})
+            failures.append(
+                {
+                    "name": name,
+                    "message": f"This class name's value is invalid: {name}. Provide the "
+                    "name of an Apex class that has test methods.",
+                }
+            )
     return failures
 
 
-def _run(org: Org, data: bytes, user_id: str, *, check_only: bool, rollback: bool, ignore_warnings: bool = False,
-         run_tests: list[str] | None = None) -> tuple[list[_Component], str | None, list[dict[str, str]]]:
+def _run(
+    org: Org,
+    data: bytes,
+    user_id: str,
+    *,
+    check_only: bool,
+    rollback: bool,
+    ignore_warnings: bool = False,
+    run_tests: list[str] | None = None,
+) -> tuple[list[_Component], str | None, list[dict[str, str]]]:
     """Check every component and the tests to run, then write the good ones and make the deletions (none if one
     failed and rollback is on, or a test could not run)."""
     try:
@@ -396,42 +456,76 @@ def check_deploy_status(org: Org, body: Raw, user_id: str) -> str:
             tag = "componentFailures" if fails else "componentSuccesses"
             ok = not c["problem"] and (applied or result["checkOnly"])
             deletion = bool(c.get("delete"))
-            body_xml = (element("changed", ok and not c["created"] and not deletion)
-                        + element("componentType", c["type_name"])
-                        + element("created", ok and c["created"]) + element("createdDate", _dt(result["createdDate"]))
-                        + element("deleted", ok and deletion) + element("fileName", c["file_name"])
-                        + element("fullName", c["full_name"]))
+            body_xml = (
+                element("changed", ok and not c["created"] and not deletion)
+                + element("componentType", c["type_name"])
+                + element("created", ok and c["created"])
+                + element("createdDate", _dt(result["createdDate"]))
+                + element("deleted", ok and deletion)
+                + element("fileName", c["file_name"])
+                + element("fullName", c["full_name"])
+            )
             if c["problem"]:
                 body_xml += element("problem", c["problem"]) + element("problemType", c.get("problem_type", "Error"))
             body_xml += element("success", not fails)
             messages.append((tag, f"<{tag}>{body_xml}</{tag}>"))
-        details = ("<details>" + "".join(x for t, x in messages if t == "componentFailures")
-                   + "".join(x for t, x in messages if t == "componentSuccesses")
-                   + (_run_test_result(test_failures) if run_tests_enabled else "") + "</details>")
+        details = (
+            "<details>"
+            + "".join(x for t, x in messages if t == "componentFailures")
+            + "".join(x for t, x in messages if t == "componentSuccesses")
+            + (_run_test_result(test_failures) if run_tests_enabled else "")
+            + "</details>"
+        )
     else:
         details = "<details/>"
-    return ("<result>" + element("checkOnly", result["checkOnly"])
-            + element("completedDate", _dt(result["completedDate"])) + element("createdBy", result["createdBy"])
-            + element("createdByName", users.get(result["createdBy"], "")) + element("createdDate",
-                                                                                     _dt(result["createdDate"]))
-            + details + element("done", True)
-            + (element("errorMessage", error) + element("errorStatusCode", "UNKNOWN_EXCEPTION") if error else "")
-            + element("id", result["id"]) + element("ignoreWarnings", result["ignoreWarnings"])
-            + element("lastModifiedDate", _dt(result["completedDate"]))
-            + element("numberComponentErrors", len(failures)) + element("numberComponentsDeployed", deployed)
-            + element("numberComponentsTotal", len(components)) + element("numberTestErrors", len(test_failures))
-            + element("numberTestsCompleted", 0) + element("numberTestsTotal", len(test_failures))
-            + element("rollbackOnError", result["rollbackOnError"]) + element("runTestsEnabled", run_tests_enabled)
-            + element("startDate", _dt(result["createdDate"])) + element("status", status)
-            + element("success", success) + "</result>")
+    return (
+        "<result>"
+        + element("checkOnly", result["checkOnly"])
+        + element("completedDate", _dt(result["completedDate"]))
+        + element("createdBy", result["createdBy"])
+        + element("createdByName", users.get(result["createdBy"], ""))
+        + element("createdDate", _dt(result["createdDate"]))
+        + details
+        + element("done", True)
+        + (element("errorMessage", error) + element("errorStatusCode", "UNKNOWN_EXCEPTION") if error else "")
+        + element("id", result["id"])
+        + element("ignoreWarnings", result["ignoreWarnings"])
+        + element("lastModifiedDate", _dt(result["completedDate"]))
+        + element("numberComponentErrors", len(failures))
+        + element("numberComponentsDeployed", deployed)
+        + element("numberComponentsTotal", len(components))
+        + element("numberTestErrors", len(test_failures))
+        + element("numberTestsCompleted", 0)
+        + element("numberTestsTotal", len(test_failures))
+        + element("rollbackOnError", result["rollbackOnError"])
+        + element("runTestsEnabled", run_tests_enabled)
+        + element("startDate", _dt(result["createdDate"]))
+        + element("status", status)
+        + element("success", success)
+        + "</result>"
+    )
 
 
 def _run_test_result(failures: list[dict[str, str]]) -> str:
     """RunTestsResult: the classes that could not run as failures; nothing else ran (no Apex here)."""
-    rows = "".join("<failures>" + element("message", f["message"]) + "<methodName/>" + element("name", f["name"])
-                   + "<namespace/><stackTrace/>" + element("time", 0) + "</failures>" for f in failures)
-    return ("<runTestResult>" + rows + element("numFailures", len(failures)) + element("numTestsRun", len(failures))
-            + element("totalTime", 0) + "</runTestResult>")
+    rows = "".join(
+        "<failures>"
+        + element("message", f["message"])
+        + "<methodName/>"
+        + element("name", f["name"])
+        + "<namespace/><stackTrace/>"
+        + element("time", 0)
+        + "</failures>"
+        for f in failures
+    )
+    return (
+        "<runTestResult>"
+        + rows
+        + element("numFailures", len(failures))
+        + element("numTestsRun", len(failures))
+        + element("totalTime", 0)
+        + "</runTestResult>"
+    )
 
 
 def _dt(value: str) -> str:

@@ -25,20 +25,23 @@ class CustomObjectHandler(StoredHandler):
     def create(self, org: Org, raw: Raw, user_id: str) -> None:
         name = str(one(raw, "fullName", ""))
         if not name.endswith(("__e", "__c")):
-            raise MetadataError("FIELD_INTEGRITY_EXCEPTION",
-                                f"CustomObject fullName '{name}' must end with __c or __e", ["fullName"])
+            raise MetadataError(
+                "FIELD_INTEGRITY_EXCEPTION", f"CustomObject fullName '{name}' must end with __c or __e", ["fullName"]
+            )
         check_name(self.type_name, name[:-3])
         self._create(org, raw, user_id)
 
     def _create(self, org: Org, raw: Raw, user_id: str) -> None:
         name = str(one(raw, "fullName"))
         if org.store.metadata(self.type_name, name) is not None:
-            raise MetadataError("DUPLICATE_DEVELOPER_NAME", f"There's already a CustomObject named {name}.",
-                                ["fullName"])
+            raise MetadataError(
+                "DUPLICATE_DEVELOPER_NAME", f"There's already a CustomObject named {name}.", ["fullName"]
+            )
         stored = self.prepare(org, raw, None)
         now = org.now()
-        stored.update(_id=org.store.new_id(self.key_prefix), _created=now, _createdBy=user_id, _modified=now,
-                      _modifiedBy=user_id)
+        stored.update(
+            _id=org.store.new_id(self.key_prefix), _created=now, _createdBy=user_id, _modified=now, _modifiedBy=user_id
+        )
         if name.endswith("__e"):
             count = sum(1 for c in org.store.metadata_all(self.type_name) if "_keyPrefix" in c)
             stored["_keyPrefix"] = f"e{count + 1:02d}"
@@ -61,11 +64,13 @@ class CustomObjectHandler(StoredHandler):
             require(field, "CustomField", "label", "type")
             kind = one(field, "type")
             if is_event and kind not in EVENT_FIELD_TYPES:
-                raise MetadataError("FIELD_INTEGRITY_EXCEPTION",
-                                    f"Field type {kind} isn't supported on platform events ({name})", ["type"])
+                raise MetadataError(
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    f"Field type {kind} isn't supported on platform events ({name})",
+                    ["type"],
+                )
             if kind in ("Text", "LongTextArea") and not one(field, "length"):
-                raise MetadataError("REQUIRED_FIELD_MISSING", f"Required field is missing: length ({name})",
-                                    ["length"])
+                raise MetadataError("REQUIRED_FIELD_MISSING", f"Required field is missing: length ({name})", ["length"])
         stored = dict(raw)
         if existing and "_keyPrefix" in existing:
             stored["_keyPrefix"] = existing["_keyPrefix"]

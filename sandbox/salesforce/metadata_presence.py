@@ -43,8 +43,11 @@ class PresenceStatusHandler(Handler):
             for name in (block or {}).get("channel", []) if isinstance(block, dict) else []:
                 channel = org.find_live("ServiceChannel", DeveloperName=name)
                 if channel is None:
-                    raise MetadataError("INVALID_CROSS_REFERENCE_KEY",
-                                        f"In field: channel - no ServiceChannel named {name} found", ["channel"])
+                    raise MetadataError(
+                        "INVALID_CROSS_REFERENCE_KEY",
+                        f"In field: channel - no ServiceChannel named {name} found",
+                        ["channel"],
+                    )
                 if channel not in found:
                     found.append(channel)
         return found
@@ -60,12 +63,12 @@ class PresenceStatusHandler(Handler):
     def create(self, org: Org, raw: Raw, user_id: str) -> None:
         full_name, label, channels = self._validate(org, raw)
         if self._record(org, full_name) is not None:
-            raise MetadataError("DUPLICATE_DEVELOPER_NAME",
-                                f"There's already a {self.type_name} named {full_name}.", ["fullName"])
+            raise MetadataError(
+                "DUPLICATE_DEVELOPER_NAME", f"There's already a {self.type_name} named {full_name}.", ["fullName"]
+            )
         obj = org.require_object("ServicePresenceStatus")
         record: dict[str, Any] = {f.name: None for f in obj.fields}
-        record.update(Id=org.store.new_id(obj.key_prefix), DeveloperName=full_name, MasterLabel=label,
-                      Language="en_US")
+        record.update(Id=org.store.new_id(obj.key_prefix), DeveloperName=full_name, MasterLabel=label, Language="en_US")
         stamp(obj, record, user_id, org.now(), created=True)
         with org.store.batch():
             org.store.save(obj.name, record)
@@ -96,8 +99,9 @@ class PresenceStatusHandler(Handler):
             if channel["Id"] not in wanted:
                 continue
             row: dict[str, Any] = {f.name: None for f in obj.fields}
-            row.update(Id=org.store.new_id(obj.key_prefix), ServiceChannelId=channel["Id"],
-                       ServicePresenceStatusId=status_id)
+            row.update(
+                Id=org.store.new_id(obj.key_prefix), ServiceChannelId=channel["Id"], ServicePresenceStatusId=status_id
+            )
             stamp(obj, row, user_id, org.now(), created=True)
             org.store.save(obj.name, row)
 
@@ -115,8 +119,17 @@ class PresenceStatusHandler(Handler):
             org.store.purge("ServicePresenceStatus", record["Id"])
 
     def listing(self, org: Org) -> list[Listing]:
-        return [Listing(r["DeveloperName"], r["Id"], r["CreatedDate"], r["CreatedById"], r["LastModifiedDate"],
-                        r["LastModifiedById"]) for r in org.live("ServicePresenceStatus")]
+        return [
+            Listing(
+                r["DeveloperName"],
+                r["Id"],
+                r["CreatedDate"],
+                r["CreatedById"],
+                r["LastModifiedDate"],
+                r["LastModifiedById"],
+            )
+            for r in org.live("ServicePresenceStatus")
+        ]
 
 
 class ServiceChannelHandler(Handler):
@@ -130,12 +143,18 @@ class ServiceChannelHandler(Handler):
         record = org.find_live("ServiceChannel", DeveloperName=full_name)
         if record is None:
             return None
-        return {"fullName": [record["DeveloperName"]], "label": [record["MasterLabel"]],
-                "relatedEntityType": [record["RelatedEntity"]]}
+        return {
+            "fullName": [record["DeveloperName"]],
+            "label": [record["MasterLabel"]],
+            "relatedEntityType": [record["RelatedEntity"]],
+        }
 
     def _unsupported(self) -> MetadataError:
-        return MetadataError("UNKNOWN_EXCEPTION", "The sandbox does not emulate writing ServiceChannel metadata; "
-                             "use the seeded channels or the REST sObject API.")
+        return MetadataError(
+            "UNKNOWN_EXCEPTION",
+            "The sandbox does not emulate writing ServiceChannel metadata; "
+            "use the seeded channels or the REST sObject API.",
+        )
 
     def create(self, org: Org, raw: Raw, user_id: str) -> None:
         raise self._unsupported()
@@ -147,5 +166,14 @@ class ServiceChannelHandler(Handler):
         raise self._unsupported()
 
     def listing(self, org: Org) -> list[Listing]:
-        return [Listing(r["DeveloperName"], r["Id"], r["CreatedDate"], r["CreatedById"], r["LastModifiedDate"],
-                        r["LastModifiedById"]) for r in org.live("ServiceChannel")]
+        return [
+            Listing(
+                r["DeveloperName"],
+                r["Id"],
+                r["CreatedDate"],
+                r["CreatedById"],
+                r["LastModifiedDate"],
+                r["LastModifiedById"],
+            )
+            for r in org.live("ServiceChannel")
+        ]

@@ -12,6 +12,16 @@ from .metadata_presence import PresenceStatusHandler, ServiceChannelHandler
 
 __all__ = ["HANDLERS", "Handler", "MetadataError", "one"]
 
-HANDLERS: dict[str, Handler] = {h.type_name: h for h in (
-    PresenceStatusHandler(), ServiceChannelHandler(), ConnectedAppHandler(), ExternalClientAppHandler(),
-    GLOBAL_OAUTH, ECA_OAUTH, CustomObjectHandler(), *BUNDLE_HANDLERS)}
+HANDLERS: dict[str, Handler] = {
+    h.type_name: h
+    for h in (
+        PresenceStatusHandler(),
+        ServiceChannelHandler(),
+        ConnectedAppHandler(),
+        ExternalClientAppHandler(),
+        GLOBAL_OAUTH,
+        ECA_OAUTH,
+        CustomObjectHandler(),
+        *BUNDLE_HANDLERS,
+    )
+}

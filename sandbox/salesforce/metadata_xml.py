@@ -19,8 +19,18 @@ from xml.sax.saxutils import escape
 
 from defusedxml.ElementTree import iterparse
 
-__all__ = ["MD_NS", "Fault", "Raw", "SoapRequest", "envelope", "fault_xml", "parse_request", "raw_to_xml",
-           "validate", "wsdl"]
+__all__ = [
+    "MD_NS",
+    "Fault",
+    "Raw",
+    "SoapRequest",
+    "envelope",
+    "fault_xml",
+    "parse_request",
+    "raw_to_xml",
+    "validate",
+    "wsdl",
+]
 
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -82,8 +92,7 @@ def parse_request(data: bytes) -> SoapRequest:
     for child in operation:
         if _local(child.tag)[1] == "metadata":
             types.append(_resolve_type(child.get(f"{{{XSI_NS}}}type"), namespaces))
-    return SoapRequest(name, (session.text or "").strip() if session is not None else None,
-                       _to_raw(operation), types)
+    return SoapRequest(name, (session.text or "").strip() if session is not None else None, _to_raw(operation), types)
 
 
 def _resolve_type(qname: str | None, namespaces: dict[str, str]) -> str | None:
@@ -115,6 +124,7 @@ def _value(element: Element) -> Any:
 
 # -- WSDL-driven validation -----------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass(frozen=True)
 class ElementInfo:
     name: str
@@ -138,9 +148,14 @@ class Wsdl:
             elements = []
             for el in sequence if sequence is not None else []:
                 type_ = el.get("type", "xsd:string")
-                elements.append(ElementInfo(el.get("name", ""), type_ if type_.startswith("xsd:")
-                                            else type_.partition(":")[2], el.get("minOccurs") != "0",
-                                            el.get("maxOccurs") == "unbounded"))
+                elements.append(
+                    ElementInfo(
+                        el.get("name", ""),
+                        type_ if type_.startswith("xsd:") else type_.partition(":")[2],
+                        el.get("minOccurs") != "0",
+                        el.get("maxOccurs") == "unbounded",
+                    )
+                )
             self.complex[name] = (base, elements)
         for node in tree.iter(f"{{{XSD_NS}}}simpleType"):
             values = {e.get("value", "") for e in node.iter(f"{{{XSD_NS}}}enumeration")}
@@ -216,6 +231,7 @@ def missing_required(raw: Raw, type_name: str) -> list[str]:
 
 # -- writing ----------------------------------------------------------------------------------------------------
 
+
 def raw_to_xml(raw: Raw, type_name: str | None) -> str:
     """Serialize a raw component in WSDL element order (unknown order: as stored); ``_`` keys are skipped."""
     order = [e.name for e in wsdl().elements(type_name)] if type_name else []
@@ -240,13 +256,17 @@ def element(name: str, value: Any) -> str:
 
 
 def envelope(body: str) -> str:
-    return ('<?xml version="1.0" encoding="UTF-8"?>'
-            f'<soapenv:Envelope xmlns:soapenv="{SOAP_NS}" xmlns="{MD_NS}" xmlns:xsi="{XSI_NS}">'
-            f"<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_NS}" xmlns="{MD_NS}" xmlns:xsi="{XSI_NS}">'
+        f"<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
+    )
 
 
 def fault_xml(code: str, message: str) -> str:
-    return ('<?xml version="1.0" encoding="UTF-8"?>'
-            f'<soapenv:Envelope xmlns:soapenv="{SOAP_NS}" xmlns:sf="{MD_NS}">'
-            f"<soapenv:Body><soapenv:Fault><faultcode>{escape(code)}</faultcode>"
-            f"<faultstring>{escape(message)}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_NS}" xmlns:sf="{MD_NS}">'
+        f"<soapenv:Body><soapenv:Fault><faultcode>{escape(code)}</faultcode>"
+        f"<faultstring>{escape(message)}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )

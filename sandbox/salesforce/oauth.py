@@ -53,27 +53,41 @@ def find_app(org: Org, consumer_key: str) -> OAuthApp | None:
         config = _one(app, "oauthConfig", {})
         if not isinstance(config, dict) or _one(config, "consumerKey") != consumer_key:
             continue
-        user = _one(config, "oauthClientCredentialUser") if _true(_one(config, "isClientCredentialEnabled")) \
-            else None
-        return OAuthApp(_one(app, "fullName"), consumer_key, app.get("_consumerSecret", ""),
-                        tuple(str(_one(config, "callbackUrl", "")).split()),
-                        _true(_one(config, "isConsumerSecretOptional")),
-                        _one(config, "isSecretRequiredForRefreshToken") is None
-                        or _true(_one(config, "isSecretRequiredForRefreshToken")),
-                        user, tuple(config.get("scopes") or ()))
+        user = _one(config, "oauthClientCredentialUser") if _true(_one(config, "isClientCredentialEnabled")) else None
+        return OAuthApp(
+            _one(app, "fullName"),
+            consumer_key,
+            app.get("_consumerSecret", ""),
+            tuple(str(_one(config, "callbackUrl", "")).split()),
+            _true(_one(config, "isConsumerSecretOptional")),
+            _one(config, "isSecretRequiredForRefreshToken") is None
+            or _true(_one(config, "isSecretRequiredForRefreshToken")),
+            user,
+            tuple(config.get("scopes") or ()),
+        )
     for settings in org.store.metadata_all("ExtlClntAppGlobalOauthSettings"):
         if _one(settings, "consumerKey") != consumer_key:
             continue
         eca = _one(settings, "externalClientApplication", "")
-        scopes = next((_one(s, "commaSeparatedOauthScopes", "") for s in
-                       org.store.metadata_all("ExtlClntAppOauthSettings")
-                       if _one(s, "externalClientApplication") == eca), "")
-        return OAuthApp(eca, consumer_key, settings.get("_consumerSecret", ""),
-                        tuple(str(_one(settings, "callbackUrl", "")).split()),
-                        _true(_one(settings, "isConsumerSecretOptional")),
-                        _one(settings, "isSecretRequiredForRefreshToken") is None
-                        or _true(_one(settings, "isSecretRequiredForRefreshToken")),
-                        None, tuple(s.strip() for s in scopes.split(",") if s.strip()))
+        scopes = next(
+            (
+                _one(s, "commaSeparatedOauthScopes", "")
+                for s in org.store.metadata_all("ExtlClntAppOauthSettings")
+                if _one(s, "externalClientApplication") == eca
+            ),
+            "",
+        )
+        return OAuthApp(
+            eca,
+            consumer_key,
+            settings.get("_consumerSecret", ""),
+            tuple(str(_one(settings, "callbackUrl", "")).split()),
+            _true(_one(settings, "isConsumerSecretOptional")),
+            _one(settings, "isSecretRequiredForRefreshToken") is None
+            or _true(_one(settings, "isSecretRequiredForRefreshToken")),
+            None,
+            tuple(s.strip() for s in scopes.split(",") if s.strip()),
+        )
     return None
 
 
@@ -155,8 +169,12 @@ def _password_grant(org: Org, params: dict[str, str], client_id: str, secret: st
     _check_secret(app, secret, required=not app.secret_optional)
     user = org.find_live("User", Username=params.get("username", ""))
     stored = org.store.metadata(PASSWORD_TYPE, user["Username"]) if user else None
-    if user is None or stored is None or not user.get("IsActive") \
-            or not hmac.compare_digest(stored["password"], params.get("password", "")):
+    if (
+        user is None
+        or stored is None
+        or not user.get("IsActive")
+        or not hmac.compare_digest(stored["password"], params.get("password", ""))
+    ):
         raise _OAuthFailure("invalid_grant", "authentication failure")
     return _issue(org, app, user["Id"], refresh=False)
 
@@ -177,8 +195,12 @@ def _code_grant(org: Org, params: dict[str, str], client_id: str, secret: str | 
     _check_secret(app, secret, required=not app.secret_optional)
     code = params.get("code", "")
     grant = org.store.tokens.get(code)
-    if grant is None or grant.get("kind") != "code" or grant["client_id"] != client_id \
-            or grant["expires_at"] < time.time():
+    if (
+        grant is None
+        or grant.get("kind") != "code"
+        or grant["client_id"] != client_id
+        or grant["expires_at"] < time.time()
+    ):
         raise _OAuthFailure("invalid_grant", "invalid authorization code")
     org.store.drop_tokens([code])
     if params.get("redirect_uri") != grant["redirect_uri"]:
@@ -204,23 +226,47 @@ def _refresh_grant(org: Org, params: dict[str, str], client_id: str, secret: str
 def _issue(org: Org, app: OAuthApp, user_id: str, *, refresh: bool) -> dict[str, Any]:
     now = time.time()
     access = f"{org.org_id[:15]}!{secrets.token_urlsafe(72)}"
-    org.store.put_token(access, {"kind": "access", "user_id": user_id, "client_id": app.consumer_key,
-                                 "issued_at": now, "expires_at": now + float(org.setting("sessionTtlSeconds"))})
+    org.store.put_token(
+        access,
+        {
+            "kind": "access",
+            "user_id": user_id,
+            "client_id": app.consumer_key,
+            "issued_at": now,
+            "expires_at": now + float(org.setting("sessionTtlSeconds")),
+        },
+    )
     issued_at = str(int(now * 1000))
     identity = f"{org.base_url}/id/{org.org_id}/{user_id}"
-    signature = base64.b64encode(hmac.new(app.consumer_secret.encode(), (identity + issued_at).encode(),
-                                          hashlib.sha256).digest()).decode()
-    body: dict[str, Any] = {"access_token": access, "instance_url": org.base_url, "id": identity,
-                            "token_type": "Bearer", "issued_at": issued_at, "signature": signature}
-    scopes = {"Api": "api", "Full": "full", "Web": "web", "RefreshToken": "refresh_token",
-              "OfflineAccess": "offline_access", "OpenID": "openid", "Basic": "id", "Chatter": "chatter_api"}
+    signature = base64.b64encode(
+        hmac.new(app.consumer_secret.encode(), (identity + issued_at).encode(), hashlib.sha256).digest()
+    ).decode()
+    body: dict[str, Any] = {
+        "access_token": access,
+        "instance_url": org.base_url,
+        "id": identity,
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+        "signature": signature,
+    }
+    scopes = {
+        "Api": "api",
+        "Full": "full",
+        "Web": "web",
+        "RefreshToken": "refresh_token",
+        "OfflineAccess": "offline_access",
+        "OpenID": "openid",
+        "Basic": "id",
+        "Chatter": "chatter_api",
+    }
     scope = " ".join(dict.fromkeys(scopes.get(s, s.lower()) for s in app.scopes))
     if scope:
         body["scope"] = scope
     if refresh:
         refresh_token = f"5Aep{secrets.token_urlsafe(64)}"
-        org.store.put_token(refresh_token, {"kind": "refresh", "user_id": user_id, "client_id": app.consumer_key,
-                                            "issued_at": now})
+        org.store.put_token(
+            refresh_token, {"kind": "refresh", "user_id": user_id, "client_id": app.consumer_key, "issued_at": now}
+        )
         body["refresh_token"] = refresh_token
     return body
 
@@ -241,9 +287,17 @@ async def authorize(request: Request, org: Org) -> Response:
     if user is None:
         return _oauth_error("invalid_request", "unknown login_hint user")
     code = f"aPr{secrets.token_urlsafe(48)}"
-    org.store.put_token(code, {"kind": "code", "client_id": app.consumer_key, "user_id": user["Id"],
-                               "redirect_uri": redirect_uri, "code_challenge": params.get("code_challenge"),
-                               "expires_at": time.time() + CODE_TTL_SECONDS})
+    org.store.put_token(
+        code,
+        {
+            "kind": "code",
+            "client_id": app.consumer_key,
+            "user_id": user["Id"],
+            "redirect_uri": redirect_uri,
+            "code_challenge": params.get("code_challenge"),
+            "expires_at": time.time() + CODE_TTL_SECONDS,
+        },
+    )
     query = {"code": code, **({"state": params["state"]} if "state" in params else {})}
     return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", status_code=302)
 

@@ -75,13 +75,20 @@ class Org:
             name = component["fullName"][0]
             if not name.endswith("__e"):
                 continue
-            fields = [{key: (values[0] if values else None) for key, values in f.items()}
-                      for f in component.get("fields", []) if isinstance(f, dict)]
+            fields = [
+                {key: (values[0] if values else None) for key, values in f.items()}
+                for f in component.get("fields", [])
+                if isinstance(f, dict)
+            ]
             for f in fields:
                 f["required"] = str(f.get("required")).lower() == "true"
-            events[name] = platform_event_object(name, _first(component, "label", name),
-                                                 _first(component, "pluralLabel", name), fields,
-                                                 component["_keyPrefix"])
+            events[name] = platform_event_object(
+                name,
+                _first(component, "label", name),
+                _first(component, "pluralLabel", name),
+                fields,
+                component["_keyPrefix"],
+            )
         self._events = events
 
     def objects(self) -> list[ObjectDef]:

@@ -38,8 +38,16 @@ __all__ = ["CDC_CHANNEL", "COMMAND_EVENT", "AgentConsole"]
 CDC_CHANNEL = "UserServicePresenceChangeEvent"
 COMMAND_EVENT = "Omni_Presence_Command__e"
 RESULTS_CHANNEL = "__console_results"
-MANUAL_REASONS = frozenset({"OmniManualStatusChange", "OmniSupervisorStatusChange", "OmniPushTimeout",
-                            "OmniDeclineWork", "OmniLoginStatusChange", "OmniToolkitStatusChange"})
+MANUAL_REASONS = frozenset(
+    {
+        "OmniManualStatusChange",
+        "OmniSupervisorStatusChange",
+        "OmniPushTimeout",
+        "OmniDeclineWork",
+        "OmniLoginStatusChange",
+        "OmniToolkitStatusChange",
+    }
+)
 DEFAULT_CAPACITY = 5
 MAX_WAIT_MS = 30_000
 
@@ -61,8 +69,11 @@ class AgentConsole:
     def _user(self, ref: Any) -> dict[str, Any]:
         if not isinstance(ref, str) or not ref:
             raise ConsoleError(400, "user (id, username or email) is required")
-        user = (self.org.store.get("User", ref) if is_id(ref) else None) \
-            or self.org.find_live("User", Username=ref) or self.org.find_live("User", Email=ref)
+        user = (
+            (self.org.store.get("User", ref) if is_id(ref) else None)
+            or self.org.find_live("User", Username=ref)
+            or self.org.find_live("User", Email=ref)
+        )
         if user is None or user.get("IsDeleted"):
             raise ConsoleError(404, f"no user {ref}")
         if not user.get("IsActive"):
@@ -72,36 +83,43 @@ class AgentConsole:
     def _status(self, ref: Any) -> dict[str, Any]:
         if not isinstance(ref, str) or not ref:
             raise ConsoleError(400, "status (id or developer name) is required")
-        status = (self.org.store.get("ServicePresenceStatus", ref) if is_id(ref) else None) \
-            or self.org.find_live("ServicePresenceStatus", DeveloperName=ref)
+        status = (self.org.store.get("ServicePresenceStatus", ref) if is_id(ref) else None) or self.org.find_live(
+            "ServicePresenceStatus", DeveloperName=ref
+        )
         if status is None or status.get("IsDeleted"):
             raise ConsoleError(404, f"no presence status {ref}")
         return status
 
     def granted_status_ids(self, user: dict[str, Any]) -> set[str]:
         """Statuses granted to the user's profile (SetupEntityAccess on its profile-owned permission set)."""
-        sets = {p["Id"] for p in self.org.live("PermissionSet")
-                if p.get("IsOwnedByProfile") and p.get("ProfileId") == user.get("ProfileId")}
-        return {g["SetupEntityId"] for g in self.org.store.table("SetupEntityAccess").values()
-                if g["ParentId"] in sets}
+        sets = {
+            p["Id"]
+            for p in self.org.live("PermissionSet")
+            if p.get("IsOwnedByProfile") and p.get("ProfileId") == user.get("ProfileId")
+        }
+        return {g["SetupEntityId"] for g in self.org.store.table("SetupEntityAccess").values() if g["ParentId"] in sets}
 
     def current(self, user_id: str) -> dict[str, Any] | None:
-        return next((r for r in self.org.live("UserServicePresence")
-                     if r["UserId"] == user_id and r.get("IsCurrentState")), None)
+        return next(
+            (r for r in self.org.live("UserServicePresence") if r["UserId"] == user_id and r.get("IsCurrentState")),
+            None,
+        )
 
     def _has_channels(self, status_id: str) -> bool:
         return any(r["ServicePresenceStatusId"] == status_id for r in self.org.live("ServiceChannelStatus"))
 
-    def set_status(self, user: dict[str, Any], status: dict[str, Any] | None, reason: str,
-                   *, require_login: bool) -> dict[str, Any] | None:
+    def set_status(
+        self, user: dict[str, Any], status: dict[str, Any] | None, reason: str, *, require_login: bool
+    ) -> dict[str, Any] | None:
         """Move ``user`` to ``status`` (None: log out). Returns the new current row."""
         current = self.current(user["Id"])
         if require_login and current is None:
             raise ConsoleError(409, "the agent is not logged in to Omni-Channel")
         if status is not None:
             if status["Id"] not in self.granted_status_ids(user):
-                raise ConsoleError(403, f"presence status {status['DeveloperName']} is not granted to the agent's "
-                                   "profile")
+                raise ConsoleError(
+                    403, f"presence status {status['DeveloperName']} is not granted to the agent's profile"
+                )
             if current is not None and current["ServicePresenceStatusId"] == status["Id"]:
                 return current
         obj = self.org.require_object("UserServicePresence")
@@ -121,11 +139,20 @@ class AgentConsole:
             if status is not None:
                 row = {f.name: None for f in obj.fields}
                 number = sum(1 for _ in self.org.store.table(obj.name)) + 1
-                row.update(Id=self.org.store.new_id(obj.key_prefix), Name=f"USP-{number:010d}",
-                           OwnerId=user["Id"], UserId=user["Id"], ServicePresenceStatusId=status["Id"],
-                           IsAway=not self._has_channels(status["Id"]), IsCurrentState=True, StatusStartDate=now,
-                           ConfiguredCapacity=DEFAULT_CAPACITY, AtCapacityDuration=0, AverageCapacity=0.0,
-                           IdleDuration=0)
+                row.update(
+                    Id=self.org.store.new_id(obj.key_prefix),
+                    Name=f"USP-{number:010d}",
+                    OwnerId=user["Id"],
+                    UserId=user["Id"],
+                    ServicePresenceStatusId=status["Id"],
+                    IsAway=not self._has_channels(status["Id"]),
+                    IsCurrentState=True,
+                    StatusStartDate=now,
+                    ConfiguredCapacity=DEFAULT_CAPACITY,
+                    AtCapacityDuration=0,
+                    AverageCapacity=0.0,
+                    IdleDuration=0,
+                )
                 stamp(obj, row, user["Id"], now, created=True)
                 self.org.store.save(obj.name, row)
                 fields = [k for k, v in row.items() if v is not None and k != "Id"]
@@ -136,8 +163,9 @@ class AgentConsole:
         self._notify()
         return row
 
-    def _change_event(self, row: dict[str, Any], change_type: str, changed: list[str], transaction: str,
-                      user_id: str) -> dict[str, Any]:
+    def _change_event(
+        self, row: dict[str, Any], change_type: str, changed: list[str], transaction: str, user_id: str
+    ) -> dict[str, Any]:
         header = {
             "entityName": "UserServicePresence",
             "recordIds": [row["Id"]],
@@ -172,9 +200,13 @@ class AgentConsole:
         if name != COMMAND_EVENT:
             self._notify()
             return
-        result: dict[str, Any] = {"commandId": event.get("CommandId__c"), "userId": event.get("UserId__c"),
-                                  "statusId": event.get("StatusId__c"), "replayId": event.get("ReplayId"),
-                                  "at": self.org.now()}
+        result: dict[str, Any] = {
+            "commandId": event.get("CommandId__c"),
+            "userId": event.get("UserId__c"),
+            "statusId": event.get("StatusId__c"),
+            "replayId": event.get("ReplayId"),
+            "at": self.org.now(),
+        }
         try:
             user = self._user(event.get("UserId__c"))
             status = self._status(event.get("StatusId__c"))
@@ -198,10 +230,16 @@ class AgentConsole:
     def _agent(self, user: dict[str, Any]) -> dict[str, Any]:
         row = self.current(user["Id"])
         status = self.org.store.get("ServicePresenceStatus", row["ServicePresenceStatusId"]) if row else None
-        return {"userId": user["Id"], "username": user["Username"], "email": user["Email"],
-                "loggedIn": row is not None, "statusId": status["Id"] if status else None,
-                "statusDeveloperName": status["DeveloperName"] if status else None,
-                "isAway": row["IsAway"] if row else None, "since": row["StatusStartDate"] if row else None}
+        return {
+            "userId": user["Id"],
+            "username": user["Username"],
+            "email": user["Email"],
+            "loggedIn": row is not None,
+            "statusId": status["Id"] if status else None,
+            "statusDeveloperName": status["DeveloperName"] if status else None,
+            "isAway": row["IsAway"] if row else None,
+            "since": row["StatusStartDate"] if row else None,
+        }
 
     async def handle(self, request: Request) -> Response:
         action = request.path_params["action"]
@@ -210,8 +248,9 @@ class AgentConsole:
                 return JSONResponse({"agents": [self._agent(u) for u in self.org.live("User")]})
             if action == "results" and request.method == "GET":
                 after, limit = _int(request, "after", 0), _int(request, "limit", 100)
-                results = [{"sequence": rid, **r} for rid, r in
-                           self.org.store.events(RESULTS_CHANNEL, after, min(limit, 1000))]
+                results = [
+                    {"sequence": rid, **r} for rid, r in self.org.store.events(RESULTS_CHANNEL, after, min(limit, 1000))
+                ]
                 return JSONResponse({"results": results})
             if request.method != "POST" or action not in ("login", "status", "logout"):
                 raise ConsoleError(404, f"no console action {request.method} {action}")
@@ -257,8 +296,13 @@ class AgentConsole:
                 break
             await self.wait_for_change(remaining)
         latest = events[-1][0] if events else replay_id
-        return JSONResponse({"channel": channel, "latestReplayId": latest,
-                             "events": [{"replayId": rid, "payload": payload} for rid, payload in events]})
+        return JSONResponse(
+            {
+                "channel": channel,
+                "latestReplayId": latest,
+                "events": [{"replayId": rid, "payload": payload} for rid, payload in events],
+            }
+        )
 
 
 def _int(request: Request, name: str, default: int) -> int:

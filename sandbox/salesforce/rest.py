@@ -69,18 +69,26 @@ class RestApi:
             return error.response(headers)
 
     def _versions(self) -> Response:
-        versions = [{"label": f"v{v}.0", "url": f"/services/data/v{v}.0", "version": f"{v}.0"}
-                    for v in range(int(MIN_VERSION), int(MAX_VERSION) + 1)]
+        versions = [
+            {"label": f"v{v}.0", "url": f"/services/data/v{v}.0", "version": f"{v}.0"}
+            for v in range(int(MIN_VERSION), int(MAX_VERSION) + 1)
+        ]
         return json_response(versions)
 
-    async def _route(self, request: Request, version: str, rest: list[str], user_id: str,
-                     headers: dict[str, str]) -> Response:
+    async def _route(
+        self, request: Request, version: str, rest: list[str], user_id: str, headers: dict[str, str]
+    ) -> Response:
         method = request.method
         log: dict[str, Any] = request.scope.setdefault("sandbox.log", {})
         if not rest:
             self._only(method, "GET")
-            return json_response({name: f"/services/data/v{version}/{name}" for name in
-                                  ("sobjects", "query", "queryAll", "limits", "composite")}, headers=headers)
+            return json_response(
+                {
+                    name: f"/services/data/v{version}/{name}"
+                    for name in ("sobjects", "query", "queryAll", "limits", "composite")
+                },
+                headers=headers,
+            )
         head = rest[0]
         if head in ("query", "queryAll"):
             self._only(method, "GET")
@@ -103,8 +111,9 @@ class RestApi:
         elif head == "limits" and len(rest) == 1:
             self._only(method, "GET")
             used, limit = self.org.api_usage(), int(self.org.setting("dailyApiRequestLimit"))
-            return json_response({"DailyApiRequests": {"Max": limit, "Remaining": max(limit - used, 0)}},
-                                 headers=headers)
+            return json_response(
+                {"DailyApiRequests": {"Max": limit, "Remaining": max(limit - used, 0)}}, headers=headers
+            )
         elif head == "apps" and len(rest) == 5 and rest[1:3] == ["oauth", "credentials"]:
             self._only(method, "GET")
             return self._credentials(request, rest[3], rest[4], headers)
@@ -116,8 +125,7 @@ class RestApi:
             raise _method_not_allowed(method, ",".join(("HEAD", *allowed)))
 
     # -- query ----------------------------------------------------------------------------------------------
-    def _query(self, request: Request, version: str, *, include_deleted: bool,
-               headers: dict[str, str]) -> Response:
+    def _query(self, request: Request, version: str, *, include_deleted: bool, headers: dict[str, str]) -> Response:
         text = request.query_params.get("q")
         if not text:
             raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
@@ -128,8 +136,16 @@ class RestApi:
             batch = min(max(int(options.group(1)), 1), DEFAULT_BATCH)
         return self._page(result.total_size, result.records, 0, batch, version, None, headers)
 
-    def _page(self, total: int, records: list[dict[str, Any]], start: int, batch: int, version: str,
-              locator: str | None, headers: dict[str, str]) -> Response:
+    def _page(
+        self,
+        total: int,
+        records: list[dict[str, Any]],
+        start: int,
+        batch: int,
+        version: str,
+        locator: str | None,
+        headers: dict[str, str],
+    ) -> Response:
         end = start + batch
         body: dict[str, Any] = {"totalSize": total, "done": end >= len(records), "records": records[start:end]}
         if end < len(records):
@@ -149,18 +165,31 @@ class RestApi:
         cursor = self._cursors.get(locator)
         if cursor is None or not position.isdigit():
             raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        return self._page(cursor["total"], cursor["records"], int(position), cursor["batch"], cursor["version"],
-                          locator, headers)
+        return self._page(
+            cursor["total"], cursor["records"], int(position), cursor["batch"], cursor["version"], locator, headers
+        )
 
     # -- sObjects -------------------------------------------------------------------------------------------
-    async def _sobjects(self, request: Request, version: str, rest: list[str], user_id: str,
-                        headers: dict[str, str], log: dict[str, Any]) -> Response:
+    async def _sobjects(
+        self,
+        request: Request,
+        version: str,
+        rest: list[str],
+        user_id: str,
+        headers: dict[str, str],
+        log: dict[str, Any],
+    ) -> Response:
         method = request.method
         if not rest:
             self._only(method, "GET")
-            return json_response({"encoding": "UTF-8", "maxBatchSize": 200,
-                                  "sobjects": [o.describe_global(version) for o in self.org.objects()]},
-                                 headers=headers)
+            return json_response(
+                {
+                    "encoding": "UTF-8",
+                    "maxBatchSize": 200,
+                    "sobjects": [o.describe_global(version) for o in self.org.objects()],
+                },
+                headers=headers,
+            )
         obj = self.org.require_object(rest[0])
         if len(rest) == 1:
             self._only(method, "GET", "POST")
@@ -171,8 +200,9 @@ class RestApi:
                     created = dml.create(self.org, obj, body, user_id)
                 return json_response(created, 201, headers)
             recent: list[Any] = []
-            return json_response({"objectDescribe": obj.describe_global(version), "recentItems": recent},
-                                 headers=headers)
+            return json_response(
+                {"objectDescribe": obj.describe_global(version), "recentItems": recent}, headers=headers
+            )
         if len(rest) == 2 and rest[1] == "describe":
             self._only(method, "GET")
             return json_response(obj.describe(version), headers=headers)
@@ -201,18 +231,24 @@ class RestApi:
             for name in wanted.split(","):
                 field = obj.field(name.strip())
                 if field is None:
-                    raise ApiError(400, "INVALID_FIELD",
-                                   f"No such column '{name.strip()}' on sobject of type {obj.name}")
+                    raise ApiError(
+                        400, "INVALID_FIELD", f"No such column '{name.strip()}' on sobject of type {obj.name}"
+                    )
                 names.append(field.name)
-        out = {"attributes": {"type": obj.name, "url": f"/services/data/v{version}/sobjects/{obj.name}/"
-                              f"{record['Id']}"}, **{n: record.get(n) for n in names}}
+        out = {
+            "attributes": {"type": obj.name, "url": f"/services/data/v{version}/sobjects/{obj.name}/{record['Id']}"},
+            **{n: record.get(n) for n in names},
+        }
         return json_response(out, headers=headers)
 
     # -- Connect: OAuth credentials of an External Client App -------------------------------------------
     def _credentials(self, request: Request, app_id: str, consumer_id: str, headers: dict[str, str]) -> Response:
         if not self.org.setting("enableClientSecretInRestApiAccess"):
-            raise ApiError(403, "INSUFFICIENT_ACCESS",
-                           "Retrieving the consumer secret through the REST API isn't enabled for this org.")
+            raise ApiError(
+                403,
+                "INSUFFICIENT_ACCESS",
+                "Retrieving the consumer secret through the REST API isn't enabled for this org.",
+            )
         part = request.query_params.get("part", "key")
         if part not in ("key", "secret", "keyandsecret"):
             raise ApiError(400, "INVALID_INPUT", f"Invalid value for part: {part}")

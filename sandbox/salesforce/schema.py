@@ -33,8 +33,14 @@ class FieldDef:
         return self.createable and not self.nillable and not self.defaulted
 
     def describe(self) -> dict[str, Any]:
-        soap_types = {"id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "int": "xsd:int",
-                      "double": "xsd:double", "datetime": "xsd:dateTime"}
+        soap_types = {
+            "id": "tns:ID",
+            "reference": "tns:ID",
+            "boolean": "xsd:boolean",
+            "int": "xsd:int",
+            "double": "xsd:double",
+            "datetime": "xsd:dateTime",
+        }
         return {
             "name": self.name,
             "label": self.label or self.name,
@@ -55,8 +61,9 @@ class FieldDef:
             "nameField": self.name == "Name",
             "referenceTo": list(self.reference_to),
             "relationshipName": self.relationship_name,
-            "picklistValues": [{"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
-                               for v in self.picklist],
+            "picklistValues": [
+                {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v} for v in self.picklist
+            ],
         }
 
 
@@ -93,19 +100,37 @@ class ObjectDef:
 
     def describe_global(self, version: str) -> dict[str, Any]:
         return {
-            "name": self.name, "label": self.label, "labelPlural": self.label_plural,
-            "keyPrefix": self.key_prefix, "custom": self.name.endswith(("__c", "__e")),
-            "createable": "create" in self.calls, "updateable": "update" in self.calls,
-            "deletable": "delete" in self.calls, "queryable": "query" in self.calls,
-            "retrieveable": "retrieve" in self.calls, "searchable": False, "layoutable": False,
-            "triggerable": not self.is_event, "replicateable": not self.is_event,
-            "undeletable": False, "mergeable": False, "feedEnabled": False, "activateable": False,
-            "deprecatedAndHidden": False, "customSetting": False, "urls": self.url(version),
+            "name": self.name,
+            "label": self.label,
+            "labelPlural": self.label_plural,
+            "keyPrefix": self.key_prefix,
+            "custom": self.name.endswith(("__c", "__e")),
+            "createable": "create" in self.calls,
+            "updateable": "update" in self.calls,
+            "deletable": "delete" in self.calls,
+            "queryable": "query" in self.calls,
+            "retrieveable": "retrieve" in self.calls,
+            "searchable": False,
+            "layoutable": False,
+            "triggerable": not self.is_event,
+            "replicateable": not self.is_event,
+            "undeletable": False,
+            "mergeable": False,
+            "feedEnabled": False,
+            "activateable": False,
+            "deprecatedAndHidden": False,
+            "customSetting": False,
+            "urls": self.url(version),
         }
 
     def describe(self, version: str) -> dict[str, Any]:
-        return {**self.describe_global(version), "fields": [f.describe() for f in self.fields],
-                "childRelationships": [], "recordTypeInfos": [], "supportedScopes": []}
+        return {
+            **self.describe_global(version),
+            "fields": [f.describe() for f in self.fields],
+            "childRelationships": [],
+            "recordTypeInfos": [],
+            "supportedScopes": [],
+        }
 
 
 def _system_fields() -> tuple[FieldDef, ...]:
@@ -113,20 +138,36 @@ def _system_fields() -> tuple[FieldDef, ...]:
         FieldDef("Id", "id", "Record ID", nillable=False, defaulted=True, length=18),
         FieldDef("IsDeleted", "boolean", "Deleted", nillable=False, defaulted=True),
         FieldDef("CreatedDate", "datetime", "Created Date", nillable=False, defaulted=True),
-        FieldDef("CreatedById", "reference", "Created By ID", nillable=False, defaulted=True, length=18,
-                 reference_to=("User",), relationship_name="CreatedBy"),
+        FieldDef(
+            "CreatedById",
+            "reference",
+            "Created By ID",
+            nillable=False,
+            defaulted=True,
+            length=18,
+            reference_to=("User",),
+            relationship_name="CreatedBy",
+        ),
         FieldDef("LastModifiedDate", "datetime", "Last Modified Date", nillable=False, defaulted=True),
-        FieldDef("LastModifiedById", "reference", "Last Modified By ID", nillable=False, defaulted=True,
-                 length=18, reference_to=("User",), relationship_name="LastModifiedBy"),
+        FieldDef(
+            "LastModifiedById",
+            "reference",
+            "Last Modified By ID",
+            nillable=False,
+            defaulted=True,
+            length=18,
+            reference_to=("User",),
+            relationship_name="LastModifiedBy",
+        ),
         FieldDef("SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted=True),
     )
 
 
-def _cu(name: str, type_: str, label: str, *, length: int = 0, nillable: bool = False,
-        update: bool = True, **kwargs: Any) -> FieldDef:
+def _cu(
+    name: str, type_: str, label: str, *, length: int = 0, nillable: bool = False, update: bool = True, **kwargs: Any
+) -> FieldDef:
     """A createable field (updateable unless ``update=False``)."""
-    return FieldDef(name, type_, label, createable=True, updateable=update, nillable=nillable, length=length,
-                    **kwargs)
+    return FieldDef(name, type_, label, createable=True, updateable=update, nillable=nillable, length=length, **kwargs)
 
 
 def _ro(name: str, type_: str, label: str, **kwargs: Any) -> FieldDef:
@@ -134,113 +175,260 @@ def _ro(name: str, type_: str, label: str, **kwargs: Any) -> FieldDef:
 
 
 LANGUAGES = ("en_US", "de", "es", "fr", "it", "ja", "pt_BR")
-ENTITY_TYPES = ("ApexClass", "ApexPage", "ConnectedApplication", "CustomPermission", "ServiceProvider",
-                "TabSet", "CustomEntityDefinition", "ServicePresenceStatus")
+ENTITY_TYPES = (
+    "ApexClass",
+    "ApexPage",
+    "ConnectedApplication",
+    "CustomPermission",
+    "ServiceProvider",
+    "TabSet",
+    "CustomEntityDefinition",
+    "ServicePresenceStatus",
+)
 
 _OBJECTS = (
-    ObjectDef("ServicePresenceStatus", "0N5", "Presence Status", "Presence Statuses", (
-        *_system_fields(),
-        _cu("DeveloperName", "string", "Developer Name", length=80),
-        _cu("MasterLabel", "string", "Label", length=80),
-        _cu("Language", "picklist", "Language", nillable=True, defaulted=True, length=40, picklist=LANGUAGES),
-        _ro("NamespacePrefix", "string", "Namespace Prefix", length=15),
-    ), frozenset({"create", "query", "update", "retrieve"})),
-    ObjectDef("ServiceChannel", "0N1", "Service Channel", "Service Channels", (
-        *_system_fields(),
-        _cu("DeveloperName", "string", "Developer Name", length=80),
-        _cu("MasterLabel", "string", "Label", length=80),
-        _cu("RelatedEntity", "picklist", "Salesforce Object", length=40),
-        _cu("Language", "picklist", "Language", nillable=True, defaulted=True, length=40, picklist=LANGUAGES),
-        _ro("NamespacePrefix", "string", "Namespace Prefix", length=15),
-    ), frozenset({"create", "delete", "query", "update", "retrieve"})),
-    ObjectDef("ServiceChannelStatus", "0N2", "Service Channel Status", "Service Channel Statuses", (
-        *_system_fields(),
-        _cu("ServiceChannelId", "reference", "Service Channel ID", length=18, update=False,
-            reference_to=("ServiceChannel",), relationship_name="ServiceChannel"),
-        _cu("ServicePresenceStatusId", "reference", "Presence Status ID", length=18, nillable=True,
-            update=False, reference_to=("ServicePresenceStatus",), relationship_name="ServicePresenceStatus"),
-    ), frozenset({"create", "delete", "query", "update", "retrieve"})),
-    ObjectDef("Profile", "00e", "Profile", "Profiles", (
-        *_system_fields(),
-        _ro("Name", "string", "Name", nillable=False, length=255),
-        _ro("UserType", "picklist", "User Type", length=40, picklist=("Standard", "PowerPartner", "CsnOnly")),
-        _ro("Description", "string", "Description", length=255),
-    ), frozenset({"query", "retrieve"})),
-    ObjectDef("PermissionSet", "0PS", "Permission Set", "Permission Sets", (
-        *_system_fields(),
-        _ro("Name", "string", "Name", nillable=False, length=80),
-        _ro("Label", "string", "Label", nillable=False, length=80),
-        _ro("IsOwnedByProfile", "boolean", "Is Owned By Profile", nillable=False),
-        _ro("IsCustom", "boolean", "Custom", nillable=False),
-        _ro("ProfileId", "reference", "Profile ID", length=18, reference_to=("Profile",),
-            relationship_name="Profile"),
-        _ro("Description", "string", "Description", length=255),
-        _ro("NamespacePrefix", "string", "Namespace Prefix", length=15),
-    ), frozenset({"query", "retrieve"})),
-    ObjectDef("SetupEntityAccess", "0J0", "Setup Entity Access", "Setup Entity Access", (
-        FieldDef("Id", "id", "Setup Entity Access ID", nillable=False, defaulted=True, length=18),
-        _cu("ParentId", "reference", "Parent ID", length=18, update=False, reference_to=("PermissionSet",),
-            relationship_name="Parent"),
-        _cu("SetupEntityId", "reference", "Setup Entity ID", length=18, update=False,
-            reference_to=("ServicePresenceStatus", "ApexClass", "ApexPage", "ConnectedApplication",
-                          "CustomPermission")),
-        _ro("SetupEntityType", "picklist", "Setup Entity Type", length=40, picklist=ENTITY_TYPES),
-        FieldDef("SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted=True),
-    ), frozenset({"create", "delete", "query", "retrieve"})),
-    ObjectDef("User", "005", "User", "Users", (
-        *_system_fields(),
-        _ro("Username", "string", "Username", nillable=False, length=80),
-        _ro("Email", "email", "Email", nillable=False, length=128),
-        _ro("FirstName", "string", "First Name", length=40),
-        _ro("LastName", "string", "Last Name", nillable=False, length=80),
-        _ro("Name", "string", "Full Name", nillable=False, length=121),
-        _ro("Alias", "string", "Alias", nillable=False, length=8),
-        _ro("IsActive", "boolean", "Active", nillable=False),
-        _ro("ProfileId", "reference", "Profile ID", nillable=False, length=18, reference_to=("Profile",),
-            relationship_name="Profile"),
-        _ro("UserType", "picklist", "User Type", length=40, picklist=("Standard",)),
-        _ro("TimeZoneSidKey", "picklist", "Time Zone", nillable=False, length=40),
-        _ro("FederationIdentifier", "string", "SAML Federation ID", length=512),
-    ), frozenset({"query", "retrieve"})),
-    ObjectDef("UserServicePresence", "0Pw", "User Presence", "User Presences", (
-        *_system_fields(),
-        _ro("Name", "string", "Name", nillable=False, length=80),
-        _ro("OwnerId", "reference", "Owner ID", nillable=False, length=18, reference_to=("User",),
-            relationship_name="Owner"),
-        _ro("UserId", "reference", "User ID", length=18, reference_to=("User",), relationship_name="User"),
-        _ro("ServicePresenceStatusId", "reference", "Presence Status ID", length=18,
-            reference_to=("ServicePresenceStatus",), relationship_name="ServicePresenceStatus"),
-        _ro("IsAway", "boolean", "Away", nillable=False),
-        _ro("IsCurrentState", "boolean", "Current State", nillable=False),
-        _ro("StatusStartDate", "datetime", "Status Start Date"),
-        _ro("StatusEndDate", "datetime", "Status End Date"),
-        _ro("StatusDuration", "int", "Status Duration"),
-        _ro("ConfiguredCapacity", "int", "Configured Capacity"),
-        _ro("AtCapacityDuration", "int", "At Capacity Duration"),
-        _ro("AverageCapacity", "double", "Average Capacity"),
-        _ro("IdleDuration", "int", "Idle Duration"),
-    ), frozenset({"delete", "query", "retrieve"})),
+    ObjectDef(
+        "ServicePresenceStatus",
+        "0N5",
+        "Presence Status",
+        "Presence Statuses",
+        (
+            *_system_fields(),
+            _cu("DeveloperName", "string", "Developer Name", length=80),
+            _cu("MasterLabel", "string", "Label", length=80),
+            _cu("Language", "picklist", "Language", nillable=True, defaulted=True, length=40, picklist=LANGUAGES),
+            _ro("NamespacePrefix", "string", "Namespace Prefix", length=15),
+        ),
+        frozenset({"create", "query", "update", "retrieve"}),
+    ),
+    ObjectDef(
+        "ServiceChannel",
+        "0N1",
+        "Service Channel",
+        "Service Channels",
+        (
+            *_system_fields(),
+            _cu("DeveloperName", "string", "Developer Name", length=80),
+            _cu("MasterLabel", "string", "Label", length=80),
+            _cu("RelatedEntity", "picklist", "Salesforce Object", length=40),
+            _cu("Language", "picklist", "Language", nillable=True, defaulted=True, length=40, picklist=LANGUAGES),
+            _ro("NamespacePrefix", "string", "Namespace Prefix", length=15),
+        ),
+        frozenset({"create", "delete", "query", "update", "retrieve"}),
+    ),
+    ObjectDef(
+        "ServiceChannelStatus",
+        "0N2",
+        "Service Channel Status",
+        "Service Channel Statuses",
+        (
+            *_system_fields(),
+            _cu(
+                "ServiceChannelId",
+                "reference",
+                "Service Channel ID",
+                length=18,
+                update=False,
+                reference_to=("ServiceChannel",),
+                relationship_name="ServiceChannel",
+            ),
+            _cu(
+                "ServicePresenceStatusId",
+                "reference",
+                "Presence Status ID",
+                length=18,
+                nillable=True,
+                update=False,
+                reference_to=("ServicePresenceStatus",),
+                relationship_name="ServicePresenceStatus",
+            ),
+        ),
+        frozenset({"create", "delete", "query", "update", "retrieve"}),
+    ),
+    ObjectDef(
+        "Profile",
+        "00e",
+        "Profile",
+        "Profiles",
+        (
+            *_system_fields(),
+            _ro("Name", "string", "Name", nillable=False, length=255),
+            _ro("UserType", "picklist", "User Type", length=40, picklist=("Standard", "PowerPartner", "CsnOnly")),
+            _ro("Description", "string", "Description", length=255),
+        ),
+        frozenset({"query", "retrieve"}),
+    ),
+    ObjectDef(
+        "PermissionSet",
+        "0PS",
+        "Permission Set",
+        "Permission Sets",
+        (
+            *_system_fields(),
+            _ro("Name", "string", "Name", nillable=False, length=80),
+            _ro("Label", "string", "Label", nillable=False, length=80),
+            _ro("IsOwnedByProfile", "boolean", "Is Owned By Profile", nillable=False),
+            _ro("IsCustom", "boolean", "Custom", nillable=False),
+            _ro(
+                "ProfileId",
+                "reference",
+                "Profile ID",
+                length=18,
+                reference_to=("Profile",),
+                relationship_name="Profile",
+            ),
+            _ro("Description", "string", "Description", length=255),
+            _ro("NamespacePrefix", "string", "Namespace Prefix", length=15),
+        ),
+        frozenset({"query", "retrieve"}),
+    ),
+    ObjectDef(
+        "SetupEntityAccess",
+        "0J0",
+        "Setup Entity Access",
+        "Setup Entity Access",
+        (
+            FieldDef("Id", "id", "Setup Entity Access ID", nillable=False, defaulted=True, length=18),
+            _cu(
+                "ParentId",
+                "reference",
+                "Parent ID",
+                length=18,
+                update=False,
+                reference_to=("PermissionSet",),
+                relationship_name="Parent",
+            ),
+            _cu(
+                "SetupEntityId",
+                "reference",
+                "Setup Entity ID",
+                length=18,
+                update=False,
+                reference_to=(
+                    "ServicePresenceStatus",
+                    "ApexClass",
+                    "ApexPage",
+                    "ConnectedApplication",
+                    "CustomPermission",
+                ),
+            ),
+            _ro("SetupEntityType", "picklist", "Setup Entity Type", length=40, picklist=ENTITY_TYPES),
+            FieldDef("SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted=True),
+        ),
+        frozenset({"create", "delete", "query", "retrieve"}),
+    ),
+    ObjectDef(
+        "User",
+        "005",
+        "User",
+        "Users",
+        (
+            *_system_fields(),
+            _ro("Username", "string", "Username", nillable=False, length=80),
+            _ro("Email", "email", "Email", nillable=False, length=128),
+            _ro("FirstName", "string", "First Name", length=40),
+            _ro("LastName", "string", "Last Name", nillable=False, length=80),
+            _ro("Name", "string", "Full Name", nillable=False, length=121),
+            _ro("Alias", "string", "Alias", nillable=False, length=8),
+            _ro("IsActive", "boolean", "Active", nillable=False),
+            _ro(
+                "ProfileId",
+                "reference",
+                "Profile ID",
+                nillable=False,
+                length=18,
+                reference_to=("Profile",),
+                relationship_name="Profile",
+            ),
+            _ro("UserType", "picklist", "User Type", length=40, picklist=("Standard",)),
+            _ro("TimeZoneSidKey", "picklist", "Time Zone", nillable=False, length=40),
+            _ro("FederationIdentifier", "string", "SAML Federation ID", length=512),
+        ),
+        frozenset({"query", "retrieve"}),
+    ),
+    ObjectDef(
+        "UserServicePresence",
+        "0Pw",
+        "User Presence",
+        "User Presences",
+        (
+            *_system_fields(),
+            _ro("Name", "string", "Name", nillable=False, length=80),
+            _ro(
+                "OwnerId",
+                "reference",
+                "Owner ID",
+                nillable=False,
+                length=18,
+                reference_to=("User",),
+                relationship_name="Owner",
+            ),
+            _ro("UserId", "reference", "User ID", length=18, reference_to=("User",), relationship_name="User"),
+            _ro(
+                "ServicePresenceStatusId",
+                "reference",
+                "Presence Status ID",
+                length=18,
+                reference_to=("ServicePresenceStatus",),
+                relationship_name="ServicePresenceStatus",
+            ),
+            _ro("IsAway", "boolean", "Away", nillable=False),
+            _ro("IsCurrentState", "boolean", "Current State", nillable=False),
+            _ro("StatusStartDate", "datetime", "Status Start Date"),
+            _ro("StatusEndDate", "datetime", "Status End Date"),
+            _ro("StatusDuration", "int", "Status Duration"),
+            _ro("ConfiguredCapacity", "int", "Configured Capacity"),
+            _ro("AtCapacityDuration", "int", "At Capacity Duration"),
+            _ro("AverageCapacity", "double", "Average Capacity"),
+            _ro("IdleDuration", "int", "Idle Duration"),
+        ),
+        frozenset({"delete", "query", "retrieve"}),
+    ),
 )
 
 STANDARD_OBJECTS: dict[str, ObjectDef] = {o.name: o for o in _OBJECTS}
 
 # Platform event field types (CustomField.type in the Metadata API) -> our field types.
-EVENT_FIELD_TYPES = {"Text": "string", "TextArea": "textarea", "LongTextArea": "textarea", "Checkbox": "boolean",
-                     "Number": "double", "DateTime": "datetime", "Date": "datetime"}
+EVENT_FIELD_TYPES = {
+    "Text": "string",
+    "TextArea": "textarea",
+    "LongTextArea": "textarea",
+    "Checkbox": "boolean",
+    "Number": "double",
+    "DateTime": "datetime",
+    "Date": "datetime",
+}
 
 
-def platform_event_object(name: str, label: str, plural: str, fields: list[dict[str, Any]],
-                          key_prefix: str) -> ObjectDef:
+def platform_event_object(
+    name: str, label: str, plural: str, fields: list[dict[str, Any]], key_prefix: str
+) -> ObjectDef:
     """The sObject view of a deployed platform event: its custom fields plus the standard event fields."""
     defs = [
         FieldDef("ReplayId", "string", "Replay ID", length=255),
         FieldDef("CreatedDate", "datetime", "Created Date", nillable=False, defaulted=True),
-        FieldDef("CreatedById", "reference", "Created By ID", nillable=False, defaulted=True, length=18,
-                 reference_to=("User",), relationship_name="CreatedBy"),
+        FieldDef(
+            "CreatedById",
+            "reference",
+            "Created By ID",
+            nillable=False,
+            defaulted=True,
+            length=18,
+            reference_to=("User",),
+            relationship_name="CreatedBy",
+        ),
         FieldDef("EventUuid", "string", "Event UUID", length=36),
     ]
     for f in fields:
-        defs.append(FieldDef(f["fullName"], EVENT_FIELD_TYPES.get(f.get("type", "Text"), "string"),
-                             f.get("label") or f["fullName"], createable=True, updateable=False,
-                             nillable=not f.get("required", False), length=int(f.get("length") or 0)))
+        defs.append(
+            FieldDef(
+                f["fullName"],
+                EVENT_FIELD_TYPES.get(f.get("type", "Text"), "string"),
+                f.get("label") or f["fullName"],
+                createable=True,
+                updateable=False,
+                nillable=not f.get("required", False),
+                length=int(f.get("length") or 0),
+            )
+        )
     return ObjectDef(name, key_prefix, label, plural, tuple(defs), frozenset({"create"}), is_event=True)

@@ -66,44 +66,100 @@ def _seed(org: Org) -> None:
     profiles = {}
     admin_id = org.store.new_id("005")
     for name, description in PROFILES:
-        profile = _insert(org, "Profile", {"Name": name, "UserType": "Standard", "Description": description},
-                          admin_id)
+        profile = _insert(org, "Profile", {"Name": name, "UserType": "Standard", "Description": description}, admin_id)
         profiles[name] = profile["Id"]
-        _insert(org, "PermissionSet", {"Name": f"X{profile['Id']}", "Label": f"{name} (profile)",
-                                       "IsOwnedByProfile": True, "IsCustom": False, "ProfileId": profile["Id"]},
-                admin_id)
-    _insert(org, "PermissionSet", {"Name": "Omni_Channel_Agent", "Label": "Omni-Channel Agent",
-                                   "IsOwnedByProfile": False, "IsCustom": True}, admin_id)
-    _insert(org, "User", {"Id": admin_id, "Username": SEEDED_CREDENTIALS["SF_USERNAME"],
-                          "Email": "admin@example.com", "FirstName": "Sandbox", "LastName": "Admin",
-                          "Name": "Sandbox Admin", "Alias": "sadmin", "IsActive": True,
-                          "ProfileId": profiles["System Administrator"], "UserType": "Standard",
-                          "TimeZoneSidKey": "America/Los_Angeles"}, admin_id)
-    org.store.put_metadata(PASSWORD_TYPE, SEEDED_CREDENTIALS["SF_USERNAME"],
-                           {"password": SEEDED_CREDENTIALS["SF_PASSWORD"]})
+        _insert(
+            org,
+            "PermissionSet",
+            {
+                "Name": f"X{profile['Id']}",
+                "Label": f"{name} (profile)",
+                "IsOwnedByProfile": True,
+                "IsCustom": False,
+                "ProfileId": profile["Id"],
+            },
+            admin_id,
+        )
+    _insert(
+        org,
+        "PermissionSet",
+        {"Name": "Omni_Channel_Agent", "Label": "Omni-Channel Agent", "IsOwnedByProfile": False, "IsCustom": True},
+        admin_id,
+    )
+    _insert(
+        org,
+        "User",
+        {
+            "Id": admin_id,
+            "Username": SEEDED_CREDENTIALS["SF_USERNAME"],
+            "Email": "admin@example.com",
+            "FirstName": "Sandbox",
+            "LastName": "Admin",
+            "Name": "Sandbox Admin",
+            "Alias": "sadmin",
+            "IsActive": True,
+            "ProfileId": profiles["System Administrator"],
+            "UserType": "Standard",
+            "TimeZoneSidKey": "America/Los_Angeles",
+        },
+        admin_id,
+    )
+    org.store.put_metadata(
+        PASSWORD_TYPE, SEEDED_CREDENTIALS["SF_USERNAME"], {"password": SEEDED_CREDENTIALS["SF_PASSWORD"]}
+    )
     org.store.set_setting("adminUsername", SEEDED_CREDENTIALS["SF_USERNAME"])
     for first, last, profile_name in AGENTS:
         email = f"{first.lower()}.{last.lower()}@example.com"
-        _insert(org, "User", {"Username": f"{email}.presencesync", "Email": email, "FirstName": first,
-                              "LastName": last, "Name": f"{first} {last}", "Alias": (first[0] + last)[:8].lower(),
-                              "IsActive": True, "ProfileId": profiles[profile_name], "UserType": "Standard",
-                              "TimeZoneSidKey": "Europe/London", "FederationIdentifier": email}, admin_id)
+        _insert(
+            org,
+            "User",
+            {
+                "Username": f"{email}.presencesync",
+                "Email": email,
+                "FirstName": first,
+                "LastName": last,
+                "Name": f"{first} {last}",
+                "Alias": (first[0] + last)[:8].lower(),
+                "IsActive": True,
+                "ProfileId": profiles[profile_name],
+                "UserType": "Standard",
+                "TimeZoneSidKey": "Europe/London",
+                "FederationIdentifier": email,
+            },
+            admin_id,
+        )
     for developer_name, label, entity in CHANNELS:
-        _insert(org, "ServiceChannel", {"DeveloperName": developer_name, "MasterLabel": label,
-                                        "RelatedEntity": entity, "Language": "en_US"}, admin_id)
+        _insert(
+            org,
+            "ServiceChannel",
+            {"DeveloperName": developer_name, "MasterLabel": label, "RelatedEntity": entity, "Language": "en_US"},
+            admin_id,
+        )
     now = org.now()
-    org.store.put_metadata("ConnectedApp", ADMIN_APP, {
-        "fullName": [ADMIN_APP], "contactEmail": ["admin@example.com"], "label": ["Presence Sync Sandbox Admin"],
-        "oauthConfig": [{
-            "callbackUrl": ["http://localhost:1717/OauthRedirect"],
-            "consumerKey": [SEEDED_CREDENTIALS["SF_CLIENT_ID"]],
-            "isClientCredentialEnabled": ["true"],
-            "isConsumerSecretOptional": ["false"],
-            "isSecretRequiredForRefreshToken": ["true"],
-            "oauthClientCredentialUser": [SEEDED_CREDENTIALS["SF_USERNAME"]],
-            "scopes": ["Api", "RefreshToken", "Full"],
-        }],
-        "oauthPolicy": [{"ipRelaxation": ["ENFORCE"], "refreshTokenPolicy": ["infinite"]}],
-        "_consumerSecret": SEEDED_CREDENTIALS["SF_CLIENT_SECRET"], "_id": org.store.new_id("0H4"),
-        "_created": now, "_createdBy": admin_id, "_modified": now, "_modifiedBy": admin_id,
-    })
+    org.store.put_metadata(
+        "ConnectedApp",
+        ADMIN_APP,
+        {
+            "fullName": [ADMIN_APP],
+            "contactEmail": ["admin@example.com"],
+            "label": ["Presence Sync Sandbox Admin"],
+            "oauthConfig": [
+                {
+                    "callbackUrl": ["http://localhost:1717/OauthRedirect"],
+                    "consumerKey": [SEEDED_CREDENTIALS["SF_CLIENT_ID"]],
+                    "isClientCredentialEnabled": ["true"],
+                    "isConsumerSecretOptional": ["false"],
+                    "isSecretRequiredForRefreshToken": ["true"],
+                    "oauthClientCredentialUser": [SEEDED_CREDENTIALS["SF_USERNAME"]],
+                    "scopes": ["Api", "RefreshToken", "Full"],
+                }
+            ],
+            "oauthPolicy": [{"ipRelaxation": ["ENFORCE"], "refreshTokenPolicy": ["infinite"]}],
+            "_consumerSecret": SEEDED_CREDENTIALS["SF_CLIENT_SECRET"],
+            "_id": org.store.new_id("0H4"),
+            "_created": now,
+            "_createdBy": admin_id,
+            "_modified": now,
+            "_modifiedBy": admin_id,
+        },
+    )

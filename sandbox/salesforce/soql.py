@@ -16,8 +16,7 @@ import lark
 
 from .errors import ApiError
 
-__all__ = ["And", "Compare", "Condition", "In", "Like", "Not", "Or", "Path", "Query", "Value", "parse",
-           "soql_error"]
+__all__ = ["And", "Compare", "Condition", "In", "Like", "Not", "Or", "Path", "Query", "Value", "parse", "soql_error"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,8 +117,7 @@ class _ToAst(lark.Transformer[Any, Any]):
 
     def number(self, items: list[lark.Token]) -> Value:
         text = str(items[0])
-        return Value("number", float(text) if "." in text or "e" in text.lower() else int(text),
-                     items[0].column or 0)
+        return Value("number", float(text) if "." in text or "e" in text.lower() else int(text), items[0].column or 0)
 
     @lark.v_args(meta=True)
     def true(self, meta: Any, items: list[Any]) -> Value:
@@ -224,6 +222,13 @@ def parse(text: str) -> Query:
     items = _ToAst().transform(tree).children
     sobject = items[1]
     clauses: dict[str, Any] = dict(i for i in items[2:] if isinstance(i, tuple))
-    return Query(text=text, fields=items[0][1], sobject=str(sobject), sobject_column=sobject.column or 0,
-                 where=clauses.get("where"), order=clauses.get("order", ()), limit=clauses.get("limit"),
-                 offset=clauses.get("offset"))
+    return Query(
+        text=text,
+        fields=items[0][1],
+        sobject=str(sobject),
+        sobject_column=sobject.column or 0,
+        where=clauses.get("where"),
+        order=clauses.get("order", ()),
+        limit=clauses.get("limit"),
+        offset=clauses.get("offset"),
+    )

@@ -37,10 +37,14 @@ def run_query(org: Org, text: str, *, include_deleted: bool, version: str) -> Qu
     query = parse(text)
     obj = org.object_def(query.sobject)
     if obj is None or "query" not in obj.calls:
-        raise soql_error(text, query.sobject_column,
-                         f"sObject type '{query.sobject}' is not supported. If you are attempting to use a "
-                         "custom object, be sure to append the '__c' after the entity name. Please reference "
-                         "your WSDL or the describe call for the appropriate names.", "INVALID_TYPE")
+        raise soql_error(
+            text,
+            query.sobject_column,
+            f"sObject type '{query.sobject}' is not supported. If you are attempting to use a "
+            "custom object, be sure to append the '__c' after the entity name. Please reference "
+            "your WSDL or the describe call for the appropriate names.",
+            "INVALID_TYPE",
+        )
     selected = _select(org, obj, query)
     predicate = _compile(org, obj, query, query.where) if query.where is not None else None
     rows = [r for r in org.store.table(obj.name).values() if include_deleted or not r.get("IsDeleted")]
@@ -48,7 +52,7 @@ def run_query(org: Org, text: str, *, include_deleted: bool, version: str) -> Qu
         rows = [r for r in rows if predicate(r)]
     rows = _order(org, obj, query, rows)
     if query.offset:
-        rows = rows[query.offset:]
+        rows = rows[query.offset :]
     if query.limit is not None:
         rows = rows[: query.limit]
     if selected is None:
@@ -78,19 +82,27 @@ def _resolve(org: Org, obj: ObjectDef, query: Query, path: Path) -> _Field:
         reference = current.relationship(part)
         target = org.object_def(reference.reference_to[0]) if reference else None
         if reference is None or target is None:
-            raise soql_error(query.text, path.column,
-                             f"Didn't understand relationship '{part}' in field path. If you are attempting to "
-                             "use a custom relationship, be sure to append the '__r' after the custom "
-                             "relationship name. Please reference your WSDL or the describe call for the "
-                             "appropriate names.", "INVALID_FIELD")
+            raise soql_error(
+                query.text,
+                path.column,
+                f"Didn't understand relationship '{part}' in field path. If you are attempting to "
+                "use a custom relationship, be sure to append the '__r' after the custom "
+                "relationship name. Please reference your WSDL or the describe call for the "
+                "appropriate names.",
+                "INVALID_FIELD",
+            )
         steps.append((reference, target))
         current = target
     field = current.field(path.parts[-1])
     if field is None:
-        raise soql_error(query.text, path.column,
-                         f"No such column '{path.parts[-1]}' on entity '{current.name}'. If you are attempting "
-                         "to use a custom field, be sure to append the '__c' after the custom field name. Please "
-                         "reference your WSDL or the describe call for the appropriate names.", "INVALID_FIELD")
+        raise soql_error(
+            query.text,
+            path.column,
+            f"No such column '{path.parts[-1]}' on entity '{current.name}'. If you are attempting "
+            "to use a custom field, be sure to append the '__c' after the custom field name. Please "
+            "reference your WSDL or the describe call for the appropriate names.",
+            "INVALID_FIELD",
+        )
     store = org.store
     hops = tuple(steps)
     name = field.name
@@ -109,6 +121,7 @@ def _resolve(org: Org, obj: ObjectDef, query: Query, path: Path) -> _Field:
 
 # -- filters ------------------------------------------------------------------------------------------------
 
+
 def _compile(org: Org, obj: ObjectDef, query: Query, cond: Condition) -> Callable[[dict[str, Any]], bool]:
     if isinstance(cond, And):
         parts = [_compile(org, obj, query, c) for c in cond.items]
@@ -124,8 +137,9 @@ def _compile(org: Org, obj: ObjectDef, query: Query, cond: Condition) -> Callabl
     kind = resolved.field.type
     if isinstance(cond, Like):
         if kind not in STRING_TYPES or cond.value.kind != "string":
-            raise soql_error(query.text, cond.path.column, f"invalid operator on {kind} field",
-                             "INVALID_QUERY_FILTER_OPERATOR")
+            raise soql_error(
+                query.text, cond.path.column, f"invalid operator on {kind} field", "INVALID_QUERY_FILTER_OPERATOR"
+            )
         pattern = _like_regex(cond.value.value)
         return lambda r: isinstance(v := get(r), str) and pattern.match(v) is not None
     if isinstance(cond, In):
@@ -145,24 +159,36 @@ def _comparison(query: Query, resolved: _Field, cond: Compare) -> Callable[[dict
     op = cond.op
     if value.kind == "null":
         if op not in ("=", "!="):
-            raise soql_error(query.text, value.column, "invalid operator on null value",
-                             "INVALID_QUERY_FILTER_OPERATOR")
+            raise soql_error(
+                query.text, value.column, "invalid operator on null value", "INVALID_QUERY_FILTER_OPERATOR"
+            )
         return (lambda r: get(r) is None) if op == "=" else (lambda r: get(r) is not None)
     if kind == "boolean" and op not in ("=", "!="):
-        raise soql_error(query.text, cond.path.column, "invalid operator on boolean field",
-                         "INVALID_QUERY_FILTER_OPERATOR")
+        raise soql_error(
+            query.text, cond.path.column, "invalid operator on boolean field", "INVALID_QUERY_FILTER_OPERATOR"
+        )
     if kind == "datetime" and value.kind == "date_literal":
         start, end = _date_range(*value.value)
         tests: dict[str, Callable[[dt.datetime], bool]] = {
-            "=": lambda v: start <= v < end, "!=": lambda v: not start <= v < end, "<": lambda v: v < start,
-            "<=": lambda v: v < end, ">": lambda v: v >= end, ">=": lambda v: v >= start}
+            "=": lambda v: start <= v < end,
+            "!=": lambda v: not start <= v < end,
+            "<": lambda v: v < start,
+            "<=": lambda v: v < end,
+            ">": lambda v: v >= end,
+            ">=": lambda v: v >= start,
+        }
         test = tests[op]
         return lambda r: (v := get(r)) is not None and test(parse_datetime(v))
     key = _check(query, resolved, value, op)
     normalize = _normalizer(kind)
     compare: Callable[[Any, Any], bool] = {
-        "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[op]
+        "=": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+    }[op]
     if op == "!=":
         return lambda r: compare(normalize(get(r)), key)
     return lambda r: (v := normalize(get(r))) is not None and compare(v, key)
@@ -185,9 +211,12 @@ def _check(query: Query, resolved: _Field, value: Value, op: str) -> Any:
 
     def wrong(expected: str, quoted: bool) -> Exception:
         quoting = "should be enclosed in quotes" if quoted else "should not be enclosed in quotes"
-        return soql_error(query.text, value.column,
-                          f"value of filter criterion for field '{name}' must be of type {expected} and {quoting}",
-                          "INVALID_QUERY_FILTER_OPERATOR")
+        return soql_error(
+            query.text,
+            value.column,
+            f"value of filter criterion for field '{name}' must be of type {expected} and {quoting}",
+            "INVALID_QUERY_FILTER_OPERATOR",
+        )
 
     if value.kind == "null":
         if op == "IN":
@@ -201,8 +230,9 @@ def _check(query: Query, resolved: _Field, value: Value, op: str) -> Any:
         if value.kind != "string":
             raise wrong("id", True)
         if not is_id(value.value):
-            raise soql_error(query.text, value.column, f"invalid ID field: {value.value}",
-                             "INVALID_QUERY_FILTER_OPERATOR")
+            raise soql_error(
+                query.text, value.column, f"invalid ID field: {value.value}", "INVALID_QUERY_FILTER_OPERATOR"
+            )
         return value.value[:15]
     if kind == "boolean":
         if value.kind != "boolean":
@@ -265,6 +295,7 @@ def _date_range(name: str, n: int) -> tuple[dt.datetime, dt.datetime]:
 
 # -- ordering and shape -------------------------------------------------------------------------------------
 
+
 def _order(org: Org, obj: ObjectDef, query: Query, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for item in reversed(query.order):
         resolved = _resolve(org, obj, query, item.path)
@@ -284,8 +315,7 @@ def _attributes(obj: ObjectDef, record_id: str | None, version: str) -> dict[str
     return attributes
 
 
-def _shape(org: Org, obj: ObjectDef, record: dict[str, Any], fields: list[_Field],
-           version: str) -> dict[str, Any]:
+def _shape(org: Org, obj: ObjectDef, record: dict[str, Any], fields: list[_Field], version: str) -> dict[str, Any]:
     out: dict[str, Any] = {"attributes": _attributes(obj, record.get("Id"), version)}
     for selected in fields:
         node: dict[str, Any] | None = out

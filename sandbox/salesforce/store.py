@@ -144,8 +144,10 @@ class Store:
             if indexed == sobject and not record.get("IsDeleted") and isinstance(record.get(field), str):
                 index.setdefault(record[field].casefold(), set()).add(record["Id"])
         self.table(sobject)[record["Id"]] = record
-        self._write("INSERT OR REPLACE INTO records (id, sobject, data) VALUES (?, ?, ?)",
-                    (record["Id"], sobject, json.dumps(record)))
+        self._write(
+            "INSERT OR REPLACE INTO records (id, sobject, data) VALUES (?, ?, ?)",
+            (record["Id"], sobject, json.dumps(record)),
+        )
 
     def purge(self, sobject: str, id_: str) -> None:
         self._unindex(sobject, self.table(sobject).pop(id_, None))
@@ -153,8 +155,9 @@ class Store:
 
     # -- metadata components -------------------------------------------------------------------------------
     def metadata(self, type_: str, full_name: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT data FROM metadata WHERE type = ? AND full_name = ?",
-                               (type_, full_name)).fetchone()
+        row = self._db.execute(
+            "SELECT data FROM metadata WHERE type = ? AND full_name = ?", (type_, full_name)
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def metadata_all(self, type_: str) -> list[dict[str, Any]]:
@@ -162,8 +165,10 @@ class Store:
         return [json.loads(r[0]) for r in rows]
 
     def put_metadata(self, type_: str, full_name: str, data: dict[str, Any]) -> None:
-        self._write("INSERT OR REPLACE INTO metadata (type, full_name, data) VALUES (?, ?, ?)",
-                    (type_, full_name, json.dumps(data)))
+        self._write(
+            "INSERT OR REPLACE INTO metadata (type, full_name, data) VALUES (?, ?, ?)",
+            (type_, full_name, json.dumps(data)),
+        )
 
     def delete_metadata(self, type_: str, full_name: str) -> None:
         self._write("DELETE FROM metadata WHERE type = ? AND full_name = ?", (type_, full_name))
@@ -191,8 +196,9 @@ class Store:
     def events(self, channel: str, after: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT replay_id, payload FROM events WHERE channel = ? AND replay_id > ? "
-                "ORDER BY replay_id LIMIT ?", (channel, after, limit)).fetchall()
+                "SELECT replay_id, payload FROM events WHERE channel = ? AND replay_id > ? ORDER BY replay_id LIMIT ?",
+                (channel, after, limit),
+            ).fetchall()
         return [(replay_id, json.loads(payload)) for replay_id, payload in rows]
 
     def latest_replay_id(self, channel: str) -> int:

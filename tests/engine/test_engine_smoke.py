@@ -16,7 +16,7 @@ from pulumi import automation as auto
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PROGRAM = textwrap.dedent(
-    '''
+    """
     import os
     import pulumi
     from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
@@ -56,7 +56,7 @@ PROGRAM = textwrap.dedent(
     config = pulumi.Config()
     target = TextFile("greeting", config.require("path"), config.require("content"))
     pulumi.export("path", target.id)
-    '''
+    """
 )
 
 

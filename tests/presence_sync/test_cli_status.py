@@ -50,6 +50,7 @@ def test_status_exits_0_in_step_and_2_naming_the_agent_that_is_not(
     operator.set_faults(error_rate=1.0, error_status=503, path_prefix=CXONE_SESSIONS)
     try:
         grace.omni_set("Available_for_Chats")
+
         def failing() -> tuple[int, str, str] | None:
             answer = run(capsys, "--url", runtime.url)
             return answer if "[failing]" in answer[1] else None
@@ -66,11 +67,18 @@ def test_status_exits_0_in_step_and_2_naming_the_agent_that_is_not(
 
 
 def test_status_finds_the_runtime_in_the_stack_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    deployment = {"resources": [
-        {"type": "pulumi:pulumi:Stack", "outputs": {}},
-        {"type": "pulumi-python:dynamic/runtime:SyncRuntime",
-         "outputs": {"healthUrl": "http://127.0.0.1:9464/healthz", "config": {"live_view_token_env": "LV_TOKEN"}}},
-    ]}  # fmt: skip
+    deployment = {
+        "resources": [
+            {"type": "pulumi:pulumi:Stack", "outputs": {}},
+            {
+                "type": "pulumi-python:dynamic/runtime:SyncRuntime",
+                "outputs": {
+                    "healthUrl": "http://127.0.0.1:9464/healthz",
+                    "config": {"live_view_token_env": "LV_TOKEN"},
+                },
+            },
+        ]
+    }
     opened: list[tuple[str, Path]] = []
 
     def open_stack(name: str, work_dir: Path) -> Any:

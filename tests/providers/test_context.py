@@ -8,8 +8,13 @@ import pytest
 
 from providers import context
 
-SETTINGS = {"SF_LOGIN_URL": "https://login.example.test", "SF_CLIENT_ID": "id", "SF_CLIENT_SECRET": "secret",
-            "SF_USERNAME": "integration@example.com", "SF_PASSWORD": "password"}  # fmt: skip
+SETTINGS = {
+    "SF_LOGIN_URL": "https://login.example.test",
+    "SF_CLIENT_ID": "id",
+    "SF_CLIENT_SECRET": "secret",
+    "SF_USERNAME": "integration@example.com",
+    "SF_PASSWORD": "password",
+}
 
 
 @pytest.fixture(autouse=True)

@@ -28,8 +28,13 @@ ALLOWLIST = sync_runtime.SERVICE_ENVIRONMENT  # the shipped one, before any test
 
 
 def config_for(port: int, work_dir: Path, **extra: Any) -> dict[str, Any]:
-    return {"version": 1, "metrics_host": "127.0.0.1", "metrics_port": port,
-            "store_path": str(work_dir / "state.sqlite3"), **extra}  # fmt: skip
+    return {
+        "version": 1,
+        "metrics_host": "127.0.0.1",
+        "metrics_port": port,
+        "store_path": str(work_dir / "state.sqlite3"),
+        **extra,
+    }
 
 
 def outs_of(result: Any) -> dict[str, Any]:
@@ -72,8 +77,9 @@ def standin(monkeypatch: pytest.MonkeyPatch) -> None:
     """The supervisor runs tests/providers/standin_runtime.py instead of the real service."""
     monkeypatch.setenv(sync_runtime.RUNTIME_MODULE_VARIABLE, "tests.providers.standin_runtime")
     # The stand-in's own switches are let through the environment allowlist (the real service has none).
-    monkeypatch.setattr(sync_runtime, "SERVICE_ENVIRONMENT",
-                        ALLOWLIST | {"STANDIN_EXIT_AT_ONCE", "STANDIN_IGNORE_SIGTERM"})  # fmt: skip
+    monkeypatch.setattr(
+        sync_runtime, "SERVICE_ENVIRONMENT", ALLOWLIST | {"STANDIN_EXIT_AT_ONCE", "STANDIN_IGNORE_SIGTERM"}
+    )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
 
 
@@ -215,9 +221,10 @@ def children_of(pid: int) -> list[int]:
 
 def assert_allowlisted(environment: dict[str, str]) -> None:
     unexpected = {
-        name for name in environment
+        name
+        for name in environment
         if name not in ALLOWLIST and not name.startswith("LC_") and name != "PYTHONUNBUFFERED"
-    }  # fmt: skip
+    }
     assert not unexpected, f"not on the allowlist: {sorted(unexpected)}"
     assert not [name for name in environment if name.startswith("PULUMI_")]
     for value in ENGINE_ONLY.values():
@@ -236,8 +243,11 @@ def test_the_runtime_gets_an_allowlisted_environment_without_the_passphrase(
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
     # A connection file's settings reach it too (they win over the environment), filtered the same way.
-    monkeypatch.setattr(context, "_settings", {"CXONE_ACCESS_KEY_SECRET": "from-the-connection-file",
-                                               "PULUMI_CONFIG_PASSPHRASE": "in-the-file-by-mistake"})  # fmt: skip
+    monkeypatch.setattr(
+        context,
+        "_settings",
+        {"CXONE_ACCESS_KEY_SECRET": "from-the-connection-file", "PULUMI_CONFIG_PASSPHRASE": "in-the-file-by-mistake"},
+    )
     created = provider.create(local)
     supervisor = outs_of(created)["pid"]
     service = health(local["config"]["metrics_port"])["pid"]
@@ -268,8 +278,10 @@ def test_the_real_runtime_runs_on_the_allowlisted_environment(
         supervisor = outs_of(created)["pid"]
         (service,) = children_of(supervisor)
         assert b"runtime" in Path(f"/proc/{service}/cmdline").read_bytes()
-        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (work_dir, work_dir / "runtime.log",
-                                                                   work_dir / "state.sqlite3")}  # fmt: skip
+        modes = {
+            p.name: stat.S_IMODE(p.stat().st_mode)
+            for p in (work_dir, work_dir / "runtime.log", work_dir / "state.sqlite3")
+        }
         assert modes == {"runtime": 0o700, "runtime.log": 0o600, "state.sqlite3": 0o600}, "the store is private"
         for pid in (supervisor, service):
             environment = process_environment(pid)
@@ -401,8 +413,12 @@ def kube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
     monkeypatch.setattr(sync_runtime, "which", lambda program: f"/usr/local/bin/{program}")
-    config = {"version": 1, "metrics_host": "0.0.0.0", "metrics_port": 9464,
-              "store_path": "/var/lib/presence-sync/state.sqlite3"}  # fmt: skip
+    config = {
+        "version": 1,
+        "metrics_host": "0.0.0.0",
+        "metrics_port": 9464,
+        "store_path": "/var/lib/presence-sync/state.sqlite3",
+    }
     kubernetes = {"namespace": "sync", "kubeconfig": str(kubeconfig), "image": "registry.example.com/ps:1"}
     return props_for(tmp_path / "k8s", config, target="kubernetes", kubernetes=kubernetes)
 
@@ -418,13 +434,18 @@ def test_kubernetes_refuses_a_loopback_bind_and_passes_the_network_policy_settin
     assert [f.property for f in failures] == ["config"]
     assert "neither the kubelet's probes nor Prometheus" in failures[0].reason
 
-    settings = {**kube["kubernetes"], "prometheusNamespace": "observability", "vendorCidrs": ["13.108.0.0/14"],
-                "cpuLimit": "500m"}  # fmt: skip
+    settings = {
+        **kube["kubernetes"],
+        "prometheusNamespace": "observability",
+        "vendorCidrs": ["13.108.0.0/14"],
+        "cpuLimit": "500m",
+    }
     rendered = render_runtime(kube["config"], kubernetes=settings)
     policy = yaml.safe_load(rendered.files["kubernetes/networkpolicy.yaml"])
     assert policy["metadata"]["namespace"] == "sync"
     assert policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
-        "kubernetes.io/metadata.name": "observability"}
+        "kubernetes.io/metadata.name": "observability"
+    }
     assert policy["spec"]["egress"][1]["to"] == [{"ipBlock": {"cidr": "13.108.0.0/14"}}]
     deployment = next(yaml.safe_load_all(rendered.files["kubernetes/deployment.yaml"]))
     assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "500m"
@@ -457,8 +478,15 @@ def test_kubernetes_create_applies_the_manifests_checks_the_secret_and_waits(
         "-o",
         "name",
     ]
-    assert fake.calls[2] == [*kubectl, "--namespace", "sync", "rollout", "status", "deployment/presence-sync",
-                             "--timeout=180s"]  # fmt: skip
+    assert fake.calls[2] == [
+        *kubectl,
+        "--namespace",
+        "sync",
+        "rollout",
+        "status",
+        "deployment/presence-sync",
+        "--timeout=180s",
+    ]
     applied = [arg for call in fake.calls for arg in call]
     assert not any("credentials.template.yaml" in arg for arg in applied), "the Secret template is never applied"
     assert "registry.example.com/ps:1" in (work_dir / "kubernetes" / "deployment.yaml").read_text()
@@ -535,8 +563,13 @@ def test_check_resolves_the_spec_to_the_config_and_its_digest(
         return resolved
 
     monkeypatch.setattr(sync_runtime, "resolve_config", resolve)
-    news = {**props_for(tmp_path, resolved), "spec": {"version": 1}, "overrides": {"metrics_port": 9464},
-            "config": None, "digest": None}  # fmt: skip
+    news = {
+        **props_for(tmp_path, resolved),
+        "spec": {"version": 1},
+        "overrides": {"metrics_port": 9464},
+        "config": None,
+        "digest": None,
+    }
     result = provider.check({}, news)
     assert result.failures == []
     assert result.inputs["config"] == resolved
@@ -688,8 +721,11 @@ def test_create_deploys_the_bridge_and_only_a_changed_bridge_is_redeployed(
     assert health(port)["pid"] == before, "a bridge-only change does not restart the service"
 
     work_dir = Path(local["workDir"])
-    new = {**props_for(work_dir, config_for(port, work_dir, poll_interval_seconds=2.0)), "deployBridge": True,
-           "bridgeDigest": local["bridgeDigest"]}  # fmt: skip
+    new = {
+        **props_for(work_dir, config_for(port, work_dir, poll_interval_seconds=2.0)),
+        "deployBridge": True,
+        "bridgeDigest": local["bridgeDigest"],
+    }
     provider.update(created.id, outs_of(created), new)
     assert len(fake_sf.deployed) == 2, "the bridge did not change: not redeployed"
     assert health(port)["pid"] != before

@@ -72,8 +72,10 @@ def test_up_starts_the_runtime_last_and_it_follows_the_spec_until_destroy(
     assert changes(result.summary.resource_changes or {}) == {"create": 8}  # the seed's 7 and the runtime
     assert healthy(port)
     assert bridge_in_org(sandbox.env) == {
-        "CustomObject": BRIDGE_EVENTS, "ApexClass": BRIDGE_CLASSES,
-        "AuraDefinitionBundle": {"omniPresenceBridgeUtility"}, "LightningComponentBundle": {"omniPresenceBridge"},
+        "CustomObject": BRIDGE_EVENTS,
+        "ApexClass": BRIDGE_CLASSES,
+        "AuraDefinitionBundle": {"omniPresenceBridgeUtility"},
+        "LightningComponentBundle": {"omniPresenceBridge"},
     }, "up deployed the bridge"
     assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
     state = runtime_state(stack)
@@ -119,6 +121,10 @@ def test_up_starts_the_runtime_last_and_it_follows_the_spec_until_destroy(
     assert not healthy(port)
     assert not (runtime_dir / "supervisor.pid").exists()
     assert bridge_in_org(sandbox.env) == {
-        "CustomObject": set(), "ApexClass": set(), "AuraDefinitionBundle": set(), "LightningComponentBundle": set()}
+        "CustomObject": set(),
+        "ApexClass": set(),
+        "AuraDefinitionBundle": set(),
+        "LightningComponentBundle": set(),
+    }
     described = vendors.salesforce(sandbox.env).describe() or {}
     assert not BRIDGE_EVENTS & {o["name"] for o in described["sobjects"]}, "the events are no longer sObjects"

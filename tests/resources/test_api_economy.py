@@ -19,12 +19,15 @@ pytestmark = pytest.mark.pulumi
 
 def call_kinds(operator: Any) -> collections.Counter[str]:
     """What the logged calls were (ids blanked), for a failure message that says which calls grew."""
-    return collections.Counter(re.sub(r"[0-9A-Za-z]{15,18}(?=/|$)", "<id>", f"{e['method']} {e['path']} "
-                                      f"{e.get('operation') or ''}") for e in operator.requests())  # fmt: skip
+    return collections.Counter(
+        re.sub(r"[0-9A-Za-z]{15,18}(?=/|$)", "<id>", f"{e['method']} {e['path']} {e.get('operation') or ''}")
+        for e in operator.requests()
+    )
 
 
-def calls_for_noop_refresh(extra_statuses: int, tmp_path: Path, env: dict[str, str], sandbox: Any,
-                           kinds: list[collections.Counter[str]]) -> tuple[int, int]:  # fmt: skip
+def calls_for_noop_refresh(
+    extra_statuses: int, tmp_path: Path, env: dict[str, str], sandbox: Any, kinds: list[collections.Counter[str]]
+) -> tuple[int, int]:
     stack = spec_stack(
         name=f"economy-{extra_statuses}",
         work_dir=tmp_path,

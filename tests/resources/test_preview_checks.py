@@ -83,7 +83,7 @@ def test_preview_fails_on_names_the_vendors_do_not_have_and_nothing_is_written(s
     expected = {
         "salesforce.statuses[0].channels[1]": ("sfdc_phonee", "service channel 'sfdc_phonee' does not exist"),
         "salesforce.existingStatuses[0]": ("Lunch_Break", "presence status 'Lunch_Break' does not exist"),
-        "salesforce.profileAccess[0].profile": ("profile: \"Custom: Support Agnet", "Salesforce profile "),
+        "salesforce.profileAccess[0].profile": ('profile: "Custom: Support Agnet', "Salesforce profile "),
         "cxone.accountMapping.accessKeyUser": ("accessKeyUser:", "CXone user 'nobody@example.com' does not exist"),
     }
     for path, (needle, what) in expected.items():

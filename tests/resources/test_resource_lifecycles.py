@@ -86,9 +86,13 @@ def test_account_mapping_lifecycle(stack: Any, sandbox: Any) -> None:
     environment.pop("hasConsumerSecret", None)
     cxone.put(
         f"/adapter-apis/v1/salesforce/account-mappings/{mapping['mappingId']}",
-        {"name": mapping["name"], "accessKeyAgentId": mapping["accessKeyAgentId"], "isSelected": True,
-         "salesforceEnvironment": environment},
-    )  # fmt: skip
+        {
+            "name": mapping["name"],
+            "accessKeyAgentId": mapping["accessKeyAgentId"],
+            "isSelected": True,
+            "salesforceEnvironment": environment,
+        },
+    )
     assert changes(stack.refresh().summary.resource_changes) == {"update": 1}
     stack.up()
     assert cxone.mappings()["Salesforce Sandbox"]["salesforceEnvironment"]["name"] == "Sandbox EU"

@@ -30,9 +30,7 @@ def stack(tmp_path: Path, engine_env: dict[str, str]) -> Iterator[Any]:
     seed.close()  # the stack's last resource is a running sync runtime: never leave it behind
 
 
-def test_one_up_creates_everything_the_spec_says_and_a_second_changes_nothing(
-    stack: Any, sandbox: Any
-) -> None:
+def test_one_up_creates_everything_the_spec_says_and_a_second_changes_nothing(stack: Any, sandbox: Any) -> None:
     result = stack.up()
     assert result.summary.result == "succeeded"
     assert changes(result.summary.resource_changes) == {"create": 8}  # + the runtime, last

@@ -6,5 +6,9 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--sim-seed", type=int, default=None,
-                     help="run only this seed of tests/runtime/test_simulation.py (or set SIM_SEED)")  # fmt: skip
+    parser.addoption(
+        "--sim-seed",
+        type=int,
+        default=None,
+        help="run only this seed of tests/runtime/test_simulation.py (or set SIM_SEED)",
+    )

@@ -61,6 +61,13 @@ def config(**overrides: object) -> RuntimeConfig:
 def reconciler(path: Path, clock: Clock, **overrides: object) -> tuple[Reconciler, FakeWriter, FakeWriter]:
     cxone, omni = FakeWriter("cxone"), FakeWriter("salesforce")
     breakers = {"acd": CircuitBreaker("cxone", clock=clock), "sf": CircuitBreaker("salesforce", clock=clock)}
-    rec = Reconciler(config(**overrides), SqliteStore(path), {"acd": cxone, "sf": omni}, clock=clock, clock_skew=0.05,
-                     rand=lambda: 0.5, breakers=breakers)  # type: ignore[arg-type]  # fmt: skip
+    rec = Reconciler(
+        config(**overrides),
+        SqliteStore(path),
+        {"acd": cxone, "sf": omni},
+        clock=clock,
+        clock_skew=0.05,
+        rand=lambda: 0.5,
+        breakers=breakers,  # type: ignore[arg-type]
+    )
     return rec, cxone, omni

@@ -97,22 +97,33 @@ ACD_STATES = ("Available", "Unavailable:Break", "Unavailable:Lunch", "Unavailabl
 SF_STATES: tuple[str | None, ...] = (AVAILABLE.status_id, BUSY.status_id, LUNCH.status_id, OTHER.status_id, None)
 
 CHAT_RULE = RuleConfig(
-    name="chat", priority=0, team_ids=(1,),
+    name="chat",
+    priority=0,
+    team_ids=(1,),
     publisher={"Available": AVAILABLE, "Unavailable:Break": BUSY, "Unavailable:Lunch": LUNCH},
-    subscriber={AVAILABLE.status_id: "Available", BUSY.status_id: "Unavailable:Break",
-                LUNCH.status_id: "Unavailable:Lunch"},
-)  # fmt: skip
+    subscriber={
+        AVAILABLE.status_id: "Available",
+        BUSY.status_id: "Unavailable:Break",
+        LUNCH.status_id: "Unavailable:Lunch",
+    },
+)
 VOICE_RULE = RuleConfig(
-    name="voice", priority=0, team_ids=(2,),
+    name="voice",
+    priority=0,
+    team_ids=(2,),
     publisher={"Available": AVAILABLE, "Unavailable": BUSY},
     subscriber={AVAILABLE.status_id: "Available", BUSY.status_id: "Unavailable", LUNCH.status_id: "Unavailable:Lunch"},
-)  # fmt: skip
+)
 
 
 def lead_rule(agent_id: int) -> RuleConfig:
-    return RuleConfig(name="lead", priority=5, agent_ids=(agent_id,),
-                      publisher={"Available": AVAILABLE, "Unavailable:Break": BUSY},
-                      subscriber={AVAILABLE.status_id: "Available", BUSY.status_id: "Unavailable:Break"})  # fmt: skip
+    return RuleConfig(
+        name="lead",
+        priority=5,
+        agent_ids=(agent_id,),
+        publisher={"Available": AVAILABLE, "Unavailable:Break": BUSY},
+        subscriber={AVAILABLE.status_id: "Available", BUSY.status_id: "Unavailable:Break"},
+    )
 
 
 class SimKill(BaseException):
@@ -167,13 +178,15 @@ class Params:
         outages = ", ".join(f"{v} {a:.1f}-{b:.1f}s" for v, a, b in self.outages) or "none"
         expiries = ", ".join(f"{v} {t:.1f}s" for v, t in self.expiries) or "none"
         kills = ", ".join(f"{t:.1f}s" for t in self.kills) or "none"
-        return (f"{self.agents} agents (teams {self.teams}, lead rule: {self.lead}), human changes every "
-                f"~{self.mean_gap:.1f}s until {self.human_until:.1f}s, CXone poll {self.poll_interval}s, resync "
-                f"{self.resync}s, quiet {self.quiet:.1f}s; clock offsets cxone {self.offsets['cxone']:+.3f}s "
-                f"salesforce {self.offsets['salesforce']:+.3f}s (max skew {self.max_skew}s, W={self.window:.2f}s); "
-                f"write fails before landing p={self.p_prefail:.2f}, response lost p={self.p_lost:.2f}; outages "
-                f"{outages}; token expiries {expiries}; kills at {kills}, in a write p={self.p_kill_in_write:.2f} "
-                f"(at most {self.max_kills})")  # fmt: skip
+        return (
+            f"{self.agents} agents (teams {self.teams}, lead rule: {self.lead}), human changes every "
+            f"~{self.mean_gap:.1f}s until {self.human_until:.1f}s, CXone poll {self.poll_interval}s, resync "
+            f"{self.resync}s, quiet {self.quiet:.1f}s; clock offsets cxone {self.offsets['cxone']:+.3f}s "
+            f"salesforce {self.offsets['salesforce']:+.3f}s (max skew {self.max_skew}s, W={self.window:.2f}s); "
+            f"write fails before landing p={self.p_prefail:.2f}, response lost p={self.p_lost:.2f}; outages "
+            f"{outages}; token expiries {expiries}; kills at {kills}, in a write p={self.p_kill_in_write:.2f} "
+            f"(at most {self.max_kills})"
+        )
 
 
 def draw_params(rng: random.Random) -> Params:
@@ -198,16 +211,27 @@ def draw_params(rng: random.Random) -> Params:
         if rng.random() < 0.5:
             kills = sorted(rng.uniform(1.0, human_until) for _ in range(rng.randint(1, 2)))
     return Params(
-        agents=agents, teams=teams, lead=lead, mean_gap=rng.uniform(0.7, 4.0), human_until=human_until,
-        poll_interval=poll, resync=resync, quiet=quiet, max_skew=max_skew,
+        agents=agents,
+        teams=teams,
+        lead=lead,
+        mean_gap=rng.uniform(0.7, 4.0),
+        human_until=human_until,
+        poll_interval=poll,
+        resync=resync,
+        quiet=quiet,
+        max_skew=max_skew,
         offsets={"cxone": rng.uniform(-max_skew, max_skew), "salesforce": rng.uniform(-max_skew, max_skew)},
-        write_latency=(0.01, rng.choice((0.05, 0.2, 0.5))), bridge_latency=(0.02, rng.choice((0.1, 0.3, 0.8))),
+        write_latency=(0.01, rng.choice((0.05, 0.2, 0.5))),
+        bridge_latency=(0.02, rng.choice((0.1, 0.3, 0.8))),
         delivery=(0.02, rng.choice((0.1, 0.4, 0.9))),
         p_prefail=rng.choice((0.0, 0.05, 0.15)) if faulty else 0.0,
         p_lost=rng.choice((0.0, 0.05, 0.1)) if faulty else 0.0,
-        outages=outages, expiries=expiries, kills=kills,
-        p_kill_in_write=rng.choice((0.0, 0.03)) if kills else 0.0, max_kills=len(kills) + 1 if kills else 0,
-    )  # fmt: skip
+        outages=outages,
+        expiries=expiries,
+        kills=kills,
+        p_kill_in_write=rng.choice((0.0, 0.03)) if kills else 0.0,
+        max_kills=len(kills) + 1 if kills else 0,
+    )
 
 
 # ----------------------------------------------------------------------------------------------- checker
@@ -258,8 +282,10 @@ class Checker:
         it), which no one who sees only the vendors' feeds could tell apart."""
         landing = APPLY_ALLOWANCE + self.world.config.clock_skew_seconds
         start = before - 2 * landing if since is None else since
-        return any(c.who == "human" and c.side == side and start <= c.t < before
-                   and self.mimics_a_write(agent, c) for c in self.history[agent])  # fmt: skip
+        return any(
+            c.who == "human" and c.side == side and start <= c.t < before and self.mimics_a_write(agent, c)
+            for c in self.history[agent]
+        )
 
     def mimics_a_write(self, agent: int, change: Change) -> bool:
         """The agent chose exactly the state of a write of ours that may still have been landing: to anyone who
@@ -269,8 +295,11 @@ class Checker:
         landing = APPLY_ALLOWANCE + skew
         # By true time or by the vendor's stamp (the runtime sees only the stamp, through its clock estimate).
         times = [change.t] + ([change.stamp - EPOCH] if change.stamp is not None else [])
-        return any(side == change.side and target == change.state and at - skew <= t <= at + landing
-                   for side, target, at in self.attempts[agent] for t in times)  # fmt: skip
+        return any(
+            side == change.side and target == change.state and at - skew <= t <= at + landing
+            for side, target, at in self.attempts[agent]
+            for t in times
+        )
 
     def note(self, agent: int, text: str) -> None:
         self.notes[agent].append((self.world.now, text))
@@ -304,8 +333,9 @@ class Checker:
         parsed = parse_acd(notation)
         return str(parsed) if isinstance(parsed, AcdState) and parsed.settable else None
 
-    def runtime_write(self, agent: int, side: str, target: str, command_id: str, issued_at: float,
-                      applied_over: Change | None) -> None:  # fmt: skip
+    def runtime_write(
+        self, agent: int, side: str, target: str, command_id: str, issued_at: float, applied_over: Change | None
+    ) -> None:
         """A write of ours was applied by the vendor: I3 and I4, at once."""
         if (agent, side, command_id) in self.landed:
             self.fail("I3", agent, f"command {command_id[:8]} ({side} -> {state_text(target)}) applied twice")
@@ -334,26 +364,43 @@ class Checker:
             self.note(agent, f"write {side} -> {state_text(target)} follows a change that looked like our echo")
             return
         if cause is None:
-            echo = [c for c in self.history[agent] if c.who == "runtime" and c.side != side and c.t < issued_at
-                    and self.mapped(agent, c.side, c.state) == target]  # fmt: skip
-            why = (f"the echo of our own write {echo[-1].side} -> {state_text(echo[-1].state)} applied at "
-                   f"{echo[-1].t:.3f}s" if echo else "no human change maps to it")  # fmt: skip
-            self.fail("I4", agent, f"write {side} -> {state_text(target)} (sent {issued_at:.3f}s) has no human cause: "
-                                   f"{why}")  # fmt: skip
+            echo = [
+                c
+                for c in self.history[agent]
+                if c.who == "runtime"
+                and c.side != side
+                and c.t < issued_at
+                and self.mapped(agent, c.side, c.state) == target
+            ]
+            why = (
+                f"the echo of our own write {echo[-1].side} -> {state_text(echo[-1].state)} applied at "
+                f"{echo[-1].t:.3f}s"
+                if echo
+                else "no human change maps to it"
+            )
+            self.fail(
+                "I4", agent, f"write {side} -> {state_text(target)} (sent {issued_at:.3f}s) has no human cause: {why}"
+            )
             return
         previous = cause.budget.get(side)
         # Inside the ambiguity window either order of two changes on different sides is allowed (the model in
         # docs/runtime.md): a human change on the written side that close to the cause may have been ordered
         # before it, and then this write re-asserts the cause over it -- the write for the order chosen.
         window = self.world.params.window
-        reordered = any(c.who == "human" and c.side == side and abs(c.t - cause.t) <= window and c.t < issued_at
-                        for c in self.history[agent])  # fmt: skip
+        reordered = any(
+            c.who == "human" and c.side == side and abs(c.t - cause.t) <= window and c.t < issued_at
+            for c in self.history[agent]
+        )
         # The agent chose, on the written side, the state of a write of ours that may still have been landing:
         # taken for its echo, the side looked as if the cause had been followed, and was followed again later.
         mimicked = self.mimicked_recently(agent, side, issued_at, since=cause.t - self.world.config.clock_skew_seconds)
         if previous is not None and previous != command_id and not reordered and not mimicked:
-            self.fail("I3", agent, f"second write to {side} ({state_text(target)}, sent {issued_at:.3f}s) for "
-                                   f"the human change {cause.side} -> {state_text(cause.state)} at {cause.t:.3f}s")
+            self.fail(
+                "I3",
+                agent,
+                f"second write to {side} ({state_text(target)}, sent {issued_at:.3f}s) for "
+                f"the human change {cause.side} -> {state_text(cause.state)} at {cause.t:.3f}s",
+            )
         cause.budget[side] = command_id
 
     def fail(self, invariant: str, agent: int, message: str) -> None:
@@ -368,8 +415,9 @@ class Checker:
             humans = [c for c in self.history[agent] if c.who != "runtime"]
             latest = max(humans, key=lambda c: c.t)
             others = [c for c in humans if c.side != latest.side and abs(c.t - latest.t) <= window]
-            ambiguous = (bool(others) or latest.replaced_unseen or latest.who == "initial"
-                         or self.mimics_a_write(agent, latest))
+            ambiguous = (
+                bool(others) or latest.replaced_unseen or latest.who == "initial" or self.mimics_a_write(agent, latest)
+            )
             view = AgentView(agent_id=agent, team_id=self.world.params.teams[agent], acd=acd, sf=sf)
             sources = ("acd", "sf") if ambiguous else (latest.side,)
             writes = {}
@@ -381,8 +429,12 @@ class Checker:
                 self.fail("I1", agent, f"sides disagree at the end: CXone {acd}, Omni {state_text(sf)} ({detail})")
             final = acd if latest.side == "acd" else sf
             if latest.who == "human" and final != latest.state and not ambiguous:
-                self.fail("I2", agent, f"the latest human change ({latest.side} -> {state_text(latest.state)} at "
-                                       f"{latest.t:.3f}s) was overwritten: {latest.side} ends in {state_text(final)}")
+                self.fail(
+                    "I2",
+                    agent,
+                    f"the latest human change ({latest.side} -> {state_text(latest.state)} at "
+                    f"{latest.t:.3f}s) was overwritten: {latest.side} ends in {state_text(final)}",
+                )
 
     def report(self, agent: int) -> str:
         lines = []
@@ -390,8 +442,10 @@ class Checker:
         for change in self.history[agent]:
             stamp = f" stamp {change.stamp - EPOCH:.3f}s" if change.stamp is not None else ""
             if change.who == "runtime":
-                text = (f"RUNTIME {change.side} -> {state_text(change.state)} (sent {change.issued_at:.3f}s, "
-                        f"cmd {str(change.command_id)[:8]}){stamp}")  # fmt: skip
+                text = (
+                    f"RUNTIME {change.side} -> {state_text(change.state)} (sent {change.issued_at:.3f}s, "
+                    f"cmd {str(change.command_id)[:8]}){stamp}"
+                )
             else:
                 flags = " [replaced unseen]" if change.replaced_unseen else ""
                 text = f"{change.who.upper()} {change.side} -> {state_text(change.state)}{stamp}{flags}"
@@ -506,9 +560,15 @@ class SimCxone(Vendor):
 
     def _row(self, agent: int) -> AgentState:
         name, _, code = self.state[agent].partition(":")
-        return AgentState.model_validate({
-            "agentId": agent, "agentStateName": name, "outStateId": CODE_IDS.get(code, 0),
-            "outStateDescription": code, "lastUpdateTime": fmt_ms(self.updated_ms[agent])})  # fmt: skip
+        return AgentState.model_validate(
+            {
+                "agentId": agent,
+                "agentStateName": name,
+                "outStateId": CODE_IDS.get(code, 0),
+                "outStateDescription": code,
+                "lastUpdateTime": fmt_ms(self.updated_ms[agent]),
+            }
+        )
 
     def join_agent_session(self, agent_id: int) -> str:
         self.call("join_agent_session")
@@ -569,20 +629,43 @@ class SimSalesforce(Vendor):
         change = Change(self.world.now, "sf", who, status, stamp=ms / 1000)
         stamp = datetime.fromtimestamp(ms / 1000, tz=UTC)
         user = user_of(agent)
-        visible = max(self.world.now + self.rng.uniform(*self.world.params.delivery),
-                      self.events[-1][0] if self.events else 0.0)  # fmt: skip
+        visible = max(
+            self.world.now + self.rng.uniform(*self.world.params.delivery), self.events[-1][0] if self.events else 0.0
+        )
         old = self.record.get(agent)
         if old is not None:
-            self._event(visible, agent, change, PresenceChangeEvent(
-                replay_id=len(self.events) + 1, change_type="UPDATE", record_id=old, is_current=False,
-                commit_user=user, commit_timestamp=stamp))  # fmt: skip
+            self._event(
+                visible,
+                agent,
+                change,
+                PresenceChangeEvent(
+                    replay_id=len(self.events) + 1,
+                    change_type="UPDATE",
+                    record_id=old,
+                    is_current=False,
+                    commit_user=user,
+                    commit_timestamp=stamp,
+                ),
+            )
         new = None
         if status is not None:
             self.records += 1
             new = f"0Pw{self.records:06d}"
-            self._event(visible, agent, change, PresenceChangeEvent(
-                replay_id=len(self.events) + 1, change_type="CREATE", record_id=new, user_id=user, status_id=status,
-                is_current=True, commit_user=user, commit_timestamp=stamp))  # fmt: skip
+            self._event(
+                visible,
+                agent,
+                change,
+                PresenceChangeEvent(
+                    replay_id=len(self.events) + 1,
+                    change_type="CREATE",
+                    record_id=new,
+                    user_id=user,
+                    status_id=status,
+                    is_current=True,
+                    commit_user=user,
+                    commit_timestamp=stamp,
+                ),
+            )
         self.record[agent] = new
         self.status[agent] = status
         self.modified_ms[agent] = ms
@@ -593,14 +676,15 @@ class SimSalesforce(Vendor):
         self.world.stream_event_at(visible)
 
     # -- the client surface the runtime uses
-    def read_presence_changes(self, after_replay_id: int | None, wait_ms: int = 0,
-                              limit: int = 100) -> tuple[list[PresenceChangeEvent], int | None]:  # fmt: skip
+    def read_presence_changes(
+        self, after_replay_id: int | None, wait_ms: int = 0, limit: int = 100
+    ) -> tuple[list[PresenceChangeEvent], int | None]:
         self.call("read_presence_changes")
         if after_replay_id == -1:
             return [], len(self.events) or None
         start = 0 if after_replay_id is None or after_replay_id < 0 else after_replay_id
         batch = []
-        for visible, event, _agent, change in self.events[start:start + limit]:
+        for visible, event, _agent, change in self.events[start : start + limit]:
             if visible > self.world.now:
                 break
             batch.append(event)
@@ -654,15 +738,17 @@ class SimSalesforce(Vendor):
             self.world.checker.note(agent, f"Omni command {command.command_id[:8]} repeated: dropped by the bridge")
             return
         if self.status.get(agent) is None:
-            self.world.checker.note(agent, f"Omni command -> {command.status_id} (sent {issued:.3f}s) not applied: "
-                                           "logged out of Omni")  # fmt: skip
+            self.world.checker.note(
+                agent, f"Omni command -> {command.status_id} (sent {issued:.3f}s) not applied: logged out of Omni"
+            )
             return
         self.applied.add(command.command_id)
         before = self.world.checker.current.get((agent, "sf"))
         self.world.checker.runtime_write(agent, "sf", command.status_id, command.command_id, issued, before)
         if self.status[agent] == command.status_id:
-            self.world.checker.note(agent, f"Omni command -> {command.status_id} (sent {issued:.3f}s) applied, "
-                                           "no change")  # fmt: skip
+            self.world.checker.note(
+                agent, f"Omni command -> {command.status_id} (sent {issued:.3f}s) applied, no change"
+            )
             return
         change = self._set(agent, command.status_id, "runtime")
         change.command_id, change.issued_at = command.command_id, issued
@@ -694,14 +780,24 @@ class SimRuntime:
         self.world = world
         clock = world.clock
         self.store = SqliteStore(world.store_path)
-        breakers: dict[Side, CircuitBreaker] = {"acd": CircuitBreaker("cxone", clock=clock),
-                                                "sf": CircuitBreaker("salesforce", clock=clock)}  # fmt: skip
+        breakers: dict[Side, CircuitBreaker] = {
+            "acd": CircuitBreaker("cxone", clock=clock),
+            "sf": CircuitBreaker("salesforce", clock=clock),
+        }
         writers: dict[Side, Any] = {"acd": RecordingCxoneWriter(world.cxone), "sf": OmniCommandWriter(world.salesforce)}
-        self.reconciler = Reconciler(world.config, self.store, writers, metrics=world.metrics,
-                                     clock=clock, rand=world.runtime_rng.random, breakers=breakers)  # fmt: skip
+        self.reconciler = Reconciler(
+            world.config,
+            self.store,
+            writers,
+            metrics=world.metrics,
+            clock=clock,
+            rand=world.runtime_rng.random,
+            breakers=breakers,
+        )
         self.cxone_feed = CxoneFeed(world.cxone, self.reconciler, world.config, metrics=world.metrics, clock=clock)
-        self.salesforce_feed = SalesforceFeed(world.salesforce, self.reconciler, world.config, metrics=world.metrics,
-                                              clock=clock)  # fmt: skip
+        self.salesforce_feed = SalesforceFeed(
+            world.salesforce, self.reconciler, world.config, metrics=world.metrics, clock=clock
+        )
 
     def start(self, fresh: bool) -> None:
         if hasattr(self.cxone_feed, "catch_up"):  # each feed catches up on its own; the outbox re-reads first
@@ -741,8 +837,11 @@ class SimResult:
         return ", ".join(sorted({v.invariant for v in self.violations}))
 
     def report(self, replay: str) -> str:
-        lines = [f"seed {self.seed}: {len(self.violations)} violation(s) of {self.summary()}",
-                 f"  run: {self.params.describe()}", f"  stats: {self.stats}"]  # fmt: skip
+        lines = [
+            f"seed {self.seed}: {len(self.violations)} violation(s) of {self.summary()}",
+            f"  run: {self.params.describe()}",
+            f"  stats: {self.stats}",
+        ]
         shown: list[int] = []
         for violation in self.violations:
             lines.append(f"  {violation.invariant} agent {violation.agent} at {violation.at:.3f}s: {violation.message}")
@@ -767,11 +866,16 @@ class World:
         self._seq = 0
         self.agent_ids = list(range(1, self.params.agents + 1))
         rules = [CHAT_RULE, VOICE_RULE] + ([lead_rule(self.params.lead)] if self.params.lead is not None else [])
-        agents = tuple(AgentLink(agent_id=a, salesforce_user_id=user_of(a), team_id=self.params.teams[a])
-                       for a in self.agent_ids)  # fmt: skip
-        self.config: RuntimeConfig = make_config(rules=tuple(rules), agents=agents, unavailable_codes=CODES,
-                                                 poll_interval_seconds=self.params.poll_interval,
-                                                 resync_interval_seconds=self.params.resync)  # fmt: skip
+        agents = tuple(
+            AgentLink(agent_id=a, salesforce_user_id=user_of(a), team_id=self.params.teams[a]) for a in self.agent_ids
+        )
+        self.config: RuntimeConfig = make_config(
+            rules=tuple(rules),
+            agents=agents,
+            unavailable_codes=CODES,
+            poll_interval_seconds=self.params.poll_interval,
+            resync_interval_seconds=self.params.resync,
+        )
         self.users = {user_of(a): a for a in self.agent_ids}
         self.metrics = Metrics()
         self.store_path = ":memory:" if not self.params.kills else str(store_dir / f"sim-{seed}.sqlite3")
@@ -941,8 +1045,11 @@ class World:
             rule = rule_for(self.config.rules, agent, self.params.teams[agent])
             pairs = [("Available", AVAILABLE.status_id)]
             if rule is not None:
-                pairs = [(source, target.status_id) for source, target in rule.publisher.items()
-                         if isinstance(target, StatusRef)]  # fmt: skip
+                pairs = [
+                    (source, target.status_id)
+                    for source, target in rule.publisher.items()
+                    if isinstance(target, StatusRef)
+                ]
             acd, sf = self.rng.choice(pairs)
             first_acd = self.cxone.human(agent, acd)
             first_sf = self.salesforce.human(agent, sf)

@@ -132,12 +132,14 @@ class Agent:
 
     # Omni widget
     def omni_login(self, status: str) -> None:
-        self._post(f"{self.setup.sandbox.salesforce_url}/__sandbox/console/login", {"user": self.user_id,
-                                                                                     "status": status})
+        self._post(
+            f"{self.setup.sandbox.salesforce_url}/__sandbox/console/login", {"user": self.user_id, "status": status}
+        )
 
     def omni_set(self, status: str) -> None:
-        self._post(f"{self.setup.sandbox.salesforce_url}/__sandbox/console/status", {"user": self.user_id,
-                                                                                      "status": status})
+        self._post(
+            f"{self.setup.sandbox.salesforce_url}/__sandbox/console/status", {"user": self.user_id, "status": status}
+        )
 
     def omni_logout(self) -> None:
         self._post(f"{self.setup.sandbox.salesforce_url}/__sandbox/console/logout", {"user": self.user_id})
@@ -150,8 +152,9 @@ class Agent:
 
 def console_results(sandbox: Any) -> list[dict[str, Any]]:
     """What the emulator's agent console (the bridge's part) did with each Omni command, oldest first."""
-    response = requests.get(f"{sandbox.salesforce_url}/__sandbox/console/results?limit=1000",
-                            verify=sandbox.ca_bundle, timeout=10)  # fmt: skip
+    response = requests.get(
+        f"{sandbox.salesforce_url}/__sandbox/console/results?limit=1000", verify=sandbox.ca_bundle, timeout=10
+    )
     response.raise_for_status()
     return list(response.json()["results"])
 
@@ -186,8 +189,13 @@ class RuntimeProcess:
     def start(self, wait_ready: bool = True) -> RuntimeProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 -- handed to the child
         try:
-            self.process = subprocess.Popen([sys.executable, "-m", "runtime", "--config", str(self.config_path)],
-                                            cwd=REPO_ROOT, env=self.env, stdout=log, stderr=log)  # fmt: skip
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "runtime", "--config", str(self.config_path)],
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
         finally:
             log.close()
         if wait_ready:

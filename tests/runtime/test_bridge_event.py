@@ -27,8 +27,9 @@ def test_the_command_event_is_deployed_once_and_then_carries_commands(sandbox: A
 
     http = requests.Session()
     http.verify = sandbox.ca_bundle
-    http.post(f"{sandbox.salesforce_url}/__sandbox/console/login", json={"user": ada.id, "status": "Busy"},
-              timeout=10).raise_for_status()  # fmt: skip
+    http.post(
+        f"{sandbox.salesforce_url}/__sandbox/console/login", json={"user": ada.id, "status": "Busy"}, timeout=10
+    ).raise_for_status()
     assert client.publish_presence_command(ada.id, busy.id, "cmd-1")
     results = http.get(f"{sandbox.salesforce_url}/__sandbox/console/results", timeout=10).json()["results"]
     assert [(r["commandId"], r["success"]) for r in results] == [("cmd-1", True)]

@@ -20,8 +20,10 @@ def test_the_zip_is_deterministic_sorted_and_holds_only_the_metadata() -> None:
         assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
         assert archive.read("package.xml") == (BRIDGE_DIR / "package.xml").read_bytes()
     assert "package.xml" in names and "classes/OmniPresenceBridgeController.cls" in names
-    assert {"classes/OmniPresenceBridgeControllerTest.cls", "classes/OmniPresenceBridgeControllerTest.cls-meta.xml"} \
-        <= set(names), "production orgs run the bridge's Apex test on deploy"
+    assert {
+        "classes/OmniPresenceBridgeControllerTest.cls",
+        "classes/OmniPresenceBridgeControllerTest.cls-meta.xml",
+    } <= set(names), "production orgs run the bridge's Apex test on deploy"
     assert "objects/Omni_Presence_Command__e.object" in names
     assert not any(n.startswith("test/") or n in ("package.json", "README.md") for n in names)
 
@@ -42,7 +44,8 @@ def test_the_test_class_is_in_the_manifest_at_the_class_s_api_version() -> None:
     assert dict(blocks)["ApexClass"] == ["OmniPresenceBridgeController", "OmniPresenceBridgeControllerTest"]
     meta = BRIDGE_DIR / "classes"
     assert (meta / "OmniPresenceBridgeControllerTest.cls-meta.xml").read_text() == (
-        meta / "OmniPresenceBridgeController.cls-meta.xml").read_text()
+        meta / "OmniPresenceBridgeController.cls-meta.xml"
+    ).read_text()
     assert bridge_test_classes() == ["OmniPresenceBridgeControllerTest"], "only @IsTest classes are run as tests"
 
 
@@ -75,7 +78,10 @@ def test_the_removal_zip_is_deterministic_and_follows_package_xml(tmp_path: Path
     copy = tmp_path / "bridge"
     shutil.copytree(BRIDGE_DIR, copy)
     manifest = copy / "package.xml"
-    manifest.write_text(manifest.read_text().replace(
-        "<members>omniPresenceBridge</members>", "<members>omniPresenceBridge</members>\n<members>another</members>"))
+    manifest.write_text(
+        manifest.read_text().replace(
+            "<members>omniPresenceBridge</members>", "<members>omniPresenceBridge</members>\n<members>another</members>"
+        )
+    )
     changed = unzipped(bridge_removal_package(copy).zip_bytes)["destructiveChanges.xml"]
     assert dict(manifest_members(changed)[0])["LightningComponentBundle"] == ["omniPresenceBridge", "another"]

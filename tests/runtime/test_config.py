@@ -51,12 +51,17 @@ class Code:
 
 class FakeResolver:
     def __init__(self, users: list[User] | None = None, statuses: list[Status] | None = None) -> None:
-        self._statuses = statuses if statuses is not None else [Status("0N5A", "Available_for_Chats"),
-                                                                Status("0N5B", "Busy")]  # fmt: skip
-        self._users = users if users is not None else [
-            User("005ADA", "ada@sf", "ada.lovelace@example.com"),
-            User("005GRACE", "grace@sf", "Grace.Hopper@example.com"),
-        ]
+        self._statuses = (
+            statuses if statuses is not None else [Status("0N5A", "Available_for_Chats"), Status("0N5B", "Busy")]
+        )
+        self._users = (
+            users
+            if users is not None
+            else [
+                User("005ADA", "ada@sf", "ada.lovelace@example.com"),
+                User("005GRACE", "grace@sf", "Grace.Hopper@example.com"),
+            ]
+        )
 
     def statuses(self) -> list[Status]:
         return self._statuses
@@ -65,8 +70,12 @@ class FakeResolver:
         return self._users
 
     def agents(self) -> list[Agent]:
-        return [Agent(1, "ada.lovelace@example.com", 11), Agent(2, "grace.hopper@example.com", 11),
-                Agent(3, "nobody@example.com", 12), Agent(4, "gone@example.com", 12, is_active=False)]  # fmt: skip
+        return [
+            Agent(1, "ada.lovelace@example.com", 11),
+            Agent(2, "grace.hopper@example.com", 11),
+            Agent(3, "nobody@example.com", 12),
+            Agent(4, "gone@example.com", 12, is_active=False),
+        ]
 
     def teams(self) -> list[Team]:
         return [Team(11, "Support Tier 1"), Team(12, "Support Tier 2")]
@@ -98,13 +107,28 @@ def test_agents_match_by_email_case_insensitively_and_the_unmatched_are_reported
 
 def test_an_override_beats_email_matching_and_ambiguity_is_not_guessed() -> None:
     spec = load_spec(SPEC)
-    twins = [User("005A", "a@sf", "ada.lovelace@example.com"), User("005B", "b@sf", "ada.lovelace@example.com"),
-             User("005G", "grace@sf", "grace.hopper@example.com")]  # fmt: skip
+    twins = [
+        User("005A", "a@sf", "ada.lovelace@example.com"),
+        User("005B", "b@sf", "ada.lovelace@example.com"),
+        User("005G", "grace@sf", "grace.hopper@example.com"),
+    ]
     config = build_config(spec, FakeResolver(users=twins))
     assert "2 Salesforce users have this e-mail" in next(u.reason for u in config.unmatched if u.agent_id == 1)
-    overridden = spec.model_copy(update={"runtime": spec.runtime.model_copy(update={
-        "user_overrides": (type(spec.runtime).model_fields["user_overrides"].annotation.__args__[0](  # type: ignore[union-attr]
-            cxone="ada.lovelace@example.com", salesforce="b@sf"),)})})  # fmt: skip
+    overridden = spec.model_copy(
+        update={
+            "runtime": spec.runtime.model_copy(
+                update={
+                    "user_overrides": (
+                        type(spec.runtime)
+                        .model_fields["user_overrides"]
+                        .annotation.__args__[0](  # type: ignore[union-attr]
+                            cxone="ada.lovelace@example.com", salesforce="b@sf"
+                        ),
+                    )
+                }
+            )
+        }
+    )
     config = build_config(overridden, FakeResolver(users=twins))
     assert next(a.salesforce_user_id for a in config.agents if a.agent_id == 1) == "005B"
 
@@ -126,8 +150,15 @@ def test_config_round_trips_through_json_and_rejects_unknown_fields(tmp_path: Pa
 def test_the_json_schema_documents_every_field() -> None:
     schema = RuntimeConfig.model_json_schema()
     assert schema["title"] == "presence-sync runtime config"
-    assert {"rules", "agents", "poll_interval_seconds", "echo_window_seconds", "store_path",
-            "metrics_port", "api_budget_per_minute"} <= set(schema["properties"])  # fmt: skip
+    assert {
+        "rules",
+        "agents",
+        "poll_interval_seconds",
+        "echo_window_seconds",
+        "store_path",
+        "metrics_port",
+        "api_budget_per_minute",
+    } <= set(schema["properties"])
     assert "description" in schema["properties"]["echo_window_seconds"]
     assert not [name for name in schema["properties"] if "secret" in name or "password" in name]
 
@@ -140,7 +171,13 @@ def test_the_service_refuses_to_start_without_its_settings_and_says_which(tmp_pa
     path = tmp_path / "config.json"
     path.write_text(build_config(load_spec(SPEC), FakeResolver()).dump())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "CXONE_"))}
-    result = subprocess.run([sys.executable, "-m", "runtime", "--config", str(path)], capture_output=True, text=True,
-                            cwd=SPEC.parents[1], env=env, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "runtime", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=SPEC.parents[1],
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "SF_LOGIN_URL is not set" in result.stderr

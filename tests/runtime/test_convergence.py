@@ -103,8 +103,14 @@ def test_echoes_are_recognised_when_the_vendors_clock_is_half_a_second_behind(tm
     ours, each of three writes comes back as its echo -- none counts as Ada's change."""
     cxone, omni = FakeWriter("cxone"), FakeWriter("salesforce")
     breakers = {"acd": CircuitBreaker("cxone", clock=clock), "sf": CircuitBreaker("salesforce", clock=clock)}
-    rec = Reconciler(config(), SqliteStore(tmp_path / "s.db"), {"acd": cxone, "sf": omni}, clock=clock,
-                     rand=lambda: 0.5, breakers=breakers)  # type: ignore[arg-type]  # fmt: skip
+    rec = Reconciler(
+        config(),
+        SqliteStore(tmp_path / "s.db"),
+        {"acd": cxone, "sf": omni},
+        clock=clock,
+        rand=lambda: 0.5,
+        breakers=breakers,  # type: ignore[arg-type]
+    )
     settled(rec, clock)
     for state, status in (("Unavailable:Break", BUSY), ("Available", AVAILABLE), ("Unavailable:Break", BUSY)):
         clock.advance(2.0)

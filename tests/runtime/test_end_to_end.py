@@ -59,8 +59,13 @@ def runtime(setup: SandboxSetup, tmp_path: Path) -> Iterator[RuntimeProcess]:
 
 
 def agent(setup: SandboxSetup, agent_id: int) -> Agent:
-    emails = {ADA: "ada.lovelace@example.com", GRACE: "grace.hopper@example.com", EDSGER: "edsger.dijkstra@example.com",
-              100003: "alan.turing@example.com", 100004: "katherine.johnson@example.com"}  # fmt: skip
+    emails = {
+        ADA: "ada.lovelace@example.com",
+        GRACE: "grace.hopper@example.com",
+        EDSGER: "edsger.dijkstra@example.com",
+        100003: "alan.turing@example.com",
+        100004: "katherine.johnson@example.com",
+    }
     return Agent(setup, agent_id, emails[agent_id])
 
 
@@ -75,8 +80,10 @@ def on_shift(setup: SandboxSetup, agent_id: int, omni: str = "Busy") -> Agent:
 def counts(setup: SandboxSetup, sf_since: int, cx_since: int) -> tuple[int, int]:
     """(Omni commands published, CXone state changes requested) since the given log positions."""
     sandbox = setup.sandbox
-    return (len(writes(sandbox.salesforce_operator, OMNI_COMMAND, sf_since)),
-            len(writes(sandbox.cxone_operator, STATUS_CXONE_WRITE, cx_since)))  # fmt: skip
+    return (
+        len(writes(sandbox.salesforce_operator, OMNI_COMMAND, sf_since)),
+        len(writes(sandbox.cxone_operator, STATUS_CXONE_WRITE, cx_since)),
+    )
 
 
 def positions(setup: SandboxSetup) -> tuple[int, int]:
@@ -115,8 +122,11 @@ def omni_change(runtime: RuntimeProcess, person: Agent, status: str) -> None:
 
 def vendor_errors(runtime: RuntimeProcess, vendor: str) -> float:
     """Errors counted for ``vendor`` (writes and feed reads)."""
-    return sum(value for sample, value in runtime.metrics().items()
-               if sample.startswith("presence_sync_errors_total{") and f'vendor="{vendor}"' in sample)
+    return sum(
+        value
+        for sample, value in runtime.metrics().items()
+        if sample.startswith("presence_sync_errors_total{") and f'vendor="{vendor}"' in sample
+    )
 
 
 # ------------------------------------------------------------------------------------------ the two directions
@@ -200,8 +210,11 @@ def test_commands_that_pile_up_share_a_salesforce_call_and_each_agent_gets_exact
         started = time.time()
         for person in people:
             person.cxone_set("Available")
-        wait_until(lambda: all(p.omni_status() == "Available_for_Chats" for p in people), timeout=15,
-                   what="every agent's Omni follows")  # fmt: skip
+        wait_until(
+            lambda: all(p.omni_status() == "Available_for_Chats" for p in people),
+            timeout=15,
+            what="every agent's Omni follows",
+        )
         settled_counts(setup, runtime, sf0, cx0)
     finally:
         operator.clear_faults()
@@ -230,9 +243,7 @@ def test_agents_no_rule_covers_are_not_touched(setup: SandboxSetup, runtime: Run
 # ------------------------------------------------------------------------------------------ chaos
 
 
-def test_kill_9_mid_burst_then_restart_delivers_every_change_once(
-    setup: SandboxSetup, runtime: RuntimeProcess
-) -> None:
+def test_kill_9_mid_burst_then_restart_delivers_every_change_once(setup: SandboxSetup, runtime: RuntimeProcess) -> None:
     people = [on_shift(setup, agent_id) for agent_id in (ADA, GRACE, 100003, 100004)]
     runtime.start()
     sf0, cx0 = positions(setup)
@@ -302,11 +313,17 @@ def test_an_outage_that_opens_the_circuit_queues_that_side_collapses_the_backlog
             omni_change(runtime, ada, status)
         grace.cxone_set("Available")  # the other direction keeps working through the outage
         wait_until(lambda: grace.omni_status() == "Available_for_Chats", what="the other direction")
-        wait_until(lambda: runtime.metric('presence_sync_circuit_open{vendor="cxone"}') == 1, timeout=20,
-                   what="CXone's circuit opens")  # fmt: skip
+        wait_until(
+            lambda: runtime.metric('presence_sync_circuit_open{vendor="cxone"}') == 1,
+            timeout=20,
+            what="CXone's circuit opens",
+        )
         failed_when_open = vendor_errors(runtime, "cxone")
-        wait_until(lambda: vendor_errors(runtime, "cxone") >= failed_when_open + 2, timeout=30,
-                   what="two more failed probes of the open circuit")  # fmt: skip
+        wait_until(
+            lambda: vendor_errors(runtime, "cxone") >= failed_when_open + 2,
+            timeout=30,
+            what="two more failed probes of the open circuit",
+        )
         assert ada.cxone_state() == "Unavailable", "nothing reached CXone during the outage"
     finally:
         cxone_ops.clear_faults()
@@ -325,8 +342,12 @@ def test_connections_refused_by_salesforce_for_a_while_then_converges(
     operator.set_faults(refuse_seconds=600)  # lifted below, once the refusal has provably held a write back
     try:
         ada.cxone_set("Available")
-        wait_until(lambda: runtime.metric("presence_sync_outbox_pending") >= 1 and operator.faults()[
-            "refused_connections"] >= 1, what="the Omni command queued after a refused connection")  # fmt: skip
+        wait_until(
+            lambda: (
+                runtime.metric("presence_sync_outbox_pending") >= 1 and operator.faults()["refused_connections"] >= 1
+            ),
+            what="the Omni command queued after a refused connection",
+        )
         assert ada.omni_status() == "Busy"
     finally:
         operator.clear_faults()
@@ -358,8 +379,14 @@ def test_health_readiness_metrics_and_a_graceful_sigterm(setup: SandboxSetup, ru
     assert requests.get(f"{runtime.url}/healthz", timeout=2).status_code == 200
     assert requests.get(f"{runtime.url}/readyz", timeout=2).status_code == 200
     text = requests.get(f"{runtime.url}/metrics", timeout=2).text
-    for name in ("presence_sync_changes_seen", "presence_sync_writes", "presence_sync_echoes_suppressed",
-                 "presence_sync_end_to_end_seconds", "presence_sync_feed_lag_seconds", "presence_sync_errors"):
+    for name in (
+        "presence_sync_changes_seen",
+        "presence_sync_writes",
+        "presence_sync_echoes_suppressed",
+        "presence_sync_end_to_end_seconds",
+        "presence_sync_feed_lag_seconds",
+        "presence_sync_errors",
+    ):
         assert name in text
     assert runtime.process is not None
     runtime.process.send_signal(signal.SIGTERM)

@@ -46,9 +46,17 @@ def test_cxone_feed_resumes_from_its_durable_cursor(tmp_path: Path) -> None:
     rec, _, _ = reconciler(tmp_path / "s.db", clock)
     client = FakeCxone()
     feed = CxoneFeed(client, rec, rec.config, metrics=Metrics(), clock=clock)
-    client.answer = [AgentState.model_validate({"agentId": ADA, "agentStateName": "Unavailable", "outStateId": 3001,
-                                                "outStateDescription": "Break",
-                                                "lastUpdateTime": "2026-11-25T10:00:00.000Z"})]  # fmt: skip
+    client.answer = [
+        AgentState.model_validate(
+            {
+                "agentId": ADA,
+                "agentStateName": "Unavailable",
+                "outStateId": 3001,
+                "outStateDescription": "Break",
+                "lastUpdateTime": "2026-11-25T10:00:00.000Z",
+            }
+        )
+    ]
     feed.poll_once(baseline=True)
     assert rec.store.load_agent(ADA).acd == "Unavailable:Break"
     client.answer = []
@@ -57,19 +65,35 @@ def test_cxone_feed_resumes_from_its_durable_cursor(tmp_path: Path) -> None:
     assert rec.store.get_cursor(CxoneFeed.CURSOR) == "cursor-2"
 
 
-def event(replay: int, change: str, record: str, user: str | None = None, status: str | None = None,
-          current: bool | None = None) -> PresenceChangeEvent:  # fmt: skip
-    return PresenceChangeEvent(replay_id=replay, change_type=change, record_id=record, user_id=user,
-                               status_id=status, is_current=current, commit_user=ADA_USER,
-                               commit_timestamp=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))  # fmt: skip
+def event(
+    replay: int,
+    change: str,
+    record: str,
+    user: str | None = None,
+    status: str | None = None,
+    current: bool | None = None,
+) -> PresenceChangeEvent:
+    return PresenceChangeEvent(
+        replay_id=replay,
+        change_type=change,
+        record_id=record,
+        user_id=user,
+        status_id=status,
+        is_current=current,
+        commit_user=ADA_USER,
+        commit_timestamp=datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
+    )
 
 
 def test_a_status_change_is_a_close_and_a_create_and_every_change_in_a_batch_is_kept(tmp_path: Path) -> None:
     clock = Clock()
     rec, _, _ = reconciler(tmp_path / "s.db", clock)
     feed = SalesforceFeed(object(), rec, rec.config, metrics=Metrics(), clock=clock)  # type: ignore[arg-type]
-    batch = [event(1, "CREATE", "0Pw1", ADA_USER, "0N5BUSY", True), event(2, "UPDATE", "0Pw1", current=False),
-             event(3, "CREATE", "0Pw2", ADA_USER, "0N5AVAIL", True)]  # fmt: skip
+    batch = [
+        event(1, "CREATE", "0Pw1", ADA_USER, "0N5BUSY", True),
+        event(2, "UPDATE", "0Pw1", current=False),
+        event(3, "CREATE", "0Pw2", ADA_USER, "0N5AVAIL", True),
+    ]
     assert [(o.agent_id, o.state) for o in feed.fold(batch)] == [(ADA, "0N5BUSY"), (ADA, "0N5AVAIL")]
     (logout,) = feed.fold([event(4, "UPDATE", "0Pw2", current=False)])
     assert (logout.agent_id, logout.state) == (ADA, None)

@@ -17,17 +17,23 @@ from runtime.service import SyncService
 from runtime.store import PendingWrite, SqliteStore
 
 AVAILABLE = StatusRef(status_id="0N5000000000001AAA", developer_name="Available_for_Chats")
-RULE = RuleConfig(name="Chat agents", priority=1, publisher={"Available": AVAILABLE},
-                  subscriber={AVAILABLE.status_id: "Available"}, team_ids=(7,))  # fmt: skip
+RULE = RuleConfig(
+    name="Chat agents",
+    priority=1,
+    publisher={"Available": AVAILABLE},
+    subscriber={AVAILABLE.status_id: "Available"},
+    team_ids=(7,),
+)
 SECRET = "sandbox-client-secret-0123456789"
 
 
 def config(**overrides: Any) -> RuntimeConfig:
-    agents = [AgentLink(agent_id=1, salesforce_user_id="005A", team_id=7, email="ada@example.com"),
-              AgentLink(agent_id=2, salesforce_user_id="005B", team_id=7, email="grace@example.com"),
-              AgentLink(agent_id=3, salesforce_user_id="005C", team_id=8, email="edsger@example.com")]  # fmt: skip
-    return RuntimeConfig(rules=(RULE,), agents=tuple(agents), store_path=":memory:", metrics_port=0,
-                         **overrides)  # fmt: skip
+    agents = [
+        AgentLink(agent_id=1, salesforce_user_id="005A", team_id=7, email="ada@example.com"),
+        AgentLink(agent_id=2, salesforce_user_id="005B", team_id=7, email="grace@example.com"),
+        AgentLink(agent_id=3, salesforce_user_id="005C", team_id=8, email="edsger@example.com"),
+    ]
+    return RuntimeConfig(rules=(RULE,), agents=tuple(agents), store_path=":memory:", metrics_port=0, **overrides)
 
 
 class Served:
@@ -109,8 +115,9 @@ def test_rows_say_rule_states_and_whether_in_step_pending_or_failing(serve: Any)
     service.reconciler.observe("acd", [Observation(2, "Unavailable", 1000.0)], baseline=True)
     service.reconciler.observe("sf", [Observation(2, AVAILABLE.status_id, 1000.0)], baseline=True)
     service.reconciler.observe("sf", [Observation(2, AVAILABLE.status_id, 2000.0)])  # Grace's change
-    service.store.put_write(PendingWrite(agent_id=2, side="acd", target="Available", command_id="c1",
-                                         created_at=2000.0))  # fmt: skip
+    service.store.put_write(
+        PendingWrite(agent_id=2, side="acd", target="Available", command_id="c1", created_at=2000.0)
+    )
     ada = view.get("/api/v1/agents/1").json()
     assert ada["rule"] == "Chat agents" and ada["cxone_state"] == "Available"
     assert ada["omni_status"] == "Available_for_Chats" and ada["status"] == "in_step"
@@ -121,9 +128,13 @@ def test_rows_say_rule_states_and_whether_in_step_pending_or_failing(serve: Any)
     edsger = view.get("/api/v1/agents/3").json()
     assert edsger["rule"] is None and edsger["status"] == "in_step"
 
-    service.reconciler._deferred(PendingWrite(agent_id=2, side="acd", target="Available", command_id="c1",
-                                              created_at=2000.0), ServiceUnavailable(
-        f"the service is down (client_secret={SECRET})", vendor="cxone", operation="set_agent_state"), None)
+    service.reconciler._deferred(
+        PendingWrite(agent_id=2, side="acd", target="Available", command_id="c1", created_at=2000.0),
+        ServiceUnavailable(
+            f"the service is down (client_secret={SECRET})", vendor="cxone", operation="set_agent_state"
+        ),
+        None,
+    )
     service.live_view.refresh([2])
     assert view.get("/api/v1/agents/2").json()["status"] == "failing"
     page = view.get("/api/v1/agents", params={"status": "not_in_step"}).json()

@@ -38,16 +38,22 @@ pytestmark = pytest.mark.slow
 
 SCREENSHOT = REPO_ROOT / "docs" / "img" / "live-view.png"
 CXONE_SESSIONS = "/incontactapi/services/v34.0/agent-sessions"
-SECRET_KEYS = ("SF_CLIENT_SECRET", "SF_PASSWORD", "CXONE_CLIENT_SECRET", "CXONE_ACCESS_KEY_ID",
-               "CXONE_ACCESS_KEY_SECRET")
+SECRET_KEYS = (
+    "SF_CLIENT_SECRET",
+    "SF_PASSWORD",
+    "CXONE_CLIENT_SECRET",
+    "CXONE_ACCESS_KEY_ID",
+    "CXONE_ACCESS_KEY_SECRET",
+)
 EMAILS = {ADA: "ada.lovelace@example.com", GRACE: "grace.hopper@example.com", EDSGER: "edsger.dijkstra@example.com"}
 
 
 def chromium() -> str:
     path = shutil.which("chromium")
     if path is None:
-        pytest.fail("Debian's chromium is not installed: `make setup` installs it (as root); or apt-get install "
-                    "chromium")
+        pytest.fail(
+            "Debian's chromium is not installed: `make setup` installs it (as root); or apt-get install chromium"
+        )
     return path
 
 
@@ -87,8 +93,14 @@ def test_the_page_follows_both_sides_live_highlights_out_of_step_agents_filters_
     for person in (ada, grace):
         person.omni_login("Busy")
         person.cxone_login()
-    wait_until(lambda: all(agent_row(runtime, a)["omni_status"] == "Busy" and agent_row(runtime, a)["cxone_state"]
-                           for a in (ADA, GRACE)), timeout=20, what="the runtime has seen both agents log in")
+    wait_until(
+        lambda: all(
+            agent_row(runtime, a)["omni_status"] == "Busy" and agent_row(runtime, a)["cxone_state"]
+            for a in (ADA, GRACE)
+        ),
+        timeout=20,
+        what="the runtime has seen both agents log in",
+    )
     secrets = [setup.sandbox.env[key] for key in SECRET_KEYS if setup.sandbox.env.get(key)]
     assert secrets, "the sandbox gave no credentials to look for"
     answers: list[str] = []
@@ -102,8 +114,10 @@ def test_the_page_follows_both_sides_live_highlights_out_of_step_agents_filters_
             streams: list[str] = []
             page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
             page.on("request", lambda r: streams.append(r.url) if r.url.endswith("/api/v1/events") else None)
-            page.on("response", lambda r: answers.append(r.text()) if "/api/v1/" in r.url and
-                    "/events" not in r.url else None)  # fmt: skip
+            page.on(
+                "response",
+                lambda r: answers.append(r.text()) if "/api/v1/" in r.url and "/events" not in r.url else None,
+            )
             page.goto(f"{runtime.url}/")
             expect(page.locator("#connection")).to_have_text("live", timeout=10_000)
             page.evaluate("window.__sameDocument = true")
@@ -165,8 +179,14 @@ def test_the_page_follows_both_sides_live_highlights_out_of_step_agents_filters_
             browser.close()
 
     summary = requests.get(f"{runtime.url}/api/v1/summary", timeout=5).text
-    answers += [summary, sse_sample(runtime), *(requests.get(f"{runtime.url}{path}", timeout=5).text
-                                                for path in ("/api/v1/agents?limit=500", f"/api/v1/agents/{GRACE}"))]
+    answers += [
+        summary,
+        sse_sample(runtime),
+        *(
+            requests.get(f"{runtime.url}{path}", timeout=5).text
+            for path in ("/api/v1/agents?limit=500", f"/api/v1/agents/{GRACE}")
+        ),
+    ]
     errors = json.loads(summary)["errors"]
     assert any(e["hint"] for e in errors), errors  # the errors carry their hints
     for secret in secrets:

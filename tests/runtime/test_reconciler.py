@@ -403,9 +403,7 @@ def test_a_refused_write_left_by_a_crash_is_made_without_a_read(tmp_path: Path, 
     assert omni2.reads == 0 and omni2.targets() == [BUSY.status_id]
 
 
-def test_our_write_that_lands_over_the_agents_newer_change_puts_their_choice_back(
-    tmp_path: Path, clock: Clock
-) -> None:
+def test_our_write_that_lands_over_the_agents_newer_change_puts_their_choice_back(tmp_path: Path, clock: Clock) -> None:
     rec, cxone, omni = settled(tmp_path, clock)
     rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
     rec.drain()  # Omni -> Busy is on its way...

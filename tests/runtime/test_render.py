@@ -74,8 +74,15 @@ def test_every_manifest_is_valid_yaml_and_carries_the_config_exactly() -> None:
     for path, text in rendered:
         if path.endswith(".yaml"):
             kinds += [doc["kind"] for doc in yaml.safe_load_all(text)]
-    assert sorted(kinds) == ["ConfigMap", "Deployment", "Namespace", "NetworkPolicy", "PersistentVolumeClaim",
-                             "Secret", "Service"]  # fmt: skip
+    assert sorted(kinds) == [
+        "ConfigMap",
+        "Deployment",
+        "Namespace",
+        "NetworkPolicy",
+        "PersistentVolumeClaim",
+        "Secret",
+        "Service",
+    ]
 
     configmap = yaml.safe_load(rendered.files["kubernetes/configmap.yaml"])
     assert json.loads(configmap["data"]["config.json"]) == tricky
@@ -265,10 +272,12 @@ def test_the_network_policy_admits_prometheus_and_the_kubelet_and_lets_out_only_
 
     (ingress,) = spec["ingress"]
     assert ingress["ports"] == [{"protocol": "TCP", "port": 9464}], "only the metrics port"
-    assert ingress["from"] == [{
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
-        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
-    }], "Prometheus' pods in Prometheus' namespace (one peer: both selectors must match)"  # fmt: skip
+    assert ingress["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ], "Prometheus' pods in Prometheus' namespace (one peer: both selectors must match)"
 
     dns, https = spec["egress"]
     assert "to" not in dns and dns["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
@@ -276,22 +285,28 @@ def test_the_network_policy_admits_prometheus_and_the_kubelet_and_lets_out_only_
     blocks = {peer["ipBlock"]["cidr"]: set(peer["ipBlock"]["except"]) for peer in https["to"]}
     assert set(blocks) == {"0.0.0.0/0", "::/0"}
     assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= blocks["0.0.0.0/0"], (
-        "not the cluster's own networks nor the cloud metadata service")
+        "not the cluster's own networks nor the cloud metadata service"
+    )
     assert {"fc00::/7", "fe80::/10"} <= blocks["::/0"]
 
 
 def test_the_network_policy_peers_are_configurable() -> None:
-    options = RenderOptions(prometheus_namespace="observability",
-                            prometheus_pod_labels={"app": "prometheus", "prometheus": "k8s"},
-                            kubelet_cidrs=("10.0.0.0/16",), vendor_cidrs=("13.108.0.0/14", "2a02:2080::/32"),
-                            port=19464)  # fmt: skip
+    options = RenderOptions(
+        prometheus_namespace="observability",
+        prometheus_pod_labels={"app": "prometheus", "prometheus": "k8s"},
+        kubelet_cidrs=("10.0.0.0/16",),
+        vendor_cidrs=("13.108.0.0/14", "2a02:2080::/32"),
+        port=19464,
+    )
     spec = manifest(render(SAMPLE_CONFIG, options), "networkpolicy.yaml", "NetworkPolicy")["spec"]
     (ingress,) = spec["ingress"]
     assert ingress["ports"] == [{"protocol": "TCP", "port": 19464}]
     assert ingress["from"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}},
-         "podSelector": {"matchLabels": {"app": "prometheus", "prometheus": "k8s"}}},
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}},
+            "podSelector": {"matchLabels": {"app": "prometheus", "prometheus": "k8s"}},
+        },
         {"ipBlock": {"cidr": "10.0.0.0/16"}},
-    ]  # fmt: skip
+    ]
     _dns, https = spec["egress"]
     assert https["to"] == [{"ipBlock": {"cidr": "13.108.0.0/14"}}, {"ipBlock": {"cidr": "2a02:2080::/32"}}]

@@ -80,9 +80,13 @@ def test_a_moving_image_reference_is_refused(image: str) -> None:
 
 @pytest.mark.parametrize(
     "image",
-    ["registry.example.com/ps:1.4.2", "registry.example.com:5000/ps:3f9c2ab", "ps@sha256:" + "0a" * 32,
-     "registry.example.com/ps:latest@sha256:" + "0a" * 32],
-)  # fmt: skip
+    [
+        "registry.example.com/ps:1.4.2",
+        "registry.example.com:5000/ps:3f9c2ab",
+        "ps@sha256:" + "0a" * 32,
+        "registry.example.com/ps:latest@sha256:" + "0a" * 32,
+    ],
+)
 def test_an_immutable_image_reference_is_accepted_and_is_the_build_hint(image: str) -> None:
     text = dockerfile(image=image)
     if "@sha256:" not in image:

@@ -51,15 +51,23 @@ class SalesforceWithOneChange:
     def __init__(self) -> None:
         self.delivered = threading.Event()
 
-    def read_presence_changes(self, after_replay_id: int | None, wait_ms: int = 0,
-                              limit: int = 100) -> tuple[list[PresenceChangeEvent], int | None]:  # fmt: skip
+    def read_presence_changes(
+        self, after_replay_id: int | None, wait_ms: int = 0, limit: int = 100
+    ) -> tuple[list[PresenceChangeEvent], int | None]:
         if after_replay_id is not None and after_replay_id >= 2:
             time.sleep(min(wait_ms, 50) / 1000)  # a short long-poll: nothing new
             return [], after_replay_id
         self.delivered.set()
-        event = PresenceChangeEvent(replay_id=2, change_type="CREATE", record_id="0Pw2", user_id=ADA_USER,
-                                    status_id=BUSY.status_id, is_current=True, commit_user=ADA_USER,
-                                    commit_timestamp=datetime.now(UTC))  # fmt: skip
+        event = PresenceChangeEvent(
+            replay_id=2,
+            change_type="CREATE",
+            record_id="0Pw2",
+            user_id=ADA_USER,
+            status_id=BUSY.status_id,
+            is_current=True,
+            commit_user=ADA_USER,
+            commit_timestamp=datetime.now(UTC),
+        )
         return [event], 2
 
     def poll_current_presence(self, since: Any = None) -> tuple[list[Any], Any]:

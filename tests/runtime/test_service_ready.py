@@ -27,8 +27,9 @@ class Idle:
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[SyncService]:
     clock = Clock(1_700_000_000.0)
-    built = SyncService(config(store_path=str(tmp_path / "state.sqlite3"), metrics_port=0),
-                        salesforce=Idle(), cxone=Idle(), clock=clock)  # fmt: skip
+    built = SyncService(
+        config(store_path=str(tmp_path / "state.sqlite3"), metrics_port=0), salesforce=Idle(), cxone=Idle(), clock=clock
+    )
     yield built
     if built._http is not None:
         built._http.shutdown()
@@ -45,8 +46,10 @@ def test_readyz_names_the_feed_and_since_when_but_not_the_vendor_error(service: 
     service.cxone_feed.failed(ServiceUnavailable(VENDOR_TEXT, vendor="cxone", operation="agent_states"))
     ok, reason = service.ready()
     assert not ok
-    assert reason == ("cxone feed not connected: no successful read since the service started; "
-                      "the last read failed (the error is in the log)")  # fmt: skip
+    assert reason == (
+        "cxone feed not connected: no successful read since the service started; "
+        "the last read failed (the error is in the log)"
+    )
 
     service.cxone_feed._ok([])
     service.salesforce_feed._ok([])
@@ -57,8 +60,10 @@ def test_readyz_names_the_feed_and_since_when_but_not_the_vendor_error(service: 
     service.cxone_feed._ok([])
     ok, reason = service.ready()
     assert not ok
-    assert reason == ("salesforce feed not connected: last successful read at 2023-11-14T22:13:20Z (3600 s ago); "
-                      "the last read failed (the error is in the log)")  # fmt: skip
+    assert reason == (
+        "salesforce feed not connected: last successful read at 2023-11-14T22:13:20Z (3600 s ago); "
+        "the last read failed (the error is in the log)"
+    )
     assert "invalid_client" not in reason and "example.com" not in reason
 
 

@@ -52,7 +52,8 @@ def test_every_seed_keeps_the_invariants(request: pytest.FixtureRequest, tmp_pat
     for result in failed:
         for invariant in sorted({v.invariant for v in result.violations}):
             by_invariant[invariant].append(result.seed)
-    counts = "; ".join(f"{inv}: {len(s)} seeds (e.g. {', '.join(map(str, s[:5]))})"
-                       for inv, s in sorted(by_invariant.items()))  # fmt: skip
+    counts = "; ".join(
+        f"{inv}: {len(s)} seeds (e.g. {', '.join(map(str, s[:5]))})" for inv, s in sorted(by_invariant.items())
+    )
     details = "\n\n".join(result.report(replay_command(result.seed)) for result in failed[:SHOWN])
     pytest.fail(f"{len(failed)} of {len(seeds)} seeds broke an invariant -- {counts}\n\n{details}", pytrace=False)

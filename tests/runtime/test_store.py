@@ -19,8 +19,17 @@ def test_agent_state_cursors_ledger_and_outbox_survive_a_reopen(tmp_path: Path) 
     path = tmp_path / "state.db"
     store = SqliteStore(path)
     with store.transaction():
-        store.save_agent(AgentRecord(agent_id=1, acd="Available", sf="0N5A", source="acd",
-                                     previous={"sf": "0N5L"}, caused_by_us={"sf": True}, dirty=True))  # fmt: skip
+        store.save_agent(
+            AgentRecord(
+                agent_id=1,
+                acd="Available",
+                sf="0N5A",
+                source="acd",
+                previous={"sf": "0N5L"},
+                caused_by_us={"sf": True},
+                dirty=True,
+            )
+        )
         store.set_cursor("cxone.lastPollTime", "2026-11-25T10:00:00.000Z")
         store.add_ledger(1, LedgerEntry("sf", "0N5A", 10.0, 40.0, "c1"))
         store.put_write(PendingWrite(1, "sf", "0N5A", "c1", 10.0))
@@ -29,7 +38,12 @@ def test_agent_state_cursors_ledger_and_outbox_survive_a_reopen(tmp_path: Path) 
     again = SqliteStore(path)
     record = again.load_agent(1)
     assert (record.acd, record.sf, record.source, record.previous, record.dirty) == (
-        "Available", "0N5A", "acd", {"sf": "0N5L"}, True)  # fmt: skip
+        "Available",
+        "0N5A",
+        "acd",
+        {"sf": "0N5L"},
+        True,
+    )
     assert again.get_cursor("cxone.lastPollTime") == "2026-11-25T10:00:00.000Z"
     assert again.ledger(1) == [LedgerEntry("sf", "0N5A", 10.0, 40.0, "c1")]
     assert [w.command_id for w in again.pending_writes()] == ["c1"]
@@ -90,8 +104,14 @@ def test_a_commit_survives_kill_9_and_an_open_transaction_does_not(tmp_path: Pat
         print("ready", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=30)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        timeout=30,
+    )
     assert result.returncode == -signal.SIGKILL and "ready" in result.stdout, result.stderr
     store = SqliteStore(path)
     assert [w.command_id for w in store.pending_writes()] == ["committed"]
@@ -102,8 +122,17 @@ def test_agent_record_json_is_every_field() -> None:
     import dataclasses
     import json
 
-    record = AgentRecord(agent_id=7, acd="Available", sf=None, source="sf", source_changed_at=1.5,
-                         expected={"acd": "Available"}, expected_at={"acd": 2.0}, previous={"sf": None},
-                         caused_by_us={"acd": True}, dirty=True)  # fmt: skip
+    record = AgentRecord(
+        agent_id=7,
+        acd="Available",
+        sf=None,
+        source="sf",
+        source_changed_at=1.5,
+        expected={"acd": "Available"},
+        expected_at={"acd": 2.0},
+        previous={"sf": None},
+        caused_by_us={"acd": True},
+        dirty=True,
+    )
     assert json.loads(record.to_json()) == dataclasses.asdict(record)
     assert AgentRecord(**json.loads(record.to_json())) == record

@@ -112,8 +112,9 @@ def test_commands_that_arrive_while_calls_are_under_way_leave_together() -> None
 
 def test_a_refused_command_fails_only_its_own_write() -> None:
     client = Salesforce(hold=1)
-    client.answer = lambda c: InvalidRequest("bad status", vendor="salesforce", operation="publish") \
-        if c.command_id == "cmd-3" else "e"  # fmt: skip
+    client.answer = lambda c: (
+        InvalidRequest("bad status", vendor="salesforce", operation="publish") if c.command_id == "cmd-3" else "e"
+    )
     writer = OmniCommandWriter(client, max_in_flight=1)
 
     errors = burst(writer, client, 1, [2, 3, 4])
@@ -211,8 +212,9 @@ def test_the_cxone_writer_refuses_a_state_it_cannot_set() -> None:
 
 def test_the_cxone_writer_reads_an_agent_back_in_the_feeds_notation_and_time() -> None:
     client = Cxone()
-    client.shows[5] = AgentState.model_validate({"agentId": 5, "agentStateName": "Unavailable", "outStateId": 12,
-                                                 "lastUpdateTime": "2026-12-02T06:00:00.250Z"})  # fmt: skip
+    client.shows[5] = AgentState.model_validate(
+        {"agentId": 5, "agentStateName": "Unavailable", "outStateId": 12, "lastUpdateTime": "2026-12-02T06:00:00.250Z"}
+    )
     writer = CxoneStateWriter(client, unavailable_codes={12: "Break"})
     assert writer.current(link(5)) == Observation(5, "Unavailable:Break", parse_time("2026-12-02T06:00:00.250Z"))
     assert writer.current(link(6)) is None  # nothing to tell
@@ -223,6 +225,7 @@ def test_the_omni_writer_reads_a_user_back_as_a_snapshot_and_none_when_logged_ou
     writer = OmniCommandWriter(client)
     assert writer.current(link(5)) == Observation(5, None, None, snapshot=True)
     modified = datetime(2026, 12, 2, 6, 0, 1, tzinfo=UTC)
-    client.presence[link(5).salesforce_user_id] = CurrentPresence(id="0Pf1", user_id=link(5).salesforce_user_id,
-                                                                  status_id="0N5BUSY", last_modified=modified)
+    client.presence[link(5).salesforce_user_id] = CurrentPresence(
+        id="0Pf1", user_id=link(5).salesforce_user_id, status_id="0N5BUSY", last_modified=modified
+    )
     assert writer.current(link(5)) == Observation(5, "0N5BUSY", modified.timestamp(), snapshot=True)

@@ -38,6 +38,11 @@ def test_every_metadata_file_parses_and_the_manifest_lists_the_bundles() -> None
     for path in [*BRIDGE.rglob("*.xml"), *BRIDGE.rglob("*.object")]:  # .cmp is Aura markup, not namespaced XML
         ElementTree.parse(path)  # raises on malformed XML
     manifest = (BRIDGE / "package.xml").read_text()
-    for member in ("omniPresenceBridge", "omniPresenceBridgeUtility", "OmniPresenceBridgeController",
-                   "Omni_Presence_Command__e", "Omni_Presence_Result__e"):  # fmt: skip
+    for member in (
+        "omniPresenceBridge",
+        "omniPresenceBridgeUtility",
+        "OmniPresenceBridgeController",
+        "Omni_Presence_Command__e",
+        "Omni_Presence_Result__e",
+    ):
         assert f"<members>{member}</members>" in manifest

@@ -17,28 +17,39 @@ from sandbox.server import KEEP_ALIVE_ENV
 from sandbox.testing import SandboxHandle, running_sandbox
 from tests.runtime.support import wait_until
 
-DEFAULT_SETTINGS: dict[str, Any] = {"allowConnectedAppCreation": False, "enableClientSecretInRestApiAccess": False,
-                                    "sessionTtlSeconds": 7200, "dailyApiRequestLimit": 100_000}
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "allowConnectedAppCreation": False,
+    "enableClientSecretInRestApiAccess": False,
+    "sessionTtlSeconds": 7200,
+    "dailyApiRequestLimit": 100_000,
+}
 
 
 def put_settings(sandbox: SandboxHandle, **settings: Any) -> dict[str, Any]:
-    response = requests.put(f"{sandbox.salesforce_url}/__sandbox/salesforce/settings", json=settings,
-                            verify=sandbox.ca_bundle, timeout=10)
+    response = requests.put(
+        f"{sandbox.salesforce_url}/__sandbox/salesforce/settings", json=settings, verify=sandbox.ca_bundle, timeout=10
+    )
     response.raise_for_status()
     return dict(response.json())
 
 
 def token(env: dict[str, str], **overrides: str) -> requests.Response:
-    form = {"grant_type": "password", "client_id": env["SF_CLIENT_ID"], "client_secret": env["SF_CLIENT_SECRET"],
-            "username": env["SF_USERNAME"], "password": env["SF_PASSWORD"], **overrides}
-    return requests.post(f"{env['SF_LOGIN_URL']}/services/oauth2/token", data=form,
-                         verify=env["REQUESTS_CA_BUNDLE"], timeout=10)
+    form = {
+        "grant_type": "password",
+        "client_id": env["SF_CLIENT_ID"],
+        "client_secret": env["SF_CLIENT_SECRET"],
+        "username": env["SF_USERNAME"],
+        "password": env["SF_PASSWORD"],
+        **overrides,
+    }
+    return requests.post(
+        f"{env['SF_LOGIN_URL']}/services/oauth2/token", data=form, verify=env["REQUESTS_CA_BUNDLE"], timeout=10
+    )
 
 
 def login(env: dict[str, str]) -> Salesforce:
     body = token(env).json()
-    return Salesforce(session_id=body["access_token"], instance_url=body["instance_url"],
-                      version=env["SF_API_VERSION"])
+    return Salesforce(session_id=body["access_token"], instance_url=body["instance_url"], version=env["SF_API_VERSION"])
 
 
 def rest(
@@ -48,8 +59,9 @@ def rest(
     if session_id is None:
         session_id = token(env).json()["access_token"]
     headers = {"Authorization": f"Bearer {session_id}", **kwargs.pop("headers", {})}
-    return requests.request(method, f"{env['SF_LOGIN_URL']}{path}", headers=headers,
-                            verify=env["REQUESTS_CA_BUNDLE"], timeout=10, **kwargs)
+    return requests.request(
+        method, f"{env['SF_LOGIN_URL']}{path}", headers=headers, verify=env["REQUESTS_CA_BUNDLE"], timeout=10, **kwargs
+    )
 
 
 @contextlib.contextmanager
@@ -73,8 +85,12 @@ def pooled_connections_used_after_the_server_closed_them(within: float = 15.0) -
     really_dropped = urllib3.connectionpool.is_connection_dropped
 
     def closed_by_the_server_but_reused(conn: Any) -> bool:
-        wait_until(lambda: really_dropped(conn), timeout=within, interval=0.05,
-                   what="the server to close the idle kept-alive connection")
+        wait_until(
+            lambda: really_dropped(conn),
+            timeout=within,
+            interval=0.05,
+            what="the server to close the idle kept-alive connection",
+        )
         reused.append(conn)
         return False
 

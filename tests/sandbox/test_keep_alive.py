@@ -32,8 +32,10 @@ def test_without_a_retry_a_request_on_a_connection_the_emulator_closed_fails(san
     ready = f"{sandbox.cxone_url}/__sandbox/ready"
     try:
         assert session.get(ready, verify=sandbox.ca_bundle, timeout=10).status_code == 200
-        with pooled_connections_used_after_the_server_closed_them() as reused, \
-                pytest.raises(requests.ConnectionError, match=r"RemoteDisconnected|reset|aborted"):
+        with (
+            pooled_connections_used_after_the_server_closed_them() as reused,
+            pytest.raises(requests.ConnectionError, match=r"RemoteDisconnected|reset|aborted"),
+        ):
             session.get(ready, verify=sandbox.ca_bundle, timeout=10)
         assert len(reused) == 1
     finally:
@@ -59,4 +61,3 @@ def test_operator_reads_and_writes_survive_a_connection_the_emulator_closed_whil
 
     assert faults["latency_ms"] == 0
     assert reused, "the PUT went out on the connection the emulator had closed"
-

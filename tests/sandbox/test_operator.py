@@ -112,8 +112,12 @@ def test_faults_can_target_a_path_prefix(sf: Salesforce, operator: OperatorClien
 def test_cxone_errors_use_the_cxone_shape(shared_sandbox: SandboxHandle, sandbox_env: dict[str, str]) -> None:
     shared_sandbox.cxone_operator.set_faults(error_next=1, error_status=503)
 
-    response = requests.post(f"{shared_sandbox.cxone_url}/auth/token", data={"grant_type": "password"},
-                             verify=shared_sandbox.ca_bundle, timeout=10)
+    response = requests.post(
+        f"{shared_sandbox.cxone_url}/auth/token",
+        data={"grant_type": "password"},
+        verify=shared_sandbox.ca_bundle,
+        timeout=10,
+    )
 
     assert response.status_code == 503
     assert set(response.json()) == {"error", "error_description"}
@@ -142,8 +146,12 @@ def test_a_refusal_window_ends_by_itself(sf: Salesforce, operator: OperatorClien
 def operator_env(operator: OperatorClient) -> dict[str, str]:
     from sandbox.salesforce.app import SEEDED_CREDENTIALS
 
-    return {"SF_LOGIN_URL": operator.base_url, "REQUESTS_CA_BUNDLE": str(operator._verify), "SF_API_VERSION": "59.0",
-            **SEEDED_CREDENTIALS}
+    return {
+        "SF_LOGIN_URL": operator.base_url,
+        "REQUESTS_CA_BUNDLE": str(operator._verify),
+        "SF_API_VERSION": "59.0",
+        **SEEDED_CREDENTIALS,
+    }
 
 
 def test_forced_token_expiry_invalidates_sessions(sf: Salesforce, operator: OperatorClient) -> None:
@@ -153,12 +161,23 @@ def test_forced_token_expiry_invalidates_sessions(sf: Salesforce, operator: Oper
         sf.query("SELECT Id FROM Profile")
 
 
-@pytest.mark.parametrize("changes", [{"error_rate": 2}, {"latency_ms": -1}, {"error_status": 500}, {"nope": 1},
-                                     {"path_prefix": "services"}, {"latency_ms": "fast"}])
-def test_bad_fault_settings_are_refused(shared_sandbox: SandboxHandle, sandbox_env: dict[str, str],
-                                        changes: dict[str, object]) -> None:
-    response = requests.put(f"{shared_sandbox.salesforce_url}/__sandbox/faults", json=changes,
-                            verify=shared_sandbox.ca_bundle, timeout=10)
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"error_rate": 2},
+        {"latency_ms": -1},
+        {"error_status": 500},
+        {"nope": 1},
+        {"path_prefix": "services"},
+        {"latency_ms": "fast"},
+    ],
+)
+def test_bad_fault_settings_are_refused(
+    shared_sandbox: SandboxHandle, sandbox_env: dict[str, str], changes: dict[str, object]
+) -> None:
+    response = requests.put(
+        f"{shared_sandbox.salesforce_url}/__sandbox/faults", json=changes, verify=shared_sandbox.ca_bundle, timeout=10
+    )
 
     assert response.status_code == 400
     assert "error" in response.json()

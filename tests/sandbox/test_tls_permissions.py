@@ -60,8 +60,7 @@ def test_the_certificates_and_their_folder_are_private(tmp_path: Path, wide_umas
     data_dir = tmp_path / "data"
     paths = ensure_certificates(data_dir)
     assert mode(data_dir) == 0o700
-    assert {p.name: mode(p) for p in data_dir.iterdir()} == {"ca.pem": 0o600, "server.pem": 0o600,
-                                                             "server.key": 0o600}  # fmt: skip
+    assert {p.name: mode(p) for p in data_dir.iterdir()} == {"ca.pem": 0o600, "server.pem": 0o600, "server.key": 0o600}
     assert b"PRIVATE KEY" in paths.key.read_bytes() and b"CERTIFICATE" in paths.cert.read_bytes()
 
     data_dir.chmod(0o755)
@@ -90,8 +89,11 @@ def test_serve_makes_every_file_the_sandbox_writes_private(
     assert cli.main(["serve", "--data-dir", str(data_dir)]) == 0
     assert seen["umask"] == 0o077
     assert mode(data_dir) == 0o700
-    assert {p.name: mode(p) for p in data_dir.iterdir()} == {"connection.json": 0o600, "sandbox.env": 0o600,
-                                                             "store": 0o700}  # fmt: skip
+    assert {p.name: mode(p) for p in data_dir.iterdir()} == {
+        "connection.json": 0o600,
+        "sandbox.env": 0o600,
+        "store": 0o700,
+    }
 
 
 def test_a_running_sandbox_s_files_are_private(sandbox: Any) -> None:

@@ -83,9 +83,7 @@ def _quiet(_line: str) -> None:
     """The engine's progress lines are noise in test output; failures carry their own text."""
 
 
-def spec_stack(
-    *, name: str, work_dir: Path, spec_text: str, env: Mapping[str, str]
-) -> SpecStack:
+def spec_stack(*, name: str, work_dir: Path, spec_text: str, env: Mapping[str, str]) -> SpecStack:
     spec_path = work_dir / f"{name}.yaml"
     spec_path.write_text(spec_text)
 

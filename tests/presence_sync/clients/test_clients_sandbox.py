@@ -114,7 +114,8 @@ def test_the_bridge_deploys_by_zip_and_a_broken_one_names_its_problem(sf: Salesf
     outcome = sf.deploy_bridge(bridge.zip_bytes, run_tests=bridge_test_classes())
     assert (outcome.status, outcome.components_deployed, outcome.components_total) == ("Succeeded", 6, 6)
     assert {"ApexClass OmniPresenceBridgeController", "ApexClass OmniPresenceBridgeControllerTest"} <= set(
-        outcome.components)
+        outcome.components
+    )
     ada = next(u for u in sf.list_users() if u.email == "ada.lovelace@example.com")
     assert sf.publish_presence_command(ada.id, "0N5000000000001AAA", "after-deploy")  # the event exists
 
@@ -140,9 +141,13 @@ def test_the_bridge_is_removed_by_zip_twice_over_and_its_test_must_exist_to_depl
     removed = sf.remove_bridge(bridge_removal_package().zip_bytes)
     assert removed.status == "Succeeded" and removed.warnings == []
     assert set(removed.deleted) == {
-        "ApexClass OmniPresenceBridgeController", "ApexClass OmniPresenceBridgeControllerTest",
-        "AuraDefinitionBundle omniPresenceBridgeUtility", "LightningComponentBundle omniPresenceBridge",
-        "CustomObject Omni_Presence_Command__e", "CustomObject Omni_Presence_Result__e"}  # fmt: skip
+        "ApexClass OmniPresenceBridgeController",
+        "ApexClass OmniPresenceBridgeControllerTest",
+        "AuraDefinitionBundle omniPresenceBridgeUtility",
+        "LightningComponentBundle omniPresenceBridge",
+        "CustomObject Omni_Presence_Command__e",
+        "CustomObject Omni_Presence_Result__e",
+    }
     with pytest.raises(VendorError):
         sf.publish_presence_command(ada.id, "0N5000000000001AAA", "after-removal")  # the event is gone
 
@@ -398,7 +403,9 @@ def test_cxone_state_write_dropped_after_sending_is_unknown_and_the_agent_is_rea
     sandbox.cxone_operator.clear_faults()
     after = cx.agent_state(agent_id)  # what the caller does next: one cheap read
     assert after is not None and (after.agent_state_name, after.last_update_time) == (
-        "Unavailable", before.last_update_time)  # fmt: skip
+        "Unavailable",
+        before.last_update_time,
+    )
     assert cx.agent_state(agent_id, updated_since=before.last_poll_time) is None  # unchanged since: 204
 
 

@@ -63,13 +63,16 @@ class Realtime:
             hook(self)  # the agents change after this page was read and before the next one is
         if not rows and since is not None:
             return Reply(204)
-        return Reply(200, {
-            "totalRecords": len(rows),
-            "lastPollTime": _iso(poll_time),
-            "agentStates": [
-                {"agentId": agent, "agentStateName": state, "lastUpdateTime": _iso(at)} for agent, state, at in page
-            ],
-        })  # fmt: skip
+        return Reply(
+            200,
+            {
+                "totalRecords": len(rows),
+                "lastPollTime": _iso(poll_time),
+                "agentStates": [
+                    {"agentId": agent, "agentStateName": state, "lastUpdateTime": _iso(at)} for agent, state, at in page
+                ],
+            },
+        )
 
 
 def _feed(cx: CxoneClient, transport: FakeTransport, realtime: Realtime) -> None:

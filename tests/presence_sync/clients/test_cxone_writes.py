@@ -110,7 +110,11 @@ def test_one_agents_state_is_one_call(cx: CxoneClient, cx_transport: FakeTranspo
     state = cx.agent_state(7)
     assert state is not None
     assert (state.agent_state_name, state.out_state_id, state.last_update_time, state.last_poll_time) == (
-        "Unavailable", 3001, "2026-01-01T10:00:00.250Z", "2026-01-01T10:00:01.000Z")  # fmt: skip
+        "Unavailable",
+        3001,
+        "2026-01-01T10:00:00.250Z",
+        "2026-01-01T10:00:01.000Z",
+    )
     assert cx.agent_state(7, updated_since=state.last_poll_time) is None  # 204: unchanged since
     assert cx_transport.requests[-1].param("updatedSince") == "2026-01-01T10:00:01.000Z"
     assert cx.api_calls == 2

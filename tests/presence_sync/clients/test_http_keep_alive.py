@@ -43,10 +43,17 @@ class CxoneApi:
 
     def __init__(self, sandbox: SandboxHandle, transport: HTTPAdapter | None = None) -> None:
         env = sandbox.env
-        token = requests.post(f"{env['CXONE_AUTH_URL']}/auth/token", verify=sandbox.ca_bundle, timeout=10,
-                              auth=(env["CXONE_CLIENT_ID"], env["CXONE_CLIENT_SECRET"]),
-                              data={"grant_type": "password", "username": env["CXONE_ACCESS_KEY_ID"],
-                                    "password": env["CXONE_ACCESS_KEY_SECRET"]})  # fmt: skip
+        token = requests.post(
+            f"{env['CXONE_AUTH_URL']}/auth/token",
+            verify=sandbox.ca_bundle,
+            timeout=10,
+            auth=(env["CXONE_CLIENT_ID"], env["CXONE_CLIENT_SECRET"]),
+            data={
+                "grant_type": "password",
+                "username": env["CXONE_ACCESS_KEY_ID"],
+                "password": env["CXONE_ACCESS_KEY_SECRET"],
+            },
+        )
         token.raise_for_status()
         self.calls = CallCounter()
         self.session = build_session(transport, counter=self.calls, timeout=10, ca_bundle=sandbox.ca_bundle)
@@ -105,8 +112,7 @@ def test_a_post_on_a_connection_the_server_closed_fails_and_is_not_repeated(cxon
     since = cxone.last_seq()
     name = f"Once_{uuid.uuid4().hex[:8]}"
 
-    with pooled_connections_used_after_the_server_closed_them() as reused, \
-            pytest.raises(requests.ConnectionError):
+    with pooled_connections_used_after_the_server_closed_them() as reused, pytest.raises(requests.ConnectionError):
         cxone("POST", "/unavailable-codes", json={"name": name})
 
     assert len(reused) == 1

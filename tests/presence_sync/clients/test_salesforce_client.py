@@ -499,15 +499,24 @@ def test_publish_presence_command(sf: SalesforceClient, sf_transport: FakeTransp
 
 
 def commands(count: int) -> list[PresenceCommand]:
-    return [PresenceCommand(user_id=f"005{n:015d}", status_id="0N5000000000001AAA", command_id=f"cmd-{n}")
-            for n in range(count)]  # fmt: skip
+    return [
+        PresenceCommand(user_id=f"005{n:015d}", status_id="0N5000000000001AAA", command_id=f"cmd-{n}")
+        for n in range(count)
+    ]
 
 
 def composite_reply(*statuses: int) -> Reply:
-    answers = [{"body": {"id": f"e00{n:015d}", "success": True, "errors": []} if status == 201 else
-                [{"errorCode": "INVALID_FIELD" if status == 400 else "SERVER_UNAVAILABLE", "message": "no"}],
-                "httpHeaders": {}, "httpStatusCode": status, "referenceId": f"command{n}"}
-               for n, status in enumerate(statuses)]  # fmt: skip
+    answers = [
+        {
+            "body": {"id": f"e00{n:015d}", "success": True, "errors": []}
+            if status == 201
+            else [{"errorCode": "INVALID_FIELD" if status == 400 else "SERVER_UNAVAILABLE", "message": "no"}],
+            "httpHeaders": {},
+            "httpStatusCode": status,
+            "referenceId": f"command{n}",
+        }
+        for n, status in enumerate(statuses)
+    ]
     return Reply(200, {"compositeResponse": answers})
 
 
@@ -518,12 +527,14 @@ def test_several_commands_go_out_in_one_composite_call(sf: SalesforceClient, sf_
     [call] = [r for r in sf_transport.requests if r.path.endswith("/composite")]
     assert call.json["allOrNone"] is False
     sent = [(s["method"], s["url"], s["referenceId"], s["body"]["CommandId__c"]) for s in call.json["compositeRequest"]]
-    assert sent == [("POST", "/services/data/v59.0/sobjects/Omni_Presence_Command__e", f"command{n}", f"cmd-{n}")
-            for n in range(3)]  # fmt: skip
+    assert sent == [
+        ("POST", "/services/data/v59.0/sobjects/Omni_Presence_Command__e", f"command{n}", f"cmd-{n}") for n in range(3)
+    ]
 
 
-def test_a_refused_command_is_its_own_error_and_the_others_are_published(sf: SalesforceClient,
-                                                                       sf_transport: FakeTransport) -> None:
+def test_a_refused_command_is_its_own_error_and_the_others_are_published(
+    sf: SalesforceClient, sf_transport: FakeTransport
+) -> None:
     sf_transport.on("POST", "/services/data/v59.0/composite", composite_reply(201, 400, 503))
 
     published, refused, unavailable = sf.publish_presence_commands(commands(3))
@@ -534,8 +545,9 @@ def test_a_refused_command_is_its_own_error_and_the_others_are_published(sf: Sal
     assert isinstance(unavailable, TransientVendorError)
 
 
-def test_more_than_25_commands_take_one_composite_call_per_25(sf: SalesforceClient,
-                                                              sf_transport: FakeTransport) -> None:
+def test_more_than_25_commands_take_one_composite_call_per_25(
+    sf: SalesforceClient, sf_transport: FakeTransport
+) -> None:
     sf_transport.on("POST", "/services/data/v59.0/composite", composite_reply(*[201] * 25), composite_reply(201, 201))
 
     assert len(sf.publish_presence_commands(commands(27))) == 27
@@ -544,14 +556,18 @@ def test_more_than_25_commands_take_one_composite_call_per_25(sf: SalesforceClie
 
 
 def test_a_lone_command_is_a_plain_publish(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
-    sf_transport.on("POST", "/services/data/v59.0/sobjects/Omni_Presence_Command__e/",
-                    Reply(201, {"id": "e00000000000001AAA", "success": True, "errors": []}))  # fmt: skip
+    sf_transport.on(
+        "POST",
+        "/services/data/v59.0/sobjects/Omni_Presence_Command__e/",
+        Reply(201, {"id": "e00000000000001AAA", "success": True, "errors": []}),
+    )
 
     assert sf.publish_presence_commands(commands(1)) == ["e00000000000001AAA"]
 
 
-def test_a_composite_answer_that_does_not_match_the_commands_is_unavailable(sf: SalesforceClient,
-                                                                          sf_transport: FakeTransport) -> None:
+def test_a_composite_answer_that_does_not_match_the_commands_is_unavailable(
+    sf: SalesforceClient, sf_transport: FakeTransport
+) -> None:
     sf_transport.on("POST", "/services/data/v59.0/composite", *[composite_reply(201)] * 10)
 
     with pytest.raises(ServiceUnavailable, match="one response per command"):
@@ -680,8 +696,9 @@ DEPLOY = "/services/Soap/m/59.0/deployRequest"
 def deploy_started(async_id: str = "0Af000000000001AAA") -> Reply:
     from tests.presence_sync.clients.client_fakes import soap
 
-    return soap(f"<deployResponse><result><done>false</done><id>{async_id}</id><state>Queued</state></result>"
-                "</deployResponse>")  # fmt: skip
+    return soap(
+        f"<deployResponse><result><done>false</done><id>{async_id}</id><state>Queued</state></result></deployResponse>"
+    )
 
 
 def deploy_status(done: bool, status: str, details: str = "", deployed: int = 0, errors: int = 0) -> Reply:
@@ -703,16 +720,26 @@ BRIDGE_TESTS = ("OmniPresenceBridgeControllerTest",)
 def test_deploy_bridge_sends_the_zip_and_polls_until_done(
     sf: SalesforceClient, sf_transport: FakeTransport, sleeps: list[float]
 ) -> None:
-    success = ("<componentSuccesses><componentType>ApexClass</componentType><fullName>Bridge</fullName>"
-               "<success>true</success></componentSuccesses>")  # fmt: skip
+    success = (
+        "<componentSuccesses><componentType>ApexClass</componentType><fullName>Bridge</fullName>"
+        "<success>true</success></componentSuccesses>"
+    )
     sf_transport.on("POST", DEPLOY, deploy_started())
-    sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(False, "InProgress"),
-                    deploy_status(True, "Succeeded", success, deployed=1))  # fmt: skip
+    sf_transport.on(
+        "POST",
+        DEPLOY + "/0Af000000000001AAA",
+        deploy_status(False, "InProgress"),
+        deploy_status(True, "Succeeded", success, deployed=1),
+    )
 
     outcome = sf.deploy_bridge(b"PK-zip-bytes", run_tests=BRIDGE_TESTS)
 
     assert (outcome.id, outcome.status, outcome.components_deployed, outcome.components) == (
-        "0Af000000000001AAA", "Succeeded", 1, ["ApexClass Bridge"])
+        "0Af000000000001AAA",
+        "Succeeded",
+        1,
+        ["ApexClass Bridge"],
+    )
     [started] = sf_transport.matching("POST", DEPLOY)
     assert "<met:ZipFile>UEstemlwLWJ5dGVz</met:ZipFile>" in started.text  # base64 of the bytes
     assert "<met:rollbackOnError>True</met:rollbackOnError>" in started.text
@@ -721,9 +748,11 @@ def test_deploy_bridge_sends_the_zip_and_polls_until_done(
 
 
 def test_a_failed_deploy_names_the_component_and_problem(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
-    failure = ("<componentFailures><componentType>CustomObject</componentType><fileName>objects/X__e.object"
-               "</fileName><fullName>X__e</fullName><problem>Field type Lookup isn't supported</problem>"
-               "<problemType>Error</problemType><success>false</success></componentFailures>")  # fmt: skip
+    failure = (
+        "<componentFailures><componentType>CustomObject</componentType><fileName>objects/X__e.object"
+        "</fileName><fullName>X__e</fullName><problem>Field type Lookup isn't supported</problem>"
+        "<problemType>Error</problemType><success>false</success></componentFailures>"
+    )
     sf_transport.on("POST", DEPLOY, deploy_started())
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Failed", failure, errors=1))
 
@@ -735,8 +764,9 @@ def test_a_failed_deploy_names_the_component_and_problem(sf: SalesforceClient, s
 
 def test_deploy_with_an_expired_session_relogs_in(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
     sf_transport.on("POST", "/services/oauth2/token", token_reply("00Dtoken!first"), token_reply("00Dtoken!second"))
-    sf_transport.on("POST", DEPLOY, soap_fault("sf:INVALID_SESSION_ID", "INVALID_SESSION_ID: expired"),
-                    deploy_started())  # fmt: skip
+    sf_transport.on(
+        "POST", DEPLOY, soap_fault("sf:INVALID_SESSION_ID", "INVALID_SESSION_ID: expired"), deploy_started()
+    )
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Succeeded", deployed=5))
 
     assert sf.deploy_bridge(b"zip", run_tests=BRIDGE_TESTS).components_deployed == 5
@@ -767,27 +797,32 @@ def test_the_bridge_deploy_runs_the_apex_tests_it_is_given(sf: SalesforceClient,
 
 
 def test_a_failing_apex_test_fails_the_deploy_and_is_named(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
-    tests = ("<runTestResult><failures><message>System.AssertException: Assertion Failed</message>"
-             "<methodName>aSuccessIsPublished</methodName><name>OmniPresenceBridgeControllerTest</name></failures>"
-             "<numFailures>1</numFailures></runTestResult>")  # fmt: skip
+    tests = (
+        "<runTestResult><failures><message>System.AssertException: Assertion Failed</message>"
+        "<methodName>aSuccessIsPublished</methodName><name>OmniPresenceBridgeControllerTest</name></failures>"
+        "<numFailures>1</numFailures></runTestResult>"
+    )
     sf_transport.on("POST", DEPLOY, deploy_started())
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Failed", tests))
 
     with pytest.raises(InvalidRequest) as raised:
         sf.deploy_bridge(b"zip", run_tests=BRIDGE_TESTS)
-    assert ("Apex test OmniPresenceBridgeControllerTest.aSuccessIsPublished: System.AssertException: "
-            "Assertion Failed") in str(raised.value)
+    assert (
+        "Apex test OmniPresenceBridgeControllerTest.aSuccessIsPublished: System.AssertException: Assertion Failed"
+    ) in str(raised.value)
 
 
 def test_remove_bridge_deploys_the_deletions_ignoring_what_is_already_gone(
     sf: SalesforceClient, sf_transport: FakeTransport
 ) -> None:
-    details = ("<componentSuccesses><componentType>ApexClass</componentType><deleted>true</deleted>"
-               "<fullName>OmniPresenceBridgeController</fullName><success>true</success></componentSuccesses>"
-               "<componentSuccesses><componentType>CustomObject</componentType><deleted>false</deleted>"
-               "<fullName>Omni_Presence_Result__e</fullName><problem>No CustomObject named: "
-               "Omni_Presence_Result__e found</problem><problemType>Warning</problemType><success>true</success>"
-               "</componentSuccesses>")  # fmt: skip
+    details = (
+        "<componentSuccesses><componentType>ApexClass</componentType><deleted>true</deleted>"
+        "<fullName>OmniPresenceBridgeController</fullName><success>true</success></componentSuccesses>"
+        "<componentSuccesses><componentType>CustomObject</componentType><deleted>false</deleted>"
+        "<fullName>Omni_Presence_Result__e</fullName><problem>No CustomObject named: "
+        "Omni_Presence_Result__e found</problem><problemType>Warning</problemType><success>true</success>"
+        "</componentSuccesses>"
+    )
     sf_transport.on("POST", DEPLOY, deploy_started())
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Succeeded", details, deployed=2))
 
@@ -805,9 +840,11 @@ def test_remove_bridge_deploys_the_deletions_ignoring_what_is_already_gone(
 def test_a_failed_removal_names_the_component_and_says_nothing_was_removed(
     sf: SalesforceClient, sf_transport: FakeTransport
 ) -> None:
-    failure = ("<componentFailures><componentType>ApexClass</componentType><fileName>classes/X.cls</fileName>"
-               "<fullName>X</fullName><problem>This class is referenced elsewhere</problem>"
-               "<problemType>Error</problemType><success>false</success></componentFailures>")  # fmt: skip
+    failure = (
+        "<componentFailures><componentType>ApexClass</componentType><fileName>classes/X.cls</fileName>"
+        "<fullName>X</fullName><problem>This class is referenced elsewhere</problem>"
+        "<problemType>Error</problemType><success>false</success></componentFailures>"
+    )
     sf_transport.on("POST", DEPLOY, deploy_started())
     sf_transport.on("POST", DEPLOY + "/0Af000000000001AAA", deploy_status(True, "Failed", failure, errors=1))
 

@@ -8,10 +8,20 @@ import pytest
 
 from presence_sync.clients.settings import CxoneSettings, SalesforceSettings, SettingsError
 
-SF = {"SF_LOGIN_URL": "https://login.example.com", "SF_CLIENT_ID": "id", "SF_CLIENT_SECRET": "s",
-      "SF_USERNAME": "u@example.com", "SF_PASSWORD": "p"}  # fmt: skip
-CX = {"CXONE_AUTH_URL": "https://cxone.example.com", "CXONE_CLIENT_ID": "id", "CXONE_CLIENT_SECRET": "s",
-      "CXONE_ACCESS_KEY_ID": "k", "CXONE_ACCESS_KEY_SECRET": "ks"}  # fmt: skip
+SF = {
+    "SF_LOGIN_URL": "https://login.example.com",
+    "SF_CLIENT_ID": "id",
+    "SF_CLIENT_SECRET": "s",
+    "SF_USERNAME": "u@example.com",
+    "SF_PASSWORD": "p",
+}
+CX = {
+    "CXONE_AUTH_URL": "https://cxone.example.com",
+    "CXONE_CLIENT_ID": "id",
+    "CXONE_CLIENT_SECRET": "s",
+    "CXONE_ACCESS_KEY_ID": "k",
+    "CXONE_ACCESS_KEY_SECRET": "ks",
+}
 
 CASES: list[tuple[Any, dict[str, str], str]] = [
     (SalesforceSettings, SF, "SF_LOGIN_URL"),
@@ -33,14 +43,23 @@ def test_plain_http_to_a_remote_host_is_refused_naming_the_variable_and_the_fix(
 
 
 @pytest.mark.parametrize(("settings", "base", "variable"), CASES)
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8443", "http://localhost:9000/", "http://[::1]:81",
-                                 "http://127.10.0.2", "https://api.example.com"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8443",
+        "http://localhost:9000/",
+        "http://[::1]:81",
+        "http://127.10.0.2",
+        "https://api.example.com",
+    ],
+)
 def test_https_anywhere_and_http_to_loopback_are_accepted(
     settings: Any, base: dict[str, str], variable: str, url: str
 ) -> None:
     built = settings.from_env({**base, variable: url})
     assert getattr(built, {"SF_LOGIN_URL": "login_url", "CXONE_AUTH_URL": "auth_url"}.get(variable, "api_url")) == (
-        url.rstrip("/"))
+        url.rstrip("/")
+    )
 
 
 @pytest.mark.parametrize("host", ["10.0.0.5", "localhost.example.com", "0.0.0.0", "127.0.0.1.nip.io"])

@@ -29,8 +29,9 @@ def _put_engine_on_path() -> None:
 
     directory = pulumi_engine.bin_dir()
     if (directory / "pulumi").exists():
-        os.environ["PATH"] = os.pathsep.join([str(directory), str(Path(sys.executable).parent),
-                                              os.environ.get("PATH", "")])
+        os.environ["PATH"] = os.pathsep.join(
+            [str(directory), str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+        )
         os.environ.setdefault("PULUMI_SKIP_UPDATE_CHECK", "1")
         os.environ.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
 

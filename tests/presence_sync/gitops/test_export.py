@@ -47,20 +47,32 @@ def configure_by_hand(env: dict[str, str], salesforce_url: str) -> list[str]:
     for granted in (chat, away):
         sf.grant_status(agents_profile.permission_set_id, granted.id)
     sf.grant_status(supervisors.permission_set_id, away.id)
-    app = sf.create_oauth_app(OAuthAppSpec(
-        type="external_client_app", name="Hand_Made_CXone", label="Hand-made CXone app",
-        contact_email="salesforce.admin@example.com", callback_url="https://localhost:8444/oauth/salesforce/callback",
-        scopes=["Api", "RefreshToken", "OfflineAccess"], require_secret_for_web_server_flow=True,
-        require_secret_for_refresh_token=False,
-    ))  # fmt: skip
+    app = sf.create_oauth_app(
+        OAuthAppSpec(
+            type="external_client_app",
+            name="Hand_Made_CXone",
+            label="Hand-made CXone app",
+            contact_email="salesforce.admin@example.com",
+            callback_url="https://localhost:8444/oauth/salesforce/callback",
+            scopes=["Api", "RefreshToken", "OfflineAccess"],
+            require_secret_for_web_server_flow=True,
+            require_secret_for_refresh_token=False,
+        )
+    )
     admin = next(a for a in cx.list_agents() if a.email == "cxone.admin@example.com")
-    created = adapters.create_account_mapping(AccountMappingSpec(
-        name="Hand-made mapping", access_key_agent_id=admin.agent_id, is_selected=True,
-        salesforce_environment=SalesforceEnvironmentSpec(
-            name="Sandbox org", instance_url=salesforce_url, consumer_key=str(app.record.consumer_key),
-            consumer_secret=app.consumer_secret,
-        ),
-    ))  # fmt: skip
+    created = adapters.create_account_mapping(
+        AccountMappingSpec(
+            name="Hand-made mapping",
+            access_key_agent_id=admin.agent_id,
+            is_selected=True,
+            salesforce_environment=SalesforceEnvironmentSpec(
+                name="Sandbox org",
+                instance_url=salesforce_url,
+                consumer_key=str(app.record.consumer_key),
+                consumer_secret=app.consumer_secret,
+            ),
+        )
+    )
     codes = {code.name: code.id for code in cx.list_unavailable_codes()}
     teams = {team.team_name: team.team_id for team in cx.list_teams()}
     grace = next(a for a in cx.list_agents() if a.email == "grace.hopper@example.com")
@@ -68,19 +80,23 @@ def configure_by_hand(env: dict[str, str], salesforce_url: str) -> list[str]:
     def external(record: Any) -> ExternalStatus:
         return ExternalStatus(status_id=record.id, developer_name=record.developer_name)
 
-    adapters.create_presence_rule(PresenceRuleSpec(
-        name="Tier 1 by hand", priority=3,
-        publisher_state_map=[
-            PublisherMapping(from_=AcdState(state="Unavailable", out_state_id=codes["Lunch"]), to=external(away)),
-            PublisherMapping(from_=AcdState(state="Available"), to=external(chat)),
-            PublisherMapping(from_=AcdState(state="LoggedOut"), to=PreviousState(previous_state=True)),
-        ],
-        subscriber_state_map=[
-            SubscriberMapping(from_=external(chat), to=AcdState(state="Available")),
-            SubscriberMapping(from_=external(away), to=AcdState(state="Unavailable", out_state_id=codes["Lunch"])),
-        ],
-        team_ids=[teams["Support Tier 1"]], agent_ids=[grace.agent_id],
-    ))  # fmt: skip
+    adapters.create_presence_rule(
+        PresenceRuleSpec(
+            name="Tier 1 by hand",
+            priority=3,
+            publisher_state_map=[
+                PublisherMapping(from_=AcdState(state="Unavailable", out_state_id=codes["Lunch"]), to=external(away)),
+                PublisherMapping(from_=AcdState(state="Available"), to=external(chat)),
+                PublisherMapping(from_=AcdState(state="LoggedOut"), to=PreviousState(previous_state=True)),
+            ],
+            subscriber_state_map=[
+                SubscriberMapping(from_=external(chat), to=AcdState(state="Available")),
+                SubscriberMapping(from_=external(away), to=AcdState(state="Unavailable", out_state_id=codes["Lunch"])),
+            ],
+            team_ids=[teams["Support Tier 1"]],
+            agent_ids=[grace.agent_id],
+        )
+    )
     sf.close()
     cx.close()
     secret = created.access_key_secret.get_secret_value() if created.access_key_secret else ""
@@ -93,8 +109,17 @@ def test_export_of_a_hand_made_setup_adopts_without_changes(
     made_secrets = configure_by_hand(sandbox.env, sandbox.salesforce_url)
     connection = tmp_path / "connection.json"
     connection.write_text(json.dumps(sandbox.env))
-    argv = ["export", "--stack", "handmade", "--cwd", str(tmp_path), "--connection-file", str(connection),
-            "--oauth-app", "Hand_Made_CXone"]
+    argv = [
+        "export",
+        "--stack",
+        "handmade",
+        "--cwd",
+        str(tmp_path),
+        "--connection-file",
+        str(connection),
+        "--oauth-app",
+        "Hand_Made_CXone",
+    ]
     first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
     assert export_command.main([*argv, "--output", str(first)]) == 0
     assert export_command.main([*argv, "--output", str(second)]) == 0
@@ -113,7 +138,9 @@ def test_export_of_a_hand_made_setup_adopts_without_changes(
     (rule,) = spec.cxone.presence_rules
     assert rule.adopt and rule.priority == 3 and rule.teams == ("Support Tier 1",)
     assert [(e.acd, e.salesforce) for e in rule.publisher] == [
-        ("Unavailable:Lunch", "Away_On_Break"), ("Available", "Chat_Ready"), ("LoggedOut", "previous")
+        ("Unavailable:Lunch", "Away_On_Break"),
+        ("Available", "Chat_Ready"),
+        ("LoggedOut", "previous"),
     ]
     assert spec.cxone.existing_unavailable_codes == ("Lunch",)
     raw = yaml.safe_load(text)

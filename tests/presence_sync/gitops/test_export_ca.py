@@ -43,8 +43,19 @@ def test_export_against_the_sandbox_trusts_the_stack_s_ca_under_a_machine_wide_b
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
     (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
     output = tmp_path / "exported.yaml"
-    argv = ["export", "--stack", "dev", "--cwd", str(tmp_path), "--connection-file", str(connection),
-            "--oauth-app", "Hand_Made_CXone", "--output", str(output)]  # fmt: skip
+    argv = [
+        "export",
+        "--stack",
+        "dev",
+        "--cwd",
+        str(tmp_path),
+        "--connection-file",
+        str(connection),
+        "--oauth-app",
+        "Hand_Made_CXone",
+        "--output",
+        str(output),
+    ]
     assert export_command.main(argv) == 0
     assert [s.name for s in load_spec(output).salesforce.statuses] == ["Away_On_Break", "Chat_Ready"]
     assert os.environ["REQUESTS_CA_BUNDLE"] == certifi.where(), "export leaves the process environment alone"

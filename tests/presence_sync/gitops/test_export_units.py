@@ -46,11 +46,24 @@ def test_dump_is_deterministic_and_loadable() -> None:
         "version": 1,
         "salesforce": {
             "statuses": [{"adopt": True, "developerName": "Busy", "label": "Busy", "kind": "busy"}],
-            "oauthApp": {"adopt": True, "type": "external_client_app", "name": "App", "label": "App",
-                         "contactEmail": "a@example.com", "callbackUrl": "https://example.com/cb", "scopes": ["api"]},
+            "oauthApp": {
+                "adopt": True,
+                "type": "external_client_app",
+                "name": "App",
+                "label": "App",
+                "contactEmail": "a@example.com",
+                "callbackUrl": "https://example.com/cb",
+                "scopes": ["api"],
+            },
         },
-        "cxone": {"accountMapping": {"adopt": True, "name": "M", "accessKeyUser": "u@example.com",
-                                     "salesforceEnvironment": {"name": "P", "instanceUrl": "https://x.example.com"}}},
+        "cxone": {
+            "accountMapping": {
+                "adopt": True,
+                "name": "M",
+                "accessKeyUser": "u@example.com",
+                "salesforceEnvironment": {"name": "P", "instanceUrl": "https://x.example.com"},
+            }
+        },
     }
     text = dump(spec)
     assert text.startswith(HEADER)

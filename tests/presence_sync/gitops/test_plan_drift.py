@@ -111,12 +111,15 @@ def test_hand_changes_are_drift_until_up_puts_them_right(
     cxone = vendors.Cxone(sandbox.env)
     # Setup: the chat status also takes cases now; a grant is removed.
     mdapi: Any = sf.mdapi
-    mdapi.ServicePresenceStatus.update([
-        mdapi.ServicePresenceStatus(
-            fullName="Available_for_Chats", label="Available for Chats",
-            channels=mdapi.ServiceChannelStatus(channel=["sfdc_livemessage", "Case"]),
-        )
-    ])  # fmt: skip
+    mdapi.ServicePresenceStatus.update(
+        [
+            mdapi.ServicePresenceStatus(
+                fullName="Available_for_Chats",
+                label="Available for Chats",
+                channels=mdapi.ServiceChannelStatus(channel=["sfdc_livemessage", "Case"]),
+            )
+        ]
+    )
     busy_id = vendors.statuses(sf)["Busy"]["id"]
     grant = sf.query(f"SELECT Id FROM SetupEntityAccess WHERE SetupEntityId = '{busy_id}'")["records"][0]["Id"]
     setup_entity_access: Any = sf.SetupEntityAccess

@@ -26,11 +26,15 @@ def test_plan_of_a_new_stack_lists_every_create_and_drift_is_clean(
 ) -> None:
     project = tmp_path / "project"
     (project / "stacks").mkdir(parents=True)
-    (project / "Pulumi.yaml").write_text(yaml.safe_dump({
-        "name": "presence-sync",
-        "runtime": "python",  # the interpreter first on PATH: engine_env puts this venv's there
-        "stackConfigDir": "stacks",
-    }))  # fmt: skip
+    (project / "Pulumi.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "presence-sync",
+                "runtime": "python",  # the interpreter first on PATH: engine_env puts this venv's there
+                "stackConfigDir": "stacks",
+            }
+        )
+    )
     shutil.copy(REPO_ROOT / "__main__.py", project)  # the repository's program (its imports are installed)
     spec = project / "stacks" / "gitops.yaml"
     spec.write_text(SEED_SPEC)
@@ -39,19 +43,27 @@ def test_plan_of_a_new_stack_lists_every_create_and_drift_is_clean(
     for key, value in engine_env.items():
         monkeypatch.setenv(key, value)
     stack = auto.create_stack("gitops", work_dir=str(project))
-    stack.set_all_config({
-        "presence-sync:spec": auto.ConfigValue(str(spec)),
-        "presence-sync:connectionFile": auto.ConfigValue(str(connection)),
-        "presence-sync:runtimeDir": auto.ConfigValue(str(tmp_path / "runtime")),
-    })  # fmt: skip
+    stack.set_all_config(
+        {
+            "presence-sync:spec": auto.ConfigValue(str(spec)),
+            "presence-sync:connectionFile": auto.ConfigValue(str(connection)),
+            "presence-sync:runtimeDir": auto.ConfigValue(str(tmp_path / "runtime")),
+        }
+    )
 
     code, text = run(plan_command, ["plan", "--stack", "gitops", "--cwd", str(project)], tmp_path, "json")
     assert code == 2, text
     (plan,) = json.loads(text)["stacks"]
     assert plan["error"] is None
     created = {change["name"] for change in plan["changes"] if change["op"] == "create"}
-    assert {"status-Available_for_Chats", "status-Busy", "profile-access-custom-support-agent",
-            "oauth-app-CXone_Presence_Sync", "account-mapping", "rule-chat-agents"} <= created
+    assert {
+        "status-Available_for_Chats",
+        "status-Busy",
+        "profile-access-custom-support-agent",
+        "oauth-app-CXone_Presence_Sync",
+        "account-mapping",
+        "rule-chat-agents",
+    } <= created
     for secret in (v for k, v in sandbox.env.items() if "SECRET" in k or "PASSWORD" in k):
         assert secret not in text
 

@@ -48,10 +48,20 @@ def test_pulumi_secrets_and_credential_names_are_masked() -> None:
 
 
 def test_field_changes_recurse_into_maps_and_equal_length_lists_of_maps() -> None:
-    old = {"label": "Busy", "publisher": [{"acd": "Available", "salesforce": "A"}], "teams": ["T1"],
-           "salesforceEnvironment": {"name": "Sandbox", "instanceUrl": "https://x"}, "gone": 1}
-    new = {"label": "Busy Now", "publisher": [{"acd": "Available", "salesforce": "B"}], "teams": ["T1", "T2"],
-           "salesforceEnvironment": {"name": "Prod", "instanceUrl": "https://x"}, "added": True}
+    old = {
+        "label": "Busy",
+        "publisher": [{"acd": "Available", "salesforce": "A"}],
+        "teams": ["T1"],
+        "salesforceEnvironment": {"name": "Sandbox", "instanceUrl": "https://x"},
+        "gone": 1,
+    }
+    new = {
+        "label": "Busy Now",
+        "publisher": [{"acd": "Available", "salesforce": "B"}],
+        "teams": ["T1", "T2"],
+        "salesforceEnvironment": {"name": "Prod", "instanceUrl": "https://x"},
+        "added": True,
+    }
     assert [(c.path, c.old, c.new) for c in field_changes(old, new)] == [
         ("added", None, True),
         ("gone", 1, None),
@@ -91,8 +101,13 @@ class _State:
 
 
 class _Meta:
-    def __init__(self, op: str, old: dict[str, object] | None, new: dict[str, object] | None,
-                 type_: str = "pulumi-python:dynamic/salesforce:PresenceStatus") -> None:
+    def __init__(
+        self,
+        op: str,
+        old: dict[str, object] | None,
+        new: dict[str, object] | None,
+        type_: str = "pulumi-python:dynamic/salesforce:PresenceStatus",
+    ) -> None:
         self.op = _Op(op)
         self.type = type_
         self.urn = f"urn:pulumi:s::p::{type_}::status-Busy"
@@ -106,8 +121,9 @@ def _meta(*args: Any, **kwargs: Any) -> Any:
 
 def test_steps_become_report_entries() -> None:
     update = change_from(_meta("update", {"label": "A", "__provider": "p"}, {"label": "B", "__provider": "q"}))
-    assert update == ResourceChange("status-Busy", "salesforce:PresenceStatus", "update",
-                                    tuple(field_changes({"label": "A"}, {"label": "B"})))
+    assert update == ResourceChange(
+        "status-Busy", "salesforce:PresenceStatus", "update", tuple(field_changes({"label": "A"}, {"label": "B"}))
+    )
     assert change_from(_meta("same", {"label": "A"}, {"label": "A"})) is None
     assert change_from(_meta("create-replacement", {"label": "A"}, {"label": "B"})) is None
     assert change_from(_meta("update", {"__provider": "p"}, {"__provider": "q"})) is None
@@ -126,15 +142,33 @@ def test_in_a_refresh_update_means_changed_and_delete_means_gone() -> None:
 
 
 def _sample_plans() -> list[StackPlan]:
-    status = ResourceChange("status-Busy", "salesforce:PresenceStatus", "update",
-                            tuple(field_changes({"label": "Busy"}, {"label": "Busy | Now"})))
-    app = ResourceChange("oauth-app-X", "salesforce:OAuthClientApp", "create",
-                         tuple(field_changes(None, {"name": "X", "consumerSecret": "s3cr3t"})))
-    grant = ResourceChange("profile-access-agents", "salesforce:ProfilePresenceAccess", "changed",
-                           tuple(field_changes({"statuses": ["A", "B"]}, {"statuses": ["A"]})))
+    status = ResourceChange(
+        "status-Busy",
+        "salesforce:PresenceStatus",
+        "update",
+        tuple(field_changes({"label": "Busy"}, {"label": "Busy | Now"})),
+    )
+    app = ResourceChange(
+        "oauth-app-X",
+        "salesforce:OAuthClientApp",
+        "create",
+        tuple(field_changes(None, {"name": "X", "consumerSecret": "s3cr3t"})),
+    )
+    grant = ResourceChange(
+        "profile-access-agents",
+        "salesforce:ProfilePresenceAccess",
+        "changed",
+        tuple(field_changes({"statuses": ["A", "B"]}, {"statuses": ["A"]})),
+    )
     return [
-        StackPlan("dev", changes=[app, status], drift=[grant, ResourceChange(
-            "rule-x", "cxone:PresenceRule", "gone", tuple(field_changes({"name": "x"}, None)))]),
+        StackPlan(
+            "dev",
+            changes=[app, status],
+            drift=[
+                grant,
+                ResourceChange("rule-x", "cxone:PresenceRule", "gone", tuple(field_changes({"name": "x"}, None))),
+            ],
+        ),
         StackPlan("prod", changes=[], drift=[]),
         StackPlan("broken", error="preview failed: team 'X' does not exist"),
     ]

@@ -172,12 +172,15 @@ def test_account_mapping_needs_an_email_user_and_an_https_instance(
     mapping["salesforceEnvironment"]["instanceUrl"] = "http://example.my.salesforce.com"
     problems = {p.path: (p.message, p.hint) for p in validate(spec_data)}
     assert problems == {
-        "cxone.accountMapping.accessKeyUser": ("accessKeyUser is not an e-mail address (it has no '@')",
-                                               "e.g. ada.lovelace@example.com"),
-        "cxone.accountMapping.salesforceEnvironment.instanceUrl": (
-            "instanceUrl 'http://example.my.salesforce.com' must use https", "write 'https://example.my.salesforce.com'"
+        "cxone.accountMapping.accessKeyUser": (
+            "accessKeyUser is not an e-mail address (it has no '@')",
+            "e.g. ada.lovelace@example.com",
         ),
-    }  # fmt: skip
+        "cxone.accountMapping.salesforceEnvironment.instanceUrl": (
+            "instanceUrl 'http://example.my.salesforce.com' must use https",
+            "write 'https://example.my.salesforce.com'",
+        ),
+    }
 
 
 def test_instance_url_is_https_even_in_a_sandbox_spec(spec_data: dict[str, Any], problem_at: Any) -> None:

@@ -32,8 +32,11 @@ def test_crossed_maps_are_a_cycle_and_the_explanation_walks_it() -> None:
         "Salesforce Busy → (subscriber) ACD Available → (publisher) Salesforce A → ... (repeats from Salesforce A)"
     )
     assert {str(step) for step in cycles[0].loop} == {
-        "Salesforce A", "ACD Unavailable:Break", "Salesforce Busy", "ACD Available",
-    }  # fmt: skip
+        "Salesforce A",
+        "ACD Unavailable:Break",
+        "Salesforce Busy",
+        "ACD Available",
+    }
 
 
 def test_a_two_state_flip_flop_is_a_cycle() -> None:
@@ -52,8 +55,12 @@ def test_previous_as_a_target_settles() -> None:
     assert find_cycles(publisher, subscriber) == []
     outcome = settle(publisher, subscriber, "acd", AVAILABLE)
     assert outcome.reason == "previous"
-    assert [str(step) for step in outcome.trail] == ["ACD Available", "Salesforce A", "ACD Unavailable:Break",
-                                                      "Salesforce Busy"]  # fmt: skip
+    assert [str(step) for step in outcome.trail] == [
+        "ACD Available",
+        "Salesforce A",
+        "ACD Unavailable:Break",
+        "Salesforce Busy",
+    ]
 
 
 def test_a_state_without_a_mapping_settles() -> None:
@@ -106,5 +113,9 @@ def test_every_mentioned_state_is_a_start_on_its_side() -> None:
     publisher = {AVAILABLE: "A", BREAK: PREVIOUS}
     subscriber: dict[str, AcdTarget] = {"Busy": LUNCH, "A": PREVIOUS}
     assert start_states(publisher, subscriber) == [
-        ("acd", AVAILABLE), ("acd", BREAK), ("acd", LUNCH), ("salesforce", "A"), ("salesforce", "Busy"),
-    ]  # fmt: skip
+        ("acd", AVAILABLE),
+        ("acd", BREAK),
+        ("acd", LUNCH),
+        ("salesforce", "A"),
+        ("salesforce", "Busy"),
+    ]

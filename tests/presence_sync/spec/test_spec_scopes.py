@@ -25,8 +25,24 @@ def test_unknown_scope_names_are_found_and_skipped_by_the_mapping() -> None:
 
 def test_every_mapped_value_is_in_the_metadata_enum() -> None:
     enum = {
-        "Basic", "Api", "Web", "Full", "Chatter", "CustomApplications", "RefreshToken", "OpenID", "Profile",
-        "Email", "Address", "Phone", "OfflineAccess", "CustomPermissions", "Wave", "Eclair", "Pardot",
-        "Lightning", "Content",
-    }  # fmt: skip
+        "Basic",
+        "Api",
+        "Web",
+        "Full",
+        "Chatter",
+        "CustomApplications",
+        "RefreshToken",
+        "OpenID",
+        "Profile",
+        "Email",
+        "Address",
+        "Phone",
+        "OfflineAccess",
+        "CustomPermissions",
+        "Wave",
+        "Eclair",
+        "Pardot",
+        "Lightning",
+        "Content",
+    }
     assert {value for values in SCOPES.values() for value in values} <= enum

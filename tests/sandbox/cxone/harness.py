@@ -51,8 +51,9 @@ class Sandbox:
         sock.bind(("127.0.0.1", 0))
         self.base_url = f"https://127.0.0.1:{sock.getsockname()[1]}"
         self.app = create_app(db_path, base_url=self.base_url, reset=reset, clock=clock, **options)
-        config = uvicorn.Config(self.app, ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key), log_level="warning",
-                                lifespan="on")
+        config = uvicorn.Config(
+            self.app, ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key), log_level="warning", lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
@@ -80,11 +81,13 @@ class Sandbox:
         return self.request("POST", "/auth/token", data=data, auth=auth, **kwargs)
 
     def password_grant(self, key_id: str | None = None, key_secret: str | None = None) -> requests.Response:
-        return self.token_request({
-            "grant_type": "password",
-            "username": key_id or SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_ID"],
-            "password": key_secret or SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_SECRET"],
-        })
+        return self.token_request(
+            {
+                "grant_type": "password",
+                "username": key_id or SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_ID"],
+                "password": key_secret or SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_SECRET"],
+            }
+        )
 
     # -- authenticated calls ------------------------------------------------------------------------------
     @property

@@ -33,8 +33,12 @@ def test_create_returns_the_access_key_secret_once_and_get_never_returns_secrets
     created = response.json()
     uuid.UUID(created["mappingId"])
     assert created["accessKeySecret"] and created["accessKeyId"]
-    assert created["salesforceEnvironment"] == {"name": "acme-prod", "instanceUrl": "https://acme.my.salesforce.com",
-                                                "consumerKey": "3MVG9-consumer-key", "hasConsumerSecret": True}
+    assert created["salesforceEnvironment"] == {
+        "name": "acme-prod",
+        "instanceUrl": "https://acme.my.salesforce.com",
+        "consumerKey": "3MVG9-consumer-key",
+        "hasConsumerSecret": True,
+    }
     assert created["isSelected"] is True and created["accessKeyAgentId"] == 100000 and created["lastModified"]
     read = cxone.adapters("GET", f"/account-mappings/{created['mappingId']}").json()
     assert read == {k: v for k, v in created.items() if k != "accessKeySecret"}
@@ -55,8 +59,11 @@ def test_put_replaces_the_mapping_and_keeps_an_omitted_consumer_secret(cxone: Sa
     created = cxone.adapters("POST", "/account-mappings", json=MAPPING).json()
     environment = {k: v for k, v in MAPPING["salesforceEnvironment"].items() if k != "consumerSecret"}
     environment["instanceUrl"] = "https://acme--uat.sandbox.my.salesforce.com"
-    response = cxone.adapters("PUT", f"/account-mappings/{created['mappingId']}",
-                              json={"name": "UAT org", "salesforceEnvironment": environment, "isSelected": True})
+    response = cxone.adapters(
+        "PUT",
+        f"/account-mappings/{created['mappingId']}",
+        json={"name": "UAT org", "salesforceEnvironment": environment, "isSelected": True},
+    )
     assert response.status_code == 200
     updated = response.json()
     assert updated["name"] == "UAT org" and "accessKeySecret" not in updated
@@ -130,10 +137,14 @@ def test_malformed_bodies_are_400_naming_the_field(cxone: Sandbox) -> None:
         (_mapping(isSelected="yes"), "isSelected"),
         (_mapping(extra=1), "extra"),
         ({k: v for k, v in MAPPING.items() if k != "salesforceEnvironment"}, "salesforceEnvironment"),
-        (_mapping(salesforceEnvironment={**MAPPING["salesforceEnvironment"], "instanceUrl": "http://acme.com"}),
-         "salesforceEnvironment.instanceUrl"),
-        (_mapping(salesforceEnvironment={**MAPPING["salesforceEnvironment"], "consumerSecret": None}),
-         "salesforceEnvironment.consumerSecret"),
+        (
+            _mapping(salesforceEnvironment={**MAPPING["salesforceEnvironment"], "instanceUrl": "http://acme.com"}),
+            "salesforceEnvironment.instanceUrl",
+        ),
+        (
+            _mapping(salesforceEnvironment={**MAPPING["salesforceEnvironment"], "consumerSecret": None}),
+            "salesforceEnvironment.consumerSecret",
+        ),
         (_mapping(salesforceEnvironment={**MAPPING["salesforceEnvironment"], "loginUrl": "x"}), "loginUrl"),
     ]
     for body, field in cases:

@@ -5,9 +5,15 @@ from __future__ import annotations
 from tests.sandbox.cxone.harness import Sandbox
 
 SALESFORCE_USERS = {
-    "ada.lovelace@example.com", "grace.hopper@example.com", "alan.turing@example.com",
-    "katherine.johnson@example.com", "edsger.dijkstra@example.com", "barbara.liskov@example.com",
-    "donald.knuth@example.com", "margaret.hamilton@example.com", "linus.torvalds@example.com",
+    "ada.lovelace@example.com",
+    "grace.hopper@example.com",
+    "alan.turing@example.com",
+    "katherine.johnson@example.com",
+    "edsger.dijkstra@example.com",
+    "barbara.liskov@example.com",
+    "donald.knuth@example.com",
+    "margaret.hamilton@example.com",
+    "linus.torvalds@example.com",
     "radia.perlman@example.com",
 }
 
@@ -19,7 +25,11 @@ def test_the_seeded_tenant_has_ten_agents_matching_the_salesforce_users_and_an_a
     assert emails > SALESFORCE_USERS and len(emails - SALESFORCE_USERS) == 1
     ada = next(a for a in body["agents"] if a["emailAddress"] == "ada.lovelace@example.com")
     assert (ada["firstName"], ada["lastName"], ada["teamName"], ada["isActive"]) == (
-        "Ada", "Lovelace", "Support Tier 1", True)
+        "Ada",
+        "Lovelace",
+        "Support Tier 1",
+        True,
+    )
     assert body["lastPollTime"].endswith("Z")
 
 
@@ -37,7 +47,7 @@ def test_agents_page_with_skip_and_top_and_links(cxone: Sandbox) -> None:
     assert first["_links"]["previous"] is None
     nxt = first["_links"]["next"]
     assert nxt.startswith(f"{cxone.base_url}/incontactapi/services/v34.0/agents?") and "skip=4" in nxt
-    second = cxone.call("GET", nxt[len(cxone.base_url):]).json()
+    second = cxone.call("GET", nxt[len(cxone.base_url) :]).json()
     assert [a["agentId"] for a in second["agents"]] == [100004, 100005, 100006, 100007]
     last = cxone.api("GET", "/agents?skip=8&top=4").json()
     assert len(last["agents"]) == 3 and last["_links"]["next"] is None and "skip=4" in last["_links"]["previous"]
@@ -69,8 +79,13 @@ def test_one_agent_by_id_or_user_id(cxone: Sandbox) -> None:
 
 
 def test_bad_query_values_are_400_naming_the_parameter(cxone: Sandbox) -> None:
-    for query, name in (("top=abc", "top"), ("top=0", "top"), ("skip=-1", "skip"), ("isActive=maybe", "isActive"),
-                        ("updatedSince=yesterday", "updatedSince")):
+    for query, name in (
+        ("top=abc", "top"),
+        ("top=0", "top"),
+        ("skip=-1", "skip"),
+        ("isActive=maybe", "isActive"),
+        ("updatedSince=yesterday", "updatedSince"),
+    ):
         response = cxone.api("GET", f"/agents?{query}")
         assert response.status_code == 400, query
         assert name in response.json()["error_description"]
@@ -87,8 +102,9 @@ def test_one_team_and_its_agents(cxone: Sandbox) -> None:
 
 
 def test_teams_are_created_in_a_batch_with_a_result_per_team(cxone: Sandbox) -> None:
-    response = cxone.api("POST", "/teams", json={"teams": [{"teamName": "Escalations"}, {"teamName": "Sales"},
-                                                           {"isActive": True}]})
+    response = cxone.api(
+        "POST", "/teams", json={"teams": [{"teamName": "Escalations"}, {"teamName": "Sales"}, {"isActive": True}]}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["errorCount"] == 2

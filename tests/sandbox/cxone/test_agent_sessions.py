@@ -44,7 +44,10 @@ def test_unavailable_with_a_reason_code_name_in_a_json_body(cxone: Sandbox) -> N
     assert response.status_code == 202
     state = _state(cxone, 100005)
     assert (state["agentStateName"], state["outStateId"], state["outStateDescription"]) == (
-        "Unavailable", 3003, "Meeting")
+        "Unavailable",
+        3003,
+        "Meeting",
+    )
 
 
 def test_setting_the_current_state_again_changes_nothing(cxone: Sandbox) -> None:
@@ -148,6 +151,7 @@ def test_a_session_can_be_started_through_the_api(cxone: Sandbox) -> None:
 
 # ------------------------------------------------------------------------------------------ softphone
 
+
 def test_the_softphone_validates_like_the_api(cxone: Sandbox) -> None:
     assert cxone.agent(100001, "state", {"state": "Available"}).status_code == 409  # not logged in
     cxone.agent(100001, "login")
@@ -160,9 +164,17 @@ def test_the_softphone_validates_like_the_api(cxone: Sandbox) -> None:
 
 
 def test_an_inactive_agent_cannot_log_in(cxone: Sandbox) -> None:
-    created = cxone.request("POST", "/__sandbox/cxone/agents", json={
-        "firstName": "Charles", "lastName": "Babbage", "emailAddress": "charles.babbage@example.com", "teamId": 2002,
-        "isActive": False})
+    created = cxone.request(
+        "POST",
+        "/__sandbox/cxone/agents",
+        json={
+            "firstName": "Charles",
+            "lastName": "Babbage",
+            "emailAddress": "charles.babbage@example.com",
+            "teamId": 2002,
+            "isActive": False,
+        },
+    )
     assert created.status_code == 201
     assert cxone.agent(created.json()["agentId"], "login").status_code == 400
 

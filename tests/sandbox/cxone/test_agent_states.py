@@ -45,7 +45,10 @@ def test_two_changes_between_polls_show_the_latest_state(cxone: Sandbox) -> None
     assert body["totalRecords"] == 1
     state = body["agentStates"][0]
     assert (state["agentStateName"], state["outStateId"], state["outStateDescription"]) == (
-        "Unavailable", 3002, "Lunch")
+        "Unavailable",
+        3002,
+        "Lunch",
+    )
 
 
 def test_changes_come_oldest_first_and_page_with_skip_and_top(cxone: Sandbox) -> None:
@@ -87,8 +90,7 @@ def test_every_change_is_recorded_with_who_caused_it(cxone: Sandbox) -> None:
     cxone.api("POST", f"/agent-sessions/{session}/state", params={"state": "Available"})
     cxone.agent(100001, "state", {"state": "Unavailable", "outStateId": 3001})
     cxone.agent(100001, "logout")
-    changes = [(c["agentStateName"], c["outStateDescription"], c["source"], c["actor"])
-               for c in cxone.history(100001)]
+    changes = [(c["agentStateName"], c["outStateDescription"], c["source"], c["actor"]) for c in cxone.history(100001)]
     assert changes == [
         ("Unavailable", "", "agent", "agent:100001"),
         ("Available", "", "api", "agent:100000"),

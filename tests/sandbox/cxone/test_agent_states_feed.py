@@ -37,19 +37,30 @@ class BetweenPages(HTTPAdapter):
 
 
 def _client(cxone: Sandbox, transport: HTTPAdapter) -> CxoneClient:
-    settings = CxoneSettings.from_mapping({
-        **SEEDED_CREDENTIALS, "CXONE_AUTH_URL": cxone.base_url, "CXONE_API_URL": cxone.base_url,
-        "REQUESTS_CA_BUNDLE": cxone.ca,
-    })  # fmt: skip
+    settings = CxoneSettings.from_mapping(
+        {
+            **SEEDED_CREDENTIALS,
+            "CXONE_AUTH_URL": cxone.base_url,
+            "CXONE_API_URL": cxone.base_url,
+            "REQUESTS_CA_BUNDLE": cxone.ca,
+        }
+    )
     return CxoneClient(settings, transport=transport, retry=RetryPolicy(attempts=1, budget=0))
 
 
 def _add_agents(cxone: Sandbox, count: int) -> list[int]:
     ids = []
     for n in range(count):
-        response = cxone.request("POST", "/__sandbox/cxone/agents", json={
-            "firstName": "Feed", "lastName": f"Agent{n}", "emailAddress": f"feed.agent{n}@example.com", "teamId": 2001,
-        })  # fmt: skip
+        response = cxone.request(
+            "POST",
+            "/__sandbox/cxone/agents",
+            json={
+                "firstName": "Feed",
+                "lastName": f"Agent{n}",
+                "emailAddress": f"feed.agent{n}@example.com",
+                "teamId": 2001,
+            },
+        )
         assert response.status_code == 201, response.text
         ids.append(response.json()["agentId"])
     return ids

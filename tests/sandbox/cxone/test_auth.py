@@ -18,6 +18,7 @@ def _claims(jwt: str) -> dict[str, object]:
 
 # ---------------------------------------------------------------------------------------------- grants
 
+
 def test_password_grant_with_an_access_key_and_basic_client_auth_returns_bearer_tokens(cxone: Sandbox) -> None:
     response = cxone.password_grant()
     assert response.status_code == 200
@@ -31,17 +32,24 @@ def test_password_grant_with_an_access_key_and_basic_client_auth_returns_bearer_
 
 
 def test_client_credentials_may_also_come_in_the_body(cxone: Sandbox) -> None:
-    response = cxone.token_request({
-        "grant_type": "password", "client_id": CLIENT[0], "client_secret": CLIENT[1],
-        "username": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_ID"],
-        "password": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_SECRET"],
-    }, basic=False)
+    response = cxone.token_request(
+        {
+            "grant_type": "password",
+            "client_id": CLIENT[0],
+            "client_secret": CLIENT[1],
+            "username": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_ID"],
+            "password": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_SECRET"],
+        },
+        basic=False,
+    )
     assert response.status_code == 200
 
 
 def test_an_access_key_secret_must_be_url_encoded_in_the_form(cxone: Sandbox) -> None:
-    raw = (f"grant_type=password&username={SEEDED_CREDENTIALS['CXONE_ACCESS_KEY_ID']}"
-           f"&password={SEEDED_CREDENTIALS['CXONE_ACCESS_KEY_SECRET']}")  # "+" becomes a space
+    raw = (
+        f"grant_type=password&username={SEEDED_CREDENTIALS['CXONE_ACCESS_KEY_ID']}"
+        f"&password={SEEDED_CREDENTIALS['CXONE_ACCESS_KEY_SECRET']}"
+    )  # "+" becomes a space
     response = cxone.token_request(raw, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
@@ -68,15 +76,21 @@ def test_refresh_token_grant_rotates_the_refresh_token(cxone: Sandbox) -> None:
 def test_refresh_needs_only_the_client_id(cxone: Sandbox) -> None:
     first = cxone.password_grant().json()
     response = cxone.token_request(
-        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": CLIENT[0]}, basic=False)
+        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": CLIENT[0]}, basic=False
+    )
     assert response.status_code == 200
 
 
 # ---------------------------------------------------------------------------------------------- errors
 
+
 def test_a_wrong_client_secret_is_invalid_client_401(cxone: Sandbox) -> None:
-    response = cxone.request("POST", "/auth/token", auth=(CLIENT[0], "wrong"), data={
-        "grant_type": "password", "username": "x", "password": "y"})
+    response = cxone.request(
+        "POST",
+        "/auth/token",
+        auth=(CLIENT[0], "wrong"),
+        data={"grant_type": "password", "username": "x", "password": "y"},
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert response.headers["WWW-Authenticate"].startswith("Basic")
@@ -116,12 +130,15 @@ def test_the_token_endpoint_takes_a_form_not_json(cxone: Sandbox) -> None:
 
 
 def test_a_repeated_form_parameter_is_invalid_request(cxone: Sandbox) -> None:
-    response = cxone.token_request("grant_type=client_credentials&grant_type=password",
-                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = cxone.token_request(
+        "grant_type=client_credentials&grant_type=password",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
 # ---------------------------------------------------------------------------------------------- expiry
+
 
 def test_an_expired_access_token_gets_401_and_a_refresh_still_works(cxone: Sandbox, clock: FakeClock) -> None:
     tokens = cxone.password_grant().json()
@@ -155,12 +172,14 @@ def test_the_api_needs_a_valid_bearer_token(cxone: Sandbox) -> None:
     assert cxone.request("GET", "/incontactapi/services/v34.0/agents").status_code == 401
     response = cxone.api("GET", "/agents", token="not-a-token")
     assert response.status_code == 401 and response.json()["error"] == "invalid_token"
-    lowercase = cxone.request("GET", "/incontactapi/services/v34.0/agents",
-                              headers={"Authorization": f"bearer {cxone.token}"})
+    lowercase = cxone.request(
+        "GET", "/incontactapi/services/v34.0/agents", headers={"Authorization": f"bearer {cxone.token}"}
+    )
     assert lowercase.status_code == 200
 
 
 # ------------------------------------------------------------------------------------------ discovery
+
 
 def test_openid_discovery_points_at_the_token_endpoint(cxone: Sandbox) -> None:
     body = cxone.request("GET", "/.well-known/openid-configuration").json()
@@ -182,19 +201,26 @@ def test_cxone_discovery_gives_the_api_endpoint_for_the_tenant_in_the_id_token(c
 
 
 def test_the_legacy_access_key_endpoint_returns_a_token_and_the_resource_server(cxone: Sandbox) -> None:
-    response = cxone.request("POST", "/authentication/v1/token/access-key", json={
-        "accessKeyId": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_ID"],
-        "accessKeySecret": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_SECRET"]})
+    response = cxone.request(
+        "POST",
+        "/authentication/v1/token/access-key",
+        json={
+            "accessKeyId": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_ID"],
+            "accessKeySecret": SEEDED_CREDENTIALS["CXONE_ACCESS_KEY_SECRET"],
+        },
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["resource_server_base_uri"] == f"{cxone.base_url}/inContactAPI/"
     assert cxone.api("GET", "/teams", token=body["access_token"]).status_code == 200
-    wrong = cxone.request("POST", "/authentication/v1/token/access-key",
-                          json={"accessKeyId": "x", "accessKeySecret": "y"})
+    wrong = cxone.request(
+        "POST", "/authentication/v1/token/access-key", json={"accessKeyId": "x", "accessKeySecret": "y"}
+    )
     assert wrong.status_code == 401
 
 
 # ------------------------------------------------------------------------------------------- versions
+
 
 def test_api_versions_2_to_34_are_served_with_a_case_insensitive_prefix(cxone: Sandbox) -> None:
     for prefix in ("/inContactAPI/services/v2.0", "/INCONTACTAPI/services/v23.0", "/incontactapi/Services/v34.0"):

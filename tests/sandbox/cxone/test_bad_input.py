@@ -62,10 +62,17 @@ def test_wrong_types_in_the_state_change_are_400(cxone: Sandbox) -> None:
         assert response.status_code == 400, body
 
 
-@pytest.mark.parametrize("query", [
-    "top=99999999999999999999999", "skip=1e3", "updatedSince=2024-13-45T99:00:00Z", "updatedSince=%00",
-    "isActive=%F0%9F%92%A5", "searchString=%25%27%22%5C",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "top=99999999999999999999999",
+        "skip=1e3",
+        "updatedSince=2024-13-45T99:00:00Z",
+        "updatedSince=%00",
+        "isActive=%F0%9F%92%A5",
+        "searchString=%25%27%22%5C",
+    ],
+)
 def test_odd_query_strings_never_fail(cxone: Sandbox, query: str) -> None:
     for path in ("/agents", "/agents/states", "/teams", "/unavailable-codes", "/teams/2001/agents"):
         response = cxone.api("GET", f"{path}?{query}")
@@ -73,8 +80,14 @@ def test_odd_query_strings_never_fail(cxone: Sandbox, query: str) -> None:
 
 
 def test_odd_path_ids_are_404_not_500(cxone: Sandbox) -> None:
-    for path in ("/agents/99999999999999999999999", "/teams/-1", "/teams/1e3/agents", "/unavailable-codes/%00",
-                 "/agents/%E2%98%83/states", "/access-keys/%2F..%2F"):
+    for path in (
+        "/agents/99999999999999999999999",
+        "/teams/-1",
+        "/teams/1e3/agents",
+        "/unavailable-codes/%00",
+        "/agents/%E2%98%83/states",
+        "/access-keys/%2F..%2F",
+    ):
         assert cxone.api("GET", path).status_code == 404, path
     assert cxone.api("POST", "/agent-sessions/%00/state?state=Available").status_code == 404
 
@@ -87,14 +100,16 @@ def test_the_token_endpoint_survives_garbage(cxone: Sandbox) -> None:
         ({}, b"\xff\xfe=\x00"),
         ({}, b"grant_type"),
     ):
-        response = cxone.request("POST", "/auth/token", data=body,
-                                 headers={"Content-Type": "application/x-www-form-urlencoded", **headers})
+        response = cxone.request(
+            "POST", "/auth/token", data=body, headers={"Content-Type": "application/x-www-form-urlencoded", **headers}
+        )
         assert 400 <= response.status_code < 500, (headers, body, response.text)
         assert "error" in response.json()
 
 
-def test_an_unexpected_failure_is_a_json_500_and_is_logged(cxone: Sandbox, monkeypatch: pytest.MonkeyPatch,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unexpected_failure_is_a_json_500_and_is_logged(
+    cxone: Sandbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(*args: Any) -> Any:
         raise RuntimeError("boom")
 

@@ -39,6 +39,9 @@ def test_reset_starts_again_from_the_seed(start: Any) -> None:
     assert second.api("GET", "/teams", token=token).status_code == 401
     assert second.adapters("GET", "/account-mappings").json() == {"accountMappings": []}
     assert [t["teamName"] for t in second.api("GET", "/teams").json()["teams"]] == [
-        "Support Tier 1", "Support Tier 2", "Sales"]
+        "Support Tier 1",
+        "Support Tier 2",
+        "Sales",
+    ]
     states = second.api("GET", "/agents/states").json()["agentStates"]
     assert {s["agentStateName"] for s in states} == {"LoggedOut"}

@@ -44,6 +44,7 @@ def _create(cxone: Sandbox, body: dict[str, Any]) -> Any:
 
 # ------------------------------------------------------------------------------------------- lifecycle
 
+
 def test_a_rule_is_created_read_replaced_and_deleted(cxone: Sandbox) -> None:
     response = _create(cxone, RULE)
     assert response.status_code == 201, response.text
@@ -54,12 +55,19 @@ def test_a_rule_is_created_read_replaced_and_deleted(cxone: Sandbox) -> None:
     assert cxone.adapters("GET", rule_path).json() == created
     assert cxone.adapters("GET", "/presence-rules").json() == {"presenceRules": [created]}
 
-    replaced = cxone.adapters("PUT", rule_path, json={"name": "Tier 1 voice v2", "teamIds": [2001],
-                                                      "publisherStateMap": RULE["publisherStateMap"][:1]})
+    replaced = cxone.adapters(
+        "PUT",
+        rule_path,
+        json={"name": "Tier 1 voice v2", "teamIds": [2001], "publisherStateMap": RULE["publisherStateMap"][:1]},
+    )
     assert replaced.status_code == 200
     body = replaced.json()
     assert (body["name"], body["priority"], body["subscriberStateMap"], body["agentIds"]) == (
-        "Tier 1 voice v2", 0, [], [])
+        "Tier 1 voice v2",
+        0,
+        [],
+        [],
+    )
     assert body["lastModified"] > created["lastModified"]
 
     assert cxone.adapters("DELETE", rule_path).status_code == 204
@@ -75,8 +83,12 @@ def test_priority_defaults_to_zero(cxone: Sandbox) -> None:
 
 
 def test_a_publisher_may_map_platform_states(cxone: Sandbox) -> None:
-    body = _rule(publisherStateMap=[{"from": {"state": state}, "to": ON_CALL} for state in
-                                    ("InboundContact", "OutboundContact", "InboundConsult", "Dialer", "LoggedOut")])
+    body = _rule(
+        publisherStateMap=[
+            {"from": {"state": state}, "to": ON_CALL}
+            for state in ("InboundContact", "OutboundContact", "InboundConsult", "Dialer", "LoggedOut")
+        ]
+    )
     assert _create(cxone, body).status_code == 201
 
 
@@ -87,6 +99,7 @@ def test_a_team_or_user_may_be_in_several_rules_at_different_priorities(cxone: S
 
 
 # ------------------------------------------------------------------------------------------ validation
+
 
 def _rejected(cxone: Sandbox, body: dict[str, Any], status: int, *fragments: str) -> None:
     response = _create(cxone, body)
@@ -109,8 +122,14 @@ def test_an_inactive_out_state_id_is_400(cxone: Sandbox) -> None:
 
 def test_an_out_state_id_must_be_assigned_to_every_team_of_the_rule(cxone: Sandbox) -> None:
     body = _rule(teamIds=[2001, 2003])  # Sales has no "Busy" (3005)
-    _rejected(cxone, body, 400, "subscriberStateMap[1].to.outStateId", "not assigned to team 2003 (Sales)",
-              "agent states are unavailable codes; you must apply these codes to teams")
+    _rejected(
+        cxone,
+        body,
+        400,
+        "subscriberStateMap[1].to.outStateId",
+        "not assigned to team 2003 (Sales)",
+        "agent states are unavailable codes; you must apply these codes to teams",
+    )
 
 
 def test_an_out_state_id_must_be_assigned_to_the_team_of_every_agent_of_the_rule(cxone: Sandbox) -> None:
@@ -128,8 +147,9 @@ def test_a_duplicate_publisher_source_is_400(cxone: Sandbox) -> None:
 
 def test_a_duplicate_subscriber_source_is_400_even_between_15_and_18_character_ids(cxone: Sandbox) -> None:
     body = _rule()
-    body["subscriberStateMap"].append({"from": {**AVAILABLE_CHATS, "statusId": "0N5000000000001"},
-                                       "to": {"state": "Unavailable", "outStateId": 3002}})
+    body["subscriberStateMap"].append(
+        {"from": {**AVAILABLE_CHATS, "statusId": "0N5000000000001"}, "to": {"state": "Unavailable", "outStateId": 3002}}
+    )
     _rejected(cxone, body, 400, "subscriberStateMap[3].from", "subscriberStateMap[0].from")
 
 
@@ -149,45 +169,74 @@ def test_an_empty_name_is_400_and_a_duplicate_name_409(cxone: Sandbox) -> None:
 
 def test_the_same_team_twice_at_one_priority_is_409(cxone: Sandbox) -> None:
     assert _create(cxone, RULE).status_code == 201
-    _rejected(cxone, _rule(name="Another", teamIds=[2002, 2001], agentIds=[],
-                           subscriberStateMap=[], publisherStateMap=[]), 409, "team 2001", "priority 0",
-              "Tier 1 voice")
+    _rejected(
+        cxone,
+        _rule(name="Another", teamIds=[2002, 2001], agentIds=[], subscriberStateMap=[], publisherStateMap=[]),
+        409,
+        "team 2001",
+        "priority 0",
+        "Tier 1 voice",
+    )
 
 
 def test_replacing_a_rule_does_not_conflict_with_itself(cxone: Sandbox) -> None:
     created = _create(cxone, RULE).json()
     assert cxone.adapters("PUT", f"/presence-rules/{created['ruleId']}", json=RULE).status_code == 200
-    other = _create(cxone, _rule(name="Other", teamIds=[2002], agentIds=[], publisherStateMap=[],
-                                 subscriberStateMap=[])).json()
+    other = _create(
+        cxone, _rule(name="Other", teamIds=[2002], agentIds=[], publisherStateMap=[], subscriberStateMap=[])
+    ).json()
     clash = cxone.adapters("PUT", f"/presence-rules/{other['ruleId']}", json=_rule(name="Other"))
     assert clash.status_code == 409
 
 
-@pytest.mark.parametrize(("change", "fragment"), [
-    ({"publisherStateMap": [{"from": {"state": "Available", "outStateId": 3001}, "to": BUSY}]},
-     "publisherStateMap[0].from.outStateId is only allowed with state Unavailable"),
-    ({"publisherStateMap": [{"from": {"state": "Unavailable", "outStateId": 0}, "to": BUSY}]},
-     "publisherStateMap[0].from.outStateId"),
-    ({"publisherStateMap": [{"from": {"state": "Napping"}, "to": BUSY}]}, "publisherStateMap[0].from.state"),
-    ({"publisherStateMap": [{"from": {"state": "Available"}}]}, "publisherStateMap[0].to is required"),
-    ({"publisherStateMap": [{"from": {"state": "Available"}, "to": {"previousState": False}}]},
-     "publisherStateMap[0].to.previousState must be true"),
-    ({"publisherStateMap": [{"from": {"state": "Available"}, "to": {"statusId": "005000000000001",
-                                                                     "developerName": "Busy"}}]},
-     "publisherStateMap[0].to.statusId"),
-    ({"publisherStateMap": [{"from": {"state": "Available"}, "to": {"statusId": "0N5000000000001AAA",
-                                                                     "developerName": "Busy Now"}}]},
-     "publisherStateMap[0].to.developerName"),
-    ({"subscriberStateMap": [{"from": BUSY, "to": {"state": "InboundContact"}}]},
-     "subscriberStateMap[0].to.state"),
-    ({"subscriberStateMap": [{"from": {"previousState": True}, "to": {"state": "Available"}}]},
-     "subscriberStateMap[0].from has unknown field"),
-    ({"subscriberStateMap": {"from": BUSY}}, "subscriberStateMap must be an array"),
-    ({"priority": -1}, "priority"),
-    ({"priority": "high"}, "priority"),
-    ({"teamIds": 2001}, "teamIds must be an array"),
-    ({"color": "blue"}, "unknown field(s) color"),
-])
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (
+            {"publisherStateMap": [{"from": {"state": "Available", "outStateId": 3001}, "to": BUSY}]},
+            "publisherStateMap[0].from.outStateId is only allowed with state Unavailable",
+        ),
+        (
+            {"publisherStateMap": [{"from": {"state": "Unavailable", "outStateId": 0}, "to": BUSY}]},
+            "publisherStateMap[0].from.outStateId",
+        ),
+        ({"publisherStateMap": [{"from": {"state": "Napping"}, "to": BUSY}]}, "publisherStateMap[0].from.state"),
+        ({"publisherStateMap": [{"from": {"state": "Available"}}]}, "publisherStateMap[0].to is required"),
+        (
+            {"publisherStateMap": [{"from": {"state": "Available"}, "to": {"previousState": False}}]},
+            "publisherStateMap[0].to.previousState must be true",
+        ),
+        (
+            {
+                "publisherStateMap": [
+                    {"from": {"state": "Available"}, "to": {"statusId": "005000000000001", "developerName": "Busy"}}
+                ]
+            },
+            "publisherStateMap[0].to.statusId",
+        ),
+        (
+            {
+                "publisherStateMap": [
+                    {
+                        "from": {"state": "Available"},
+                        "to": {"statusId": "0N5000000000001AAA", "developerName": "Busy Now"},
+                    }
+                ]
+            },
+            "publisherStateMap[0].to.developerName",
+        ),
+        ({"subscriberStateMap": [{"from": BUSY, "to": {"state": "InboundContact"}}]}, "subscriberStateMap[0].to.state"),
+        (
+            {"subscriberStateMap": [{"from": {"previousState": True}, "to": {"state": "Available"}}]},
+            "subscriberStateMap[0].from has unknown field",
+        ),
+        ({"subscriberStateMap": {"from": BUSY}}, "subscriberStateMap must be an array"),
+        ({"priority": -1}, "priority"),
+        ({"priority": "high"}, "priority"),
+        ({"teamIds": 2001}, "teamIds must be an array"),
+        ({"color": "blue"}, "unknown field(s) color"),
+    ],
+)
 def test_malformed_fields_are_400_naming_the_field(cxone: Sandbox, change: dict[str, Any], fragment: str) -> None:
     _rejected(cxone, _rule(**change), 400, fragment)
 
@@ -200,8 +249,10 @@ def test_unknown_rule_ids_are_404(cxone: Sandbox) -> None:
 
 
 def test_plain_unavailable_without_a_reason_code_is_a_valid_rule_state(cxone: Sandbox) -> None:
-    rule = _rule(publisherStateMap=[{"from": {"state": "Unavailable"}, "to": BUSY}],
-                 subscriberStateMap=[{"from": BUSY, "to": {"state": "Unavailable"}}])
+    rule = _rule(
+        publisherStateMap=[{"from": {"state": "Unavailable"}, "to": BUSY}],
+        subscriberStateMap=[{"from": BUSY, "to": {"state": "Unavailable"}}],
+    )
     created = _create(cxone, rule)
     assert created.status_code == 201, created.text
     assert created.json()["subscriberStateMap"][0]["to"] == {"state": "Unavailable"}

@@ -33,7 +33,13 @@ def test_codes_are_created_read_updated_and_deactivated(cxone: Sandbox) -> None:
     assert created.status_code == 200
     code_id = created.json()["id"]
     assert cxone.api("GET", f"/unavailable-codes/{code_id}").json()["unavailableCode"] == {
-        "id": code_id, "name": "Coaching", "isActive": True, "isACW": False, "agentTimeout": None, "notes": "1:1"}
+        "id": code_id,
+        "name": "Coaching",
+        "isActive": True,
+        "isACW": False,
+        "agentTimeout": None,
+        "notes": "1:1",
+    }
     assert cxone.api("PUT", f"/unavailable-codes/{code_id}", json={"name": "Coaching 1:1"}).status_code == 204
     assert cxone.api("PATCH", f"/unavailable-codes/{code_id}/status?isActive=false").status_code == 204
     code = cxone.api("GET", f"/unavailable-codes/{code_id}").json()["unavailableCode"]
@@ -71,8 +77,9 @@ def test_put_adds_codes_to_a_team(cxone: Sandbox) -> None:
 
 
 def test_codes_are_removed_from_a_team(cxone: Sandbox) -> None:
-    response = cxone.api("DELETE", "/teams/2001/unavailable-codes", json={"codes": [{"outstateId": "3005"},
-                                                                                   {"outstateId": 3003}]})
+    response = cxone.api(
+        "DELETE", "/teams/2001/unavailable-codes", json={"codes": [{"outstateId": "3005"}, {"outstateId": 3003}]}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["errorCount"] == 1 and body["codeResults"][1]["outstateId"] == 3003

@@ -23,18 +23,23 @@ def org(shared_sandbox: SandboxHandle, module_sf: Salesforce) -> Any:
 
 
 def command(org: Org, reference: str, status_id: str, command_id: str, **extra: Any) -> dict[str, Any]:
-    return {"method": "POST", "url": f"/services/data/v{org.sf.sf_version}/sobjects/Omni_Presence_Command__e",
-            "referenceId": reference,
-            "body": {"UserId__c": org.user_id(AGENT), "StatusId__c": status_id, "CommandId__c": command_id, **extra}}
+    return {
+        "method": "POST",
+        "url": f"/services/data/v{org.sf.sf_version}/sobjects/Omni_Presence_Command__e",
+        "referenceId": reference,
+        "body": {"UserId__c": org.user_id(AGENT), "StatusId__c": status_id, "CommandId__c": command_id, **extra},
+    }
 
 
 def composite(org: Org, *subrequests: dict[str, Any], all_or_none: bool = False) -> Any:
-    return org.sf.restful("composite", method="POST",
-                          json={"allOrNone": all_or_none, "compositeRequest": list(subrequests)})
+    return org.sf.restful(
+        "composite", method="POST", json={"allOrNone": all_or_none, "compositeRequest": list(subrequests)}
+    )
 
 
-def test_each_subrequest_is_answered_in_order_and_the_call_counts_once(org: Org, unique: str,
-                                                                      shared_sandbox: SandboxHandle) -> None:
+def test_each_subrequest_is_answered_in_order_and_the_call_counts_once(
+    org: Org, unique: str, shared_sandbox: SandboxHandle
+) -> None:
     define_command_event(org.sf)
     on, away = org.status(f"Comp_on_{unique}", "sfdc_phone"), org.status(f"Comp_away_{unique}")
     org.console("login", user=AGENT, status=on)
@@ -60,8 +65,9 @@ def test_a_failing_subrequest_does_not_stop_the_others(org: Org, unique: str) ->
     on = org.status(f"Comp_ok_{unique}", "sfdc_phone")
     org.console("login", user=AGENT, status=on)
 
-    answer = composite(org, command(org, "bad", on, uuid.uuid4().hex, Colour__c="red"),
-                       command(org, "good", on, uuid.uuid4().hex))
+    answer = composite(
+        org, command(org, "bad", on, uuid.uuid4().hex, Colour__c="red"), command(org, "good", on, uuid.uuid4().hex)
+    )
 
     bad, good = answer["compositeResponse"]
     assert bad["httpStatusCode"] == 400 and bad["body"][0]["errorCode"] == "INVALID_FIELD"
@@ -84,18 +90,32 @@ def test_the_request_log_lists_the_subrequests(org: Org, unique: str, shared_san
     assert [(e["method"], e["status"], e["seq"]) for e in operations] == [("POST", 201, call["seq"])] * 2
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"allOrNone": True, "compositeRequest": [{"method": "GET", "url": "/x", "referenceId": "a"}]}, "allOrNone"),
-    ({"compositeRequest": []}, "1 to 25"),
-    ({"compositeRequest": [{"method": "GET", "url": "/services/data/v59.0/limits", "referenceId": "a"}] * 2},
-     "Duplicate referenceId"),
-    ({"compositeRequest": [{"method": "GET", "url": "/services/data/v59.0/sobjects/@{a.id}", "referenceId": "b"}]},
-     "references between subrequests"),
-    ({"compositeRequest": [{"method": "TRACE", "url": "/services/data/v59.0/limits", "referenceId": "a"}]},
-     "method must be one of"),
-])
-def test_requests_the_sandbox_cannot_run_are_refused_with_a_reason(org: Org, body: dict[str, Any],
-                                                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"allOrNone": True, "compositeRequest": [{"method": "GET", "url": "/x", "referenceId": "a"}]}, "allOrNone"),
+        ({"compositeRequest": []}, "1 to 25"),
+        (
+            {"compositeRequest": [{"method": "GET", "url": "/services/data/v59.0/limits", "referenceId": "a"}] * 2},
+            "Duplicate referenceId",
+        ),
+        (
+            {
+                "compositeRequest": [
+                    {"method": "GET", "url": "/services/data/v59.0/sobjects/@{a.id}", "referenceId": "b"}
+                ]
+            },
+            "references between subrequests",
+        ),
+        (
+            {"compositeRequest": [{"method": "TRACE", "url": "/services/data/v59.0/limits", "referenceId": "a"}]},
+            "method must be one of",
+        ),
+    ],
+)
+def test_requests_the_sandbox_cannot_run_are_refused_with_a_reason(
+    org: Org, body: dict[str, Any], message: str
+) -> None:
     with pytest.raises(SalesforceMalformedRequest) as raised:
         org.sf.restful("composite", method="POST", json=body)
 
@@ -104,8 +124,11 @@ def test_requests_the_sandbox_cannot_run_are_refused_with_a_reason(org: Org, bod
 
 
 def test_a_subrequest_for_another_api_version_is_refused_alone(org: Org) -> None:
-    answer = composite(org, {"method": "GET", "url": "/services/data/v58.0/limits", "referenceId": "old"},
-                       {"method": "GET", "url": f"/services/data/v{org.sf.sf_version}/limits", "referenceId": "ok"})
+    answer = composite(
+        org,
+        {"method": "GET", "url": "/services/data/v58.0/limits", "referenceId": "old"},
+        {"method": "GET", "url": f"/services/data/v{org.sf.sf_version}/limits", "referenceId": "ok"},
+    )
 
     old, ok = answer["compositeResponse"]
     assert old["httpStatusCode"] == 400 and "must start with" in old["body"][0]["message"]

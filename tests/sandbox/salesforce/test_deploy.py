@@ -34,16 +34,20 @@ def make_zip(files: dict[str, str]) -> io.BytesIO:
 def package_xml(*types: tuple[str, str]) -> str:
     """A manifest: package.xml, or a destructiveChanges*.xml (the same format)."""
     blocks = "".join(f"<types><members>{m}</members><name>{t}</name></types>" for t, m in types)
-    return (f'<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata">'
-            f"{blocks}<version>59.0</version></Package>")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><Package xmlns="http://soap.sforce.com/2006/04/metadata">'
+        f"{blocks}<version>59.0</version></Package>"
+    )
 
 
 def event_object(label: str) -> str:
-    return ('<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">'
-            "<deploymentStatus>Deployed</deploymentStatus><eventType>HighVolume</eventType>"
-            "<fields><fullName>Note__c</fullName><label>Note</label><length>255</length><type>Text</type></fields>"
-            f"<label>{label}</label><pluralLabel>{label}s</pluralLabel>"
-            "<publishBehavior>PublishAfterCommit</publishBehavior></CustomObject>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">'
+        "<deploymentStatus>Deployed</deploymentStatus><eventType>HighVolume</eventType>"
+        "<fields><fullName>Note__c</fullName><label>Note</label><length>255</length><type>Text</type></fields>"
+        f"<label>{label}</label><pluralLabel>{label}s</pluralLabel>"
+        "<publishBehavior>PublishAfterCommit</publishBehavior></CustomObject>"
+    )
 
 
 def deploy(sf: Salesforce, archive: io.BytesIO, **options: object) -> dict[str, Any]:
@@ -83,44 +87,62 @@ def test_a_zip_without_package_xml_fails_with_a_component_failure(sf: Salesforce
 
     assert status["state"] == "Failed"
     assert status["deployment_detail"]["errors"] == [
-        {"type": None, "file": "package.xml", "status": "Error", "message": "No package.xml found"}]
+        {"type": None, "file": "package.xml", "status": "Error", "message": "No package.xml found"}
+    ]
 
 
 def test_an_unknown_type_fails_and_rolls_back_the_rest(sf: Salesforce, unique: str) -> None:
     name = f"Ping_{unique}__e"
-    status = deploy(sf, make_zip({
-        "package.xml": package_xml(("CustomObject", name), ("Flow", "Anything")),
-        f"objects/{name}.object": event_object("Ping")}))
+    status = deploy(
+        sf,
+        make_zip(
+            {
+                "package.xml": package_xml(("CustomObject", name), ("Flow", "Anything")),
+                f"objects/{name}.object": event_object("Ping"),
+            }
+        ),
+    )
 
     assert status["state"] == "Failed"
     assert status["deployment_detail"]["deployed_count"] == "0"
-    assert status["deployment_detail"]["errors"] == [{
-        "type": "Flow", "file": "package.xml", "status": "Error",
-        "message": "Unknown type name 'Flow' specified in package.xml"}]
+    assert status["deployment_detail"]["errors"] == [
+        {
+            "type": "Flow",
+            "file": "package.xml",
+            "status": "Error",
+            "message": "Unknown type name 'Flow' specified in package.xml",
+        }
+    ]
     assert name not in listed(sf, "CustomObject")
 
 
 def test_without_rollback_the_good_components_deploy(sf: Salesforce, unique: str) -> None:
     name = f"Pong_{unique}__e"
     # sandbox=True: simple-salesforce leaves rollbackOnError as given (False by default)
-    async_id = sf.deploy(make_zip({
-        "package.xml": package_xml(("CustomObject", name), ("ApexClass", "Missing")),
-        f"objects/{name}.object": event_object("Pong")}), sandbox=True)["asyncId"]
+    async_id = sf.deploy(
+        make_zip(
+            {
+                "package.xml": package_xml(("CustomObject", name), ("ApexClass", "Missing")),
+                f"objects/{name}.object": event_object("Pong"),
+            }
+        ),
+        sandbox=True,
+    )["asyncId"]
     assert async_id is not None
     status: dict[str, Any] = dict(sf.checkDeployStatus(async_id))
 
     assert status["state"] == "SucceededPartial"
     assert status["deployment_detail"]["deployed_count"] == "1"
     assert status["deployment_detail"]["errors"][0]["message"] == (
-        "An object 'Missing' of type ApexClass was named in package.xml, but was not found in zipped directory")
+        "An object 'Missing' of type ApexClass was named in package.xml, but was not found in zipped directory"
+    )
     assert getattr(sf, name).create({"Note__c": "hi"})["success"] is True
 
 
 def test_a_bad_component_names_its_problem(sf: Salesforce, unique: str) -> None:
     name = f"Bad_{unique}__e"
     bad = event_object("Bad").replace("<type>Text</type>", "<type>Lookup</type>")
-    status = deploy(sf, make_zip({"package.xml": package_xml(("CustomObject", name)),
-                                  f"objects/{name}.object": bad}))
+    status = deploy(sf, make_zip({"package.xml": package_xml(("CustomObject", name)), f"objects/{name}.object": bad}))
 
     assert status["state"] == "Failed"
     [error] = status["deployment_detail"]["errors"]
@@ -135,8 +157,10 @@ RUN_BRIDGE_TESTS = {"testLevel": "RunSpecifiedTests", "tests": ["OmniPresenceBri
 
 def apex_class(name: str, *, test: bool) -> dict[str, str]:
     body = ("@IsTest\nprivate class " if test else "public class ") + name + " {}\n"
-    meta = ('<?xml version="1.0" encoding="UTF-8"?><ApexClass xmlns="http://soap.sforce.com/2006/04/metadata">'
-            "<apiVersion>59.0</apiVersion><status>Active</status></ApexClass>")
+    meta = (
+        '<?xml version="1.0" encoding="UTF-8"?><ApexClass xmlns="http://soap.sforce.com/2006/04/metadata">'
+        "<apiVersion>59.0</apiVersion><status>Active</status></ApexClass>"
+    )
     return {f"classes/{name}.cls": body, f"classes/{name}.cls-meta.xml": meta}
 
 
@@ -150,8 +174,11 @@ def test_the_bridge_deploys_running_its_own_test_class(sf: Salesforce) -> None:
 def test_a_test_class_already_in_the_org_can_be_run(sf: Salesforce, unique: str) -> None:
     deploy(sf, io.BytesIO(bridge_package().zip_bytes))
     name = f"Ping_{unique}__e"
-    status = deploy(sf, make_zip({"package.xml": package_xml(("CustomObject", name)),
-                                  f"objects/{name}.object": event_object("Ping")}), **RUN_BRIDGE_TESTS)
+    status = deploy(
+        sf,
+        make_zip({"package.xml": package_xml(("CustomObject", name)), f"objects/{name}.object": event_object("Ping")}),
+        **RUN_BRIDGE_TESTS,
+    )
 
     assert status["state"] == "Succeeded", status
     assert name in listed(sf, "CustomObject")
@@ -159,23 +186,32 @@ def test_a_test_class_already_in_the_org_can_be_run(sf: Salesforce, unique: str)
 
 def test_a_test_class_that_is_nowhere_fails_the_deploy_and_nothing_is_written(sf: Salesforce, unique: str) -> None:
     name = f"Ping_{unique}__e"
-    status = deploy(sf, make_zip({"package.xml": package_xml(("CustomObject", name)),
-                                  f"objects/{name}.object": event_object("Ping")}),
-                    testLevel="RunSpecifiedTests", tests=[f"Missing_{unique}_Test"])
+    status = deploy(
+        sf,
+        make_zip({"package.xml": package_xml(("CustomObject", name)), f"objects/{name}.object": event_object("Ping")}),
+        testLevel="RunSpecifiedTests",
+        tests=[f"Missing_{unique}_Test"],
+    )
 
     assert status["state"] == "Failed"
     assert status["unit_test_detail"]["failed_count"] == "1"
     [failure] = status["unit_test_detail"]["errors"]
     assert failure["class"] == f"Missing_{unique}_Test"
-    assert failure["message"] == (f"This class name's value is invalid: Missing_{unique}_Test. Provide the name of "
-                                  "an Apex class that has test methods.")
+    assert failure["message"] == (
+        f"This class name's value is invalid: Missing_{unique}_Test. Provide the name of "
+        "an Apex class that has test methods."
+    )
     assert name not in listed(sf, "CustomObject"), "a failed test fails the whole deploy"
 
 
 def test_a_class_without_isTest_cannot_be_run_as_a_test(sf: Salesforce, unique: str) -> None:
     name = f"Plain_{unique}"
-    status = deploy(sf, make_zip({"package.xml": package_xml(("ApexClass", name)), **apex_class(name, test=False)}),
-                    testLevel="RunSpecifiedTests", tests=[name])
+    status = deploy(
+        sf,
+        make_zip({"package.xml": package_xml(("ApexClass", name)), **apex_class(name, test=False)}),
+        testLevel="RunSpecifiedTests",
+        tests=[name],
+    )
 
     assert status["state"] == "Failed"
     assert [e["class"] for e in status["unit_test_detail"]["errors"]] == [name]
@@ -206,8 +242,10 @@ def deploy_result(sf: Salesforce, archive: io.BytesIO, **options: object) -> Any
 
 def messages(result: Any, tag: str) -> list[dict[str, str]]:
     ns = {"mt": "http://soap.sforce.com/2006/04/metadata"}
-    return [{child.tag.rpartition("}")[2]: child.text or "" for child in node}
-            for node in result.findall(f"mt:details/mt:{tag}", ns)]
+    return [
+        {child.tag.rpartition("}")[2]: child.text or "" for child in node}
+        for node in result.findall(f"mt:details/mt:{tag}", ns)
+    ]
 
 
 def text(result: Any, name: str) -> str:
@@ -221,11 +259,16 @@ def test_the_removal_zip_deletes_the_bridge_and_its_events_stop_being_publishabl
     result = deploy_result(sf, io.BytesIO(bridge_removal_package().zip_bytes), ignoreWarnings=True)
 
     assert (text(result, "status"), text(result, "numberComponentsDeployed")) == ("Succeeded", "6")
-    assert {(m["componentType"], m["fullName"]) for m in messages(result, "componentSuccesses")
-            if m["deleted"] == "true"} == {
-        ("ApexClass", "OmniPresenceBridgeController"), ("ApexClass", "OmniPresenceBridgeControllerTest"),
-        ("AuraDefinitionBundle", "omniPresenceBridgeUtility"), ("LightningComponentBundle", "omniPresenceBridge"),
-        ("CustomObject", "Omni_Presence_Command__e"), ("CustomObject", "Omni_Presence_Result__e")}
+    assert {
+        (m["componentType"], m["fullName"]) for m in messages(result, "componentSuccesses") if m["deleted"] == "true"
+    } == {
+        ("ApexClass", "OmniPresenceBridgeController"),
+        ("ApexClass", "OmniPresenceBridgeControllerTest"),
+        ("AuraDefinitionBundle", "omniPresenceBridgeUtility"),
+        ("LightningComponentBundle", "omniPresenceBridge"),
+        ("CustomObject", "Omni_Presence_Command__e"),
+        ("CustomObject", "Omni_Presence_Result__e"),
+    }
     assert not {"Omni_Presence_Command__e", "Omni_Presence_Result__e"} & listed(sf, "CustomObject")
     assert not {"OmniPresenceBridgeController", "OmniPresenceBridgeControllerTest"} & listed(sf, "ApexClass")
     assert "omniPresenceBridgeUtility" not in listed(sf, "AuraDefinitionBundle")
@@ -241,9 +284,11 @@ def test_deleting_what_is_gone_is_a_warning_that_fails_unless_warnings_are_ignor
     strict = deploy_result(sf, io.BytesIO(bridge_removal_package().zip_bytes))
     assert text(strict, "status") == "Failed"
     failures = messages(strict, "componentFailures")
-    assert {"problemType": "Warning", "problem": "No ApexClass named: OmniPresenceBridgeController found",
-            "componentType": "ApexClass"}.items() <= next(
-        f for f in failures if f["fullName"] == "OmniPresenceBridgeController").items()
+    assert {
+        "problemType": "Warning",
+        "problem": "No ApexClass named: OmniPresenceBridgeController found",
+        "componentType": "ApexClass",
+    }.items() <= next(f for f in failures if f["fullName"] == "OmniPresenceBridgeController").items()
     assert len(failures) == 6
 
     lenient = deploy_result(sf, io.BytesIO(bridge_removal_package().zip_bytes), ignoreWarnings=True)
@@ -255,21 +300,38 @@ def test_deleting_what_is_gone_is_a_warning_that_fails_unless_warnings_are_ignor
 
 def test_post_deletions_follow_the_package_and_an_unknown_type_fails_it_all(sf: Salesforce, unique: str) -> None:
     old, new = f"Old_{unique}__e", f"New_{unique}__e"
-    deploy(sf, make_zip({"package.xml": package_xml(("CustomObject", old)),
-                         f"objects/{old}.object": event_object("Old")}))
+    deploy(
+        sf, make_zip({"package.xml": package_xml(("CustomObject", old)), f"objects/{old}.object": event_object("Old")})
+    )
 
-    status = deploy(sf, make_zip({"package.xml": package_xml(("CustomObject", new)),
-                                  f"objects/{new}.object": event_object("New"),
-                                  "destructiveChangesPost.xml": package_xml(("CustomObject", old))}))
+    status = deploy(
+        sf,
+        make_zip(
+            {
+                "package.xml": package_xml(("CustomObject", new)),
+                f"objects/{new}.object": event_object("New"),
+                "destructiveChangesPost.xml": package_xml(("CustomObject", old)),
+            }
+        ),
+    )
     assert status["state"] == "Succeeded", status
     assert new in listed(sf, "CustomObject") and old not in listed(sf, "CustomObject")
 
-    refused = deploy(sf, make_zip({"package.xml": package_xml(),
-                                   "destructiveChanges.xml": package_xml(("CustomObject", new), ("Flow", "F"))}))
+    refused = deploy(
+        sf,
+        make_zip(
+            {"package.xml": package_xml(), "destructiveChanges.xml": package_xml(("CustomObject", new), ("Flow", "F"))}
+        ),
+    )
     assert refused["state"] == "Failed"
-    assert refused["deployment_detail"]["errors"] == [{
-        "type": "Flow", "file": "destructiveChanges.xml", "status": "Error",
-        "message": "Unknown type name 'Flow' specified in destructiveChanges.xml"}]
+    assert refused["deployment_detail"]["errors"] == [
+        {
+            "type": "Flow",
+            "file": "destructiveChanges.xml",
+            "status": "Error",
+            "message": "Unknown type name 'Flow' specified in destructiveChanges.xml",
+        }
+    ]
     assert new in listed(sf, "CustomObject"), "rolled back: nothing deleted"
 
 
@@ -278,9 +340,12 @@ def test_a_test_class_the_deploy_deletes_cannot_be_the_one_it_runs(sf: Salesforc
     deploy(sf, make_zip({"package.xml": package_xml(("ApexClass", name)), **apex_class(name, test=True)}))
     assert name in listed(sf, "ApexClass")
 
-    status = deploy(sf, make_zip({"package.xml": package_xml(),
-                                  "destructiveChanges.xml": package_xml(("ApexClass", name))}),
-                    testLevel="RunSpecifiedTests", tests=[name])
+    status = deploy(
+        sf,
+        make_zip({"package.xml": package_xml(), "destructiveChanges.xml": package_xml(("ApexClass", name))}),
+        testLevel="RunSpecifiedTests",
+        tests=[name],
+    )
     assert status["state"] == "Failed"
     assert [e["class"] for e in status["unit_test_detail"]["errors"]] == [name]
     assert name in listed(sf, "ApexClass")

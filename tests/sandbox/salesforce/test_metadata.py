@@ -28,8 +28,10 @@ def status(sf: Salesforce, name: str, label: str, *channels: str) -> Any:
 
 
 def channels_of(sf: Salesforce, name: str) -> list[str]:
-    rows = sf.query("SELECT ServiceChannel.DeveloperName FROM ServiceChannelStatus "
-                    f"WHERE ServicePresenceStatus.DeveloperName = '{name}' ORDER BY ServiceChannel.DeveloperName")
+    rows = sf.query(
+        "SELECT ServiceChannel.DeveloperName FROM ServiceChannelStatus "
+        f"WHERE ServicePresenceStatus.DeveloperName = '{name}' ORDER BY ServiceChannel.DeveloperName"
+    )
     return [r["ServiceChannel"]["DeveloperName"] for r in rows["records"]]
 
 
@@ -118,8 +120,12 @@ def test_list_metadata_returns_file_properties(sf: Salesforce, unique: str) -> N
 
 def connected_app(sf: Salesforce, name: str, **oauth: Any) -> Any:
     config = {"callbackUrl": "https://app.example.com/cb", "scopes": ["Api", "RefreshToken"], **oauth}
-    return sf.mdapi.ConnectedApp(fullName=name, label=name, contactEmail="ops@example.com",
-                                 oauthConfig=sf.mdapi.ConnectedAppOauthConfig(**config))
+    return sf.mdapi.ConnectedApp(
+        fullName=name,
+        label=name,
+        contactEmail="ops@example.com",
+        oauthConfig=sf.mdapi.ConnectedAppOauthConfig(**config),
+    )
 
 
 def test_connected_app_creation_is_restricted_unless_the_org_allows_it(
@@ -141,13 +147,16 @@ def test_the_connected_app_secret_works_for_oauth(
     shared_sandbox: SandboxHandle, sf: Salesforce, sandbox_env: dict[str, str], unique: str
 ) -> None:
     put_settings(shared_sandbox, allowConnectedAppCreation=True)
-    sf.mdapi.ConnectedApp.create([connected_app(sf, f"Login_{unique}", consumerKey=f"key{unique}",
-                                                consumerSecret=f"Secret{unique}")])
+    sf.mdapi.ConnectedApp.create(
+        [connected_app(sf, f"Login_{unique}", consumerKey=f"key{unique}", consumerSecret=f"Secret{unique}")]
+    )
 
     assert token(sandbox_env, client_id=f"key{unique}", client_secret=f"Secret{unique}").status_code == 200
     sf.mdapi.ConnectedApp.delete([f"Login_{unique}"])
-    assert token(sandbox_env, client_id=f"key{unique}", client_secret=f"Secret{unique}").json()["error"] == \
-        "invalid_client_id"
+    assert (
+        token(sandbox_env, client_id=f"key{unique}", client_secret=f"Secret{unique}").json()["error"]
+        == "invalid_client_id"
+    )
 
 
 def test_a_scope_outside_the_wsdl_enum_is_a_soap_fault(
@@ -164,12 +173,27 @@ def create_eca(sf: Salesforce, name: str, **global_settings: Any) -> None:
     sf.mdapi.ExternalClientApplication.create(
         [sf.mdapi.ExternalClientApplication(fullName=name, label=name, contactEmail="ops@example.com")]
     )
-    sf.mdapi.ExtlClntAppGlobalOauthSettings.create([sf.mdapi.ExtlClntAppGlobalOauthSettings(
-        fullName=f"{name}_glbloauth", externalClientApplication=name, label=name,
-        callbackUrl="https://app.example.com/cb", **global_settings)])
-    sf.mdapi.ExtlClntAppOauthSettings.create([sf.mdapi.ExtlClntAppOauthSettings(
-        fullName=f"{name}_oauth", externalClientApplication=name, label=name,
-        commaSeparatedOauthScopes="Api, RefreshToken")])
+    sf.mdapi.ExtlClntAppGlobalOauthSettings.create(
+        [
+            sf.mdapi.ExtlClntAppGlobalOauthSettings(
+                fullName=f"{name}_glbloauth",
+                externalClientApplication=name,
+                label=name,
+                callbackUrl="https://app.example.com/cb",
+                **global_settings,
+            )
+        ]
+    )
+    sf.mdapi.ExtlClntAppOauthSettings.create(
+        [
+            sf.mdapi.ExtlClntAppOauthSettings(
+                fullName=f"{name}_oauth",
+                externalClientApplication=name,
+                label=name,
+                commaSeparatedOauthScopes="Api, RefreshToken",
+            )
+        ]
+    )
 
 
 def test_external_client_app_secret_is_never_read_back(
@@ -189,8 +213,15 @@ def test_external_client_app_secret_is_never_read_back(
 
 def test_eca_settings_must_reference_an_existing_app(sf: Salesforce, unique: str) -> None:
     with pytest.raises(Exception, match="INVALID_CROSS_REFERENCE_KEY"):
-        sf.mdapi.ExtlClntAppOauthSettings.create([sf.mdapi.ExtlClntAppOauthSettings(
-            fullName=f"Orphan_{unique}", externalClientApplication=f"Nope_{unique}", commaSeparatedOauthScopes="Api")])
+        sf.mdapi.ExtlClntAppOauthSettings.create(
+            [
+                sf.mdapi.ExtlClntAppOauthSettings(
+                    fullName=f"Orphan_{unique}",
+                    externalClientApplication=f"Nope_{unique}",
+                    commaSeparatedOauthScopes="Api",
+                )
+            ]
+        )
 
 
 def test_reading_the_eca_secret_through_connect_rest_needs_the_org_setting(
@@ -204,16 +235,28 @@ def test_reading_the_eca_secret_through_connect_rest_needs_the_org_setting(
     assert rest(sandbox_env, "GET", path, params={"part": "secret"}).status_code == 403
     put_settings(shared_sandbox, enableClientSecretInRestApiAccess=True)
     assert rest(sandbox_env, "GET", path, params={"part": "keyandsecret"}).json() == {
-        "key": key, "secret": f"CredsSecret{unique}"}
+        "key": key,
+        "secret": f"CredsSecret{unique}",
+    }
     assert rest(sandbox_env, "GET", path, params={"part": "key"}).json() == {"key": key}
 
 
 def test_a_platform_event_is_deployed_with_custom_object_metadata(sf: Salesforce, unique: str) -> None:
     name = f"Ping_{unique}__e"
     field = sf.mdapi.CustomField(fullName="Note__c", label="Note", type="Text", length=255)
-    sf.mdapi.CustomObject.create([sf.mdapi.CustomObject(
-        fullName=name, label="Ping", pluralLabel="Pings", deploymentStatus="Deployed", eventType="HighVolume",
-        publishBehavior="PublishAfterCommit", fields=[field])])
+    sf.mdapi.CustomObject.create(
+        [
+            sf.mdapi.CustomObject(
+                fullName=name,
+                label="Ping",
+                pluralLabel="Pings",
+                deploymentStatus="Deployed",
+                eventType="HighVolume",
+                publishBehavior="PublishAfterCommit",
+                fields=[field],
+            )
+        ]
+    )
 
     published = getattr(sf, name).create({"Note__c": "hello"})
     assert published["success"] is True
@@ -222,9 +265,13 @@ def test_a_platform_event_is_deployed_with_custom_object_metadata(sf: Salesforce
 
 
 def soap(env: dict[str, str], body: bytes) -> requests.Response:
-    return requests.post(f"{env['SF_LOGIN_URL']}/services/Soap/m/59.0", data=body,
-                         headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
-                         verify=env["REQUESTS_CA_BUNDLE"], timeout=10)
+    return requests.post(
+        f"{env['SF_LOGIN_URL']}/services/Soap/m/59.0",
+        data=body,
+        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
+        verify=env["REQUESTS_CA_BUNDLE"],
+        timeout=10,
+    )
 
 
 ENTITY_BOMB = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><x>&e;</x>'

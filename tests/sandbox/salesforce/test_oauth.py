@@ -63,8 +63,13 @@ def test_client_credentials_grant_uses_basic_auth_and_the_run_as_user(sandbox_en
     assert response.status_code == 200
     body = response.json()
     assert body["api_instance_url"] == sandbox_env["SF_LOGIN_URL"]
-    me = rest(sandbox_env, "GET", "/services/data/v59.0/query", body["access_token"],
-              params={"q": f"SELECT Username FROM User WHERE Id = '{body['id'].rsplit('/', 1)[1]}'"})
+    me = rest(
+        sandbox_env,
+        "GET",
+        "/services/data/v59.0/query",
+        body["access_token"],
+        params={"q": f"SELECT Username FROM User WHERE Id = '{body['id'].rsplit('/', 1)[1]}'"},
+    )
     assert me.json()["records"][0]["Username"] == sandbox_env["SF_USERNAME"]
 
 
@@ -76,38 +81,73 @@ def test_authorization_code_with_pkce_then_refresh_token(
     sf.mdapi.ExternalClientApplication.create(
         [sf.mdapi.ExternalClientApplication(fullName=name, label=name, contactEmail="ops@example.com")]
     )
-    sf.mdapi.ExtlClntAppGlobalOauthSettings.create([
-        sf.mdapi.ExtlClntAppGlobalOauthSettings(
-            fullName=f"{name}_glbloauth", externalClientApplication=name, callbackUrl=callback,
-            consumerKey=f"key{unique}", consumerSecret=f"secret{unique}", label=name)
-    ])  # fmt: skip
+    sf.mdapi.ExtlClntAppGlobalOauthSettings.create(
+        [
+            sf.mdapi.ExtlClntAppGlobalOauthSettings(
+                fullName=f"{name}_glbloauth",
+                externalClientApplication=name,
+                callbackUrl=callback,
+                consumerKey=f"key{unique}",
+                consumerSecret=f"secret{unique}",
+                label=name,
+            )
+        ]
+    )
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     authorize = requests.get(
         f"{sandbox_env['SF_LOGIN_URL']}/services/oauth2/authorize",
-        params={"response_type": "code", "client_id": f"key{unique}", "redirect_uri": callback, "state": "s1",
-                "code_challenge": challenge, "login_hint": "ada.lovelace@example.com.presencesync"},
-        allow_redirects=False, verify=sandbox_env["REQUESTS_CA_BUNDLE"], timeout=10,
-    )  # fmt: skip
+        params={
+            "response_type": "code",
+            "client_id": f"key{unique}",
+            "redirect_uri": callback,
+            "state": "s1",
+            "code_challenge": challenge,
+            "login_hint": "ada.lovelace@example.com.presencesync",
+        },
+        allow_redirects=False,
+        verify=sandbox_env["REQUESTS_CA_BUNDLE"],
+        timeout=10,
+    )
     assert authorize.status_code == 302
     query = urllib.parse.parse_qs(urllib.parse.urlparse(authorize.headers["location"]).query)
     assert query["state"] == ["s1"]
 
-    exchanged = token(sandbox_env, grant_type="authorization_code", code=query["code"][0], client_id=f"key{unique}",
-                      client_secret=f"secret{unique}", redirect_uri=callback, code_verifier=verifier)
+    exchanged = token(
+        sandbox_env,
+        grant_type="authorization_code",
+        code=query["code"][0],
+        client_id=f"key{unique}",
+        client_secret=f"secret{unique}",
+        redirect_uri=callback,
+        code_verifier=verifier,
+    )
     assert exchanged.status_code == 200, exchanged.text
     refresh = exchanged.json()["refresh_token"]
 
-    reused = token(sandbox_env, grant_type="authorization_code", code=query["code"][0], client_id=f"key{unique}",
-                   client_secret=f"secret{unique}", redirect_uri=callback, code_verifier=verifier)
+    reused = token(
+        sandbox_env,
+        grant_type="authorization_code",
+        code=query["code"][0],
+        client_id=f"key{unique}",
+        client_secret=f"secret{unique}",
+        redirect_uri=callback,
+        code_verifier=verifier,
+    )
     assert reused.json()["error"] == "invalid_grant"  # a code is good once
 
-    refreshed = token(sandbox_env, grant_type="refresh_token", refresh_token=refresh, client_id=f"key{unique}",
-                      client_secret=f"secret{unique}")
+    refreshed = token(
+        sandbox_env,
+        grant_type="refresh_token",
+        refresh_token=refresh,
+        client_id=f"key{unique}",
+        client_secret=f"secret{unique}",
+    )
     assert refreshed.status_code == 200
     assert refreshed.json()["access_token"] != exchanged.json()["access_token"]
-    no_secret = token(sandbox_env, grant_type="refresh_token", refresh_token=refresh, client_id=f"key{unique}",
-                      client_secret="")
+    no_secret = token(
+        sandbox_env, grant_type="refresh_token", refresh_token=refresh, client_id=f"key{unique}", client_secret=""
+    )
     assert no_secret.json()["error"] == "invalid_client"  # isSecretRequiredForRefreshToken defaults to true
 
 

@@ -28,14 +28,18 @@ class Org:
         self.base = sandbox.salesforce_url
 
     def console(self, action: str, **body: Any) -> requests.Response:
-        return requests.post(f"{self.base}/__sandbox/console/{action}", json=body, verify=self.sandbox.ca_bundle,
-                             timeout=10)
+        return requests.post(
+            f"{self.base}/__sandbox/console/{action}", json=body, verify=self.sandbox.ca_bundle, timeout=10
+        )
 
     def feed(self, replay_id: int, wait_ms: int = 0, session_id: str | None = None) -> requests.Response:
-        return requests.get(f"{self.base}/__sandbox/cdc/UserServicePresenceChangeEvent",
-                            params={"replayId": replay_id, "waitMs": wait_ms},
-                            headers={"Authorization": f"Bearer {session_id or self.sf.session_id}"},
-                            verify=self.sandbox.ca_bundle, timeout=40)
+        return requests.get(
+            f"{self.base}/__sandbox/cdc/UserServicePresenceChangeEvent",
+            params={"replayId": replay_id, "waitMs": wait_ms},
+            headers={"Authorization": f"Bearer {session_id or self.sf.session_id}"},
+            verify=self.sandbox.ca_bundle,
+            timeout=40,
+        )
 
     def latest(self) -> int:
         return int(self.feed(-1).json()["latestReplayId"])
@@ -48,16 +52,20 @@ class Org:
         status_id = self.sf.query(f"SELECT Id FROM ServicePresenceStatus WHERE DeveloperName = '{name}'")
         status_id = status_id["records"][0]["Id"]
         if grant_to:
-            parent = self.sf.query("SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true "
-                                   f"AND Profile.Name = '{grant_to}'")["records"][0]["Id"]
+            parent = self.sf.query(
+                f"SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true AND Profile.Name = '{grant_to}'"
+            )["records"][0]["Id"]
             self.sf.SetupEntityAccess.create({"ParentId": parent, "SetupEntityId": status_id})
         return str(status_id)
 
     def presence(self, email: str) -> list[dict[str, Any]]:
-        return list(self.sf.query_all(
-            "SELECT Id, ServicePresenceStatus.DeveloperName, IsCurrentState, IsAway, StatusStartDate, StatusEndDate, "
-            f"StatusDuration FROM UserServicePresence WHERE User.Email = '{email}' ORDER BY CreatedDate, Name"
-        )["records"])
+        return list(
+            self.sf.query_all(
+                "SELECT Id, ServicePresenceStatus.DeveloperName, IsCurrentState, IsAway, StatusStartDate, "
+                "StatusEndDate, "
+                f"StatusDuration FROM UserServicePresence WHERE User.Email = '{email}' ORDER BY CreatedDate, Name"
+            )["records"]
+        )
 
     def user_id(self, email: str) -> str:
         return str(self.sf.query(f"SELECT Id FROM User WHERE Email = '{email}'")["records"][0]["Id"])
@@ -158,11 +166,23 @@ def test_the_feed_needs_a_valid_session(org: Org) -> None:
 def define_command_event(sf: Salesforce) -> None:
     if "Omni_Presence_Command__e" in {o["name"] for o in sf.describe()["sobjects"]}:
         return
-    fields = [sf.mdapi.CustomField(fullName=f"{name}__c", label=name, type="Text", length=255)
-              for name in ("UserId", "StatusId", "CommandId")]
-    sf.mdapi.CustomObject.create([sf.mdapi.CustomObject(
-        fullName="Omni_Presence_Command__e", label="Omni Presence Command", pluralLabel="Omni Presence Commands",
-        deploymentStatus="Deployed", eventType="HighVolume", publishBehavior="PublishImmediately", fields=fields)])
+    fields = [
+        sf.mdapi.CustomField(fullName=f"{name}__c", label=name, type="Text", length=255)
+        for name in ("UserId", "StatusId", "CommandId")
+    ]
+    sf.mdapi.CustomObject.create(
+        [
+            sf.mdapi.CustomObject(
+                fullName="Omni_Presence_Command__e",
+                label="Omni Presence Command",
+                pluralLabel="Omni Presence Commands",
+                deploymentStatus="Deployed",
+                eventType="HighVolume",
+                publishBehavior="PublishImmediately",
+                fields=fields,
+            )
+        ]
+    )
 
 
 def results(org: Org) -> list[dict[str, Any]]:
@@ -185,7 +205,8 @@ def test_the_bridge_applies_a_command_for_a_logged_in_agent(org: Org, unique: st
     command = str(uuid.uuid4())
 
     published = org.sf.Omni_Presence_Command__e.create(
-        {"UserId__c": org.user_id(ADA), "StatusId__c": away, "CommandId__c": command})
+        {"UserId__c": org.user_id(ADA), "StatusId__c": away, "CommandId__c": command}
+    )
 
     assert published["success"] is True
     assert org.presence(ADA)[-1]["ServicePresenceStatus"]["DeveloperName"] == f"Bridge_away_{unique}"
@@ -199,7 +220,8 @@ def test_the_bridge_records_a_failure_when_the_agent_is_offline(org: Org, unique
     command = str(uuid.uuid4())
 
     org.sf.Omni_Presence_Command__e.create(
-        {"UserId__c": org.user_id(ADA), "StatusId__c": status_id, "CommandId__c": command})
+        {"UserId__c": org.user_id(ADA), "StatusId__c": status_id, "CommandId__c": command}
+    )
 
     outcome = next(r for r in results(org) if r["commandId"] == command)
     assert outcome["success"] is False
@@ -214,7 +236,8 @@ def test_the_bridge_refuses_a_status_the_profile_does_not_have(org: Org, unique:
     command = str(uuid.uuid4())
 
     org.sf.Omni_Presence_Command__e.create(
-        {"UserId__c": org.user_id(ADA), "StatusId__c": ungranted, "CommandId__c": command})
+        {"UserId__c": org.user_id(ADA), "StatusId__c": ungranted, "CommandId__c": command}
+    )
 
     outcome = next(r for r in results(org) if r["commandId"] == command)
     assert outcome["success"] is False and "not granted" in outcome["error"]

@@ -28,11 +28,16 @@ def test_query_returns_records_with_attributes(sf: Salesforce) -> None:
 
 
 def test_relationship_fields_nest_like_the_real_api(sf: Salesforce) -> None:
-    result = sf.query("SELECT Id, ProfileId, Profile.Name FROM PermissionSet WHERE IsOwnedByProfile = true "
-                      "ORDER BY Profile.Name")
+    result = sf.query(
+        "SELECT Id, ProfileId, Profile.Name FROM PermissionSet WHERE IsOwnedByProfile = true ORDER BY Profile.Name"
+    )
 
     assert [r["Profile"]["Name"] for r in result["records"]] == [
-        "Custom: Support Agent", "Custom: Support Supervisor", "Standard User", "System Administrator"]
+        "Custom: Support Agent",
+        "Custom: Support Supervisor",
+        "Standard User",
+        "System Administrator",
+    ]
     assert result["records"][0]["Profile"]["attributes"]["type"] == "Profile"
 
 
@@ -43,9 +48,11 @@ def test_null_relationship_is_null(sf: Salesforce) -> None:
 
 
 def test_where_supports_and_or_not_in_like_and_parentheses(sf: Salesforce) -> None:
-    q = ("SELECT Name FROM User WHERE IsActive = true"
-         " AND (Name LIKE 'A%' OR Name IN ('Grace Hopper', 'Linus Torvalds'))"
-         " AND NOT Email = 'alan.turing@example.com' ORDER BY Name")
+    q = (
+        "SELECT Name FROM User WHERE IsActive = true"
+        " AND (Name LIKE 'A%' OR Name IN ('Grace Hopper', 'Linus Torvalds'))"
+        " AND NOT Email = 'alan.turing@example.com' ORDER BY Name"
+    )
 
     assert names(sf.query(q)) == ["Ada Lovelace", "Grace Hopper", "Linus Torvalds"]
 
@@ -80,8 +87,13 @@ def test_count_returns_total_size_and_no_records(sf: Salesforce) -> None:
 
 
 def test_pagination_follows_next_records_url(sf: Salesforce, sandbox_env: dict[str, str]) -> None:
-    first = rest(sandbox_env, "GET", "/services/data/v59.0/query", params={"q": "SELECT Id FROM User ORDER BY Id"},
-                 headers={"Sforce-Query-Options": "batchSize=4"}).json()
+    first = rest(
+        sandbox_env,
+        "GET",
+        "/services/data/v59.0/query",
+        params={"q": "SELECT Id FROM User ORDER BY Id"},
+        headers={"Sforce-Query-Options": "batchSize=4"},
+    ).json()
     assert first["totalSize"] == 11 and first["done"] is False and len(first["records"]) == 4
     assert first["nextRecordsUrl"].startswith("/services/data/v59.0/query/01g")
 
@@ -102,20 +114,32 @@ def test_an_unknown_query_locator_is_invalid_query_locator(sandbox_env: dict[str
 @pytest.mark.parametrize(
     ("soql", "code", "detail"),
     [
-        ("SELECT Id FROM User WHERE IsActive = true AND Name = 'x' OR Name = 'y'", "MALFORMED_QUERY",
-         "unexpected token: 'OR'"),
+        (
+            "SELECT Id FROM User WHERE IsActive = true AND Name = 'x' OR Name = 'y'",
+            "MALFORMED_QUERY",
+            "unexpected token: 'OR'",
+        ),
         ("SELECT Id FROM", "MALFORMED_QUERY", "unexpected token: <EOF>"),
         ("SELECT Id, FROM User", "MALFORMED_QUERY", "unexpected token"),
         ("SELECT Id FROM User GROUP BY Name", "MALFORMED_QUERY", "unexpected token: 'GROUP'"),
         ("SELECT Nmae FROM User", "INVALID_FIELD", "No such column 'Nmae' on entity 'User'"),
         ("SELECT Profle.Name FROM User", "INVALID_FIELD", "Didn't understand relationship 'Profle'"),
         ("SELECT Id FROM Usr", "INVALID_TYPE", "sObject type 'Usr' is not supported"),
-        ("SELECT Id FROM User WHERE IsActive = 'true'", "INVALID_QUERY_FILTER_OPERATOR",
-         "must be of type boolean and should not be enclosed in quotes"),
-        ("SELECT Id FROM User WHERE Name = 5", "INVALID_QUERY_FILTER_OPERATOR",
-         "must be of type string and should be enclosed in quotes"),
-        ("SELECT Id FROM User WHERE CreatedDate > 2024-01-01", "INVALID_QUERY_FILTER_OPERATOR",
-         "must be of type dateTime"),
+        (
+            "SELECT Id FROM User WHERE IsActive = 'true'",
+            "INVALID_QUERY_FILTER_OPERATOR",
+            "must be of type boolean and should not be enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM User WHERE Name = 5",
+            "INVALID_QUERY_FILTER_OPERATOR",
+            "must be of type string and should be enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM User WHERE CreatedDate > 2024-01-01",
+            "INVALID_QUERY_FILTER_OPERATOR",
+            "must be of type dateTime",
+        ),
         ("SELECT Id FROM User WHERE Id = 'abc'", "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: abc"),
         ("SELECT Id, Id FROM User", "MALFORMED_QUERY", "duplicate field selected: Id"),
     ],

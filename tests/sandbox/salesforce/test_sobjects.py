@@ -23,8 +23,9 @@ def first_id(sf: Salesforce, soql: str) -> str:
 
 
 def agent_permission_set(sf: Salesforce) -> str:
-    return first_id(sf, "SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true "
-                        "AND Profile.Name = 'Custom: Support Agent'")
+    return first_id(
+        sf, "SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true AND Profile.Name = 'Custom: Support Agent'"
+    )
 
 
 def error_of(raised: pytest.ExceptionInfo[Any]) -> dict[str, Any]:
@@ -57,8 +58,10 @@ def test_grant_a_status_to_a_profile_through_setup_entity_access(sf: Salesforce,
 
     grant = sf.SetupEntityAccess.create({"ParentId": parent, "SetupEntityId": status})
 
-    row = sf.query(f"SELECT ParentId, SetupEntityId, SetupEntityType, Parent.ProfileId FROM SetupEntityAccess "
-                   f"WHERE Id = '{grant['id']}'")["records"][0]
+    row = sf.query(
+        f"SELECT ParentId, SetupEntityId, SetupEntityType, Parent.ProfileId FROM SetupEntityAccess "
+        f"WHERE Id = '{grant['id']}'"
+    )["records"][0]
     assert row["SetupEntityType"] == "ServicePresenceStatus"  # derived by the server
     assert row["Parent"]["ProfileId"].startswith("00e")
     with pytest.raises(SalesforceMalformedRequest) as duplicate:
@@ -76,8 +79,9 @@ def test_setup_entity_type_is_not_createable(sf: Salesforce, unique: str) -> Non
     status = sf.ServicePresenceStatus.create({"DeveloperName": f"Set_{unique}", "MasterLabel": "s"})["id"]
 
     with pytest.raises(SalesforceMalformedRequest) as raised:
-        sf.SetupEntityAccess.create({"ParentId": agent_permission_set(sf), "SetupEntityId": status,
-                                     "SetupEntityType": "ServicePresenceStatus"})
+        sf.SetupEntityAccess.create(
+            {"ParentId": agent_permission_set(sf), "SetupEntityId": status, "SetupEntityType": "ServicePresenceStatus"}
+        )
     assert error_of(raised)["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
     assert error_of(raised)["fields"] == ["SetupEntityType"]
 
@@ -86,8 +90,10 @@ def test_user_service_presence_is_read_only(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest) as raised:
         sf.UserServicePresence.create({"UserId": first_id(sf, "SELECT Id FROM User LIMIT 1")})
 
-    assert error_of(raised) == {"message": "entity type cannot be inserted: User Presence",
-                                "errorCode": "INVALID_TYPE_FOR_OPERATION"}
+    assert error_of(raised) == {
+        "message": "entity type cannot be inserted: User Presence",
+        "errorCode": "INVALID_TYPE_FOR_OPERATION",
+    }
 
 
 @pytest.mark.parametrize(
@@ -95,11 +101,17 @@ def test_user_service_presence_is_read_only(sf: Salesforce) -> None:
     [
         ({"DeveloperName": "X1"}, "REQUIRED_FIELD_MISSING", ["MasterLabel"]),
         ({"DeveloperName": "X2", "MasterLabel": "x", "Colour__c": "red"}, "INVALID_FIELD", None),
-        ({"DeveloperName": "X3", "MasterLabel": "x", "CreatedDate": "2024-01-01T00:00:00Z"},
-         "INVALID_FIELD_FOR_INSERT_UPDATE", ["CreatedDate"]),
+        (
+            {"DeveloperName": "X3", "MasterLabel": "x", "CreatedDate": "2024-01-01T00:00:00Z"},
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            ["CreatedDate"],
+        ),
         ({"DeveloperName": "X4", "MasterLabel": {"nested": True}}, "JSON_PARSER_ERROR", None),
-        ({"DeveloperName": "X5", "MasterLabel": "x", "Language": "xx_XX"},
-         "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", ["Language"]),
+        (
+            {"DeveloperName": "X5", "MasterLabel": "x", "Language": "xx_XX"},
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            ["Language"],
+        ),
         ({"DeveloperName": "bad name", "MasterLabel": "x"}, "FIELD_INTEGRITY_EXCEPTION", ["DeveloperName"]),
         ({"DeveloperName": "X6_", "MasterLabel": "x"}, "FIELD_INTEGRITY_EXCEPTION", ["DeveloperName"]),
         ({"DeveloperName": "X" * 81, "MasterLabel": "x"}, "STRING_TOO_LONG", ["DeveloperName"]),
@@ -139,8 +151,9 @@ def test_references_are_checked(sf: Salesforce, unique: str) -> None:
 
 
 def test_wrong_json_types_are_json_parser_errors(sandbox_env: dict[str, str]) -> None:
-    response = rest(sandbox_env, "POST", "/services/data/v59.0/sobjects/PermissionSet/",
-                    json={"IsOwnedByProfile": "maybe"})
+    response = rest(
+        sandbox_env, "POST", "/services/data/v59.0/sobjects/PermissionSet/", json={"IsOwnedByProfile": "maybe"}
+    )
 
     assert response.status_code == 400
     # PermissionSet has no create() in the sandbox; the call is refused before the body is read
@@ -149,8 +162,13 @@ def test_wrong_json_types_are_json_parser_errors(sandbox_env: dict[str, str]) ->
 
 @pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2]", b"\xff\xfe"])
 def test_malformed_json_is_json_parser_error(sandbox_env: dict[str, str], raw: bytes) -> None:
-    response = rest(sandbox_env, "POST", "/services/data/v59.0/sobjects/ServicePresenceStatus/", data=raw,
-                    headers={"Content-Type": "application/json"})
+    response = rest(
+        sandbox_env,
+        "POST",
+        "/services/data/v59.0/sobjects/ServicePresenceStatus/",
+        data=raw,
+        headers={"Content-Type": "application/json"},
+    )
 
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
@@ -176,8 +194,12 @@ def test_unsupported_http_method_is_method_not_allowed(sandbox_env: dict[str, st
     response = rest(sandbox_env, "PUT", "/services/data/v59.0/sobjects/User/005Hs0000000001IAA", json={})
 
     assert response.status_code == 405
-    assert response.json() == [{"message": "HTTP Method 'PUT' not allowed. Allowed are HEAD,GET,PATCH,DELETE",
-                                "errorCode": "METHOD_NOT_ALLOWED"}]
+    assert response.json() == [
+        {
+            "message": "HTTP Method 'PUT' not allowed. Allowed are HEAD,GET,PATCH,DELETE",
+            "errorCode": "METHOD_NOT_ALLOWED",
+        }
+    ]
 
 
 def test_describe_and_global_describe(sf: Salesforce) -> None:
@@ -189,8 +211,16 @@ def test_describe_and_global_describe(sf: Salesforce) -> None:
     assert fields["ParentId"]["relationshipName"] == "Parent"
 
     names = {o["name"] for o in sf.describe()["sobjects"]}
-    assert {"ServicePresenceStatus", "ServiceChannel", "ServiceChannelStatus", "Profile", "PermissionSet",
-            "SetupEntityAccess", "User", "UserServicePresence"} <= names
+    assert {
+        "ServicePresenceStatus",
+        "ServiceChannel",
+        "ServiceChannelStatus",
+        "Profile",
+        "PermissionSet",
+        "SetupEntityAccess",
+        "User",
+        "UserServicePresence",
+    } <= names
     assert sf.UserServicePresence.metadata()["objectDescribe"]["createable"] is False
 
 
@@ -203,9 +233,7 @@ def test_every_rest_response_carries_the_limit_header(sandbox_env: dict[str, str
         assert response.headers["Sforce-Limit-Info"].endswith("/100000")
 
 
-def test_daily_api_limit_refuses_with_request_limit_exceeded(
-    shared_sandbox: SandboxHandle, sf: Salesforce
-) -> None:
+def test_daily_api_limit_refuses_with_request_limit_exceeded(shared_sandbox: SandboxHandle, sf: Salesforce) -> None:
     put_settings(shared_sandbox, dailyApiRequestLimit=1)
 
     with pytest.raises(SalesforceRefusedRequest) as raised:
