@@ -4,8 +4,8 @@ Kubernetes cluster.
 Inputs are the service's config (data, no secrets: the rules resolved to ids), the digest of the rendered
 tree (so `pulumi preview` shows a config change as one changed value), the target, and the target's settings.
 ``bridgeDigest`` is the digest of the Salesforce-side bridge (``salesforce/bridge/`` as a Metadata API zip, see
-``runtime.bridge``), set by ``check`` when ``deployBridge`` is on: ``create`` deploys the zip (``SalesforceClient.
-deploy_bridge``) before the service starts, ``update`` deploys it again only when the digest changed, and a
+``presence_sync.deploy.bridge``), set by ``check`` when ``deployBridge`` is on: ``create`` deploys the zip
+(``SalesforceClient.deploy_bridge``) before the service starts, ``update`` deploys it again only when the digest changed, and a
 change to the bridge alone redeploys the bridge without restarting the service. ``delete`` (destroy, or a replace)
 removes the bridge once the service is stopped (``SalesforceClient.remove_bridge``, a destructive deploy derived
 from the bridge's package.xml), when the state says it was deployed; what is already gone is no error.
@@ -56,10 +56,16 @@ from pydantic.alias_generators import to_camel
 
 from presence_sync.clients.errors import VendorError
 from presence_sync.clients.settings import CxoneSettings, SalesforceSettings, SettingsError
+from presence_sync.deploy.bridge import (
+    BRIDGE_DIR,
+    bridge_package,
+    bridge_removal_package,
+    bridge_test_classes,
+    manifest_members,
+)
+from presence_sync.deploy.render import Rendered, RenderOptions, render, tree_digest
 from providers import context
 from providers.base import PROVIDER_KEY, ProviderError, ProviderInputs, SpecProvider, Written, changed_fields
-from runtime.bridge import BRIDGE_DIR, bridge_package, bridge_removal_package, bridge_test_classes, manifest_members
-from runtime.render import Rendered, RenderOptions, render, tree_digest
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN, the wire form of an unknown value
 PID_FILE = "supervisor.pid"
@@ -76,9 +82,11 @@ class KubernetesInputs(BaseModel):
     namespace: str = "presence-sync"
     kubeconfig: str | None = None
     context: str | None = None
-    image: str | None = None  # None: presence-sync-runtime:<content tag> (runtime.render.RenderOptions.image)
+    image: str | None = (
+        None  # None: presence-sync-runtime:<content tag> (presence_sync.deploy.render.RenderOptions.image)
+    )
     rollout_timeout_seconds: int = 180
-    # The rendered manifests' knobs (runtime.render.RenderOptions): limits and the NetworkPolicy's peers.
+    # The rendered manifests' knobs (presence_sync.deploy.render.RenderOptions): limits and the NetworkPolicy's peers.
     cpu_limit: str = "1"
     memory_limit: str = "256Mi"
     prometheus_namespace: str = "monitoring"
@@ -311,7 +319,8 @@ class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
             raise ProviderError(
                 f"sync runtime {inputs.name}: the service is stopped, but the Salesforce bridge was not removed: "
                 f"{error}\nStill in the org: {left}. Either fix the cause and run `pulumi destroy` again; or delete "
-                "them by hand (Setup, or a deploy of runtime.bridge.bridge_removal_package()) and run `pulumi destroy` "
+                "them by hand (Setup, or a deploy of presence_sync.deploy.bridge.bridge_removal_package()) "
+                "and run `pulumi destroy` "
                 "again; or, to leave the bridge in the org, `pulumi config set presence-sync:deployBridge false`, "
                 "`pulumi up`, then `pulumi destroy`."
             ) from None

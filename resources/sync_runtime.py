@@ -29,10 +29,10 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
+from presence_sync.deploy.render import STATE_DIR
 from presence_sync.spec.models import PresenceSpec
 from providers.base import PROVIDER_VERSION
 from providers.sync_runtime import SyncRuntimeProvider
-from runtime.render import STATE_DIR
 
 CONFIG_NAMESPACE = "presence-sync"
 DEFAULT_PORT = 9464

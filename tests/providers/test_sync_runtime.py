@@ -691,7 +691,7 @@ def fake_sf(monkeypatch: pytest.MonkeyPatch) -> FakeSalesforce:
 def test_check_sets_the_bridge_digest_so_a_changed_component_shows(
     provider: SyncRuntimeProvider, tmp_path: Path
 ) -> None:
-    from runtime.bridge import bridge_package
+    from presence_sync.deploy.bridge import bridge_package
 
     props = props_for(tmp_path, config_for(9464, tmp_path), deployBridge=True)
     checked = provider.check({}, props).inputs
@@ -707,7 +707,7 @@ def test_check_sets_the_bridge_digest_so_a_changed_component_shows(
 def test_create_deploys_the_bridge_and_only_a_changed_bridge_is_redeployed(
     provider: SyncRuntimeProvider, local: dict[str, Any], fake_sf: FakeSalesforce
 ) -> None:
-    from runtime.bridge import bridge_package
+    from presence_sync.deploy.bridge import bridge_package
 
     port = local["config"]["metrics_port"]
     local.update(provider.check({}, {**local, "deployBridge": True}).inputs)
@@ -744,7 +744,7 @@ def test_a_bridge_changed_after_the_preview_is_refused(
 def test_delete_removes_the_bridge_once_the_service_is_stopped(
     provider: SyncRuntimeProvider, local: dict[str, Any], fake_sf: FakeSalesforce
 ) -> None:
-    from runtime.bridge import bridge_removal_package
+    from presence_sync.deploy.bridge import bridge_removal_package
 
     local.update(provider.check({}, {**local, "deployBridge": True}).inputs)
     created = provider.create(local)

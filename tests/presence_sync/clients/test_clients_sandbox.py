@@ -108,7 +108,7 @@ def test_the_bridge_deploys_by_zip_and_a_broken_one_names_its_problem(sf: Salesf
     import io
     import zipfile
 
-    from runtime.bridge import bridge_package, bridge_test_classes
+    from presence_sync.deploy.bridge import bridge_package, bridge_test_classes
 
     bridge = bridge_package()
     outcome = sf.deploy_bridge(bridge.zip_bytes, run_tests=bridge_test_classes())
@@ -132,7 +132,7 @@ def test_the_bridge_is_removed_by_zip_twice_over_and_its_test_must_exist_to_depl
     import io
     import zipfile
 
-    from runtime.bridge import bridge_package, bridge_removal_package, bridge_test_classes
+    from presence_sync.deploy.bridge import bridge_package, bridge_removal_package, bridge_test_classes
 
     bridge = bridge_package()
     sf.deploy_bridge(bridge.zip_bytes, run_tests=bridge_test_classes())

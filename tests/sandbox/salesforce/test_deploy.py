@@ -12,7 +12,7 @@ import pytest
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
-from runtime.bridge import bridge_package, bridge_removal_package
+from presence_sync.deploy.bridge import bridge_package, bridge_removal_package
 from sandbox.testing import SandboxHandle
 from tests.sandbox.support import login
 

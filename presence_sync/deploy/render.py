@@ -85,8 +85,8 @@ DEFAULT_BASE_IMAGE = "python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d2
 DEFAULT_IMAGE_REPOSITORY = "presence-sync-runtime"
 _BASE_IMAGE = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
 _DIGEST_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
-ROOT = Path(__file__).resolve().parent.parent
-IMAGE_INPUTS = ("runtime/templates/Dockerfile.j2", "requirements-runtime.lock", "presence_sync", "runtime")
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE_INPUTS = ("presence_sync/deploy/templates/Dockerfile.j2", "requirements-runtime.lock", "presence_sync", "runtime")
 """What the image is built from (the Dockerfile copies the lock and these two folders onto the pinned base)."""
 
 

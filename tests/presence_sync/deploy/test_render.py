@@ -1,7 +1,7 @@
 """The rendered runtime artifacts: golden files, determinism, escaping, and no secrets.
 
 Regenerate the golden files after an intended template change with
-``PRESENCE_SYNC_UPDATE_GOLDEN=1 .venv/bin/pytest tests/runtime/test_render.py`` and review the diff.
+``PRESENCE_SYNC_UPDATE_GOLDEN=1 .venv/bin/pytest tests/presence_sync/deploy/test_render.py`` and review the diff.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from runtime.render import SECRET_VARIABLES, RenderOptions, render, tree_digest
+from presence_sync.deploy.render import SECRET_VARIABLES, RenderOptions, render, tree_digest
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

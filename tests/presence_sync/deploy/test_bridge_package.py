@@ -1,4 +1,5 @@
-"""``runtime.bridge``: salesforce/bridge as a deterministic Metadata API deploy zip, and the zip that removes it."""
+"""``presence_sync.deploy.bridge``: salesforce/bridge as a deterministic Metadata API deploy zip, and the zip that
+removes it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from runtime.bridge import BRIDGE_DIR, bridge_package, bridge_removal_package, bridge_test_classes, manifest_members
+from presence_sync.deploy.bridge import (
+    BRIDGE_DIR,
+    bridge_package,
+    bridge_removal_package,
+    bridge_test_classes,
+    manifest_members,
+)
 
 
 def test_the_zip_is_deterministic_sorted_and_holds_only_the_metadata() -> None:

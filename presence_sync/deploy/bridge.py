@@ -38,7 +38,7 @@ __all__ = [
     "manifest_members",
 ]
 
-BRIDGE_DIR = Path(__file__).resolve().parents[1] / "salesforce" / "bridge"
+BRIDGE_DIR = Path(__file__).resolve().parents[2] / "salesforce" / "bridge"
 METADATA_FOLDERS = ("aura", "classes", "lwc", "objects")
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 _MD_NS = "http://soap.sforce.com/2006/04/metadata"

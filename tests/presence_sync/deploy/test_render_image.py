@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.render import DEFAULT_BASE_IMAGE, RenderOptions, content_tag, render
+from presence_sync.deploy.render import DEFAULT_BASE_IMAGE, RenderOptions, content_tag, render
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CONFIG = {"version": 1}
 DIGEST = re.compile(r"^FROM [^\s@]+@sha256:[0-9a-f]{64}$", re.MULTILINE)
 OURS = {"runtime", "presence_sync", "sandbox", "providers", "resources", "engine", "bench"}
@@ -98,10 +98,10 @@ def test_no_image_given_is_a_content_tag_of_what_goes_into_the_image(tmp_path: P
     assert image is not None and re.fullmatch(r"presence-sync-runtime:[0-9a-f]{12}", image), image
     assert f"-t {image} ." in dockerfile()
     # Over the Dockerfile template, the runtime lock and the two source folders: any change there, another tag.
-    (tmp_path / "runtime" / "templates").mkdir(parents=True)
-    (tmp_path / "presence_sync").mkdir()
-    (tmp_path / "runtime" / "templates" / "Dockerfile.j2").write_text("FROM x\n")
+    (tmp_path / "presence_sync" / "deploy" / "templates").mkdir(parents=True)
+    (tmp_path / "presence_sync" / "deploy" / "templates" / "Dockerfile.j2").write_text("FROM x\n")
     (tmp_path / "requirements-runtime.lock").write_text("requests==2.32.3\n")
+    (tmp_path / "runtime").mkdir()
     (tmp_path / "presence_sync" / "a.py").write_text("A = 1\n")
     first = content_tag.__wrapped__(tmp_path)
     (tmp_path / "presence_sync" / "__pycache__").mkdir()
