@@ -5,7 +5,8 @@ Inputs are the service's config (data, no secrets: the rules resolved to ids), t
 tree (so `pulumi preview` shows a config change as one changed value), the target, and the target's settings.
 ``bridgeDigest`` is the digest of the Salesforce-side bridge (``salesforce/bridge/`` as a Metadata API zip, see
 ``presence_sync.deploy.bridge``), set by ``check`` when ``deployBridge`` is on: ``create`` deploys the zip
-(``SalesforceClient.deploy_bridge``) before the service starts, ``update`` deploys it again only when the digest changed, and a
+(``SalesforceClient.deploy_bridge``) before the service starts, ``update`` deploys it again only when the digest
+changed, and a
 change to the bridge alone redeploys the bridge without restarting the service. ``delete`` (destroy, or a replace)
 removes the bridge once the service is stopped (``SalesforceClient.remove_bridge``, a destructive deploy derived
 from the bridge's package.xml), when the state says it was deployed; what is already gone is no error.
