@@ -71,9 +71,9 @@ from bench._sandbox_run import (  # noqa: E402 -- `python bench/chaos.py` needs 
     require_loopback,
     ts,
 )
+from presence_sync.runtime_config import RuntimeConfig  # noqa: E402
 from presence_sync.spec import parse_acd  # noqa: E402
 from presence_sync.spec.acd import AcdState, satisfies  # noqa: E402
-from runtime.config import RuntimeConfig  # noqa: E402
 from runtime.rules import AgentView, Side, decide, other, rule_for  # noqa: E402
 
 AGENT_API = "/incontactapi/services/v34.0/agent-sessions"  # CXone's agent API: the 503 window's target

@@ -235,7 +235,7 @@ def synthetic_rss(agents: int, workers: int) -> float:
 import sys, tempfile, pathlib
 sys.path.insert(0, {str(REPO_ROOT)!r})
 import runtime.__main__  # everything the service imports: clients, simple-salesforce, zeep, prometheus
-from runtime.config import AgentLink, RuleConfig, RuntimeConfig, StatusRef
+from presence_sync.runtime_config import AgentLink, RuleConfig, RuntimeConfig, StatusRef
 from runtime.reconciler import Observation, Reconciler
 from runtime.store import SqliteStore
 class W:
@@ -271,7 +271,7 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--changes", type=int, default=1000, help="one per agent, half on each side")
     parser.add_argument("--latency-ms", type=int, default=20)
-    from runtime.config import RuntimeConfig
+    from presence_sync.runtime_config import RuntimeConfig
 
     shipped_workers = RuntimeConfig.model_fields["workers"].default
     parser.add_argument(

@@ -11,8 +11,9 @@ change to the bridge alone redeploys the bridge without restarting the service. 
 removes the bridge once the service is stopped (``SalesforceClient.remove_bridge``, a destructive deploy derived
 from the bridge's package.xml), when the state says it was deployed; what is already gone is no error.
 The program passes the spec (names) and the fields the spec does not carry (``overrides``: where the store
-lives, the health port); ``check`` resolves it to the config with ``runtime.config.build_config`` through the
-vendor clients -- here, in the provider process, where the credentials are -- and renders it for the digest.
+lives, the health port); ``check`` resolves it to the config with
+``presence_sync.runtime_config.build_config`` through the vendor clients -- here, in the provider process,
+where the credentials are -- and renders it for the digest.
 When the names cannot be resolved yet (the statuses are created in the same run), the config stays empty in
 the plan and ``create``/``update`` resolve it once the resources the runtime depends on exist.
 
@@ -337,8 +338,8 @@ def bridge_digest() -> str:
 
 def resolve_config(spec_data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The spec (JSON, as the program passed it) resolved to the service's config through the vendor clients."""
+    from presence_sync.runtime_config import ClientResolver, ConfigError, build_config
     from presence_sync.spec.models import PresenceSpec
-    from runtime.config import ClientResolver, ConfigError, build_config
 
     spec = PresenceSpec.model_validate(canonical(dict(spec_data)))
     try:
@@ -710,7 +711,7 @@ def _pod_bind_problem(config: Mapping[str, Any]) -> str | None:
 def _config_problem(config: Mapping[str, Any]) -> str | None:
     """The service's own validation of its config, when the runtime package provides it."""
     try:
-        from runtime.config import RuntimeConfig
+        from presence_sync.runtime_config import RuntimeConfig
     except ImportError:
         return None
     try:

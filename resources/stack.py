@@ -114,7 +114,9 @@ def preflight(spec: PresenceSpec) -> None:
 
 def runtime_available() -> bool:
     """The runtime package's service and config builder are installed (they ship with this project)."""
-    return all(importlib.util.find_spec(name) is not None for name in ("runtime.config", "runtime.__main__"))
+    return all(
+        importlib.util.find_spec(name) is not None for name in ("presence_sync.runtime_config", "runtime.__main__")
+    )
 
 
 def export_outputs(spec: PresenceSpec, stack: DeclaredStack) -> None:

@@ -15,8 +15,8 @@ from types import FrameType
 from requests.adapters import HTTPAdapter
 
 from presence_sync.clients import CxoneClient, RetryPolicy, SalesforceClient
+from presence_sync.runtime_config import load_config
 
-from .config import load_config
 from .service import JsonLogFormatter, SyncService
 
 

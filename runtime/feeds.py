@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from presence_sync.clients.errors import NotFound, PermissionDenied, VendorError
+from presence_sync.runtime_config import RuntimeConfig
 
-from .config import RuntimeConfig
 from .metrics import Metrics
 from .reconciler import Observation, Reconciler
 

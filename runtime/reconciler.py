@@ -40,10 +40,10 @@ from typing import Protocol, runtime_checkable
 
 from presence_sync.clients.errors import TransientVendorError, VendorError
 from presence_sync.clients.retry import certainly_not_processed
+from presence_sync.runtime_config import AgentLink, RuntimeConfig
 
 from .circuit import CircuitBreaker
 from .clocks import APPLY_ALLOWANCE, SETTLED, SkewEstimator
-from .config import AgentLink, RuntimeConfig
 from .metrics import Metrics
 from .rules import LedgerEntry, Side, Write, decide, is_echo, other, previous_after_write
 from .store import AgentRecord, PendingWrite, Store

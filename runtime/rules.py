@@ -26,10 +26,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from presence_sync.runtime_config import RuleConfig, StatusRef
 from presence_sync.spec import PREVIOUS, AcdState, parse_acd
 from presence_sync.spec.acd import lookup_source, satisfies
-
-from .config import RuleConfig, StatusRef
 
 __all__ = [
     "AgentView",

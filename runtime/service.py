@@ -22,8 +22,8 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from presence_sync.clients.errors import VendorError
+from presence_sync.runtime_config import RuntimeConfig
 
-from .config import RuntimeConfig
 from .feeds import CxoneFeed, SalesforceFeed
 from .liveview import LiveView
 from .metrics import Metrics

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from presence_sync.clients.errors import NotFound, VendorError
 from presence_sync.clients.salesforce_models import PresenceCommand
+from presence_sync.runtime_config import AgentLink
 from presence_sync.spec import AcdState, parse_acd
 
-from .config import AgentLink
 from .feeds import acd_notation, parse_time
 from .reconciler import Observation
 from .store import PendingWrite

@@ -1,10 +1,16 @@
 """One agent on both sides of the sandbox, as a person would act: the CXone softphone and the Omni-Channel
-widget. Used by `make demo` to show live sync; it only calls the emulators' agent-side endpoints (and the
+widget. `make demo` runs `python -m sandbox.demo_agent --connection <file>` to show live sync (a process of its
+own, so the product never imports the sandbox); it only calls the emulators' agent-side endpoints (and the
 CXone API once, to find the agent's id by e-mail)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -81,3 +87,41 @@ class DemoAgent:
         agents = self.http.get(f"{self.salesforce}/__sandbox/console/agents", timeout=10).json()["agents"]
         mine = [a for a in agents if (a.get("email") or "").lower() == self.email.lower()]
         return mine[0].get("statusDeveloperName") if mine else None
+
+
+DEMO_AGENT = "grace.hopper@example.com"  # in the demo rule's team (stacks/sandbox.yaml)
+# How long the demo waits for the other side before it says live sync failed: far above the sync latency
+# (about a second on the stack's 2 s CXone poll), short enough that a broken runtime is reported, not waited on.
+PATIENCE_SECONDS = 20
+
+
+def live_sync(connection: Mapping[str, str], say: Callable[[str], None]) -> bool:
+    """The agent changes state on one side; the runtime must carry it to the other, both ways."""
+    agent = DemoAgent.find(DEMO_AGENT, connection)
+    agent.log_in(omni_status="Busy")
+    steps = [
+        ("sets Available in CXone", lambda: agent.set_cxone("Available"), agent.omni_status, "Available_for_Chats"),
+        ("sets Busy in Omni-Channel", lambda: agent.set_omni("Busy"), agent.cxone_state, "Unavailable:Break"),
+    ]
+    for what, act, observe, expected in steps:
+        started = time.monotonic()
+        act()
+        while observe() != expected:
+            if time.monotonic() - started > PATIENCE_SECONDS:
+                say(f"live sync: Grace {what}, but the other side still shows {observe()!r} (expected {expected!r})")
+                return False
+            time.sleep(0.05)
+        say(f"live sync: Grace {what} -> the other side shows {expected} after {time.monotonic() - started:.2f} s")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo_agent", description=live_sync.__doc__)
+    parser.add_argument("--connection", type=Path, required=True, help="the sandbox's connection.json")
+    args = parser.parse_args(argv)
+    connection = json.loads(args.connection.read_text())
+    return 0 if live_sync(connection, lambda line: print(f"demo: {line}", flush=True)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

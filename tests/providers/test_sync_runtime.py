@@ -123,7 +123,7 @@ def test_check_accepts_unknowns_in_preview_and_refuses_a_wrong_digest(
 
 
 def test_check_uses_the_runtime_s_own_config_validation(provider: SyncRuntimeProvider, tmp_path: Path) -> None:
-    pytest.importorskip("runtime.config")
+    pytest.importorskip("presence_sync.runtime_config")
     config = config_for(9464, tmp_path, not_a_field=1)
     failures = provider.check({}, props_for(tmp_path, config)).failures
     assert [f.property for f in failures] == ["config"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from presence_sync.clients.errors import InvalidRequest, ServiceUnavailable, VendorError
-from runtime.config import AgentLink, RuntimeConfig
+from presence_sync.runtime_config import AgentLink, RuntimeConfig
 from runtime.reconciler import CircuitBreaker, Reconciler
 from runtime.store import PendingWrite, SqliteStore
 

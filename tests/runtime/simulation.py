@@ -68,10 +68,10 @@ from presence_sync.clients.errors import (
     VendorError,
 )
 from presence_sync.clients.salesforce_models import CurrentPresence, PresenceChangeEvent, PresenceCommand
+from presence_sync.runtime_config import AgentLink, RuleConfig, RuntimeConfig, StatusRef
 from presence_sync.spec import PREVIOUS, AcdState, parse_acd
 from presence_sync.spec.acd import lookup_source
 from runtime.clocks import APPLY_ALLOWANCE
-from runtime.config import AgentLink, RuleConfig, RuntimeConfig, StatusRef
 from runtime.feeds import CxoneFeed, SalesforceFeed
 from runtime.metrics import Metrics
 from runtime.reconciler import CircuitBreaker, Reconciler

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from presence_sync.clients.errors import ServiceUnavailable
-from runtime.config import AgentLink, RuleConfig, RuntimeConfig, StatusRef
+from presence_sync.runtime_config import AgentLink, RuleConfig, RuntimeConfig, StatusRef
 from runtime.reconciler import Observation
 from runtime.service import SyncService
 from runtime.store import PendingWrite, SqliteStore

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from presence_sync.clients.errors import ConnectionFailed
-from runtime.config import AgentLink
+from presence_sync.runtime_config import AgentLink
 from runtime.reconciler import CircuitBreaker, Observation, Reconciler
 from runtime.store import PendingWrite
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runtime.config import RuleConfig, StatusRef
+from presence_sync.runtime_config import RuleConfig, StatusRef
 from runtime.rules import AgentView, LedgerEntry, Write, decide, is_echo, previous_after_write, rule_for
 
 AVAILABLE = StatusRef(status_id="0N5AVAIL", developer_name="Available_for_Chats")

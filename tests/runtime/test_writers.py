@@ -13,7 +13,7 @@ import pytest
 from presence_sync.clients.cxone import AgentState
 from presence_sync.clients.errors import InvalidRequest, NotFound, ServiceUnavailable
 from presence_sync.clients.salesforce_models import CurrentPresence, PresenceCommand
-from runtime.config import AgentLink
+from presence_sync.runtime_config import AgentLink
 from runtime.feeds import parse_time
 from runtime.reconciler import Observation
 from runtime.store import PendingWrite

@@ -170,7 +170,7 @@ def test_written_tree_matches_the_render(tmp_path: Path) -> None:
 
 
 def test_a_real_runtime_config_renders_to_a_file_the_service_loads(tmp_path: Path) -> None:
-    from runtime.config import AgentLink, RuleConfig, RuntimeConfig, StatusRef, load_config
+    from presence_sync.runtime_config import AgentLink, RuleConfig, RuntimeConfig, StatusRef, load_config
 
     config = RuntimeConfig(
         rules=(

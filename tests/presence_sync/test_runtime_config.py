@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from presence_sync.runtime_config import ConfigError, RuntimeConfig, StatusRef, build_config, load_config
 from presence_sync.spec import load_spec
-from runtime.config import ConfigError, RuntimeConfig, StatusRef, build_config, load_config
 
 SPEC = Path(__file__).resolve().parents[2] / "stacks" / "sandbox.yaml"
 
