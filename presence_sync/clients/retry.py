@@ -19,7 +19,8 @@ landed: it is raised at once as ``OutcomeUnknown`` (a ``TransientVendorError``, 
 ``__cause__``), and the caller reads the current state before deciding to write again. A 401 is a rejection
 before any processing, so the one re-authentication and repeat happens for every call.
 
-Sleep, clock and randomness are injectable so tests assert the exact schedule without waiting.
+The loop is tenacity's (the project's one retry library); sleep, clock and randomness are injectable so tests
+assert the exact schedule without waiting.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import requests
+import tenacity
 import urllib3.exceptions
 
 from presence_sync.clients.errors import (
@@ -128,6 +130,44 @@ def certainly_not_processed(exc: VendorError) -> bool:
     return False
 
 
+class _Backoff(tenacity.wait.wait_base):
+    """tenacity's wait for ``RetryPolicy.delay``: equal jitter, and at least the vendor's Retry-After."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = failure.retry_after if isinstance(failure, VendorError) else None
+        return self.policy.delay(retry_state.attempt_number, retry_after)
+
+
+class _GiveUp(tenacity.stop.stop_base):
+    """Stop after ``attempts`` tries, or when the coming wait would run past the call's ``budget`` (measured on
+    the policy's clock, so tests drive it without waiting)."""
+
+    def __init__(self, policy: RetryPolicy, describe: str) -> None:
+        self.policy, self.describe = policy, describe
+        self.started = policy.clock()
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        tries, policy = retry_state.attempt_number, self.policy
+        if tries >= policy.attempts:
+            log.warning("%s: giving up after %d attempts: %s", self.describe, tries, failure)
+            return True
+        elapsed = policy.clock() - self.started
+        if elapsed + retry_state.upcoming_sleep > policy.budget:
+            log.warning("%s: giving up after %.1fs (budget %.1fs): %s", self.describe, elapsed, policy.budget, failure)
+            return True
+        return False
+
+
+def _retryable(exc: BaseException) -> bool:
+    # OutcomeUnknown is transient too, but repeating it blindly is exactly what it forbids.
+    return isinstance(exc, TransientVendorError) and not isinstance(exc, OutcomeUnknown)
+
+
 def call_with_retry(
     fn: Callable[[], T],
     *,
@@ -136,37 +176,49 @@ def call_with_retry(
     describe: str = "vendor call",
     idempotent: bool = True,
 ) -> T:
-    """Run ``fn`` under ``policy``; see the module docstring for the rules.
+    """Run ``fn`` under ``policy``; see the module docstring for the rules. The retry loop is tenacity's; the
+    decisions (which errors, which waits, when to stop) are the policy's.
 
     ``idempotent=False``: ``fn`` is repeated only after errors that prove it was not processed; any other
     transient error is raised as ``OutcomeUnknown``.
     """
-    started = policy.clock()
-    retries = 0
     reauthenticated = False
-    while True:
+
+    def attempt() -> T:
+        nonlocal reauthenticated
         try:
-            return fn()
-        except SessionExpired:
-            if reauthenticate is None or reauthenticated:
-                raise
-            reauthenticated = True
-            log.info("%s: session expired; re-authenticating once", describe)
-            reauthenticate()
-        except OutcomeUnknown:
-            raise
+            try:
+                return fn()
+            except SessionExpired:
+                if reauthenticate is None or reauthenticated:
+                    raise
+                reauthenticated = True
+                log.info("%s: session expired; re-authenticating once", describe)
+                reauthenticate()
+                return fn()
         except TransientVendorError as exc:
-            if not idempotent and not certainly_not_processed(exc):
+            if not idempotent and not isinstance(exc, OutcomeUnknown) and not certainly_not_processed(exc):
                 log.warning("%s: %s; not repeated (the write may have been applied)", describe, exc)
                 raise OutcomeUnknown.after(exc) from exc
-            retries += 1
-            if retries >= policy.attempts:
-                log.warning("%s: giving up after %d attempts: %s", describe, retries, exc)
-                raise
-            wait = policy.delay(retries, exc.retry_after)
-            elapsed = policy.clock() - started
-            if elapsed + wait > policy.budget:
-                log.warning("%s: giving up after %.1fs (budget %.1fs): %s", describe, elapsed, policy.budget, exc)
-                raise
-            log.warning("%s: %s; retry %d/%d in %.2fs", describe, exc, retries, policy.attempts - 1, wait)
-            policy.sleep(wait)
+            raise
+
+    def announce(retry_state: tenacity.RetryCallState) -> None:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        log.warning(
+            "%s: %s; retry %d/%d in %.2fs",
+            describe,
+            failure,
+            retry_state.attempt_number,
+            policy.attempts - 1,
+            retry_state.upcoming_sleep,
+        )
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_retryable),
+        wait=_Backoff(policy),
+        stop=_GiveUp(policy, describe),
+        sleep=policy.sleep,
+        before_sleep=announce,
+        reraise=True,
+    )
+    return retrying(attempt)
