@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import psutil
 import requests
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -27,6 +28,7 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def rss_peak_mb(pid: int) -> float:
+    # The peak (VmHWM), not the current RSS: psutil reports only the latter, so this one reads Linux's /proc.
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -34,8 +36,8 @@ def rss_peak_mb(pid: int) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
 
 
 def percentile(values: list[float], q: float) -> float:
