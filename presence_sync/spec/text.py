@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["SHOWN_MAX", "bad_character", "describe_character", "shown"]
+__all__ = ["SHOWN_MAX", "bad_character", "describe_character", "one_line", "shown"]
+
+MESSAGE_MAX = 400  # a safety net: no message or hint line is longer, whatever went into it
 
 SHOWN_MAX = 80  # Salesforce's longest name or label: a valid one is quoted whole
 
@@ -64,3 +66,13 @@ def shown(value: object, limit: int = SHOWN_MAX) -> str:
         return f"{value[:limit]!r}... ({len(value):,} characters)"
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def one_line(text: str) -> str:
+    """Messages are built to be one short line; this makes sure, whatever a library put into one."""
+    text = " ".join(text[: MESSAGE_MAX * 2].split())
+    bad = bad_character(text)
+    while bad is not None:
+        text = text[: bad[0]] + f"\\u{ord(bad[1]):04x}" + text[bad[0] + 1 :]
+        bad = bad_character(text)
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 3] + "..."
