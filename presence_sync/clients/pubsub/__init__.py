@@ -1,0 +1,1 @@
+"""Salesforce Pub/Sub API (gRPC + Avro) client: the change stream the runtime reads. See subscriber.py."""
