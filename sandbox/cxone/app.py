@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.cxone import access_keys, admin, auth, codes, mappings, realtime, rules, sessions, softphone
+from sandbox.cxone import access_keys, admin, auth, codes, mappings, realtime, rules, sessions, softphone, tokens
 from sandbox.cxone.seed import SEEDED_CREDENTIALS, seed
 from sandbox.cxone.store import Store
 from sandbox.cxone.web import Ctx
@@ -115,7 +115,7 @@ def create_app(
     # Order matters: /agents/states before /agents/{agentId}.
     api_routes = [*realtime.ROUTES, *admin.ROUTES, *codes.ROUTES, *sessions.ROUTES, *access_keys.ROUTES]
     routes: list[BaseRoute] = [
-        *auth.ROUTES,
+        *tokens.ROUTES,
         *[Route(_INTERNAL + r.path, r.endpoint, methods=r.methods) for r in api_routes],
         *mappings.ROUTES,
         *rules.ROUTES,
