@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import ApiError
-from .metadata_deploy import check_deploy_status, deploy
+from .metadata_deploy import deploy
+from .metadata_deploy_status import check_deploy_status
 from .metadata_types import HANDLERS, MetadataError, one
 from .metadata_xml import Fault, Raw, element, envelope, fault_xml, parse_request, raw_to_xml, validate, wsdl
 from .oauth import authenticate

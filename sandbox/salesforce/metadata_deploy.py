@@ -35,50 +35,19 @@ from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import fromstring
 
-from .metadata_base import Listing, MetadataError, StoredHandler, one
+from .metadata_base import MetadataError, one
+from .metadata_bundles import APEX_CLASS, AURA_BUNDLE, BUNDLE_HANDLERS, BundleHandler
 from .metadata_objects import CustomObjectHandler
 from .metadata_xml import MD_NS, Fault, Raw, element, validate
 from .org import Org
 
-__all__ = ["DEPLOY_TYPE", "BundleHandler", "check_deploy_status", "deploy"]
+__all__ = ["DEPLOY_TYPE", "deploy", "failed", "flag"]
 
 DEPLOY_TYPE = "_DeployRequest"  # where deploy results are kept (not a Metadata type: never listed)
 MAX_ZIP_BYTES = 39 * 1024 * 1024  # the documented limits: ~39 MB zipped, 400 MB unzipped
 MAX_UNZIPPED_BYTES = 400 * 1024 * 1024
 
 
-class BundleHandler(StoredHandler):
-    """A file-based type that only ``deploy`` writes (the CRUD calls can read, list and delete it)."""
-
-    file_suffix = ""
-
-    def __init__(self, type_name: str, directory: str, suffix: str, key_prefix: str, file_suffix: str) -> None:
-        self.type_name = type_name
-        self.directory = directory
-        self.suffix = suffix
-        self.key_prefix = key_prefix
-        self.file_suffix = file_suffix
-
-    def create(self, org: Org, raw: Raw, user_id: str) -> None:
-        raise MetadataError(
-            "INVALID_OPERATION",
-            f"The sandbox writes {self.type_name} only by deploy(): send it in a zip with package.xml",
-        )
-
-    def update(self, org: Org, raw: Raw, user_id: str) -> None:
-        self.create(org, raw, user_id)
-
-    def listing(self, org: Org) -> list[Listing]:
-        return [
-            Listing(s["fullName"][0], s["_id"], s["_created"], s["_createdBy"], s["_modified"], s["_modifiedBy"])
-            for s in org.store.metadata_all(self.type_name)
-        ]
-
-
-APEX_CLASS = BundleHandler("ApexClass", "classes", "cls", "01p", ".cls")
-AURA_BUNDLE = BundleHandler("AuraDefinitionBundle", "aura", "", "0Ab", "")
-LWC_BUNDLE = BundleHandler("LightningComponentBundle", "lwc", "", "0Rb", "")
-BUNDLE_HANDLERS = (APEX_CLASS, AURA_BUNDLE, LWC_BUNDLE)
 _CUSTOM_OBJECT = CustomObjectHandler()
 DEPLOYABLE = ("ApexClass", "AuraDefinitionBundle", "CustomObject", "LightningComponentBundle")
 TEST_LEVELS = ("NoTestRun", "RunSpecifiedTests", "RunLocalTests", "RunAllTestsInOrg")
@@ -244,7 +213,7 @@ def _write(org: Org, type_name: str, raw: Raw, user_id: str) -> None:
 # -- the calls ----------------------------------------------------------------------------------------------
 
 
-def _flag(options: Raw, name: str, default: bool = False) -> bool:
+def flag(options: Raw, name: str, default: bool = False) -> bool:
     value = one(options, name)
     return default if value is None else str(value).strip().lower() in ("true", "1")
 
@@ -262,9 +231,9 @@ def deploy(org: Org, body: Raw, user_id: str) -> str:
         raise Fault("sf:INVALID_OPERATION", "INVALID_OPERATION: ZipFile is required")
     if len(data) > MAX_ZIP_BYTES:
         raise Fault("sf:EXCEEDED_MAX_SIZE_REQUEST", "EXCEEDED_MAX_SIZE_REQUEST: the zip file exceeds the limit")
-    check_only = _flag(options, "checkOnly")
-    rollback = _flag(options, "rollbackOnError", True)
-    ignore_warnings = _flag(options, "ignoreWarnings")
+    check_only = flag(options, "checkOnly")
+    rollback = flag(options, "rollbackOnError", True)
+    ignore_warnings = flag(options, "ignoreWarnings")
     test_level, run_tests = _test_options(options)
     deploy_id = org.store.new_id("0Af")
     started = org.now()
@@ -312,7 +281,7 @@ def _test_options(options: Raw) -> tuple[str | None, list[str]]:
     return test_level, run_tests if test_level == "RunSpecifiedTests" else []
 
 
-def _fails(component: _Component | dict[str, Any], ignore_warnings: bool) -> bool:
+def failed(component: _Component | dict[str, Any], ignore_warnings: bool) -> bool:
     problem, kind = (
         (component.problem, component.problem_type)
         if isinstance(component, _Component)
@@ -411,7 +380,7 @@ def _run(
         components.append(component)
     components += _deletions(org, files, DESTRUCTIVE_POST, "post")
     test_failures = _test_failures(org, run_tests or [], components)
-    failed = any(_fails(c, ignore_warnings) for c in components)
+    failed = any(failed(c, ignore_warnings) for c in components)
     if check_only or (failed and rollback) or test_failures:
         return components, None, test_failures
     with org.store.batch():
@@ -426,107 +395,3 @@ def _run(
                 except MetadataError as exc:
                     component.problem = exc.message
     return components, None, test_failures
-
-
-def check_deploy_status(org: Org, body: Raw, user_id: str) -> str:
-    deploy_id = str(one(body, "asyncProcessId", "") or "")
-    result = org.store.metadata(DEPLOY_TYPE, deploy_id)
-    if result is None:
-        raise Fault("sf:INVALID_ID_FIELD", f"INVALID_ID_FIELD: invalid deploy id {deploy_id}")
-    include_details = _flag(body, "includeDetails")
-    components = result["components"]
-    failures = [c for c in components if _fails(c, result["ignoreWarnings"])]
-    test_failures: list[dict[str, str]] = result.get("testFailures") or []
-    run_tests_enabled = result.get("testLevel") in ("RunSpecifiedTests", "RunLocalTests", "RunAllTestsInOrg")
-    applied = not result["checkOnly"] and not (failures and result["rollbackOnError"]) and not test_failures
-    deployed = len(components) - len(failures) if applied or result["checkOnly"] else 0
-    error = result["error"]
-    if error or test_failures or (failures and (result["rollbackOnError"] or deployed == 0)):
-        status, success = "Failed", False
-    elif failures:
-        status, success = "SucceededPartial", True
-    else:
-        status, success = "Succeeded", True
-    users = {r["Id"]: r.get("Name", "") for r in org.live("User")}
-    details = ""
-    if include_details:
-        messages = []
-        for c in components:
-            fails = _fails(c, result["ignoreWarnings"])
-            tag = "componentFailures" if fails else "componentSuccesses"
-            ok = not c["problem"] and (applied or result["checkOnly"])
-            deletion = bool(c.get("delete"))
-            body_xml = (
-                element("changed", ok and not c["created"] and not deletion)
-                + element("componentType", c["type_name"])
-                + element("created", ok and c["created"])
-                + element("createdDate", _dt(result["createdDate"]))
-                + element("deleted", ok and deletion)
-                + element("fileName", c["file_name"])
-                + element("fullName", c["full_name"])
-            )
-            if c["problem"]:
-                body_xml += element("problem", c["problem"]) + element("problemType", c.get("problem_type", "Error"))
-            body_xml += element("success", not fails)
-            messages.append((tag, f"<{tag}>{body_xml}</{tag}>"))
-        details = (
-            "<details>"
-            + "".join(x for t, x in messages if t == "componentFailures")
-            + "".join(x for t, x in messages if t == "componentSuccesses")
-            + (_run_test_result(test_failures) if run_tests_enabled else "")
-            + "</details>"
-        )
-    else:
-        details = "<details/>"
-    return (
-        "<result>"
-        + element("checkOnly", result["checkOnly"])
-        + element("completedDate", _dt(result["completedDate"]))
-        + element("createdBy", result["createdBy"])
-        + element("createdByName", users.get(result["createdBy"], ""))
-        + element("createdDate", _dt(result["createdDate"]))
-        + details
-        + element("done", True)
-        + (element("errorMessage", error) + element("errorStatusCode", "UNKNOWN_EXCEPTION") if error else "")
-        + element("id", result["id"])
-        + element("ignoreWarnings", result["ignoreWarnings"])
-        + element("lastModifiedDate", _dt(result["completedDate"]))
-        + element("numberComponentErrors", len(failures))
-        + element("numberComponentsDeployed", deployed)
-        + element("numberComponentsTotal", len(components))
-        + element("numberTestErrors", len(test_failures))
-        + element("numberTestsCompleted", 0)
-        + element("numberTestsTotal", len(test_failures))
-        + element("rollbackOnError", result["rollbackOnError"])
-        + element("runTestsEnabled", run_tests_enabled)
-        + element("startDate", _dt(result["createdDate"]))
-        + element("status", status)
-        + element("success", success)
-        + "</result>"
-    )
-
-
-def _run_test_result(failures: list[dict[str, str]]) -> str:
-    """RunTestsResult: the classes that could not run as failures; nothing else ran (no Apex here)."""
-    rows = "".join(
-        "<failures>"
-        + element("message", f["message"])
-        + "<methodName/>"
-        + element("name", f["name"])
-        + "<namespace/><stackTrace/>"
-        + element("time", 0)
-        + "</failures>"
-        for f in failures
-    )
-    return (
-        "<runTestResult>"
-        + rows
-        + element("numFailures", len(failures))
-        + element("numTestsRun", len(failures))
-        + element("totalTime", 0)
-        + "</runTestResult>"
-    )
-
-
-def _dt(value: str) -> str:
-    return value[:-5] + "Z" if value.endswith("+0000") else value

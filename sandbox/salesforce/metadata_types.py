@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .metadata_apps import ECA_OAUTH, GLOBAL_OAUTH, ConnectedAppHandler, ExternalClientAppHandler
 from .metadata_base import Handler, MetadataError, one
-from .metadata_deploy import BUNDLE_HANDLERS
+from .metadata_bundles import BUNDLE_HANDLERS
 from .metadata_objects import CustomObjectHandler
 from .metadata_presence import PresenceStatusHandler, ServiceChannelHandler
 
