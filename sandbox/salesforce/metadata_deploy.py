@@ -41,7 +41,7 @@ from .metadata_objects import CustomObjectHandler
 from .metadata_xml import MD_NS, Fault, Raw, element, validate
 from .org import Org
 
-__all__ = ["DEPLOY_TYPE", "deploy", "failed", "flag"]
+__all__ = ["DEPLOY_TYPE", "deploy", "is_failure", "option_flag"]
 
 DEPLOY_TYPE = "_DeployRequest"  # where deploy results are kept (not a Metadata type: never listed)
 MAX_ZIP_BYTES = 39 * 1024 * 1024  # the documented limits: ~39 MB zipped, 400 MB unzipped
@@ -213,7 +213,7 @@ def _write(org: Org, type_name: str, raw: Raw, user_id: str) -> None:
 # -- the calls ----------------------------------------------------------------------------------------------
 
 
-def flag(options: Raw, name: str, default: bool = False) -> bool:
+def option_flag(options: Raw, name: str, default: bool = False) -> bool:
     value = one(options, name)
     return default if value is None else str(value).strip().lower() in ("true", "1")
 
@@ -231,9 +231,9 @@ def deploy(org: Org, body: Raw, user_id: str) -> str:
         raise Fault("sf:INVALID_OPERATION", "INVALID_OPERATION: ZipFile is required")
     if len(data) > MAX_ZIP_BYTES:
         raise Fault("sf:EXCEEDED_MAX_SIZE_REQUEST", "EXCEEDED_MAX_SIZE_REQUEST: the zip file exceeds the limit")
-    check_only = flag(options, "checkOnly")
-    rollback = flag(options, "rollbackOnError", True)
-    ignore_warnings = flag(options, "ignoreWarnings")
+    check_only = option_flag(options, "checkOnly")
+    rollback = option_flag(options, "rollbackOnError", True)
+    ignore_warnings = option_flag(options, "ignoreWarnings")
     test_level, run_tests = _test_options(options)
     deploy_id = org.store.new_id("0Af")
     started = org.now()
@@ -281,7 +281,7 @@ def _test_options(options: Raw) -> tuple[str | None, list[str]]:
     return test_level, run_tests if test_level == "RunSpecifiedTests" else []
 
 
-def failed(component: _Component | dict[str, Any], ignore_warnings: bool) -> bool:
+def is_failure(component: _Component | dict[str, Any], ignore_warnings: bool) -> bool:
     problem, kind = (
         (component.problem, component.problem_type)
         if isinstance(component, _Component)
@@ -380,7 +380,7 @@ def _run(
         components.append(component)
     components += _deletions(org, files, DESTRUCTIVE_POST, "post")
     test_failures = _test_failures(org, run_tests or [], components)
-    failed = any(failed(c, ignore_warnings) for c in components)
+    failed = any(is_failure(c, ignore_warnings) for c in components)
     if check_only or (failed and rollback) or test_failures:
         return components, None, test_failures
     with org.store.batch():

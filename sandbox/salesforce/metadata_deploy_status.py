@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .metadata_base import one
-from .metadata_deploy import DEPLOY_TYPE, failed, flag
+from .metadata_deploy import DEPLOY_TYPE, is_failure, option_flag
 from .metadata_xml import Fault, Raw, element
 from .org import Org
 
@@ -16,9 +16,9 @@ def check_deploy_status(org: Org, body: Raw, user_id: str) -> str:
     result = org.store.metadata(DEPLOY_TYPE, deploy_id)
     if result is None:
         raise Fault("sf:INVALID_ID_FIELD", f"INVALID_ID_FIELD: invalid deploy id {deploy_id}")
-    include_details = flag(body, "includeDetails")
+    include_details = option_flag(body, "includeDetails")
     components = result["components"]
-    failures = [c for c in components if failed(c, result["ignoreWarnings"])]
+    failures = [c for c in components if is_failure(c, result["ignoreWarnings"])]
     test_failures: list[dict[str, str]] = result.get("testFailures") or []
     run_tests_enabled = result.get("testLevel") in ("RunSpecifiedTests", "RunLocalTests", "RunAllTestsInOrg")
     applied = not result["checkOnly"] and not (failures and result["rollbackOnError"]) and not test_failures
@@ -35,7 +35,7 @@ def check_deploy_status(org: Org, body: Raw, user_id: str) -> str:
     if include_details:
         messages = []
         for c in components:
-            fails = failed(c, result["ignoreWarnings"])
+            fails = is_failure(c, result["ignoreWarnings"])
             tag = "componentFailures" if fails else "componentSuccesses"
             ok = not c["problem"] and (applied or result["checkOnly"])
             deletion = bool(c.get("delete"))
