@@ -1,6 +1,7 @@
 """``presence-sync sandbox ...``: serve the emulators and drive their operator controls.
 
-presence-sync sandbox serve [--data-dir .sandbox] [--salesforce-port 8443] [--cxone-port 8444] [--reset]
+presence-sync sandbox serve [--data-dir .sandbox] [--salesforce-port 8443] [--cxone-port 8444] [--pubsub-port 7443]
+                            [--reset]
 presence-sync sandbox status   [--data-dir .sandbox]
 presence-sync sandbox env      [--data-dir .sandbox]        # eval "$(presence-sync sandbox env)"
 presence-sync sandbox requests [--vendor salesforce|cxone|all] [--since N] [--clear] [--json]
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = with_data_dir(sub.add_parser("serve", help="run both emulators until interrupted"))
     serve.add_argument("--salesforce-port", type=int, default=8443, help="0 picks a free port")
     serve.add_argument("--cxone-port", type=int, default=8444, help="0 picks a free port")
+    serve.add_argument("--pubsub-port", type=int, default=7443, help="Salesforce Pub/Sub API (gRPC); 0: a free port")
     serve.add_argument("--reset", action="store_true", help="start from a fresh seed and new certificates")
     serve.add_argument("--vendors", default="salesforce,cxone", help="comma-separated subset to run")
     with_data_dir(sub.add_parser("status", help="is the sandbox up, and where"))
@@ -80,7 +82,10 @@ def main(argv: list[str]) -> int:
             print(f"sandbox: --vendors must be a subset of {','.join(VENDORS)}", file=sys.stderr)
             return 2
         _private_data_dir(args.data_dir)
-        return run(SandboxConfig(args.data_dir, args.salesforce_port, args.cxone_port, args.reset, vendors))
+        config = SandboxConfig(
+            args.data_dir, args.salesforce_port, args.cxone_port, args.reset, vendors, pubsub_port=args.pubsub_port
+        )
+        return run(config)
     try:
         info = json.loads((args.data_dir / "connection.json").read_text())
     except FileNotFoundError:

@@ -1,8 +1,8 @@
 """Operator controls shared by both emulators: a request log and fault injection.
 
 ``OperatorMiddleware`` wraps an emulator's ASGI app. Everything under ``/__sandbox/`` is left out of the log
-and out of the faults, except the change feed ``/__sandbox/cdc/`` (it stands in for a vendor API); the
-operator endpoints themselves are:
+and out of the faults (the Salesforce emulator's Pub/Sub API calls are gRPC on their own port: its server
+appends them to the same request log, method ``GRPC``); the operator endpoints themselves are:
 
 * ``GET /__sandbox/ready``                    200 once the emulator serves
 * ``GET|DELETE /__sandbox/requests``          the request log (bounded ring, newest last) / clear it
@@ -39,9 +39,6 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 __all__ = ["FaultState", "OperatorMiddleware", "RequestLog", "refusing_protocol", "vendor_error"]
 
 OPERATOR_PREFIX = "/__sandbox/"
-# Emulator-only stand-ins for vendor APIs (the change feed stands in for the Pub/Sub API): they live under
-# /__sandbox/ but are logged and faulted like any vendor call.
-VENDOR_STAND_INS = ("/__sandbox/cdc/",)
 LOG_EXTRA_KEY = "sandbox.log"  # the app may put {"operation": ..., "write": bool} here for the log entry
 ERROR_STATUSES = (403, 429, 503)
 
@@ -195,9 +192,9 @@ class OperatorMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith(OPERATOR_PREFIX) and not path.startswith(VENDOR_STAND_INS):
+        if path.startswith(OPERATOR_PREFIX):
             handler = self._operator_routes().get(path)
-            if handler is None:  # emulator-only app endpoints (console, change feed, settings)
+            if handler is None:  # emulator-only app endpoints (console, event bus, settings)
                 await self.app(scope, receive, send)
                 return
             response = await handler(Request(scope, receive))
@@ -330,8 +327,4 @@ def refusing_protocol(faults: FaultState) -> type[H11Protocol]:
 def _is_operator_request(data: bytes) -> bool:
     request_line = data[:200].split(b"\r\n", 1)[0]
     parts = request_line.split(b" ")
-    return (
-        len(parts) >= 2
-        and parts[1].startswith(OPERATOR_PREFIX.encode())
-        and not parts[1].startswith(tuple(p.encode() for p in VENDOR_STAND_INS))
-    )
+    return len(parts) >= 2 and parts[1].startswith(OPERATOR_PREFIX.encode())

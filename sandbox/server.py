@@ -1,8 +1,13 @@
 """Runs both emulators in one process: two uvicorn servers (HTTPS, h11) on one event loop, each app wrapped
 in the operator middleware, state in ``<data-dir>/{salesforce,cxone}.db``.
 
-When both listen, ``<data-dir>/sandbox.env`` (shell ``export`` lines) and ``<data-dir>/connection.json`` are
-written and one line is printed: ``sandbox ready: salesforce=https://... cxone=https://...``.
+With the Salesforce emulator, its Pub/Sub API (gRPC, TLS with the same certificate) listens on its own port
+(``pubsub_port``, 7443 as Salesforce's ``api.pubsub.salesforce.com:7443``; 0 picks a free one) on the same event
+loop; ``SANDBOX_PUBSUB_KEEPALIVE_SECONDS`` shortens its keepalive (default 270 s, as Salesforce) for tests.
+
+When all listen, ``<data-dir>/sandbox.env`` (shell ``export`` lines) and ``<data-dir>/connection.json`` are
+written (``SF_PUBSUB_ENDPOINT=127.0.0.1:<port>`` among them) and one line is printed:
+``sandbox ready: salesforce=https://... cxone=https://... pubsub=127.0.0.1:<port>``.
 
 Like the real vendors, the emulators close a keep-alive connection that sits idle: after
 ``SandboxConfig.keep_alive_timeout_seconds`` (30 s; ``SANDBOX_KEEP_ALIVE_SECONDS`` in the environment sets another
@@ -37,6 +42,7 @@ VENDORS = ("salesforce", "cxone")
 HOST = "127.0.0.1"
 SF_API_VERSION = "59.0"
 KEEP_ALIVE_ENV = "SANDBOX_KEEP_ALIVE_SECONDS"
+PUBSUB_KEEPALIVE_ENV = "SANDBOX_PUBSUB_KEEPALIVE_SECONDS"
 DEFAULT_KEEP_ALIVE_SECONDS = 30
 
 
@@ -54,6 +60,7 @@ class SandboxConfig:
     # How long a kept-alive connection may sit idle before the emulator closes it (uvicorn's timeout_keep_alive,
     # whole seconds); None: SANDBOX_KEEP_ALIVE_SECONDS from the environment, else 30.
     keep_alive_timeout_seconds: int | None = None
+    pubsub_port: int = 7443
 
 
 def keep_alive_seconds(config: SandboxConfig, environ: Mapping[str, str] = os.environ) -> int:
@@ -132,6 +139,8 @@ def connection_info(urls: dict[str, str], certs: CertPaths, credentials: dict[st
             CXONE_ACCESS_KEY_ID=cx["CXONE_ACCESS_KEY_ID"],
             CXONE_ACCESS_KEY_SECRET=cx["CXONE_ACCESS_KEY_SECRET"],
         )
+    if "pubsub" in urls:
+        info["SF_PUBSUB_ENDPOINT"] = urls["pubsub"]
     info["REQUESTS_CA_BUNDLE"] = str(certs.ca.resolve())
     return info
 
@@ -154,12 +163,13 @@ async def serve(config: SandboxConfig) -> None:
     sockets = {vendor: _bind(ports[vendor]) for vendor in config.vendors}
     urls = {vendor: f"https://{HOST}:{sock.getsockname()[1]}" for vendor, sock in sockets.items()}
     servers: list[tuple[_Server, socket.socket]] = []
-    apps = []
+    apps, logs = {}, {}
     for vendor in config.vendors:
         app = modules[vendor].create_app(data_dir / f"{vendor}.db", base_url=urls[vendor], reset=config.reset)
-        apps.append(app)
+        apps[vendor] = app
         faults = FaultState()
-        wrapped = OperatorMiddleware(app, vendor=vendor, faults=faults, log=RequestLog())
+        logs[vendor] = RequestLog()
+        wrapped = OperatorMiddleware(app, vendor=vendor, faults=faults, log=logs[vendor])
         server_config = uvicorn.Config(
             wrapped,
             host=HOST,
@@ -194,6 +204,9 @@ async def serve(config: SandboxConfig) -> None:
         await asyncio.sleep(0.01)
     # The seeded working set lives for the whole run: keep it out of the cyclic GC's full collections,
     # which otherwise show up as latency spikes.
+    pubsub = await _start_pubsub(config, apps, logs, certs) if "salesforce" in apps else None
+    if pubsub is not None:
+        urls["pubsub"] = f"{HOST}:{pubsub[1]}"
     gc.collect()
     gc.freeze()
     credentials = {vendor: dict(modules[vendor].SEEDED_CREDENTIALS) for vendor in config.vendors}
@@ -203,10 +216,38 @@ async def serve(config: SandboxConfig) -> None:
     try:
         await asyncio.gather(*tasks)
     finally:
-        for app in apps:
+        if pubsub is not None:
+            await pubsub[0].stop(grace=0)
+        for app in apps.values():
             close = getattr(app.state, "close", None)
             if callable(close):
                 close()
+
+
+async def _start_pubsub(
+    config: SandboxConfig, apps: dict[str, Any], logs: dict[str, RequestLog], certs: CertPaths
+) -> tuple[Any, int]:
+    from .salesforce.pubsub.service import KEEPALIVE_SECONDS, start_server
+
+    text = os.environ.get(PUBSUB_KEEPALIVE_ENV, "").strip()
+    try:
+        keepalive = float(text) if text else KEEPALIVE_SECONDS
+    except ValueError:
+        raise SandboxError(f"{PUBSUB_KEEPALIVE_ENV} must be seconds, not {text!r}") from None
+    state = apps["salesforce"].state
+    try:
+        return await start_server(
+            state.org,
+            state.event_bus,
+            host=HOST,
+            port=config.pubsub_port,
+            cert=certs.cert.read_bytes(),
+            key=certs.key.read_bytes(),
+            log=logs["salesforce"].append,
+            keepalive_seconds=keepalive,
+        )
+    except OSError as exc:
+        raise SandboxError(f"the Pub/Sub API cannot listen on {HOST}:{config.pubsub_port}: {exc}") from exc
 
 
 def run(config: SandboxConfig) -> int:

@@ -37,7 +37,7 @@ class SandboxHandle:
         self.process: subprocess.Popen[str] | None = None
         self.env: dict[str, str] = {}
         self.urls: dict[str, str] = {}
-        self._ports = {"salesforce": 0, "cxone": 0}
+        self._ports = {"salesforce": 0, "cxone": 0, "pubsub": 0}
         self._operators: dict[str, OperatorClient] = {}
 
     # -- what tests use --------------------------------------------------------------------------------
@@ -48,6 +48,11 @@ class SandboxHandle:
     @property
     def cxone_url(self) -> str:
         return self.urls["cxone"]
+
+    @property
+    def pubsub_endpoint(self) -> str:
+        """``host:port`` of the Salesforce emulator's Pub/Sub API (gRPC)."""
+        return self.urls["pubsub"]
 
     @property
     def ca_bundle(self) -> str:
@@ -79,6 +84,8 @@ class SandboxHandle:
             str(self._ports["salesforce"]),
             "--cxone-port",
             str(self._ports["cxone"]),
+            "--pubsub-port",
+            str(self._ports["pubsub"]),
             "--vendors",
             ",".join(self.vendors),
         ]
@@ -107,7 +114,9 @@ class SandboxHandle:
         for vendor, url in self.urls.items():
             self._ports[vendor] = int(url.rsplit(":", 1)[1])
         self.env = json.loads((self.data_dir / "connection.json").read_text())
-        self._operators = {vendor: OperatorClient(url, self.ca_bundle) for vendor, url in self.urls.items()}
+        self._operators = {
+            vendor: OperatorClient(url, self.ca_bundle) for vendor, url in self.urls.items() if vendor != "pubsub"
+        }
 
     def stop(self) -> None:
         for client in self._operators.values():

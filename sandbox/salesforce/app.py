@@ -1,8 +1,8 @@
 """The Salesforce emulator as a Starlette app: ``create_app(db_path, base_url=..., reset=...)``.
 
 Routes: ``/services/oauth2/{token,authorize,revoke}``, ``/services/data/...`` (REST), ``/services/Soap/m/{v}``
-(Metadata API), and emulator-only ``/__sandbox/console/...``, ``/__sandbox/cdc/{channel}``,
-``/__sandbox/salesforce/settings``.
+(Metadata API), and emulator-only ``/__sandbox/console/...``, ``/__sandbox/eventbus/...``,
+``/__sandbox/salesforce/settings``. The Pub/Sub API (gRPC) is served beside it on its own port (``pubsub/``).
 """
 
 from __future__ import annotations
@@ -74,13 +74,14 @@ def create_app(db_path: pathlib.Path, *, base_url: str, reset: bool = False) -> 
         Route("/services/Soap/m/{version}/deployRequest", metadata.__call__, methods=["POST"]),
         Route("/services/Soap/m/{version}/deployRequest/{deploy_id}", metadata.__call__, methods=["POST"]),
         Route("/__sandbox/console/{action}", console.handle, methods=["GET", "POST"]),
-        Route("/__sandbox/cdc/{channel}", console.feed, methods=["GET"]),
+        Route("/__sandbox/eventbus/{action}", console.bus.operate, methods=["GET", "POST"]),
         Route("/__sandbox/salesforce/settings", settings, methods=["GET", "PUT"]),
         Route("/{path:path}", not_found_endpoint, methods=["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"]),
     ]
     app = Starlette(routes=routes, exception_handlers={Exception: _unexpected, ApiError: _api_error})
     app.state.org = org
     app.state.console = console
+    app.state.event_bus = console.bus
     app.state.expire_all_tokens = lambda: oauth.expire_all_tokens(org)
     app.state.close = store.close
     return app

@@ -10,14 +10,12 @@ Omni toolkit. Here:
   each outcome is readable at ``GET /__sandbox/console/results``.
 * Every change writes UserServicePresence rows as Salesforce does (the current row is closed with
   StatusEndDate/StatusDuration, a new one opened with IsCurrentState) and appends change events modelled on
-  ``UserServicePresenceChangeEvent`` to ``GET /__sandbox/cdc/{channel}?replayId=&limit=&waitMs=`` (long-poll).
-  Production reads change data capture through the Pub/Sub API instead.
+  ``UserServicePresenceChangeEvent`` to the org's event bus, which the Pub/Sub API serves (``pubsub/``) on
+  ``/data/UserServicePresenceChangeEvent``, as production delivers change data capture.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import time
 import uuid
@@ -27,11 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .dml import stamp
-from .errors import ApiError
 from .ids import is_id
-from .oauth import authenticate
 from .org import Org, parse_datetime
-from .rest import bearer_token
+from .pubsub.bus import EventBus
 
 __all__ = ["CDC_CHANNEL", "COMMAND_EVENT", "AgentConsole"]
 
@@ -49,7 +45,6 @@ MANUAL_REASONS = frozenset(
     }
 )
 DEFAULT_CAPACITY = 5
-MAX_WAIT_MS = 30_000
 
 
 class ConsoleError(Exception):
@@ -62,7 +57,7 @@ class ConsoleError(Exception):
 class AgentConsole:
     def __init__(self, org: Org) -> None:
         self.org = org
-        self._changed: asyncio.Event | None = None
+        self.bus = EventBus(org)
         org.event_listeners.append(self._on_platform_event)
 
     # -- presence rules ------------------------------------------------------------------------------------
@@ -185,15 +180,7 @@ class AgentConsole:
         return {"ChangeEventHeader": header, **{k: row.get(k) for k in changed}}
 
     def _notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
-
-    async def wait_for_change(self, timeout: float) -> None:
-        if self._changed is None:
-            self._changed = asyncio.Event()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
+        self.bus.notify()
 
     # -- the Lightning bridge ---------------------------------------------------------------------------------
     def _on_platform_event(self, name: str, event: dict[str, Any], publisher_id: str) -> None:
@@ -268,41 +255,6 @@ class AgentConsole:
             return JSONResponse(self._agent(user))
         except ConsoleError as failure:
             return JSONResponse({"error": failure.message}, status_code=failure.status)
-
-    async def feed(self, request: Request) -> Response:
-        """GET /__sandbox/cdc/{channel}?replayId=<after>&limit=&waitMs= (-1: only new events, -2: all).
-
-        Needs ``Authorization: Bearer <session>`` like any API call (401 INVALID_SESSION_ID otherwise)."""
-        channel = request.path_params["channel"]
-        try:
-            authenticate(self.org, bearer_token(request))
-        except ApiError as error:  # the Pub/Sub API also needs a valid session
-            return error.response()
-        try:
-            replay_id = _int(request, "replayId", -1)
-            limit = min(max(_int(request, "limit", 100), 1), 1000)
-            wait_ms = min(max(_int(request, "waitMs", 0), 0), MAX_WAIT_MS)
-        except ConsoleError as failure:
-            return JSONResponse({"error": failure.message}, status_code=failure.status)
-        if replay_id == -1:
-            replay_id = self.org.store.latest_replay_id(channel)
-        elif replay_id < -1:
-            replay_id = 0
-        deadline = time.monotonic() + wait_ms / 1000
-        while True:
-            events = self.org.store.events(channel, replay_id, limit)
-            remaining = deadline - time.monotonic()
-            if events or remaining <= 0:
-                break
-            await self.wait_for_change(remaining)
-        latest = events[-1][0] if events else replay_id
-        return JSONResponse(
-            {
-                "channel": channel,
-                "latestReplayId": latest,
-                "events": [{"replayId": rid, "payload": payload} for rid, payload in events],
-            }
-        )
 
 
 def _int(request: Request, name: str, default: int) -> int:

@@ -1,11 +1,9 @@
 """Omni-Channel presence: the emulator-only agent console (the Omni widget's part), UserServicePresence rows
-as Salesforce writes them, the CDC-style change feed, and the Lightning bridge applying
-``Omni_Presence_Command__e`` platform events."""
+as Salesforce writes them, and the Lightning bridge applying ``Omni_Presence_Command__e`` platform events. The
+change events they cause are delivered through the Pub/Sub API: test_pubsub*.py."""
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from typing import Any
 
@@ -31,18 +29,6 @@ class Org:
         return requests.post(
             f"{self.base}/__sandbox/console/{action}", json=body, verify=self.sandbox.ca_bundle, timeout=10
         )
-
-    def feed(self, replay_id: int, wait_ms: int = 0, session_id: str | None = None) -> requests.Response:
-        return requests.get(
-            f"{self.base}/__sandbox/cdc/UserServicePresenceChangeEvent",
-            params={"replayId": replay_id, "waitMs": wait_ms},
-            headers={"Authorization": f"Bearer {session_id or self.sf.session_id}"},
-            verify=self.sandbox.ca_bundle,
-            timeout=40,
-        )
-
-    def latest(self) -> int:
-        return int(self.feed(-1).json()["latestReplayId"])
 
     def status(self, name: str, *channels: str, grant_to: str | None = "Custom: Support Agent") -> str:
         kwargs: dict[str, Any] = {"fullName": name, "label": name}
@@ -119,48 +105,6 @@ def test_logout_closes_the_current_row(org: Org, unique: str) -> None:
 
     assert all(row["IsCurrentState"] is False for row in org.presence(ADA))
     assert org.console("status", user=ADA, status=f"Out_{unique}").status_code == 409  # not logged in
-
-
-def test_changes_appear_on_the_feed_in_order_with_replay_ids(org: Org, unique: str) -> None:
-    after = org.latest()
-    org.console("login", user=ADA, status=org.status(f"Feed_{unique}", "Case"))
-    org.console("status", user=ADA, status=org.status(f"Feed2_{unique}"))
-
-    events = org.feed(after).json()["events"]
-
-    assert [e["payload"]["ChangeEventHeader"]["changeType"] for e in events] == ["CREATE", "UPDATE", "CREATE"]
-    assert [e["replayId"] for e in events] == sorted(e["replayId"] for e in events)
-    assert all(e["replayId"] > after for e in events)
-    update = events[1]["payload"]
-    assert update["ChangeEventHeader"]["changedFields"][:2] == ["IsCurrentState", "StatusEndDate"]
-    assert update["IsCurrentState"] is False
-    header = events[2]["payload"]["ChangeEventHeader"]
-    assert header["entityName"] == "UserServicePresence"
-    assert header["commitUser"] == org.user_id(ADA)
-    assert header["transactionKey"] == update["ChangeEventHeader"]["transactionKey"]  # one transaction
-    assert events[2]["payload"]["UserId"] == org.user_id(ADA)
-
-
-def test_the_feed_long_polls_until_a_change_arrives(org: Org, unique: str) -> None:
-    status_id = org.status(f"Poll_{unique}", "Case")
-    after = org.latest()
-    threading.Timer(0.3, lambda: org.console("login", user=ADA, status=status_id)).start()
-
-    wait_ms = 30_000  # the emulator's longest wait: a reply that only came when it ran out would take this long
-    started = time.monotonic()
-    events = org.feed(after, wait_ms=wait_ms).json()["events"]
-    waited = time.monotonic() - started
-
-    # It held the request until the change (0.3 s in), and answered then rather than when its wait ran out.
-    assert events and 0.2 < waited < wait_ms / 1000
-    assert org.feed(org.latest(), wait_ms=200).json()["events"] == []
-
-
-def test_the_feed_needs_a_valid_session(org: Org) -> None:
-    response = org.feed(-1, session_id="00Dbogus!x")
-
-    assert response.status_code == 401
-    assert response.json()[0]["errorCode"] == "INVALID_SESSION_ID"
 
 
 def define_command_event(sf: Salesforce) -> None:
@@ -248,16 +192,3 @@ def test_unknown_event_fields_are_invalid_field(org: Org) -> None:
 
     with pytest.raises(Exception, match="INVALID_FIELD"):
         org.sf.Omni_Presence_Command__e.create({"Colour__c": "red"})
-
-
-def test_the_feed_is_logged_and_faulted_like_a_vendor_api(org: Org, shared_sandbox: SandboxHandle) -> None:
-    operator = shared_sandbox.salesforce_operator
-    operator.clear_requests()
-    operator.set_faults(error_next=1, error_status=503)
-
-    failed = org.feed(-1)
-    succeeded = org.feed(-1)
-
-    assert failed.status_code == 503 and failed.json()[0]["errorCode"] == "SERVER_UNAVAILABLE"
-    assert succeeded.status_code == 200
-    assert operator.count(path_prefix="/__sandbox/cdc/") == 2
