@@ -12,6 +12,8 @@ SF_PASSWORD         password  that user's password, with the security token appe
                               requires one (secret; password grant only)
 SF_GRANT            optional  ``password`` (default) or ``client_credentials``
 SF_API_VERSION      optional  REST/Metadata API version, default ``59.0`` (simple-salesforce's)
+SF_PUBSUB_ENDPOINT  optional  ``host:port`` of the Pub/Sub API (gRPC, TLS), default
+                              ``api.pubsub.salesforce.com:7443``; the sandbox writes its own
 ==================  ========  ===================================================================
 
 CXone (OAuth 2.0 password grant with an access key, then the public REST APIs):
@@ -139,6 +141,7 @@ class SalesforceSettings(_EnvSettings):
     password: SecretStr | None = None
     grant: Literal["password", "client_credentials"] = "password"
     api_version: str = "59.0"
+    pubsub_endpoint: str = "api.pubsub.salesforce.com:7443"
     ca_bundle: str | None = None
 
     VARIABLES: ClassVar[dict[str, tuple[str, str, bool]]] = {
@@ -153,6 +156,7 @@ class SalesforceSettings(_EnvSettings):
         ),
         "grant": ("SF_GRANT", "the OAuth grant: password (default) or client_credentials", False),
         "api_version": ("SF_API_VERSION", "the Salesforce API version such as 59.0", False),
+        "pubsub_endpoint": ("SF_PUBSUB_ENDPOINT", "the Pub/Sub API's host:port (the change stream)", False),
     }
 
     @classmethod
@@ -168,6 +172,8 @@ class SalesforceSettings(_EnvSettings):
         if not re.fullmatch(r"\d{2,3}\.0", version):
             raise SettingsError(f"SF_API_VERSION must look like 59.0, got {self.api_version!r}")
         object.__setattr__(self, "api_version", version)
+        if not re.fullmatch(r"[A-Za-z0-9.\-]+:\d{1,5}", self.pubsub_endpoint):
+            raise SettingsError(f"SF_PUBSUB_ENDPOINT must be host:port, got {self.pubsub_endpoint!r}")
 
 
 class CxoneSettings(_EnvSettings):
