@@ -14,7 +14,8 @@ log = logging.getLogger("runtime.reconciler")
 
 class CircuitBreaker:
     """Closed → open after ``threshold`` consecutive failures → half-open after a cooldown (one probe);
-    the cooldown doubles on each failed probe, up to ``max_cooldown``."""
+    the cooldown doubles on each failed probe, up to ``max_cooldown``, and starts again from ``cooldown`` when
+    the vendor answers another call (``reachable``)."""
 
     def __init__(
         self,
@@ -60,6 +61,16 @@ class CircuitBreaker:
             self._open_until = None
             self._probing = False
             self._cooldown = self.base_cooldown
+
+    def reachable(self) -> None:
+        """The vendor answered another call (a feed read): an outage is over or partial, so an open circuit
+        probes again after the base cooldown at most. (A write probe that fails just after an outage -- one
+        refused request -- would otherwise keep the writes waiting for the longest cooldown once more.)"""
+        with self._lock:
+            if self._open_until is None:
+                return
+            self._cooldown = self.base_cooldown
+            self._open_until = min(self._open_until, self._clock() + self.base_cooldown)
 
     def failure(self) -> None:
         with self._lock:

@@ -44,9 +44,13 @@ class SkewEstimate:
 
 
 class SkewEstimator:
+    FEED_BOUNDS = 256  # recent changes whose arrival bounds the offset from below
+
     def __init__(self, initial_uncertainty: float, *, samples: int = 64) -> None:
         self.initial = SkewEstimate(0.0, max(RESOLUTION, initial_uncertainty), APPLY_ALLOWANCE)
         self._bounds: collections.deque[tuple[float, float]] = collections.deque(maxlen=samples)
+        self._arrivals: collections.deque[float] = collections.deque(maxlen=self.FEED_BOUNDS)
+        self._arrival_floor: float | None = None  # the highest of _arrivals
         self._lock = threading.Lock()
         self._estimate = self.initial
 
@@ -55,21 +59,45 @@ class SkewEstimator:
         with self._lock:
             return self._estimate
 
-    def samples(self) -> list[tuple[float, float]]:
-        """The samples as (low, high) bounds, to keep across a restart (``restore``)."""
+    def samples(self) -> list[tuple[float, float | None]]:
+        """The samples as (low, high) bounds, and the arrivals' lower bounds as (low, None), to keep across a
+        restart (``restore``)."""
         with self._lock:
-            return list(self._bounds)
+            floor = [] if self._arrival_floor is None else [(self._arrival_floor, None)]
+            return [*self._bounds, *floor]
 
-    def restore(self, samples: list[tuple[float, float]]) -> None:
+    def restore(self, samples: list[tuple[float, float | None]]) -> None:
         with self._lock:
             self._bounds.clear()
-            self._bounds.extend((float(low), float(high)) for low, high in samples)
-            self._estimate = self._compute() if self._bounds else self.initial
+            self._arrivals.clear()
+            for low, high in samples:
+                if high is None:
+                    self._arrivals.append(float(low))
+                else:
+                    self._bounds.append((float(low), float(high)))
+            self._arrival_floor = max(self._arrivals, default=None)
+            self._estimate = self._compute()
 
     @property
     def sample_count(self) -> int:
         with self._lock:
             return len(self._bounds)
+
+    def arrived(self, *, vendor_time: float, received_at: float) -> None:
+        """A change stamped ``vendor_time`` had reached us by ``received_at`` (our clock), so it was made by then:
+        whoever made it, the offset is at least ``vendor_time - received_at``."""
+        low = vendor_time - received_at - RESOLUTION
+        if not -self.initial.uncertainty <= low <= self.initial.uncertainty:
+            return  # beyond the skew assumed at most: a stamp not of this change's time
+        with self._lock:
+            self._arrivals.append(low)
+            if len(self._arrivals) % 64 == 0:  # the highest may have left the window
+                self._arrival_floor = max(self._arrivals)
+            elif self._arrival_floor is not None and low <= self._arrival_floor:
+                return
+            else:
+                self._arrival_floor = low
+            self._estimate = self._compute()
 
     def sample(self, *, sent_at: float, acked_at: float, vendor_time: float) -> None:
         """Our write was sent at ``sent_at`` and answered at ``acked_at`` (our clock); its echo says ``vendor_time``."""
@@ -87,17 +115,47 @@ class SkewEstimator:
             self._estimate = self._compute()
 
     def _compute(self) -> SkewEstimate:
-        highs = sorted(high for _, high in self._bounds)
-        if len(highs) < SETTLED:
-            return self.initial  # one or two echoes could be an agent's own change taken for ours: wait for more
-        # An echo that was really the agent choosing our target just before the write went out says "before it
-        # was sent": far below the others. Drop what lies well below the bulk before taking the low end.
+        floor = self._arrival_floor
+        agreeing = _agreeing([(low, high) for low, high in self._bounds if floor is None or high >= floor])
+        if len(agreeing) < SETTLED:
+            return self.initial  # too few echoes that agree: any of them could be an agent's change taken for ours
+        highs = sorted(high for _, high in agreeing)
+        # An echo that was really the agent choosing our target shortly before the write went out can still agree
+        # (the bounds are as wide as the apply allowance), but says "before it was sent": far below the others.
         middle = statistics.median(highs)
         spread = max(statistics.median(abs(h - middle) for h in highs), 0.05)
-        highs = [h for h in highs if h >= middle - 3 * spread] or highs
-        offset = highs[int(LOW_PERCENTILE * (len(highs) - 1))]
-        floor = statistics.median(low for low, _ in self._bounds)
-        apply_delay = APPLY_ALLOWANCE
-        if len(highs) >= SETTLED:  # the slow applications seen, with room to spare: how late a write still lands
-            apply_delay = min(APPLY_ALLOWANCE, 1.5 * (highs[int(HIGH_PERCENTILE * (len(highs) - 1))] - offset))
-        return SkewEstimate(offset, max(0.0, offset - floor) + RESOLUTION, apply_delay + RESOLUTION)
+        highs = [h for h in highs if h >= middle - 3 * spread]
+        high = highs[int(LOW_PERCENTILE * (len(highs) - 1))]  # the fast applications: the offset is at most this
+        low = statistics.median(low for low, _ in agreeing)
+        # The arrivals bound it from below, tightly where a feed delivers fast (a stream): the middle of the two
+        # bounds then, since a vendor may never apply a write at once (the Omni bridge takes a few hundred ms).
+        # (The uncertainty stays the spread down to the echoes' lower bounds: how late a write may still be applied
+        # is measured from few echoes, and the echo window needs that slack.)
+        offset = high if floor is None or floor <= low else (min(floor, high) + high) / 2
+        apply_delay = min(APPLY_ALLOWANCE, 1.5 * (highs[int(HIGH_PERCENTILE * (len(highs) - 1))] - offset))
+        return SkewEstimate(offset, max(0.0, offset - low, high - offset) + RESOLUTION, apply_delay + RESOLUTION)
+
+
+def _agreeing(bounds: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The samples that agree on the offset (Marzullo's algorithm: the offsets inside the most samples' bounds),
+    or none when no single range is inside more than half of them.
+
+    Every true echo's bounds hold the real offset. An agent who chose our target just before our write went out
+    gives bounds wholly below it, one who chose it again after our write landed bounds wholly above it: with
+    few samples such a one would set the offset (a low percentile, a spread) as readily as a true echo. Two
+    disjoint ranges with as many samples each mean that it cannot be told yet which are the echoes."""
+    edges = sorted([(low, 0) for low, _ in bounds] + [(high, 1) for _, high in bounds])  # a start before an end
+    best, count, ranges = 0, 0, []
+    for position, (value, is_end) in enumerate(edges):
+        if is_end:
+            count -= 1
+            continue
+        count += 1
+        if count >= best:
+            following = edges[position + 1][0]  # an end always follows the last start
+            ranges = ([] if count > best else ranges) + [(value, following)]
+            best = count
+    if len(ranges) != 1 or 2 * best <= len(bounds):
+        return []
+    low_edge, high_edge = ranges[0]
+    return [(low, high) for low, high in bounds if low <= low_edge and high_edge <= high]

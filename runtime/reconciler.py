@@ -95,6 +95,7 @@ class Rereader(Protocol):
 class Reconciler:
     OBSERVE_CHUNK = 32  # observations per store transaction in observe()
     CLOCK_CURSOR = "clock."  # + side: the clock samples, kept with the cursors
+    RESTAMP_AFTER = 0.05  # seconds after its decision a write's first attempt re-stamps its ledger entry
 
     def __init__(
         self,
@@ -188,6 +189,7 @@ class Reconciler:
                 self.on_change(obs.agent_id for obs in chunk)
             if last:
                 self._reads[side].append(self.clock())
+                self.breakers[side].reachable()
                 return dirty
 
     def _observe_one(self, side: Side, obs: Observation, now: float, baseline: bool) -> bool:
@@ -200,6 +202,8 @@ class Reconciler:
             newer = obs.changed_at > known_at and not obs.snapshot
         if obs.state == known and not newer:
             return False  # nothing new (a repeated read, a resync): the common case, answered without the ledger
+        if obs.changed_at is not None:
+            self.skew[side].arrived(vendor_time=obs.changed_at, received_at=now)
         if baseline:
             self._record_state(rec, side, obs)
             rec.dirty = rec.source is not None  # the other side changed before this side's snapshot came
@@ -217,7 +221,7 @@ class Reconciler:
             estimate.apply_delay,
         )
         if echo is not None:
-            return self._confirm_echo(rec, side, obs, echo, known_at)
+            return self._confirm_echo(rec, side, obs, echo, known_at, changed)
         self._record_state(rec, side, obs)
         rec.human_at[side] = changed
         rec.human_state[side] = obs.state
@@ -256,11 +260,17 @@ class Reconciler:
         return True
 
     def _confirm_echo(
-        self, rec: AgentRecord, side: Side, obs: Observation, echo: LedgerEntry, shown_before: float | None
+        self,
+        rec: AgentRecord,
+        side: Side,
+        obs: Observation,
+        echo: LedgerEntry,
+        shown_before: float | None,
+        changed: float,
     ) -> bool:
         """Our own write came back: it is the side's state now, it is never propagated."""
         if not obs.snapshot:  # a snapshot's echo comes again on the change feed: keep the entry for it
-            self.store.consume_ledger(rec.agent_id, side, echo.written_at)
+            self._consume(rec.agent_id, side, echo, changed)
         # It measures the vendor's clock only when it is the first change the side shows since the write went
         # out: an older write matched later (its own echo missed) would measure the wait, not the clock.
         first = shown_before is None or self.skew[side].estimate.to_ours(shown_before) < (echo.sent_at or 0.0)
@@ -288,6 +298,23 @@ class Reconciler:
         self.metrics.echoes_suppressed.labels(side).inc()
         log.debug("echo suppressed", extra={"agent_id": rec.agent_id, "side": side, "state": obs.state})
         return stale or overwrote
+
+    def _consume(self, agent_id: int, side: Side, echo: LedgerEntry, changed: float) -> None:
+        """The echo's entry is done, and so are older writes to the side that landed before it changed (at
+        ``changed``, our clock). An older write that could still land after it stays: when an agent chose our
+        target just before we wrote it, their change is taken for that write's echo (indistinguishable), and the
+        echo of a write made before it, stamped after their change, must still be recognised."""
+        estimate = self.skew[side].estimate
+        live = {p.command_id for p in self.store.pending_writes(agent_id)}
+        with self._lock:
+            live |= self._sending
+        for entry in self.store.ledger(agent_id):
+            if entry.side != side or entry.written_at > echo.written_at:
+                continue
+            ended = entry.acked_at if entry.acked_at is not None or entry.command_id in live else entry.written_at
+            landed = ended is not None and ended + estimate.apply_delay + estimate.uncertainty < changed
+            if entry.command_id == echo.command_id or landed:
+                self.store.drop_ledger_command(agent_id, entry.command_id)
 
     def _could_have_landed(self, agent_id: int) -> list[LedgerEntry]:
         """The agent's ledger less the writes that certainly have not reached the vendor yet: still waiting in the
@@ -505,10 +532,7 @@ class Reconciler:
                 return None  # the side already shows it, or the agent changed it meanwhile
             with self._lock:
                 self._sending.add(item.command_id)
-            # Durably, before it goes out: a crash now leaves its outcome unknown, and the vendor may still be
-            # applying it when the runtime is back, so it is read back only once it could have been applied.
-            self.store.update_write(replace(item, maybe_landed=True, next_attempt_at=self.clock() + APPLY_ALLOWANCE))
-            sent_at = self.clock()
+            sent_at = self._going_out(item)
             try:
                 self.writers[item.side].write(item, link)
             finally:
@@ -521,6 +545,22 @@ class Reconciler:
             return None
         self._landed(item, sent_at)
         return None
+
+    def _going_out(self, item: PendingWrite) -> float:
+        """Mark the attempt durably before it goes out: a crash now leaves its outcome unknown, and the vendor may
+        still be applying it when the runtime is back, so it is read back only once it could have been applied.
+        When no earlier attempt can have landed (none made, or each refused), the write's ledger entry starts
+        now: a change the side shows from before this attempt went out is not its echo (an agent's choice of
+        the same state during an outage was taken for the echo of a write that only went out after it)."""
+        now = self.clock()
+        with self.store.transaction():
+            if not item.maybe_landed and now - item.created_at > self.RESTAMP_AFTER:
+                entry = next((e for e in self.store.ledger(item.agent_id) if e.command_id == item.command_id), None)
+                if entry is not None:
+                    self.store.drop_ledger_command(item.agent_id, item.command_id)
+                    self.store.add_ledger(item.agent_id, replace(entry, written_at=now))
+            self.store.update_write(replace(item, maybe_landed=True, next_attempt_at=now + APPLY_ALLOWANCE))
+        return now
 
     def _still_due(self, item: PendingWrite, link: AgentLink) -> bool:
         """Re-read the target side before a write whose outcome is unknown or whose decision is old: the read
@@ -549,22 +589,25 @@ class Reconciler:
             return False
         if changed:
             return False  # the side moved since the decision: decide again (the agent is queued) before writing
+        estimate = self.skew[item.side].estimate
         moved_since = (
             observed is not None
             and observed.changed_at is not None
             and observed.state != still.target
-            and self.skew[item.side].estimate.to_ours(observed.changed_at) > still.created_at
+            and estimate.to_ours(observed.changed_at) > still.created_at - estimate.uncertainty
         )
         if moved_since:
-            # The side changed after this write was decided, to something else: whether or not it landed, it is not
-            # repeated as it is -- the agent is decided again from what the side shows now.
+            # The side changed after this write was decided (or may have, within the clocks' uncertainty), to
+            # something else: whether or not it landed, it is not repeated as it is -- the agent is decided again
+            # from what the side shows now. (Taken for a change from before the decision, an agent's change just
+            # after the write landed made it look unapplied, and it was applied twice.)
             with self.store.transaction():
                 self._cancel(still)
             self.mark_dirty(item.agent_id)
             return False
         if still.maybe_landed and observed is not None and observed.changed_at is not None:
-            shown_since = self.skew[item.side].estimate.to_ours(observed.changed_at)
-            if shown_since < still.created_at:
+            shown_since = estimate.to_ours(observed.changed_at)
+            if shown_since < still.created_at - estimate.uncertainty:
                 # The side has not changed since before the write was decided: no attempt of it landed, so
                 # nothing of it can come back later to be taken for the agent's change.
                 with self.store.transaction():
