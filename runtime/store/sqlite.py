@@ -1,16 +1,7 @@
-"""Durable runtime state behind the ``Store`` protocol; ``SqliteStore`` is the default (one file, WAL).
+"""``SqliteStore``: the runtime's state in one SQLite file (WAL), the embedded default for one replica.
 
-What is kept, and why:
-* ``cursors``  -- where each feed resumes (CXone ``lastPollTime``, Salesforce replay id). Saved in the same
-  transaction as the states read with it, so a crash can repeat a read but never skip one.
-* ``agents``   -- per agent: the latest observed state of each side, the source side, the pending (expected)
-  write per side, "previous" per side, whether each side's state was caused by us, the dirty flag.
-* ``ledger``   -- the echo ledger: our writes, recognisable on the other feed until they expire.
-* ``outbox``   -- decided but not yet confirmed writes, one per agent and side (a newer decision replaces
-  the older one), each with a command id. A kill -9 between deciding and writing loses nothing; after a
-  restart a pending write whose effect the feeds already show is dropped instead of repeated.
-
-A shared database can replace SQLite when several replicas shard the agents: implement ``Store``.
+The schema is versioned in ``migrations/sqlite/NNNN_*.sql``; a file is brought up to date when it is opened
+(``PRAGMA user_version`` records how far), so no one runs SQL by hand.
 """
 
 from __future__ import annotations
@@ -20,127 +11,17 @@ import json
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
-from .rules import AgentView, LedgerEntry, Side
+from ..rules import LedgerEntry, Side
+from .migrations import migrations
+from .records import AgentRecord, PendingWrite
 
-__all__ = ["AgentRecord", "Durability", "PendingWrite", "SqliteStore", "Store"]
-
-
-@dataclass
-class AgentRecord:
-    """An agent's durable state; ``view()`` is what the rules see."""
-
-    agent_id: int
-    acd: str | None = None
-    sf: str | None = None
-    source: Side | None = None
-    source_changed_at: float | None = None  # when the change that made ``source`` happened (our clock)
-    seen_at: dict[str, float] = field(default_factory=dict)  # per side: the vendor's time of the latest state read
-    human_at: dict[str, float] = field(default_factory=dict)  # per side: the agent's latest own change (our clock)
-    human_state: dict[str, str | None] = field(default_factory=dict)  # per side: the state that change chose
-    expected: dict[str, str] = field(default_factory=dict)
-    expected_at: dict[str, float] = field(default_factory=dict)
-    previous: dict[str, str | None] = field(default_factory=dict)
-    caused_by_us: dict[str, bool] = field(default_factory=dict)
-    dirty: bool = False
-
-    def view(self, team_id: int | None) -> AgentView:
-        return AgentView(
-            agent_id=self.agent_id,
-            team_id=team_id,
-            acd=self.acd,
-            sf=self.sf,
-            source=self.source,
-            expected=dict(self.expected),  # type: ignore[arg-type]
-            previous=dict(self.previous),  # type: ignore[arg-type]
-        )
-
-    def to_json(self) -> str:
-        """The record as stored (``dataclasses.asdict`` deep-copies through generic code: several times slower)."""
-        return json.dumps(
-            {
-                "agent_id": self.agent_id,
-                "acd": self.acd,
-                "sf": self.sf,
-                "source": self.source,
-                "source_changed_at": self.source_changed_at,
-                "seen_at": self.seen_at,
-                "human_at": self.human_at,
-                "human_state": self.human_state,
-                "expected": self.expected,
-                "expected_at": self.expected_at,
-                "previous": self.previous,
-                "caused_by_us": self.caused_by_us,
-                "dirty": self.dirty,
-            }
-        )
-
-    def observed(self, side: Side) -> str | None:
-        return self.acd if side == "acd" else self.sf
-
-    def set_observed(self, side: Side, state: str | None) -> None:
-        if side == "acd":
-            self.acd = state
-        else:
-            self.sf = state
+__all__ = ["Durability", "SqliteStore"]
 
 
-@dataclass(frozen=True)
-class PendingWrite:
-    """A write in the outbox: set ``side`` of ``agent_id`` to ``target``; ``command_id`` makes it recognisable."""
-
-    agent_id: int
-    side: Side
-    target: str
-    command_id: str
-    created_at: float
-    source_changed_at: float | None = None
-    attempts: int = 0
-    next_attempt_at: float = 0.0
-    maybe_landed: bool = False  # an attempt's outcome is unknown (no answer): re-read the side before repeating it
-
-
-class Store(Protocol):
-    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
-    def get_cursor(self, name: str) -> str | None: ...
-    def set_cursor(self, name: str, value: str | None) -> None: ...
-    def load_agent(self, agent_id: int) -> AgentRecord: ...
-    def save_agent(self, record: AgentRecord) -> None: ...
-    def dirty_agents(self) -> list[int]: ...
-    def ledger(self, agent_id: int) -> list[LedgerEntry]: ...
-    def add_ledger(self, agent_id: int, entry: LedgerEntry) -> None: ...
-    def consume_ledger(self, agent_id: int, side: Side, upto_written_at: float) -> None: ...
-    def ack_ledger(self, agent_id: int, command_id: str, sent_at: float | None, acked_at: float) -> None: ...
-    def drop_ledger_acked_before(
-        self, agent_id: int, side: Side, before: float, keep: Collection[str] = ()
-    ) -> None: ...
-    def unack_ledger(self, agent_id: int, command_id: str) -> None: ...
-    def bound_ledger(self, agent_id: int, command_id: str, last_attempt: float) -> None: ...
-    def prune_ledger(self, now: float) -> int: ...
-    def put_write(self, write: PendingWrite) -> None: ...
-    def pending_writes(self, agent_id: int | None = None) -> list[PendingWrite]: ...
-    def delete_write(self, agent_id: int, side: Side, command_id: str) -> bool: ...
-    def update_write(self, write: PendingWrite) -> bool: ...
-    def drop_ledger_command(self, agent_id: int, command_id: str) -> None: ...
-    def close(self) -> None: ...
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS agents (agent_id INTEGER PRIMARY KEY, data TEXT NOT NULL, dirty INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS agents_dirty ON agents (dirty) WHERE dirty = 1;
-CREATE TABLE IF NOT EXISTS ledger (agent_id INTEGER NOT NULL, side TEXT NOT NULL, state TEXT NOT NULL,
-    written_at REAL NOT NULL, expires_at REAL NOT NULL, command_id TEXT NOT NULL, sent_at REAL, acked_at REAL);
-CREATE INDEX IF NOT EXISTS ledger_agent ON ledger (agent_id, side);
-CREATE TABLE IF NOT EXISTS outbox (agent_id INTEGER NOT NULL, side TEXT NOT NULL, target TEXT NOT NULL,
-    command_id TEXT NOT NULL, created_at REAL NOT NULL, source_changed_at REAL, attempts INTEGER NOT NULL,
-    next_attempt_at REAL NOT NULL, maybe_landed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (agent_id, side));
-"""
-
-# Columns added after the first release: a store file written by an older runtime gets them at open.
+# Columns added before the schema was versioned: a file written then gets them when it is first migrated.
 _ADDED_COLUMNS = (
     ("ledger", "sent_at", "REAL"),
     ("ledger", "acked_at", "REAL"),
@@ -170,13 +51,33 @@ class SqliteStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
         self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.executescript(_SCHEMA)
+        self._migrate()
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    def _migrate(self) -> None:
+        """Apply the versioned migrations this file has not had, each with its version in one transaction."""
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        for migration in migrations("sqlite"):
+            if migration.version <= version:
+                continue
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in migration.statements():
+                    self._conn.execute(statement)
+                if migration.version == 1:
+                    self._add_legacy_columns()
+                self._conn.execute(f"PRAGMA user_version = {migration.version:d}")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _add_legacy_columns(self) -> None:
         for table, column, declaration in _ADDED_COLUMNS:
             present = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
             if column not in present:
                 self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-        self._lock = threading.RLock()
-        self._depth = 0
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
