@@ -50,13 +50,13 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the engine marks a secret
 PROVIDER_KEY = "__provider"  # the engine's slot for the pickled provider; never ours to compare
 
 PROVIDER_VERSION = "1"
-"""Bump when a provider's behaviour changes. It is an input of every resource, so the engine -- which cannot
-see provider code -- shows an update wherever the new code would act differently."""
+"""The version of a provider that does not say its own (``SpecProvider.version``)."""
 
 BOOKKEEPING_INPUTS = ("adopt", "providerVersion", "specLocation")
 """Inputs that steer the provider but are not properties of the vendor's object."""
 
 InputsT = TypeVar("InputsT", bound="ProviderInputs")
+ProxyT = TypeVar("ProxyT")
 T = TypeVar("T")
 
 
@@ -98,11 +98,33 @@ def run_vendor_call(description: str, call: Callable[[], T]) -> T:
         raise ProviderError(f"{description}: {error}") from None
 
 
-class SpecProvider(ResourceProvider, Generic[InputsT]):
-    """Base of the providers: subclasses describe their kind and implement the vendor operations."""
+class SpecProvider(ResourceProvider, Generic[InputsT, ProxyT]):
+    """Base of the providers: subclasses describe their kind and implement the vendor operations through their
+    kind's proxy (``presence_sync/clients/<kind>.py``), the only code that calls the vendor for the kind."""
 
     # Our pickled providers hold no secrets, so the state keeps them readable (and diffs fast).
     serialize_as_secret_always = False
+
+    version: ClassVar[str] = PROVIDER_VERSION
+    """This kind's provider version: bump it when the provider's behaviour changes. It is an input of each of
+    the kind's resources (``providerVersion``), so the engine -- which cannot see provider code -- shows an
+    update on this kind's resources, and on no other kind's, wherever the new code would act differently."""
+
+    def __init__(self, proxy: ProxyT | None = None) -> None:
+        """``proxy``: the vendor calls to use (tests give a fake); by default the kind's proxy on the shared
+        client of the provider process (``make_proxy``). A given proxy is never pickled with the provider."""
+        self._proxy = proxy
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_proxy": None}
+
+    @property
+    def proxy(self) -> ProxyT:
+        return self._proxy if self._proxy is not None else self.make_proxy()
+
+    def make_proxy(self) -> ProxyT:
+        """The kind's proxy on the provider process's client (``providers.context``)."""
+        raise NotImplementedError
 
     kind: ClassVar[str]
     """Human name of the kind, used in every message: 'Salesforce presence status'."""
@@ -180,7 +202,8 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
                 failures += self.existing_object_failures(inputs)
         except VendorError as error:
             failures = [CheckFailure("", f"{self.describe(inputs)}: could not check against the vendor: {error}")]
-        return CheckResult(news, [CheckFailure("", located(where, failure.reason)) for failure in failures])
+        located_failures = [CheckFailure("", located(where, failure.reason)) for failure in failures]
+        return CheckResult(normalised(news, inputs, unknown), located_failures)
 
     def existing_object_failures(self, inputs: InputsT) -> list[CheckFailure]:
         """At plan time, what `create` would refuse: an object of that name the stack does not manage."""
@@ -273,6 +296,15 @@ class SpecProvider(ResourceProvider, Generic[InputsT]):
                 f"{name}: written, but reading it back found nothing (id {written.id}); run `pulumi up` again"
             )
         return {**_without_provider(props), **live, **written.write_only_outputs}
+
+
+def normalised(news: Mapping[str, Any], inputs: BaseModel, unknown: frozenset[str]) -> dict[str, Any]:
+    """The inputs as the kind's model normalises them (sorted sets, say), so that every later call -- diff,
+    create, update -- and the state see one form; ``check`` is the one place that normalises. Only keys the
+    program sent are rewritten; values not known yet, and secrets (which keep their wrapping), stay as sent."""
+    model = inputs.model_dump(by_alias=True)
+    kept = unknown | {key for key, value in news.items() if isinstance(value, dict) and SECRET_SIG in value}
+    return {key: model[key] if key in model and key not in kept else value for key, value in news.items()}
 
 
 def changed_fields(olds: Mapping[str, Any], news: Mapping[str, Any], fields: list[str]) -> list[str]:

@@ -68,7 +68,7 @@ def mapping_outputs(mapping: AccountMapping) -> dict[str, Any]:
     }
 
 
-class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs]):
+class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs, Any]):
     kind = "CXone account mapping"
     vendor = "tenant"
     inputs_model = CxoneAccountMappingInputs

@@ -64,7 +64,7 @@ def app_outputs(record: OAuthAppRecord) -> dict[str, Any]:
     }
 
 
-class OAuthClientAppProvider(SpecProvider[OAuthClientAppInputs]):
+class OAuthClientAppProvider(SpecProvider[OAuthClientAppInputs, Any]):
     kind = "Salesforce OAuth client app"
     vendor = "org"
     inputs_model = OAuthClientAppInputs

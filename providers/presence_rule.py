@@ -131,7 +131,7 @@ def rule_outputs(rule: PresenceRule) -> dict[str, Any]:
 # -- the provider -------------------------------------------------------------------------------------
 
 
-class PresenceRuleProvider(SpecProvider[PresenceRuleInputs]):
+class PresenceRuleProvider(SpecProvider[PresenceRuleInputs, Any]):
     kind = "CXone presence rule"
     vendor = "tenant"
     inputs_model = PresenceRuleInputs

@@ -1,4 +1,5 @@
-"""Salesforce Omni-Channel presence status: written through the Metadata API, read through SOQL.
+"""Salesforce Omni-Channel presence status: written through the Metadata API, read through SOQL (both in
+``presence_sync/clients/presence_status.py``, this kind's proxy).
 
 A status is Online when it has service channels and Busy (Away) when it has none. The developer name is the
 Metadata API's fullName: Salesforce cannot rename it in place, so a change replaces the status.
@@ -12,6 +13,7 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 from pydantic import field_validator
 
+from presence_sync.clients.presence_status import PresenceStatusProxy
 from presence_sync.clients.salesforce_models import PresenceStatusRecord
 from providers import context
 from providers.base import CheckContext, ProviderInputs, SpecProvider, Written
@@ -37,12 +39,16 @@ def status_outputs(record: PresenceStatusRecord) -> dict[str, Any]:
     }
 
 
-class PresenceStatusProvider(SpecProvider[PresenceStatusInputs]):
+class PresenceStatusProvider(SpecProvider[PresenceStatusInputs, PresenceStatusProxy]):
     kind = "Salesforce presence status"
     vendor = "org"
+    version = "1"
     inputs_model = PresenceStatusInputs
     replace_on = ("developerName",)
     identity_inputs = ("developerName",)  # a new developer name is a new status: check it is not taken
+
+    def make_proxy(self) -> PresenceStatusProxy:
+        return PresenceStatusProxy(context.salesforce())
 
     def describe(self, inputs: PresenceStatusInputs) -> str:
         return f"{self.kind} {inputs.developer_name}"
@@ -50,7 +56,7 @@ class PresenceStatusProvider(SpecProvider[PresenceStatusInputs]):
     def plan_checks(self, inputs: PresenceStatusInputs, found: CheckContext) -> list[CheckFailure]:
         if "channels" in found.unknown or not inputs.channels:
             return []
-        channels = {channel.developer_name for channel in context.salesforce().cached_list_service_channels()}
+        channels = self.proxy.channel_names()
         missing = [name for name in inputs.channels if name not in channels]
         if not missing:
             return []
@@ -70,23 +76,23 @@ class PresenceStatusProvider(SpecProvider[PresenceStatusInputs]):
         )
 
     def find_existing(self, inputs: PresenceStatusInputs) -> tuple[str, dict[str, Any]] | None:
-        record = context.salesforce().cached_get_presence_status(inputs.developer_name)
+        record = self.proxy.cached_get(inputs.developer_name)
         return None if record is None else (record.id, status_outputs(record))
 
     def create_object(self, inputs: PresenceStatusInputs) -> Written:
-        record = context.salesforce().create_presence_status(inputs.developer_name, inputs.label, inputs.channels)
+        record = self.proxy.create(inputs.developer_name, inputs.label, inputs.channels)
         return Written(record.id)
 
     def update_object(self, id_: str, old: Mapping[str, Any], inputs: PresenceStatusInputs) -> Written:
-        record = context.salesforce().update_presence_status(inputs.developer_name, inputs.label, inputs.channels)
+        record = self.proxy.update(inputs.developer_name, inputs.label, inputs.channels)
         return Written(record.id)
 
     def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
-        # One list read serves every status in this run (the client caches it until a write).
-        for record in context.salesforce().cached_list_presence_statuses():
+        # One list read serves every status in this run (the proxy caches it until a write).
+        for record in self.proxy.cached_all():
             if record.id == id_:
                 return status_outputs(record)
         return None
 
     def delete_object(self, id_: str, props: Mapping[str, Any]) -> None:
-        context.salesforce().delete_presence_status(str(props["developerName"]))
+        self.proxy.delete(str(props["developerName"]))

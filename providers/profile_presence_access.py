@@ -47,7 +47,7 @@ def granted(permission_set_id: str) -> dict[str, str]:
     }
 
 
-class ProfilePresenceAccessProvider(SpecProvider[ProfilePresenceAccessInputs]):
+class ProfilePresenceAccessProvider(SpecProvider[ProfilePresenceAccessInputs, Any]):
     kind = "Salesforce profile presence access"
     vendor = "org"
     inputs_model = ProfilePresenceAccessInputs

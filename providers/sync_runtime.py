@@ -173,7 +173,7 @@ def which(program: str) -> str | None:
 # -- the provider --------------------------------------------------------------------------------------
 
 
-class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs]):
+class SyncRuntimeProvider(SpecProvider[SyncRuntimeInputs, Any]):
     kind = "sync runtime"
     inputs_model = SyncRuntimeInputs
     replace_on = ("target", "workDir", "name")

@@ -30,7 +30,10 @@ from typing import Protocol
 
 from presence_sync.clients.cxone import Agent
 from presence_sync.clients.errors import VendorError
+from presence_sync.clients.presence_status import PresenceStatusProxy
+from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.clients.salesforce_models import PresenceStatusRecord, Profile, ServiceChannelRecord
+from presence_sync.clients.service_channel import ServiceChannelProxy
 from presence_sync.clients.settings import SettingsError
 from presence_sync.spec import Problem, format_path
 from presence_sync.spec.loader import one_line, positions_in
@@ -45,6 +48,22 @@ class SalesforceReads(Protocol):
     def list_profiles(self) -> list[Profile]: ...
     def list_service_channels(self) -> list[ServiceChannelRecord]: ...
     def list_presence_statuses(self) -> list[PresenceStatusRecord]: ...
+
+
+class OrgReads:
+    """`SalesforceReads` from the kinds' proxies on one Salesforce client."""
+
+    def __init__(self, client: SalesforceClient) -> None:
+        self.client = client
+
+    def list_profiles(self) -> list[Profile]:
+        return self.client.list_profiles()
+
+    def list_service_channels(self) -> list[ServiceChannelRecord]:
+        return ServiceChannelProxy(self.client).list_all()
+
+    def list_presence_statuses(self) -> list[PresenceStatusRecord]:
+        return PresenceStatusProxy(self.client).list_all()
 
 
 class CxoneReads(Protocol):

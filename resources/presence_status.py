@@ -8,7 +8,6 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from presence_sync.spec.models import PresenceStatus as PresenceStatusSpec
-from providers.base import PROVIDER_VERSION
 from providers.presence_status import PresenceStatusProvider
 
 
@@ -24,9 +23,9 @@ class PresenceStatus(Resource, module="salesforce", name="PresenceStatus"):
         props: dict[str, Any] = {
             "developerName": status.name,
             "label": status.label,
-            "channels": sorted(status.channels),
+            "channels": list(status.channels),  # the provider's check normalises (sorts) them
             "adopt": status.adopt,
-            "providerVersion": PROVIDER_VERSION,
+            "providerVersion": PresenceStatusProvider.version,
             "specLocation": location,  # for messages only (never compared)
             "statusId": None,  # output: the record Id
         }

@@ -18,7 +18,7 @@ from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.spec.models import PresenceSpec
 from resources.cxone_account_mapping import CxoneAccountMapping
 from resources.oauth_client_app import OAuthClientApp
-from resources.preflight import PreflightError, check_against_vendors, spec_locator, vendor_settings
+from resources.preflight import OrgReads, PreflightError, check_against_vendors, spec_locator, vendor_settings
 from resources.presence_rule import PresenceRule
 from resources.presence_status import PresenceStatus
 from resources.profile_presence_access import ProfilePresenceAccess
@@ -95,9 +95,10 @@ def preflight(spec: PresenceSpec) -> None:
     settings = vendor_settings(pulumi.Config(CONFIG_NAMESPACE).get("connectionFile"))
     opened: list[SalesforceClient | CxoneClient] = []
 
-    def salesforce() -> SalesforceClient:
-        opened.append(SalesforceClient.from_env(settings))
-        return opened[-1]  # type: ignore[return-value]
+    def salesforce() -> OrgReads:
+        client = SalesforceClient.from_env(settings)
+        opened.append(client)
+        return OrgReads(client)
 
     def cxone() -> CxoneClient:
         opened.append(CxoneClient.from_env(settings))

@@ -1,30 +1,16 @@
-"""``SalesforceClient``: the only code in presence-sync that speaks to Salesforce.
+"""``SalesforceClient``: the org as the runtime and the tools use it -- the presence feed, presence commands, the
+bridge deploy, users -- on the shared ``SalesforceSession`` (login, retries, error mapping, redaction, request
+counting, the read cache).
 
-How it talks (architecture decision 2):
-
-* an OAuth 2.0 token from ``{SF_LOGIN_URL}/services/oauth2/token`` (password or client-credentials
-  grant) with ``requests``;
-* then simple-salesforce in session mode, ``Salesforce(session_id=..., instance_url=..., version=...)``,
-  for SOQL and sObject REST calls, and its ``mdapi`` (zeep over the bundled Metadata API WSDL) for
-  presence statuses and OAuth apps. zeep is pointed at our session, so the Metadata API is counted,
-  time-limited and trusts ``REQUESTS_CA_BUNDLE`` like everything else, and its DEBUG logging (which
-  would print the session id inside every SOAP envelope) is switched off.
-
-Every public method runs under ``call_with_retry``: transient errors are retried with backoff, an
-expired session (REST 401 ``INVALID_SESSION_ID`` or SOAP fault ``sf:INVALID_SESSION_ID``) triggers
-one new login and one repeat. simple-salesforce exceptions, zeep faults and Metadata API
-``success=false`` results are mapped to ``presence_sync.clients.errors`` in ``_to_vendor_error``.
-
-The client is thread-safe (the Pulumi dynamic provider process runs up to four calls at once): the
-login is serialised, and the opt-in read cache (``cached_*``) loads each list once per process and
-is dropped by any write made through this client.
+Each resource kind's own calls live in its proxy, ``presence_sync/clients/<kind>.py`` (presence statuses,
+profile presence access, OAuth client apps, service channels), which the providers and the export use; the
+client exposes them as attributes (``client.statuses``...) for everyone else.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -32,28 +18,24 @@ from functools import partial
 from typing import Any, TypeVar, cast
 from xml.etree.ElementTree import Element, ParseError
 
-import requests
 import zeep.exceptions
 from defusedxml.ElementTree import fromstring as parse_xml
 from pydantic import SecretStr
 from requests.adapters import BaseAdapter
-from simple_salesforce import Salesforce, SFType, format_soql
+from simple_salesforce import format_soql
 from simple_salesforce.exceptions import SalesforceError
 
 from presence_sync.clients import salesforce_models as m
-from presence_sync.clients._http import CallCounter, build_session, json_body, transport_error
 from presence_sync.clients.errors import (
     AlreadyExists,
-    AuthenticationFailed,
     InvalidRequest,
-    NotFound,
     PermissionDenied,
-    Redactor,
     ServiceUnavailable,
     VendorError,
     salesforce_error_class,
 )
-from presence_sync.clients.retry import RetryPolicy, call_with_retry
+from presence_sync.clients.presence_status import PresenceStatusProxy
+from presence_sync.clients.retry import RetryPolicy
 from presence_sync.clients.salesforce_feed import PresenceChangeFeed, SandboxPresenceChangeFeed
 from presence_sync.clients.salesforce_models import (
     CreatedOAuthApp,
@@ -70,30 +52,14 @@ from presence_sync.clients.salesforce_models import (
     ServiceChannelRecord,
     User,
 )
+from presence_sync.clients.salesforce_session import Connection, MetadataFailure, SalesforceSession
+from presence_sync.clients.service_channel import ServiceChannelProxy
 from presence_sync.clients.settings import SalesforceSettings
 
 __all__ = ["SalesforceClient"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-class _SilentLogger(logging.Logger):
-    """A logger that never logs, whatever the logging configuration says.
-
-    zeep logs whole SOAP envelopes at DEBUG, SessionHeader (our token) and consumerSecret included. A logger
-    from ``getLogger`` with ``disabled = True`` is not enough: ``logging.config.dictConfig`` (uvicorn's, for one)
-    resets ``disabled`` on every registered logger. This one is never registered, and refuses every level.
-    """
-
-    def isEnabledFor(self, level: int) -> bool:
-        return False
-
-    def _log(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_SILENT_ZEEP_LOGGER = _SilentLogger("presence_sync.clients.salesforce.zeep")
 
 PLATFORM_EVENT = "Omni_Presence_Command__e"
 COMPOSITE_LIMIT = 25  # subrequests per composite call (REST API limit); the whole call counts as one API call
@@ -102,65 +68,8 @@ _MD_NS = {"mt": "http://soap.sforce.com/2006/04/metadata"}
 _ID_CHUNK = 200  # ids per IN (...) list: keeps each SOQL statement far below the 100k-character limit
 
 
-class _MetadataFailure(Exception):
-    """A Metadata API SaveResult/DeleteResult with success=false (the SOAP call itself succeeded)."""
-
-    def __init__(self, status_code: str, message: str, field: str | None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
-        self.field = field
-
-
-class _SoapHttpError(requests.RequestException):
-    """A Metadata API answer that is not a SOAP envelope (a proxy's or gateway's 503, a JSON error).
-
-    zeep, in its lenient parsing mode, would turn such a body into an AttributeError; a response hook
-    raises this instead, with the HTTP status, so the error can be classified like any other.
-    """
-
-    def __init__(self, response: requests.Response) -> None:
-        super().__init__(f"HTTP {response.status_code} from the Metadata API", response=response)
-        self.status = response.status_code
-        self.body = json_body(response)
-
-
-def _reject_non_soap(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-    if "/services/Soap/" in (response.url or "") and response.status_code != 200:
-        content_type = response.headers.get("Content-Type", "")
-        if "xml" not in content_type.lower():
-            raise _SoapHttpError(response)
-    return response
-
-
-class _Connection:
-    """One login: the simple-salesforce handle, its Metadata API proxy and the token's generation."""
-
-    def __init__(self, sf: Salesforce, instance_url: str, generation: int) -> None:
-        self.sf = sf
-        self.instance_url = instance_url
-        self.generation = generation
-        self._mdapi: Any = None
-        self._lock = threading.Lock()
-
-    def mdapi(self, session: requests.Session) -> Any:
-        with self._lock:  # building the zeep client parses a 27k-line WSDL: once per login
-            if self._mdapi is None:
-                mdapi = self.sf.mdapi
-                transport = mdapi._client.transport
-                transport.session = session
-                transport.logger = _SILENT_ZEEP_LOGGER
-                # deploy/checkDeployStatus add Content-Type: text/xml to the headers they are given: not the
-                # REST calls' dict, shared with simple-salesforce's handle.
-                mdapi.headers = dict(mdapi.headers)
-                self._mdapi = mdapi
-            return self._mdapi
-
-
-class SalesforceClient:
+class SalesforceClient(SalesforceSession):
     """Intention-named operations on one Salesforce org. See the module docstring."""
-
-    vendor = "salesforce"
 
     def __init__(
         self,
@@ -171,26 +80,10 @@ class SalesforceClient:
         timeout: float = 30.0,
         feed: PresenceChangeFeed | None = None,
     ) -> None:
-        self.settings = settings
-        self._retry = retry or RetryPolicy()
-        self._redact = Redactor([settings.client_secret.get_secret_value()])
-        if settings.password is not None:
-            self._redact.add(settings.password.get_secret_value())
-        self._calls = CallCounter()
-        self._auth_calls = CallCounter()
-        self._session = build_session(transport, counter=self._calls, timeout=timeout, ca_bundle=settings.ca_bundle)
-        self._session.hooks["response"].append(_reject_non_soap)
-        self._auth_session = build_session(
-            transport, counter=self._auth_calls, timeout=timeout, ca_bundle=settings.ca_bundle
-        )
-        self._login_lock = threading.Lock()
-        self._connection: _Connection | None = None
-        self._generation = 0
-        self._cache: dict[str, Any] = {}
-        self._cache_lock = threading.Lock()
-        self._cache_key_locks: dict[str, threading.Lock] = {}
-        self._cache_epoch = 0
+        super().__init__(settings, retry=retry, transport=transport, timeout=timeout)
         self._feed = feed or SandboxPresenceChangeFeed(self)
+        self.statuses = PresenceStatusProxy(self)
+        self.channels = ServiceChannelProxy(self)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> SalesforceClient:
@@ -199,374 +92,27 @@ class SalesforceClient:
     def __repr__(self) -> str:
         return f"SalesforceClient(login_url={self.settings.login_url!r}, api_version={self.settings.api_version!r})"
 
-    # ------------------------------------------------------------------------------------------
-    # Accounting
-
-    @property
-    def api_calls(self) -> int:
-        """HTTP requests sent to the org's APIs (REST, SOAP, change feed); token requests excluded."""
-        return self._calls.value
-
-    @property
-    def auth_calls(self) -> int:
-        """Token requests sent to ``/services/oauth2/token``."""
-        return self._auth_calls.value
-
-    @property
-    def instance_url(self) -> str:
-        return self._connect().instance_url
-
-    # ------------------------------------------------------------------------------------------
-    # Authentication
-
-    def authenticate(self) -> None:
-        """Log in now (otherwise the first call does). Raises AuthenticationFailed on bad credentials."""
-        self._run("authenticate", None, lambda conn: None)
-
-    def _connect(self) -> _Connection:
-        with self._login_lock:
-            if self._connection is None:
-                self._connection = self._login()
-            return self._connection
-
-    def _relogin(self, stale_generation: int) -> None:
-        with self._login_lock:
-            # Another thread may already have replaced the token that expired under us.
-            if self._connection is None or self._connection.generation == stale_generation:
-                self._connection = self._login()
-
-    def _login(self) -> _Connection:
-        settings = self.settings
-        form: dict[str, str] = {
-            "grant_type": settings.grant,
-            "client_id": settings.client_id,
-            "client_secret": settings.client_secret.get_secret_value(),
-        }
-        if settings.grant == "password":
-            assert settings.username is not None and settings.password is not None  # settings enforce it
-            form["username"] = settings.username
-            form["password"] = settings.password.get_secret_value()
-        url = f"{settings.login_url}/services/oauth2/token"
-        operation, about = "authenticate", f"user {settings.username!r}" if settings.username else "client"
-        try:
-            response = self._auth_session.post(url, data=form, headers={"Accept": "application/json"})
-        except requests.RequestException as exc:
-            raise transport_error(exc, vendor="salesforce", operation=operation, object=about) from None
-        body = json_body(response)
-        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-            body = body if isinstance(body, dict) else {}
-            code = body.get("error") or None
-            description = self._redact(str(body.get("error_description") or response.reason or "no token returned"))
-            if response.status_code in (400, 401, 403):
-                cls: type[VendorError] = AuthenticationFailed
-            else:
-                cls = salesforce_error_class(response.status_code, code)
-            raise cls(
-                description,
-                vendor="salesforce",
-                operation=operation,
-                object=about,
-                error_code=code,
-                status=response.status_code,
-                hint=(
-                    "Check SF_CLIENT_ID/SF_CLIENT_SECRET and SF_USERNAME/SF_PASSWORD (append the security "
-                    "token if the org requires one), and that the OAuth app allows this grant."
-                    if cls is AuthenticationFailed
-                    else None
-                ),
-            )
-        token = str(body["access_token"])
-        self._redact.add(token)
-        instance_url = str(body.get("instance_url") or settings.login_url).rstrip("/")
-        self._generation += 1
-        sf = Salesforce(
-            session_id=token, instance_url=instance_url, version=settings.api_version, session=self._session
-        )
-        log.info("salesforce: logged in to %s (session %d)", instance_url, self._generation)
-        return _Connection(sf, instance_url, self._generation)
-
-    # ------------------------------------------------------------------------------------------
-    # The one way every operation runs: retry, re-login once, map errors.
-
-    def _run(self, operation: str, about: str | None, fn: Callable[[_Connection], T]) -> T:
-        seen: list[int] = [0]
-
-        def attempt() -> T:
-            conn = self._connect()
-            seen[0] = conn.generation
-            try:
-                return fn(conn)
-            except VendorError:
-                raise
-            except (SalesforceError, zeep.exceptions.Error, requests.RequestException, _MetadataFailure) as exc:
-                raise self._to_vendor_error(exc, operation, about) from None
-
-        return call_with_retry(
-            attempt,
-            policy=self._retry,
-            reauthenticate=lambda: self._relogin(seen[0]),
-            describe=f"salesforce {operation}" + (f" {about}" if about else ""),
-        )
-
-    def _to_vendor_error(self, exc: Exception, operation: str, about: str | None) -> VendorError:
-        """Map whatever simple-salesforce, zeep or requests raised to our tree. The one place."""
-        status: int | None = None
-        code: str | None = None
-        field: str | None = None
-        message = ""
-        if isinstance(exc, _SoapHttpError):
-            status = exc.status
-            body = exc.body
-            entry: dict[str, Any] = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-            code = entry.get("errorCode")
-            message = str(entry.get("message") or f"the Metadata API answered HTTP {status}")
-        elif isinstance(exc, requests.RequestException):
-            return transport_error(exc, vendor="salesforce", operation=operation, object=about)
-        elif isinstance(exc, SalesforceError):
-            status = exc.status
-            content = exc.content
-            first = content[0] if isinstance(content, list) and content and isinstance(content[0], dict) else None
-            if first is not None:
-                code = first.get("errorCode")
-                message = str(first.get("message") or "")
-                fields = first.get("fields") or []
-                field = fields[0] if fields else None
-            elif isinstance(content, dict):
-                code = content.get("errorCode") or content.get("error")
-                message = str(content.get("message") or content.get("error_description") or "")
-            else:
-                message = str(content or "")[:300]
-        elif isinstance(exc, zeep.exceptions.Fault):
-            code = exc.code
-            message = str(exc.message or "")
-        elif isinstance(exc, zeep.exceptions.TransportError):
-            status = exc.status_code or None
-            message = f"the Metadata API answered HTTP {exc.status_code}"
-        elif isinstance(exc, _MetadataFailure):
-            code, message, field = exc.status_code, exc.message, exc.field
-        else:  # other zeep errors: an answer we could not read
-            return ServiceUnavailable(
-                f"unreadable Metadata API response ({type(exc).__name__})",
-                vendor="salesforce",
-                operation=operation,
-                object=about,
-            )
-        cls = salesforce_error_class(status, code, message)
-        return cls(
-            self._redact(message or (f"HTTP {status}" if status else "request failed")),
-            vendor="salesforce",
-            operation=operation,
-            object=about,
-            field=field,
-            error_code=(code or "").split(":")[-1] or None,
-            status=status,
-        )
-
-    # ------------------------------------------------------------------------------------------
-    # Low-level helpers (all called inside _run)
-
-    @staticmethod
-    def _query_all(conn: _Connection, soql: str) -> list[dict[str, Any]]:
-        log.debug("salesforce SOQL: %s", soql)
-        return list(conn.sf.query_all(soql)["records"])
-
-    def _md(self, conn: _Connection, op: str, *args: Any) -> Any:
-        # simple-salesforce's MetadataType.create/update/delete flatten SaveResults into a bare
-        # Exception string; calling the zeep operation keeps statusCode and fields structured.
-        mdapi = conn.mdapi(self._session)
-        return getattr(mdapi._service, op)(*args, _soapheaders=[mdapi._session_header])
-
-    def _md_type(self, conn: _Connection, name: str, **fields: Any) -> Any:
-        return getattr(conn.mdapi(self._session), name)(**fields)
-
-    @staticmethod
-    def _check_results(results: Any) -> None:
-        for result in results if isinstance(results, list) else [results]:
-            if result is None or result.success:
-                continue
-            errors = list(result.errors or [])
-            first = errors[0] if errors else None
-            fields = list(getattr(first, "fields", None) or []) if first is not None else []
-            raise _MetadataFailure(
-                str(getattr(first, "statusCode", None) or "UNKNOWN_EXCEPTION"),
-                str(getattr(first, "message", None) or "the Metadata API rejected the component"),
-                fields[0] if fields else None,
-            )
-
-    def _md_read(self, conn: _Connection, type_name: str, full_name: str) -> Any | None:
-        """readMetadata for one component; None when it does not exist (the API answers fullName=None)."""
-        records = self._md(conn, "readMetadata", type_name, [full_name])
-        record = records[0] if isinstance(records, list) and records else records
-        if record is None or getattr(record, "fullName", None) is None:
-            return None
-        return record
-
-    def _md_save(self, op: str, type_name: str, component: Mapping[str, Any], conn: _Connection) -> None:
-        self._check_results(self._md(conn, op, [self._md_type(conn, type_name, **component)]))
-
-    def _md_delete_in(self, type_name: str, full_name: str, conn: _Connection) -> None:
-        self._md_delete(conn, type_name, full_name)
-
-    def _md_delete(self, conn: _Connection, type_name: str, full_name: str) -> None:
-        try:
-            self._check_results(self._md(conn, "deleteMetadata", type_name, [full_name]))
-        except _MetadataFailure as failure:
-            # Deleting what is already gone is success (idempotent delete).
-            if failure.status_code in ("INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND", "ENTITY_IS_DELETED"):
-                return
-            raise
-
-    # ------------------------------------------------------------------------------------------
-    # Read cache (opt-in per call, per client instance)
-
-    def _cached(self, key: str, load: Callable[[], T]) -> T:
-        with self._cache_lock:
-            if key in self._cache:
-                return cast(T, self._cache[key])
-            key_lock = self._cache_key_locks.setdefault(key, threading.Lock())
-        with key_lock:  # single flight: four concurrent provider calls make one request, not four
-            with self._cache_lock:
-                if key in self._cache:
-                    return cast(T, self._cache[key])
-                epoch = self._cache_epoch
-            value = load()
-            with self._cache_lock:
-                if self._cache_epoch == epoch:  # a write during the load makes the value stale
-                    self._cache[key] = value
-            return value
-
-    def invalidate_cache(self) -> None:
-        with self._cache_lock:
-            self._cache.clear()
-            self._cache_epoch += 1
+    # -- kept for callers outside the kinds (the runtime's config, tests and benchmarks of other areas) --
 
     def cached_list_presence_statuses(self) -> list[PresenceStatusRecord]:
-        return self._cached("statuses", self.list_presence_statuses)
-
-    def cached_list_service_channels(self) -> list[ServiceChannelRecord]:
-        return self._cached("channels", self.list_service_channels)
-
-    def cached_list_profiles(self) -> list[Profile]:
-        return self._cached("profiles", self.list_profiles)
-
-    def cached_list_status_grants(self) -> list[Grant]:
-        return self._cached("grants", self.list_status_grants)
-
-    def cached_list_users(self) -> list[User]:
-        return self._cached("users", self.list_users)
-
-    def cached_get_presence_status(self, developer_name: str) -> PresenceStatusRecord | None:
-        return next((s for s in self.cached_list_presence_statuses() if s.developer_name == developer_name), None)
-
-    # ------------------------------------------------------------------------------------------
-    # Presence statuses
-
-    _STATUS_SOQL = "SELECT Id, DeveloperName, MasterLabel FROM ServicePresenceStatus"
-    _CHANNEL_LINK_SOQL = "SELECT ServicePresenceStatusId, ServiceChannel.DeveloperName FROM ServiceChannelStatus"
-
-    def list_presence_statuses(self) -> list[PresenceStatusRecord]:
-        """All presence statuses with their channels: two SOQL queries, however many statuses."""
-
-        def run(conn: _Connection) -> list[PresenceStatusRecord]:
-            statuses = self._query_all(conn, f"{self._STATUS_SOQL} ORDER BY DeveloperName")
-            links = self._query_all(conn, self._CHANNEL_LINK_SOQL)
-            return m.statuses_from_records(statuses, links)
-
-        return self._run("list_presence_statuses", "ServicePresenceStatus", run)
-
-    def get_presence_status(self, developer_name: str) -> PresenceStatusRecord | None:
-        about = f"ServicePresenceStatus {developer_name!r}"
-
-        def run(conn: _Connection) -> PresenceStatusRecord | None:
-            rows = self._query_all(conn, f"{self._STATUS_SOQL} WHERE DeveloperName = {m.soql_quote(developer_name)}")
-            if not rows:
-                return None
-            links = self._query_all(
-                conn, f"{self._CHANNEL_LINK_SOQL} WHERE ServicePresenceStatusId = {m.soql_quote(rows[0]['Id'])}"
-            )
-            return m.statuses_from_records(rows[:1], links)[0]
-
-        return self._run("get_presence_status", about, run)
-
-    def _status_metadata(self, conn: _Connection, developer_name: str, label: str, channels: Iterable[str]) -> Any:
-        channel_list = sorted(set(channels))
-        fields: dict[str, Any] = {"fullName": developer_name, "label": label}
-        if channel_list:  # no <channels> element at all = a Busy status
-            fields["channels"] = self._md_type(conn, "ServiceChannelStatus", channel=channel_list)
-        return self._md_type(conn, "ServicePresenceStatus", **fields)
+        return self.statuses.cached_all()
 
     def create_presence_status(
         self, developer_name: str, label: str, channels: Iterable[str] = ()
     ) -> PresenceStatusRecord:
-        """Create by Metadata API, then read back by SOQL (the record reflects what Salesforce stored)."""
-        return self._save_presence_status("createMetadata", "create_presence_status", developer_name, label, channels)
-
-    def update_presence_status(
-        self, developer_name: str, label: str, channels: Iterable[str] = ()
-    ) -> PresenceStatusRecord:
-        """Replace label and channels (updateMetadata replaces the whole component), then read back."""
-        return self._save_presence_status("updateMetadata", "update_presence_status", developer_name, label, channels)
-
-    def _save_presence_status(
-        self, call: str, operation: str, developer_name: str, label: str, channels: Iterable[str]
-    ) -> PresenceStatusRecord:
-        about = f"ServicePresenceStatus {developer_name!r}"
-        channels = list(channels)
-
-        def run(conn: _Connection) -> None:
-            status = self._status_metadata(conn, developer_name, label, channels)
-            self._check_results(self._md(conn, call, [status]))
-
-        self._write(operation, about, run)
-        return self._read_back(operation, about, lambda: self.get_presence_status(developer_name))
-
-    def delete_presence_status(self, developer_name: str) -> None:
-        """Delete by Metadata API. Already gone is success."""
-        about = f"ServicePresenceStatus {developer_name!r}"
-        self._write(
-            "delete_presence_status", about, lambda conn: self._md_delete(conn, "ServicePresenceStatus", developer_name)
-        )
-
-    def read_presence_status_metadata(self, developer_name: str) -> tuple[str, list[str]] | None:
-        """(label, channels) as the Metadata API reports them; None if there is no such status."""
-        about = f"ServicePresenceStatus {developer_name!r}"
-
-        def run(conn: _Connection) -> tuple[str, list[str]] | None:
-            record = self._md_read(conn, "ServicePresenceStatus", developer_name)
-            if record is None:
-                return None
-            channels = list(getattr(record.channels, "channel", None) or []) if record.channels else []
-            return str(record.label), sorted(channels)
-
-        return self._run("read_presence_status_metadata", about, run)
+        return self.statuses.create(developer_name, label, channels)
 
     def list_service_channels(self) -> list[ServiceChannelRecord]:
-        def run(conn: _Connection) -> list[ServiceChannelRecord]:
-            rows = self._query_all(
-                conn, "SELECT Id, DeveloperName, MasterLabel, RelatedEntity FROM ServiceChannel ORDER BY DeveloperName"
-            )
-            return [m.channel_from_record(row) for row in rows]
+        return self.channels.list_all()
 
-        return self._run("list_service_channels", "ServiceChannel", run)
+    def cached_list_profiles(self) -> list[Profile]:
+        return self.cached("profiles", self.list_profiles)
 
-    def _write(self, operation: str, about: str, fn: Callable[[_Connection], T]) -> T:
-        try:
-            return self._run(operation, about, fn)
-        finally:
-            # Even a failed write may have changed something (a lost response): drop cached lists.
-            self.invalidate_cache()
+    def cached_list_status_grants(self) -> list[Grant]:
+        return self.cached("grants", self.list_status_grants)
 
-    def _read_back(self, operation: str, about: str, read: Callable[[], T | None]) -> T:
-        record = read()
-        if record is None:
-            raise NotFound(
-                "the write succeeded but reading it back found nothing",
-                vendor="salesforce",
-                operation=operation,
-                object=about,
-                hint="Salesforce may be slow to expose new metadata to SOQL; run the command again.",
-            )
-        return record
+    def cached_list_users(self) -> list[User]:
+        return self.cached("users", self.list_users)
 
     # ------------------------------------------------------------------------------------------
     # Profiles and grants
@@ -574,15 +120,15 @@ class SalesforceClient:
     def list_profiles(self) -> list[Profile]:
         """Profiles with the PermissionSet each owns (one SOQL query on PermissionSet)."""
 
-        def run(conn: _Connection) -> list[Profile]:
-            rows = self._query_all(
+        def run(conn: Connection) -> list[Profile]:
+            rows = self.query_all(
                 conn,
                 "SELECT Id, ProfileId, Profile.Name FROM PermissionSet WHERE IsOwnedByProfile = true "
                 "ORDER BY Profile.Name",
             )
             return [m.profile_from_record(row) for row in rows if row.get("ProfileId")]
 
-        return self._run("list_profiles", "Profile", run)
+        return self.run("list_profiles", "Profile", run)
 
     def list_status_grants(self, permission_set_ids: Iterable[str] | None = None) -> list[Grant]:
         """Presence-status grants (SetupEntityAccess rows), optionally only for some permission sets."""
@@ -599,23 +145,23 @@ class SalesforceClient:
             chunks = [ids[i : i + _ID_CHUNK] for i in range(0, len(ids), _ID_CHUNK)]
             statements = [f"{base} AND ParentId IN {m.soql_id_list(chunk)}" for chunk in chunks]
 
-        def run(conn: _Connection) -> list[Grant]:
-            return [m.grant_from_record(row) for soql in statements for row in self._query_all(conn, soql)]
+        def run(conn: Connection) -> list[Grant]:
+            return [m.grant_from_record(row) for soql in statements for row in self.query_all(conn, soql)]
 
-        return self._run("list_status_grants", "SetupEntityAccess", run)
+        return self.run("list_status_grants", "SetupEntityAccess", run)
 
     def grant_status(self, permission_set_id: str, status_id: str) -> Grant:
         """Grant a status to a (profile-owned) permission set. Already granted returns the existing grant."""
         about = f"SetupEntityAccess (PermissionSet {permission_set_id}, ServicePresenceStatus {status_id})"
 
-        def run(conn: _Connection) -> Grant:
-            result = _sobject(conn, "SetupEntityAccess").create(
+        def run(conn: Connection) -> Grant:
+            result = self.sobject(conn, "SetupEntityAccess").create(
                 {"ParentId": permission_set_id, "SetupEntityId": status_id}
             )
             return Grant(id=result["id"], permission_set_id=permission_set_id, status_id=status_id)
 
         try:
-            return self._write("grant_status", about, run)
+            return self.write("grant_status", about, run)
         except AlreadyExists:
             # Also covers a create whose response was lost and that the retry repeated.
             existing = [g for g in self.list_status_grants([permission_set_id]) if g.status_id == status_id]
@@ -626,25 +172,25 @@ class SalesforceClient:
     def revoke_grant(self, grant_id: str) -> None:
         """Delete a SetupEntityAccess row. Already gone is success."""
 
-        def run(conn: _Connection) -> None:
+        def run(conn: Connection) -> None:
             try:
-                _sobject(conn, "SetupEntityAccess").delete(grant_id)
+                self.sobject(conn, "SetupEntityAccess").delete(grant_id)
             except SalesforceError as exc:
                 if exc.status == 404:
                     return
                 raise
 
-        self._write("revoke_grant", f"SetupEntityAccess {grant_id}", run)
+        self.write("revoke_grant", f"SetupEntityAccess {grant_id}", run)
 
     # ------------------------------------------------------------------------------------------
     # Users
 
     def list_users(self) -> list[User]:
-        def run(conn: _Connection) -> list[User]:
-            rows = self._query_all(conn, "SELECT Id, Username, Email, ProfileId, IsActive FROM User ORDER BY Username")
+        def run(conn: Connection) -> list[User]:
+            rows = self.query_all(conn, "SELECT Id, Username, Email, ProfileId, IsActive FROM User ORDER BY Username")
             return [m.user_from_record(row) for row in rows]
 
-        return self._run("list_users", "User", run)
+        return self.run("list_users", "User", run)
 
     # ------------------------------------------------------------------------------------------
     # OAuth apps (External Client App by default, Connected App as the legacy option)
@@ -661,16 +207,16 @@ class SalesforceClient:
         scopes = self._scopes(spec.scopes, "create_oauth_app", about)
         consumer_key = m.generate_consumer_key()
         consumer_secret = m.generate_consumer_secret()
-        self._redact.add(consumer_secret.get_secret_value())
+        self.redact_secret(consumer_secret.get_secret_value())
 
         if spec.type == "connected_app":
 
-            def run_connected(conn: _Connection) -> None:
+            def run_connected(conn: Connection) -> None:
                 app = self._connected_app_metadata(conn, spec, scopes, consumer_key, consumer_secret)
-                self._check_results(self._md(conn, "createMetadata", [app]))
+                self.check_results(self.metadata_call(conn, "createMetadata", [app]))
 
             try:
-                self._write("create_oauth_app", about, run_connected)
+                self.write("create_oauth_app", about, run_connected)
             except PermissionDenied as exc:
                 raise PermissionDenied(
                     exc.detail,
@@ -687,39 +233,39 @@ class SalesforceClient:
             created: list[tuple[str, str]] = []
             try:
                 for type_name, component in self._eca_components(spec, scopes, consumer_key, consumer_secret):
-                    self._write(
-                        "create_oauth_app", about, partial(self._md_save, "createMetadata", type_name, component)
+                    self.write(
+                        "create_oauth_app", about, partial(self.metadata_save, "createMetadata", type_name, component)
                     )
                     created.append((type_name, component["fullName"]))
             except VendorError:
                 for type_name, full_name in reversed(created):
                     try:
-                        self._write("delete_oauth_app", about, partial(self._md_delete_in, type_name, full_name))
+                        self.write("delete_oauth_app", about, partial(self.metadata_delete, type_name, full_name))
                     except VendorError as cleanup_error:
                         log.warning("salesforce: could not roll back %s %s: %s", type_name, full_name, cleanup_error)
                 raise
-        record = self._read_back("create_oauth_app", about, lambda: self.read_oauth_app(spec.type, spec.name))
+        record = self.read_back("create_oauth_app", about, lambda: self.read_oauth_app(spec.type, spec.name))
         return CreatedOAuthApp(record=record, consumer_secret=consumer_secret)
 
     def read_oauth_app(self, app_type: OAuthAppType, name: str) -> OAuthAppRecord | None:
         """The app as Salesforce reports it, or None. Never includes the consumer secret."""
         about = f"{_app_type_name(app_type)} {name!r}"
 
-        def run(conn: _Connection) -> OAuthAppRecord | None:
+        def run(conn: Connection) -> OAuthAppRecord | None:
             if app_type == "connected_app":
-                app = self._md_read(conn, "ConnectedApp", name)
+                app = self.metadata_read(conn, "ConnectedApp", name)
                 return None if app is None else _connected_app_record(app)
-            app = self._md_read(conn, "ExternalClientApplication", name)
+            app = self.metadata_read(conn, "ExternalClientApplication", name)
             if app is None:
                 return None
             global_name, oauth_name = m.eca_component_names(name)
             return _eca_record(
                 app,
-                self._md_read(conn, "ExtlClntAppGlobalOauthSettings", global_name),
-                self._md_read(conn, "ExtlClntAppOauthSettings", oauth_name),
+                self.metadata_read(conn, "ExtlClntAppGlobalOauthSettings", global_name),
+                self.metadata_read(conn, "ExtlClntAppOauthSettings", oauth_name),
             )
 
-        return self._run("read_oauth_app", about, run)
+        return self.run("read_oauth_app", about, run)
 
     def update_oauth_app(self, spec: OAuthAppSpec) -> OAuthAppRecord:
         """Change label, contact, callback URL, scopes and flags. Key and secret are kept as they are."""
@@ -728,15 +274,17 @@ class SalesforceClient:
 
         if spec.type == "connected_app":
 
-            def run(conn: _Connection) -> None:
+            def run(conn: Connection) -> None:
                 app = self._connected_app_metadata(conn, spec, scopes, None, None)
-                self._check_results(self._md(conn, "updateMetadata", [app]))
+                self.check_results(self.metadata_call(conn, "updateMetadata", [app]))
 
-            self._write("update_oauth_app", about, run)
+            self.write("update_oauth_app", about, run)
         else:
             for type_name, component in self._eca_components(spec, scopes, None, None):
-                self._write("update_oauth_app", about, partial(self._md_save, "updateMetadata", type_name, component))
-        return self._read_back("update_oauth_app", about, lambda: self.read_oauth_app(spec.type, spec.name))
+                self.write(
+                    "update_oauth_app", about, partial(self.metadata_save, "updateMetadata", type_name, component)
+                )
+        return self.read_back("update_oauth_app", about, lambda: self.read_oauth_app(spec.type, spec.name))
 
     def delete_oauth_app(self, app_type: OAuthAppType, name: str) -> None:
         """Delete the app (for an ECA: its OAuth settings first, then the app). Already gone is success."""
@@ -751,7 +299,7 @@ class SalesforceClient:
                 ("ExternalClientApplication", name),
             ]
         for type_name, full_name in components:
-            self._write("delete_oauth_app", about, partial(self._md_delete_in, type_name, full_name))
+            self.write("delete_oauth_app", about, partial(self.metadata_delete, type_name, full_name))
 
     def _scopes(self, scopes: Iterable[str], operation: str, about: str) -> list[str]:
         try:
@@ -763,7 +311,7 @@ class SalesforceClient:
 
     def _connected_app_metadata(
         self,
-        conn: _Connection,
+        conn: Connection,
         spec: OAuthAppSpec,
         scopes: list[str],
         consumer_key: str | None,
@@ -783,11 +331,11 @@ class SalesforceClient:
             "fullName": spec.name,
             "label": spec.label,
             "contactEmail": spec.contact_email,
-            "oauthConfig": self._md_type(conn, "ConnectedAppOauthConfig", **oauth),
+            "oauthConfig": self.metadata_type(conn, "ConnectedAppOauthConfig", **oauth),
         }
         if spec.description:
             fields["description"] = spec.description
-        return self._md_type(conn, "ConnectedApp", **fields)
+        return self.metadata_type(conn, "ConnectedApp", **fields)
 
     @staticmethod
     def _eca_components(
@@ -838,7 +386,7 @@ class SalesforceClient:
         to resume from. Production would subscribe through the Pub/Sub API; the ``PresenceChangeFeed``
         given to the constructor is that seam (the default reads the sandbox's CDC feed).
         """
-        return self._run(
+        return self.run(
             "read_presence_changes",
             "UserServicePresenceChangeEvent",
             lambda conn: self._feed.read(conn.sf, conn.instance_url, after_replay_id, wait_ms, limit),
@@ -858,12 +406,12 @@ class SalesforceClient:
             soql += f" AND LastModifiedDate >= {m.soql_datetime(since)}"
         soql += " ORDER BY LastModifiedDate"
 
-        def run(conn: _Connection) -> tuple[list[CurrentPresence], datetime | None]:
-            rows = [m.presence_from_record(row) for row in self._query_all(conn, soql)]
+        def run(conn: Connection) -> tuple[list[CurrentPresence], datetime | None]:
+            rows = [m.presence_from_record(row) for row in self.query_all(conn, soql)]
             newest = max((r.last_modified for r in rows if r.last_modified), default=since)
             return rows, newest
 
-        return self._run("poll_current_presence", "UserServicePresence", run)
+        return self.run("poll_current_presence", "UserServicePresence", run)
 
     def current_presence(self, user_id: str) -> CurrentPresence | None:
         """One user's current Omni-Channel presence (None: not logged in to Omni): one query, e.g. to learn
@@ -875,11 +423,11 @@ class SalesforceClient:
             user_id,
         )
 
-        def run(conn: _Connection) -> CurrentPresence | None:
-            rows = [m.presence_from_record(row) for row in self._query_all(conn, soql)]
+        def run(conn: Connection) -> CurrentPresence | None:
+            rows = [m.presence_from_record(row) for row in self.query_all(conn, soql)]
             return rows[0] if rows else None
 
-        return self._run("current_presence", "UserServicePresence", run)
+        return self.run("current_presence", "UserServicePresence", run)
 
     def publish_presence_command(self, user_id: str, status_id: str, command_id: str) -> str:
         """Publish an ``Omni_Presence_Command__e`` platform event; returns the event's id.
@@ -889,18 +437,18 @@ class SalesforceClient:
         """
         about = f"{PLATFORM_EVENT} (user {user_id}, status {status_id})"
 
-        def run(conn: _Connection) -> str:
-            result = _sobject(conn, PLATFORM_EVENT).create(
+        def run(conn: Connection) -> str:
+            result = self.sobject(conn, PLATFORM_EVENT).create(
                 {"UserId__c": user_id, "StatusId__c": status_id, "CommandId__c": command_id}
             )
             if isinstance(result, dict) and result.get("success") is False:
                 errors = result.get("errors") or [{}]
-                raise _MetadataFailure(
+                raise MetadataFailure(
                     str(errors[0].get("statusCode") or "UNKNOWN_EXCEPTION"), str(errors[0].get("message") or ""), None
                 )
             return str(result.get("id") if isinstance(result, dict) else "")
 
-        return self._run("publish_presence_command", about, run)
+        return self.run("publish_presence_command", about, run)
 
     def publish_presence_commands(self, commands: Iterable[PresenceCommand]) -> list[str | VendorError]:
         """Publish several commands; per command, in order, the event id or the error that refused it.
@@ -919,11 +467,11 @@ class SalesforceClient:
         for start in range(0, len(batch), COMPOSITE_LIMIT):
             chunk = batch[start : start + COMPOSITE_LIMIT]
             about = f"{PLATFORM_EVENT} x{len(chunk)} (composite)"
-            answer = self._run("publish_presence_commands", about, partial(self._publish_composite, chunk))
+            answer = self.run("publish_presence_commands", about, partial(self._publish_composite, chunk))
             outcomes.extend(self._composite_outcomes(chunk, answer))
         return outcomes
 
-    def _publish_composite(self, chunk: list[PresenceCommand], conn: _Connection) -> Any:
+    def _publish_composite(self, chunk: list[PresenceCommand], conn: Connection) -> Any:
         path = f"/services/data/v{self.settings.api_version}/sobjects/{PLATFORM_EVENT}"
         subrequests = [
             {
@@ -962,7 +510,7 @@ class SalesforceClient:
             cls = salesforce_error_class(status or None, code, message)
             outcomes.append(
                 cls(
-                    self._redact(message),
+                    self.redacted(message),
                     vendor="salesforce",
                     operation="publish_presence_commands",
                     object=f"{PLATFORM_EVENT} (user {command.user_id}, status {command.status_id})",
@@ -984,14 +532,14 @@ class SalesforceClient:
         missing; returns True when it was created. Idempotent: an existing event is left as it is."""
         about = f"CustomObject {PLATFORM_EVENT!r}"
 
-        def run(conn: _Connection) -> bool:
-            if self._md_read(conn, "CustomObject", PLATFORM_EVENT) is not None:
+        def run(conn: Connection) -> bool:
+            if self.metadata_read(conn, "CustomObject", PLATFORM_EVENT) is not None:
                 return False
             fields = [
-                self._md_type(conn, "CustomField", fullName=name, label=label, type="Text", length=length)
+                self.metadata_type(conn, "CustomField", fullName=name, label=label, type="Text", length=length)
                 for name, label, length in self._COMMAND_EVENT_FIELDS
             ]
-            component = self._md_type(
+            component = self.metadata_type(
                 conn,
                 "CustomObject",
                 fullName=PLATFORM_EVENT,
@@ -1002,10 +550,10 @@ class SalesforceClient:
                 publishBehavior="PublishAfterCommit",
                 fields=fields,
             )
-            self._check_results(self._md(conn, "createMetadata", [component]))
+            self.check_results(self.metadata_call(conn, "createMetadata", [component]))
             return True
 
-        created = self._run("ensure_presence_command_event", about, run)
+        created = self.run("ensure_presence_command_event", about, run)
         if created:
             self.invalidate_cache()
         return created
@@ -1065,7 +613,7 @@ class SalesforceClient:
         ServiceUnavailable."""
         about = "Metadata API deploy"
 
-        def start(conn: _Connection) -> str:
+        def start(conn: Connection) -> str:
             mdapi = conn.mdapi(self._session)
             async_id, _state = _soap_call(lambda: mdapi.deploy(io.BytesIO(zip_bytes), sandbox=False, **options))
             if not async_id:
@@ -1074,16 +622,16 @@ class SalesforceClient:
                 )
             return str(async_id)
 
-        def check(async_id: str, conn: _Connection) -> Element:
+        def check(async_id: str, conn: Connection) -> Element:
             mdapi = conn.mdapi(self._session)
             return cast(Element, _soap_call(lambda: mdapi._retrieve_deploy_result(async_id)))
 
-        async_id = self._write(operation, about, start)
+        async_id = self.write(operation, about, start)
         about = f"Metadata API deploy {async_id}"
         deadline = time.monotonic() + timeout
         delay = poll_interval
         while True:
-            result = self._run(operation, about, partial(check, async_id))
+            result = self.run(operation, about, partial(check, async_id))
             if _text(result, "done") == "true":
                 break
             if time.monotonic() + delay > deadline:
@@ -1098,10 +646,6 @@ class SalesforceClient:
             delay = min(delay * 2, 5.0)
         self.invalidate_cache()
         return _deploy_outcome(result, about, operation, hint)
-
-    def close(self) -> None:
-        self._session.close()
-        self._auth_session.close()
 
 
 def _soap_call(call: Callable[[], T]) -> T:
@@ -1173,10 +717,6 @@ def _deploy_outcome(result: Element, about: str, operation: str, hint: str) -> D
         ],
         warnings=[_text(c, "problem") for c in successes if _text(c, "problem")],
     )
-
-
-def _sobject(conn: _Connection, name: str) -> SFType:
-    return cast(SFType, getattr(conn.sf, name))
 
 
 def _app_type_name(app_type: OAuthAppType) -> str:

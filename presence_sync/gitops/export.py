@@ -40,11 +40,13 @@ import yaml
 from presence_sync.clients.cxone import CxoneClient
 from presence_sync.clients.cxone_adapters import AcdState, PresenceRule, PresenceSyncConfig, PreviousState
 from presence_sync.clients.errors import VendorError
+from presence_sync.clients.presence_status import PresenceStatusProxy
 from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.clients.salesforce_models import OAuthAppRecord, OAuthAppType
 from presence_sync.gitops.progress import Progress
 from presence_sync.spec import SpecError, load_spec
 from presence_sync.spec.acd import PREVIOUS
+from presence_sync.spec.presence_status import exported_status
 from presence_sync.spec.scopes import SCOPES
 
 HEADER = """\
@@ -117,7 +119,7 @@ class Exporter:
         teams = {team.team_id: team.team_name for team in self.cx.list_teams()}
         codes = {code.id: code.name for code in self.cx.list_unavailable_codes()}
         self._step(f"{len(agents)} agent(s), {len(teams)} team(s), {len(codes)} unavailable code(s)")
-        statuses = self.sf.list_presence_statuses()
+        statuses = PresenceStatusProxy(self.sf).list_all()
         self._step(f"{len(statuses)} presence status(es)")
         profiles = self.sf.list_profiles()
         grants = self.sf.list_status_grants()
@@ -171,7 +173,7 @@ class Exporter:
             }
         )
         salesforce: dict[str, Any] = {
-            "statuses": [self._status(s) for s in exported],
+            "statuses": [exported_status(s) for s in exported],
             "profileAccess": profile_access,
             "oauthApp": self._app(app),
         }
@@ -195,19 +197,6 @@ class Exporter:
         for key, value in options.keep.items():
             spec[key] = value
         return spec
-
-    @staticmethod
-    def _status(status: Any) -> dict[str, Any]:
-        channels = sorted(status.channels)
-        entry: dict[str, Any] = {
-            "adopt": True,
-            "developerName": status.developer_name,
-            "label": status.label,
-            "kind": "online" if channels else "busy",
-        }
-        if channels:
-            entry["channels"] = channels
-        return entry
 
     @staticmethod
     def _app(app: OAuthAppRecord) -> dict[str, Any]:

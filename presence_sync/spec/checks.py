@@ -8,17 +8,24 @@ Nothing here talks to an API: whether a profile, channel or team exists is the p
 
 from __future__ import annotations
 
-import difflib
-import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import ParamSpec
-from urllib.parse import urlsplit
+from collections.abc import Sequence
 
 from .acd import PREVIOUS, SYSTEM_STATES, AcdNotationError, AcdState, AcdTarget, parse_acd
+from .base import (
+    Issue,
+    Path,
+    StatusNames,
+    blank,
+    duplicates,
+    email_issue,
+    guess_budget,
+    name_issues,
+    suggest,
+    unknown_status,
+    url_issue,
+)
 from .models import (
     AccountMapping,
     CxoneSpec,
@@ -28,54 +35,19 @@ from .models import (
     RuntimeSpec,
     SalesforceSpec,
 )
-from .names import LABEL_MAX, STATUS_NAME_MAX, derive_developer_name, developer_name_problems
+from .names import STATUS_NAME_MAX
 from .oscillation import find_cycles
+from .presence_status import check_statuses
 from .scopes import SCOPES
 from .text import shown as _q
 
 __all__ = ["Issue", "check_cxone", "check_runtime", "check_salesforce", "check_spec"]
 
-Path = tuple[str | int, ...]
-_P = ParamSpec("_P")
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
-_URL_SHOWN = 200  # URLs are quoted longer than other values: the hint repeats one with a fix
-# "did you mean" compares with difflib, whose cost grows with both lengths: only for names of a sane length,
-# against a sane number of candidates (past that, only the case-insensitive match is offered).
-_GUESS_MAX_CHARS = 100
-_GUESS_MAX_CANDIDATES = 200
-# ... and for the first _GUESS_BUDGET unknown names of one check only: a spec with 50,000 typos would
-# otherwise spend minutes on suggestions nobody reads (the loader lists the first 100 problems).
-_GUESS_BUDGET = 200
-_guesses_left: ContextVar[int | None] = ContextVar("_guesses_left", default=None)
 
 
-def _guess_budget(check: Callable[_P, list[Issue]]) -> Callable[_P, list[Issue]]:
-    """Give the outermost check call a fresh budget of difflib guesses (nested calls share it)."""
-
-    @functools.wraps(check)
-    def run(*args: _P.args, **kwargs: _P.kwargs) -> list[Issue]:
-        if _guesses_left.get() is not None:
-            return check(*args, **kwargs)
-        token = _guesses_left.set(_GUESS_BUDGET)
-        try:
-            return check(*args, **kwargs)
-        finally:
-            _guesses_left.reset(token)
-
-    return run
-
-
-@dataclass(frozen=True)
-class Issue:
-    path: Path
-    message: str
-    hint: str | None = None
-
-
-@_guess_budget
+@guess_budget
 def check_spec(spec: PresenceSpec) -> list[Issue]:
     return [
         *check_salesforce(spec.salesforce, sandbox=spec.sandbox),
@@ -84,193 +56,20 @@ def check_spec(spec: PresenceSpec) -> list[Issue]:
     ]
 
 
-# ------------------------------------------------------------------------------------------------ helpers
-
-
-def _did_you_mean(value: str, candidates: Iterable[str]) -> str | None:
-    options = list(candidates)
-    folded = {c.casefold(): c for c in options}
-    if value.casefold() in folded:
-        return folded[value.casefold()]
-    left = _guesses_left.get()
-    if len(value) > _GUESS_MAX_CHARS or len(options) > _GUESS_MAX_CANDIDATES or left == 0:
-        return None
-    if left is not None:
-        _guesses_left.set(left - 1)
-    close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
-def _suggest(value: str, candidates: Iterable[str], otherwise: str | None = None) -> str | None:
-    guess = _did_you_mean(value, candidates)
-    if guess is None:
-        return otherwise
-    return f"did you mean {guess!r}?" + (f" Otherwise {otherwise[0].lower()}{otherwise[1:]}" if otherwise else "")
-
-
-def _duplicates(values: Sequence[str], *, fold: bool = True) -> list[tuple[int, int]]:
-    """(index of a repeat, index of its first occurrence) for each repeated value."""
-    first: dict[str, int] = {}
-    repeats = []
-    for index, value in enumerate(values):
-        key = value.casefold() if fold else value
-        if key in first:
-            repeats.append((index, first[key]))
-        else:
-            first[key] = index
-    return repeats
-
-
-def _blank(value: str) -> bool:
-    return not value.strip()
-
-
-def _email_issue(path: Path, value: str, what: str) -> list[Issue]:
-    if _EMAIL.match(value):
-        return []
-    if "@" not in value:  # maybe not meant for this key at all (a pasted key or secret): not repeated
-        return [Issue(path, f"{what} is not an e-mail address (it has no '@')", "e.g. ada.lovelace@example.com")]
-    return [Issue(path, f"{what} {_q(value)} is not an e-mail address", "e.g. ada.lovelace@example.com")]
-
-
-def _url_issue(path: Path, url: str, what: str, *, local_http: bool = False, sandbox: bool = False) -> list[Issue]:
-    """https required; http to localhost only when `local_http` is allowed for this URL and the spec is a
-    sandbox spec. Fragments are refused (RFC 6749 §3.1.2 for redirect URIs; meaningless for an instance)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        host = None
-    if parts.scheme not in ("https", "http") or not host:
-        return [
-            Issue(
-                path,
-                f"{what} {_q(url, _URL_SHOWN)} is not an absolute http(s) URL",
-                "e.g. https://example.com/callback",
-            )
-        ]
-    if parts.fragment:
-        return [
-            Issue(
-                path,
-                f"{what} {_q(url, _URL_SHOWN)} must not contain a fragment ('#...')",
-                "remove the part from '#' on",
-            )
-        ]
-    if parts.scheme == "https":
-        return []
-    if local_http and host in _LOCAL_HOSTS:
-        if sandbox:
-            return []
-        return [
-            Issue(
-                path,
-                f"{what} {_q(url, _URL_SHOWN)} uses plain http; that is allowed only for localhost in a sandbox spec",
-                "use https, or mark a spec for the local sandbox with 'sandbox: true' at the top",
-            )
-        ]
-    local = " (plain http is allowed only for localhost/127.0.0.1 in a sandbox spec)" if local_http else ""
-    return [
-        Issue(
-            path,
-            f"{what} {_q(url, _URL_SHOWN)} must use https{local}",
-            f"write {_q('https' + url[len('http') :], _URL_SHOWN)}",
-        )
-    ]
-
-
-def _name_issues(path: Path, name: str, max_length: int, what: str, *, namespace: bool = False) -> list[Issue]:
-    problems = developer_name_problems(name, max_length, allow_namespace=namespace)
-    if not problems:
-        return []
-    fixed = derive_developer_name(name, max_length)
-    hint = f"e.g. {fixed!r}" if fixed and fixed != name else "use letters, digits and single underscores"
-    return [Issue(path, f"{what} {_q(name)} " + "; ".join(problems), hint)]
-
-
 # --------------------------------------------------------------------------------------------- Salesforce
 
 
-@_guess_budget
+def _status_names(sf: SalesforceSpec) -> StatusNames:
+    """The status names references may use, computed once per check (a spec may hold many references)."""
+    return StatusNames.of(((status.name, status.label) for status in sf.statuses), sf.existing_statuses)
+
+
+@guess_budget
 def check_salesforce(sf: SalesforceSpec, *, sandbox: bool) -> list[Issue]:
-    issues = _check_statuses(sf)
+    issues = check_statuses(sf.statuses)
     issues += _check_existing_statuses(sf)
     issues += _check_profile_access(sf)
     issues += _check_oauth_app(sf.oauth_app, sandbox=sandbox)
-    return issues
-
-
-def _check_statuses(sf: SalesforceSpec) -> list[Issue]:
-    issues: list[Issue] = []
-    first_seen: dict[str, int] = {}
-    for i, status in enumerate(sf.statuses):
-        at: Path = ("salesforce", "statuses", i)
-        name_at: Path = (*at, "developerName") if status.developer_name is not None else (*at, "label")
-        if _blank(status.label):
-            issues.append(Issue((*at, "label"), "label is empty", "give the Status Name agents see"))
-        elif len(status.label) > LABEL_MAX:
-            issues.append(
-                Issue((*at, "label"), f"label is {len(status.label)} characters long; the limit is {LABEL_MAX}")
-            )
-        name = status.name
-        if status.developer_name is not None:
-            issues += _name_issues(name_at, name, STATUS_NAME_MAX, "developer name")
-        elif not name and not _blank(status.label):
-            issues.append(
-                Issue(
-                    name_at,
-                    f"no developer name can be derived from label {_q(status.label)}: it has no letters or digits",
-                    "set developerName explicitly",
-                )
-            )
-        if name.casefold() == PREVIOUS:
-            issues.append(
-                Issue(
-                    name_at,
-                    "developer name 'previous' is reserved for the rule target 'previous state'",
-                    "choose another developer name",
-                )
-            )
-        if name and name.casefold() in first_seen:
-            other = first_seen[name.casefold()]
-            derived = "" if status.developer_name is not None else f" (derived from label {_q(status.label)})"
-            issues.append(
-                Issue(
-                    name_at,
-                    f"duplicate developer name {_q(name)}{derived}: salesforce.statuses[{other}] has it too",
-                    "developer names are unique in the org, ignoring case; rename one or set developerName",
-                )
-            )
-        elif name:
-            first_seen[name.casefold()] = i
-        issues += _check_channels(at, status.kind, status.channels)
-    return issues
-
-
-def _check_channels(at: Path, kind: str, channels: Sequence[str]) -> list[Issue]:
-    if kind == "busy" and channels:
-        return [
-            Issue(
-                (*at, "channels", 0),
-                "a busy status has no channels (Salesforce makes a status without channels the busy kind)",
-                "remove the channels, or make it kind: online",
-            )
-        ]
-    if kind == "online" and not channels:
-        return [
-            Issue(
-                (*at, "channels"),
-                "an online status needs at least one service channel",
-                "e.g. channels: [sfdc_livemessage]; or make it kind: busy",
-            )
-        ]
-    issues: list[Issue] = []
-    for k, channel in enumerate(channels):
-        issues += _name_issues((*at, "channels", k), channel, STATUS_NAME_MAX, "channel", namespace=True)
-    for k, first in _duplicates(channels):
-        issues.append(
-            Issue((*at, "channels", k), f"channel {_q(channels[k])} is listed twice (also channels[{first}])")
-        )
     return issues
 
 
@@ -279,7 +78,7 @@ def _check_existing_statuses(sf: SalesforceSpec) -> list[Issue]:
     managed = {status.name.casefold(): i for i, status in enumerate(sf.statuses)}
     for k, name in enumerate(sf.existing_statuses):
         at: Path = ("salesforce", "existingStatuses", k)
-        issues += _name_issues(at, name, STATUS_NAME_MAX, "developer name", namespace=True)
+        issues += name_issues(at, name, STATUS_NAME_MAX, "developer name", namespace=True)
         if name.casefold() in managed:
             issues.append(
                 Issue(
@@ -289,7 +88,7 @@ def _check_existing_statuses(sf: SalesforceSpec) -> list[Issue]:
                     "remove it here; to take over a status the org already has, set adopt: true on the status",
                 )
             )
-    for k, first in _duplicates(sf.existing_statuses):
+    for k, first in duplicates(sf.existing_statuses):
         issues.append(
             Issue(
                 ("salesforce", "existingStatuses", k),
@@ -299,56 +98,23 @@ def _check_existing_statuses(sf: SalesforceSpec) -> list[Issue]:
     return issues
 
 
-@dataclass(frozen=True)
-class _Statuses:
-    """The status names references may use, computed once per check (a spec may hold many references)."""
-
-    known: frozenset[str]
-    by_label: dict[str, str]  # label, casefolded -> developer name
-
-    @classmethod
-    def of(cls, sf: SalesforceSpec) -> _Statuses:
-        by_label = {status.label.casefold(): status.name for status in sf.statuses}
-        return cls(frozenset(sf.known_status_names()), by_label)
-
-
-def _unknown_status(path: Path, value: str, statuses: _Statuses, what: str) -> list[Issue]:
-    if value in statuses.known:
-        return []
-    if value.casefold() in statuses.by_label:
-        name = statuses.by_label[value.casefold()]
-        return [
-            Issue(
-                path, f"{what} {_q(value)} is a label; statuses are referred to by developer name", f"write {_q(name)}"
-            )
-        ]
-    otherwise = "Define it in salesforce.statuses, or list it in salesforce.existingStatuses if the org already has it"
-    return [
-        Issue(
-            path,
-            f"{what} {_q(value)} is not a status this spec defines or lists as existing",
-            _suggest(value, statuses.known, otherwise),
-        )
-    ]
-
-
 def _check_profile_access(sf: SalesforceSpec) -> list[Issue]:
     issues: list[Issue] = []
     profiles = [grant.profile for grant in sf.profile_access]
-    statuses = _Statuses.of(sf)
+    statuses = _status_names(sf)
     for i, grant in enumerate(sf.profile_access):
         at: Path = ("salesforce", "profileAccess", i)
-        if _blank(grant.profile):
+        if blank(grant.profile):
             issues.append(Issue((*at, "profile"), "profile name is empty", "e.g. profile: Custom Support Profile"))
         if not grant.statuses:
             issues.append(Issue((*at, "statuses"), "grants no status", "list developer names, or remove the entry"))
         for k, name in enumerate(grant.statuses):
-            issues += _unknown_status((*at, "statuses", k), name, statuses, "status")
-        for k, first in _duplicates(grant.statuses, fold=False):
+            issues += unknown_status((*at, "statuses", k), name, statuses, "status")
+        for k, first in duplicates(grant.statuses, fold=False):
             issues.append(
                 Issue((*at, "statuses", k), f"status {_q(grant.statuses[k])} is granted twice (also statuses[{first}])")
             )
-    for i, first in _duplicates(profiles):
+    for i, first in duplicates(profiles):
         issues.append(
             Issue(
                 ("salesforce", "profileAccess", i, "profile"),
@@ -362,11 +128,11 @@ def _check_profile_access(sf: SalesforceSpec) -> list[Issue]:
 def _check_oauth_app(app: OAuthApp, *, sandbox: bool) -> list[Issue]:
     at: Path = ("salesforce", "oauthApp")
     kind = "External Client App" if app.app_type == "external_client_app" else "Connected App"
-    issues = _name_issues((*at, "name"), app.name, app.name_max_length, f"{kind} name")
-    if _blank(app.label):
+    issues = name_issues((*at, "name"), app.name, app.name_max_length, f"{kind} name")
+    if blank(app.label):
         issues.append(Issue((*at, "label"), "label is empty", "e.g. label: CXone Presence Sync"))
-    issues += _email_issue((*at, "contactEmail"), app.contact_email, "contactEmail")
-    issues += _url_issue((*at, "callbackUrl"), app.callback_url, "callbackUrl", local_http=True, sandbox=sandbox)
+    issues += email_issue((*at, "contactEmail"), app.contact_email, "contactEmail")
+    issues += url_issue((*at, "callbackUrl"), app.callback_url, "callbackUrl", local_http=True, sandbox=sandbox)
     if not app.scopes:
         issues.append(Issue((*at, "scopes"), "lists no OAuth scope", "e.g. scopes: [api, refresh_token]"))
     valid = ", ".join(SCOPES)
@@ -376,10 +142,10 @@ def _check_oauth_app(app: OAuthApp, *, sandbox: bool) -> list[Issue]:
                 Issue(
                     (*at, "scopes", k),
                     f"unknown OAuth scope {_q(scope)}",
-                    _suggest(scope, SCOPES, f"Valid scopes: {valid}"),
+                    suggest(scope, SCOPES, f"Valid scopes: {valid}"),
                 )
             )
-    for k, first in _duplicates(app.scopes, fold=False):
+    for k, first in duplicates(app.scopes, fold=False):
         issues.append(Issue((*at, "scopes", k), f"scope {_q(app.scopes[k])} is listed twice (also scopes[{first}])"))
     return issues
 
@@ -387,16 +153,16 @@ def _check_oauth_app(app: OAuthApp, *, sandbox: bool) -> list[Issue]:
 # ------------------------------------------------------------------------------------------------- CXone
 
 
-@_guess_budget
+@guess_budget
 def check_cxone(cx: CxoneSpec, sf: SalesforceSpec | None) -> list[Issue]:
     """`sf` is None when the salesforce section didn't parse: status references are then not checked."""
     issues = _check_codes(cx.existing_unavailable_codes)
     issues += _check_account_mapping(cx.account_mapping)
-    statuses = _Statuses.of(sf) if sf is not None else None
+    statuses = _status_names(sf) if sf is not None else None
     for i, rule in enumerate(cx.presence_rules):
         issues += _check_rule(("cxone", "presenceRules", i), rule, cx.existing_unavailable_codes, statuses)
     names = [rule.name for rule in cx.presence_rules]
-    for i, first in _duplicates(names):
+    for i, first in duplicates(names):
         issues.append(
             Issue(
                 ("cxone", "presenceRules", i, "name"),
@@ -413,11 +179,11 @@ def _check_codes(codes: Sequence[str]) -> list[Issue]:
     issues: list[Issue] = []
     for k, code in enumerate(codes):
         at: Path = ("cxone", "existingUnavailableCodes", k)
-        if _blank(code):
+        if blank(code):
             issues.append(Issue(at, "unavailable code name is empty"))
         elif code != code.strip():
             issues.append(Issue(at, f"unavailable code {_q(code)} has spaces around it", f"write {_q(code.strip())}"))
-    for k, first in _duplicates(codes):
+    for k, first in duplicates(codes):
         issues.append(
             Issue(
                 ("cxone", "existingUnavailableCodes", k),
@@ -430,13 +196,13 @@ def _check_codes(codes: Sequence[str]) -> list[Issue]:
 def _check_account_mapping(mapping: AccountMapping) -> list[Issue]:
     at: Path = ("cxone", "accountMapping")
     issues: list[Issue] = []
-    if _blank(mapping.name):
+    if blank(mapping.name):
         issues.append(Issue((*at, "name"), "account mapping name is empty"))
-    issues += _email_issue((*at, "accessKeyUser"), mapping.access_key_user, "accessKeyUser")
+    issues += email_issue((*at, "accessKeyUser"), mapping.access_key_user, "accessKeyUser")
     env = mapping.salesforce_environment
-    if _blank(env.name):
+    if blank(env.name):
         issues.append(Issue((*at, "salesforceEnvironment", "name"), "Salesforce environment name is empty"))
-    issues += _url_issue((*at, "salesforceEnvironment", "instanceUrl"), env.instance_url, "instanceUrl")
+    issues += url_issue((*at, "salesforceEnvironment", "instanceUrl"), env.instance_url, "instanceUrl")
     return issues
 
 
@@ -455,14 +221,14 @@ def _check_code_known(path: Path, state: AcdTarget | None, codes: Sequence[str])
         Issue(
             path,
             f"unavailable code {_q(state.code)} is not listed in cxone.existingUnavailableCodes",
-            _suggest(state.code, codes, f"Add {_q(state.code)} to cxone.existingUnavailableCodes if the tenant has it"),
+            suggest(state.code, codes, f"Add {_q(state.code)} to cxone.existingUnavailableCodes if the tenant has it"),
         )
     ]
 
 
-def _check_rule(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: _Statuses | None) -> list[Issue]:
+def _check_rule(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: StatusNames | None) -> list[Issue]:
     issues: list[Issue] = []
-    if _blank(rule.name):
+    if blank(rule.name):
         issues.append(Issue((*at, "name"), "rule name is empty"))
     if rule.direction == "none":
         issues.append(
@@ -477,12 +243,12 @@ def _check_rule(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: _S
             Issue(at, f"rule {_q(rule.name)} applies to no team and no user", "add teams: [...] and/or users: [...]")
         )
     for k, team in enumerate(rule.teams):
-        if _blank(team):
+        if blank(team):
             issues.append(Issue((*at, "teams", k), "team name is empty"))
     for k, user in enumerate(rule.users):
-        issues += _email_issue((*at, "users", k), user, "user")
+        issues += email_issue((*at, "users", k), user, "user")
     for field, values in (("teams", rule.teams), ("users", rule.users)):
-        for k, first in _duplicates(values):
+        for k, first in duplicates(values):
             issues.append(Issue((*at, field, k), f"{_q(values[k])} is listed twice (also {field}[{first}])"))
 
     before = len(issues)
@@ -501,7 +267,7 @@ def _check_rule(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: _S
     return issues
 
 
-def _check_publisher(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: _Statuses | None) -> list[Issue]:
+def _check_publisher(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: StatusNames | None) -> list[Issue]:
     issues: list[Issue] = []
     first: dict[AcdState, int] = {}
     for k, entry in enumerate(rule.publisher):
@@ -528,11 +294,11 @@ def _check_publisher(at: Path, rule: PresenceRule, codes: Sequence[str], statuse
             else:
                 first[state] = k
         if entry.salesforce != PREVIOUS and statuses is not None:
-            issues += _unknown_status((*here, "salesforce"), entry.salesforce, statuses, "Salesforce status")
+            issues += unknown_status((*here, "salesforce"), entry.salesforce, statuses, "Salesforce status")
     return issues
 
 
-def _check_subscriber(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: _Statuses | None) -> list[Issue]:
+def _check_subscriber(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: StatusNames | None) -> list[Issue]:
     issues: list[Issue] = []
     first: dict[str, int] = {}
     for k, entry in enumerate(rule.subscriber):
@@ -547,7 +313,7 @@ def _check_subscriber(at: Path, rule: PresenceRule, codes: Sequence[str], status
             )
         else:
             if statuses is not None:
-                issues += _unknown_status((*here, "salesforce"), entry.salesforce, statuses, "Salesforce status")
+                issues += unknown_status((*here, "salesforce"), entry.salesforce, statuses, "Salesforce status")
             if entry.salesforce in first:
                 issues.append(
                     Issue(
@@ -601,7 +367,7 @@ def _check_precedence(rules: Sequence[PresenceRule], field: str, what: str) -> l
 # ----------------------------------------------------------------------------------------------- runtime
 
 
-@_guess_budget
+@guess_budget
 def check_runtime(rt: RuntimeSpec, *, sandbox: bool) -> list[Issue]:
     issues: list[Issue] = []
     if sandbox and rt.target == "kubernetes":
@@ -640,10 +406,10 @@ def check_runtime(rt: RuntimeSpec, *, sandbox: bool) -> list[Issue]:
             )
         )
     for k, override in enumerate(rt.user_overrides):
-        issues += _email_issue(("runtime", "userOverrides", k, "cxone"), override.cxone, "CXone user")
+        issues += email_issue(("runtime", "userOverrides", k, "cxone"), override.cxone, "CXone user")
     for field in ("cxone", "salesforce"):
         values = [getattr(override, field) for override in rt.user_overrides]
-        for k, first in _duplicates(values):
+        for k, first in duplicates(values):
             issues.append(
                 Issue(
                     ("runtime", "userOverrides", k, field),

@@ -10,20 +10,18 @@ YAML keys are camelCase; the Python attributes are the same names in snake_case.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, Strict
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from .acd import PREVIOUS, SYSTEM_STATES, AcdState, AcdTarget, parse_acd
+from .base import SpecModel, StrictBool, StrictInt
 from .names import (
     CONNECTED_APP_NAME_MAX,
     DEVELOPER_NAME_PATTERN,
     EXTERNAL_CLIENT_APP_NAME_MAX,
-    LABEL_MAX,
-    STATUS_NAME_MAX,
-    derive_developer_name,
 )
+from .presence_status import PresenceStatus
 from .scopes import SCOPES, metadata_scopes
 
 __all__ = [
@@ -44,9 +42,6 @@ __all__ = [
     "UserOverride",
 ]
 
-StrictBool = Annotated[bool, Strict()]
-StrictInt = Annotated[int, Strict()]
-
 _ACD_PATTERN = "^(previous|" + "|".join(SYSTEM_STATES) + "|Unavailable:\\S(.*\\S)?)$"
 
 
@@ -54,40 +49,7 @@ _ACD_PATTERN = "^(previous|" + "|".join(SYSTEM_STATES) + "|Unavailable:\\S(.*\\S
 # while typing); `checks.py` enforces them with an explained error.
 
 
-class SpecModel(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=True,
-        frozen=True,
-    )
-
-
 # --------------------------------------------------------------------------------------------- Salesforce
-
-
-class PresenceStatus(SpecModel):
-    """An Omni-Channel presence status this spec manages (Setup > Presence Statuses)."""
-
-    label: str = Field(description="Status Name shown to agents.", json_schema_extra={"maxLength": LABEL_MAX})
-    developer_name: str | None = Field(
-        default=None,
-        description="DeveloperName. Default: derived from the label the way Setup does (spaces -> _).",
-        json_schema_extra={"pattern": DEVELOPER_NAME_PATTERN, "maxLength": STATUS_NAME_MAX},
-    )
-    kind: Literal["online", "busy"] = Field(
-        description="online: agents can receive work on `channels`; busy: no channels (Salesforce marks it Away)."
-    )
-    channels: tuple[str, ...] = Field(default=(), description="ServiceChannel developer names, e.g. sfdc_livemessage.")
-    adopt: StrictBool = Field(default=False, description="Take over a status that already exists instead of failing.")
-
-    @property
-    def name(self) -> str:
-        """The DeveloperName: as given, or derived from the label."""
-        if self.developer_name is not None:
-            return self.developer_name
-        return derive_developer_name(self.label, STATUS_NAME_MAX)
 
 
 class ProfileAccess(SpecModel):

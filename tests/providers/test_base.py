@@ -20,7 +20,7 @@ class WidgetInputs(ProviderInputs):
     owner_key: str | None = None
 
 
-class WidgetProvider(SpecProvider[WidgetInputs]):
+class WidgetProvider(SpecProvider[WidgetInputs, None]):
     """A vendor object with an immutable name, in a dict instead of an API."""
 
     kind = "widget"

@@ -84,24 +84,24 @@ def cx(sandbox: SandboxHandle) -> Iterator[CxoneClient]:
 
 
 def test_presence_status_round_trip(sf: SalesforceClient) -> None:
-    channels = {c.developer_name for c in sf.list_service_channels()}
+    channels = {c.developer_name for c in sf.channels.list_all()}
     assert {"sfdc_phone", "Case"} <= channels
     name = unique("Available_Voice")
-    created = sf.create_presence_status(name, "Available Voice", ["sfdc_phone"])
+    created = sf.statuses.create(name, "Available Voice", ["sfdc_phone"])
     assert created.id.startswith("0N5") and created.channels == ["sfdc_phone"]
-    assert sf.get_presence_status(name) == created
-    assert created in sf.list_presence_statuses()
-    assert sf.read_presence_status_metadata(name) == ("Available Voice", ["sfdc_phone"])
+    assert sf.statuses.get(name) == created
+    assert created in sf.statuses.list_all()
+    assert sf.statuses.read_metadata(name) == ("Available Voice", ["sfdc_phone"])
 
-    updated = sf.update_presence_status(name, "Busy now", [])
+    updated = sf.statuses.update(name, "Busy now", [])
     assert (updated.id, updated.label, updated.channels) == (created.id, "Busy now", [])
     with pytest.raises(AlreadyExists) as info:
-        sf.create_presence_status(name, "again")
+        sf.statuses.create(name, "again")
     assert info.value.error_code in ("DUPLICATE_DEVELOPER_NAME", "DUPLICATE_VALUE")
 
-    sf.delete_presence_status(name)
-    assert sf.get_presence_status(name) is None and sf.read_presence_status_metadata(name) is None
-    sf.delete_presence_status(name)  # idempotent
+    sf.statuses.delete(name)
+    assert sf.statuses.get(name) is None and sf.statuses.read_metadata(name) is None
+    sf.statuses.delete(name)  # idempotent
 
 
 def test_the_bridge_deploys_by_zip_and_a_broken_one_names_its_problem(sf: SalesforceClient) -> None:
@@ -168,12 +168,12 @@ def test_the_bridge_is_removed_by_zip_twice_over_and_its_test_must_exist_to_depl
 
 def test_unknown_channel_is_an_invalid_request_naming_the_field(sf: SalesforceClient) -> None:
     with pytest.raises(InvalidRequest) as info:
-        sf.create_presence_status(unique("Bad"), "Bad", ["no_such_channel"])
+        sf.statuses.create(unique("Bad"), "Bad", ["no_such_channel"])
     assert info.value.field == "channel" and info.value.error_code == "INVALID_CROSS_REFERENCE_KEY"
 
 
 def test_grants(sf: SalesforceClient) -> None:
-    status = sf.create_presence_status(unique("Granted"), "Granted", ["Case"])
+    status = sf.statuses.create(unique("Granted"), "Granted", ["Case"])
     profile = next(p for p in sf.list_profiles() if p.name == "Custom: Support Agent")
     grant = sf.grant_status(profile.permission_set_id, status.id)
     assert sf.grant_status(profile.permission_set_id, status.id) == grant  # already granted: the same row
@@ -182,7 +182,7 @@ def test_grants(sf: SalesforceClient) -> None:
     sf.revoke_grant(grant.id)
     sf.revoke_grant(grant.id)  # idempotent
     assert grant not in sf.list_status_grants([profile.permission_set_id])
-    sf.delete_presence_status(status.developer_name)
+    sf.statuses.delete(status.developer_name)
 
 
 def test_external_client_app_secret_is_returned_once_and_works(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
@@ -238,7 +238,7 @@ def test_connected_app_creation_is_restricted_by_default(sf: SalesforceClient) -
 def test_listing_statuses_costs_two_calls(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
     sf.authenticate()
     sandbox.salesforce_operator.clear_requests()
-    sf.list_presence_statuses()
+    sf.statuses.list_all()
     assert sf.api_calls == 2
     assert sandbox.salesforce_operator.count("GET", "/services/data/v59.0/query") == 2
     sf.cached_list_presence_statuses()
@@ -251,7 +251,7 @@ def test_expired_session_is_renewed_once(sandbox: SandboxHandle, sf: SalesforceC
     sandbox.salesforce_operator.expire_tokens()
     assert sf.list_users()  # REST 401 -> new login
     sandbox.salesforce_operator.expire_tokens()
-    assert sf.read_presence_status_metadata("Nope") is None  # SOAP INVALID_SESSION_ID fault -> new login
+    assert sf.statuses.read_metadata("Nope") is None  # SOAP INVALID_SESSION_ID fault -> new login
     assert sf.auth_calls == 3
 
 
@@ -262,8 +262,8 @@ def test_transient_503s_are_ridden_out(sandbox: SandboxHandle, sf: SalesforceCli
     assert sf.api_calls == 3
     sandbox.salesforce_operator.set_faults(error_next=1, error_status=503, path_prefix="/services/Soap")
     name = unique("After_Fault")
-    assert sf.create_presence_status(name, "After fault").developer_name == name
-    sf.delete_presence_status(name)
+    assert sf.statuses.create(name, "After fault").developer_name == name
+    sf.statuses.delete(name)
 
 
 def test_refused_connections_are_ridden_out(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
@@ -273,7 +273,7 @@ def test_refused_connections_are_ridden_out(sandbox: SandboxHandle, sf: Salesfor
 
 
 def test_presence_changes_and_polling(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
-    status = sf.create_presence_status(unique("Online"), "Online", ["sfdc_phone"])
+    status = sf.statuses.create(unique("Online"), "Online", ["sfdc_phone"])
     user = next(u for u in sf.list_users() if u.username.startswith("ada.lovelace"))
     sf.grant_status(next(p.permission_set_id for p in sf.list_profiles() if p.id == user.profile_id), status.id)
     _, cursor = sf.read_presence_changes(None, wait_ms=0, limit=1000)
@@ -299,8 +299,8 @@ def test_no_secret_in_debug_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     name = unique("Logged")
-    sf.create_presence_status(name, "Logged", ["Case"])
-    sf.delete_presence_status(name)
+    sf.statuses.create(name, "Logged", ["Case"])
+    sf.statuses.delete(name)
     app = sf.create_oauth_app(
         OAuthAppSpec(
             name=unique("Log_App"),

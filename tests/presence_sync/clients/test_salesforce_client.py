@@ -116,7 +116,7 @@ def test_list_presence_statuses_is_two_queries_and_joins_channels(
     route_queries(
         sf_transport, {"FROM ServicePresenceStatus": soql(STATUS_ROWS), "FROM ServiceChannelStatus": soql(LINK_ROWS)}
     )
-    statuses = sf.list_presence_statuses()
+    statuses = sf.statuses.list_all()
     assert [(s.developer_name, s.label, s.channels) for s in statuses] == [
         ("Available_for_Chats", "Available for Chats", ["Case", "sfdc_livemessage"]),
         ("Busy", "Busy", []),
@@ -149,7 +149,7 @@ def test_query_pages_are_followed(sf: SalesforceClient, sf_transport: FakeTransp
 
 def test_get_presence_status_quotes_the_name(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
     route_queries(sf_transport, {"FROM ServicePresenceStatus": soql([])})
-    assert sf.get_presence_status("O'Brien\\x") is None
+    assert sf.statuses.get("O'Brien\\x") is None
     assert q(sf_transport.requests[-1]).endswith("WHERE DeveloperName = 'O\\'Brien\\\\x'")
 
 
@@ -161,7 +161,7 @@ def test_create_presence_status_sends_metadata_and_reads_back(
         sf_transport,
         {"FROM ServicePresenceStatus": soql(STATUS_ROWS[:1]), "FROM ServiceChannelStatus": soql(LINK_ROWS)},
     )
-    record = sf.create_presence_status("Available_for_Chats", "Available for Chats", ["sfdc_livemessage", "Case"])
+    record = sf.statuses.create("Available_for_Chats", "Available for Chats", ["sfdc_livemessage", "Case"])
     assert record.id == "0N5000000000001AAA" and record.channels == ["Case", "sfdc_livemessage"]
     envelope = sf_transport.matching("POST", SOAP)[0]
     assert soap_op(envelope) == "createMetadata"
@@ -176,7 +176,7 @@ def test_busy_status_has_no_channels_element(sf: SalesforceClient, sf_transport:
     route_queries(
         sf_transport, {"FROM ServicePresenceStatus": soql(STATUS_ROWS[1:]), "FROM ServiceChannelStatus": soql([])}
     )
-    assert sf.create_presence_status("Busy", "Busy", []).channels == []
+    assert sf.statuses.create("Busy", "Busy", []).channels == []
     assert "channels" not in sf_transport.matching("POST", SOAP)[0].text
 
 
@@ -189,7 +189,7 @@ def test_save_result_failure_maps_to_our_error(sf: SalesforceClient, sf_transpor
         ),
     )
     with pytest.raises(AlreadyExists) as info:
-        sf.create_presence_status("Busy", "Busy")
+        sf.statuses.create("Busy", "Busy")
     error = info.value
     assert (error.error_code, error.field, error.operation) == (
         "DUPLICATE_DEVELOPER_NAME",
@@ -208,7 +208,7 @@ def test_soap_invalid_session_relogs_in_once(sf: SalesforceClient, sf_transport:
         soap_fault("sf:INVALID_SESSION_ID", "INVALID_SESSION_ID: Invalid Session ID"),
         save_ok("deleteMetadata", "Busy"),
     )
-    sf.delete_presence_status("Busy")
+    sf.statuses.delete("Busy")
     envelopes = sf_transport.matching("POST", SOAP)
     assert len(envelopes) == 2 and sf.auth_calls == 2
     assert "00Dtoken!second" in envelopes[1].text
@@ -238,7 +238,7 @@ def test_transient_errors_give_up_after_the_policy(sf: SalesforceClient, sf_tran
 def test_metadata_http_503_is_transient(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
     json_503 = sf_error(503, "SERVER_UNAVAILABLE", "retry later")  # not a SOAP envelope: a gateway's answer
     sf_transport.on("POST", SOAP, Reply(503, b""), json_503, save_ok("deleteMetadata", "Busy"))
-    sf.delete_presence_status("Busy")
+    sf.statuses.delete("Busy")
     assert len(sf_transport.matching("POST", SOAP)) == 3
 
 
@@ -251,7 +251,7 @@ def test_connection_refused_is_transient(sf: SalesforceClient, sf_transport: Fak
 
 def test_read_of_missing_metadata_is_none(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
     sf_transport.on("POST", SOAP, read_result("ServicePresenceStatus", None))
-    assert sf.read_presence_status_metadata("Nope") is None
+    assert sf.statuses.read_metadata("Nope") is None
     sf_transport.on(
         "POST",
         SOAP,
@@ -260,12 +260,12 @@ def test_read_of_missing_metadata_is_none(sf: SalesforceClient, sf_transport: Fa
             "<fullName>A</fullName><channels><channel>x</channel></channels><label>A label</label>",
         ),
     )
-    assert sf.read_presence_status_metadata("A") == ("A label", ["x"])
+    assert sf.statuses.read_metadata("A") == ("A label", ["x"])
 
 
 def test_delete_of_missing_status_is_success(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
     sf_transport.on("POST", SOAP, save_failed("deleteMetadata", "Gone", "INVALID_CROSS_REFERENCE_KEY", "no such"))
-    sf.delete_presence_status("Gone")
+    sf.statuses.delete("Gone")
 
 
 # ---------------------------------------------------------------------------------------------- grants
@@ -654,7 +654,7 @@ def test_secrets_never_reach_errors_reprs_or_logs(
     sf_transport.on("POST", SOAP, soap_fault("sf:INVALID_SESSION_ID", f"Illegal Session {token}"))
     caplog.set_level(logging.DEBUG)
     texts: list[str] = [repr(sf), str(sf.settings), repr(sf.settings)]
-    for call in (sf.list_users, lambda: sf.delete_presence_status("Busy")):
+    for call in (sf.list_users, lambda: sf.statuses.delete("Busy")):
         with pytest.raises(Exception) as info:
             call()
         texts += [str(info.value), repr(info.value), "".join(traceback.format_exception(info.value))]
