@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from presence_sync.gitops.diffing import SECRET, SECRET_SIG, UNKNOWN, UNKNOWN_SENTINEL, field_changes, mask
-from presence_sync.gitops.engine import ResourceChange, StackPlan, change_from, kind_of
+from presence_sync.gitops.engine import ResourceChange, StackPlan, change_from, drift_from, kind_of, restore_from
 from presence_sync.gitops.plan import exit_code
 from presence_sync.gitops.render import md_code, render
 
@@ -96,8 +96,10 @@ class _Op:
 
 
 class _State:
-    def __init__(self, inputs: dict[str, object]) -> None:
+    def __init__(self, inputs: dict[str, object], outputs: dict[str, object] | None = None) -> None:
         self.inputs = inputs
+        self.outputs = {**inputs, **(outputs or {})}
+        self.retain_on_delete = False
 
 
 class _Meta:
@@ -133,12 +135,57 @@ def test_steps_become_report_entries() -> None:
     assert kind_of("pulumi-python:dynamic/cxone:PresenceRule") == "cxone:PresenceRule"
 
 
-def test_in_a_refresh_update_means_changed_and_delete_means_gone() -> None:
-    changed = change_from(_meta("update", {"label": "A"}, {"label": "B"}), refresh=True)
-    gone = change_from(_meta("delete", {"label": "A", "providerVersion": "1"}, None), refresh=True)
+def test_in_a_refresh_a_live_value_unlike_the_applied_one_is_changed_and_delete_means_gone() -> None:
+    changed = drift_from(_meta("update", {"label": "A"}, {"label": "B"}))
+    gone = drift_from(_meta("delete", {"label": "A", "providerVersion": "1"}, None))
     assert changed is not None and changed.op == "changed"
     assert gone is not None and gone.op == "gone"
     assert [f.path for f in gone.fields] == ["label"], "bookkeeping is left out of a whole object"
+
+
+def test_drift_compares_what_was_applied_with_the_live_outputs_whatever_the_step_is_called() -> None:
+    """After a `pulumi refresh` the inputs stay what was applied; the live value is in the outputs."""
+    meta = _meta("same", {"label": "A", "statusId": None}, {"label": "A"})
+    meta.new.outputs = {"label": "B", "statusId": "0N5x"}
+    changed = drift_from(meta)
+    assert changed is not None and [(f.path, f.old, f.new) for f in changed.fields] == [("label", "A", "B")]
+    assert drift_from(_meta("same", {"label": "A"}, {"label": "A"})) is None
+
+
+def test_a_secret_changed_by_hand_is_reported_by_its_fingerprints_and_a_note() -> None:
+    meta = _meta("same", {"consumerKey": "applied-key"}, {"consumerKey": "applied-key"})
+    meta.new.outputs["secretFingerprints"] = {"consumerKey": {"applied": "fp:" + "1" * 16, "live": "fp:" + "2" * 16}}
+    changed = drift_from(meta)
+    assert changed is not None
+    assert [f.as_dict() for f in changed.fields] == [
+        {
+            "path": "consumerKey",
+            "old": "fp:" + "1" * 16,
+            "new": "fp:" + "2" * 16,
+            "note": "consumer key changed outside the stack",
+        }
+    ]
+
+
+def test_an_update_the_spec_does_not_ask_for_is_a_restore_of_a_recorded_live_value() -> None:
+    meta = _meta("update", {"label": "A", "channels": ["x"]}, {"label": "B", "channels": ["x"]})
+    meta.old.outputs = {"label": "A", "channels": ["x", "y"]}
+    restore = restore_from(meta)
+    assert restore is not None and restore.op == "restore"
+    assert [(f.path, f.old, f.new) for f in restore.fields] == [("channels", ["x", "y"], ["x"])]
+    assert [f.path for f in (change_from(meta) or restore).fields] == ["label"]
+
+
+def test_deepdiff_paths_read_like_the_spec() -> None:
+    old = {"subscriber": [{"acd": "A", "salesforce": "S"}], "channels": ["a"], "env": {"name": "x", "url": "u"}}
+    new = {"subscriber": [{"acd": "B", "salesforce": "S"}], "channels": ["a", "b"], "env": {"name": "y", "url": "u"}}
+    assert [(f.path, f.old, f.new) for f in field_changes(old, new)] == [
+        ("channels", ["a"], ["a", "b"]),
+        ("env.name", "x", "y"),
+        ("subscriber[0].acd", "A", "B"),
+    ]
+    grown = field_changes({"rules": [{"a": 1}]}, {"rules": [{"a": 1}, {"a": 2}]})
+    assert [(f.path, f.old, f.new) for f in grown] == [("rules", [{"a": 1}], [{"a": 1}, {"a": 2}])]
 
 
 def _sample_plans() -> list[StackPlan]:
