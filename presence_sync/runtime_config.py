@@ -27,6 +27,7 @@ __all__ = [
     "ClientResolver",
     "ConfigError",
     "ConfigResolver",
+    "PostgresStoreConfig",
     "RuleConfig",
     "RuntimeConfig",
     "StatusRef",
@@ -105,6 +106,26 @@ class Budgets(_Model):
     cxone: int = Field(default=120, ge=1, description="CXone polling calls per minute (agent states feed).")
 
 
+class PostgresStoreConfig(_Model):
+    """The runtime's state in PostgreSQL, shared by several replicas that split the agents into shards."""
+
+    dsn_env: str = Field(
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="Name of the environment variable holding the connection string (never the DSN itself).",
+    )
+    shards: int = Field(
+        default=32, ge=1, le=1024, description="Agents are split into this many shards (fixed per database)."
+    )
+    lease_seconds: float = Field(
+        default=4.0,
+        ge=1,
+        le=60,
+        description="A shard's lease lasts this long without renewal: a lost replica's agents wait at most about "
+        "this long (plus a third of it) for a new owner.",
+    )
+    pool_size: int = Field(default=16, ge=2, le=256, description="Connections each replica keeps to PostgreSQL.")
+
+
 class RuntimeConfig(_Model):
     """The sync service's configuration (config.json). Connections come from the environment, never from here."""
 
@@ -161,6 +182,9 @@ class RuntimeConfig(_Model):
         default="stream", description="stream: the change-data-capture feed; poll: UserServicePresence by budget."
     )
     store_path: str = Field(default="presence-sync-runtime.sqlite3", description="SQLite file of the durable state.")
+    postgres: PostgresStoreConfig | None = Field(
+        default=None, description="Set: the state is in PostgreSQL and replicas shard the agents (store_path unused)."
+    )
     metrics_host: str = Field(default="127.0.0.1", description="Address of /healthz, /readyz, /metrics.")
     metrics_port: int = Field(default=9464, ge=0, le=65535, description="Port of the same (0: pick a free one).")
     live_view_token_env: str | None = Field(
@@ -265,9 +289,39 @@ def build_config(spec: PresenceSpec, resolver: ConfigResolver, **overrides: obje
     ``overrides`` set the fields the spec doesn't carry (``store_path``, ``metrics_port``, ``workers``...).
     Raises ``ConfigError`` naming every status, team or user that doesn't exist.
     """
+    agents = list(resolver.agents())
+    rules = _resolve_rules(spec, resolver, agents)
+    runtime = spec.runtime
+    overrides_cfg = tuple(UserOverrideConfig(cxone=o.cxone, salesforce=o.salesforce) for o in runtime.user_overrides)
+    links, unmatched = match_agents(agents, list(resolver.users()), overrides_cfg)
+    values: dict[str, object] = {
+        "rules": rules,
+        "agents": links,
+        "unmatched": unmatched,
+        "unavailable_codes": {c.id: c.name for c in resolver.unavailable_codes()},
+        "user_matching": runtime.user_matching,
+        "user_overrides": overrides_cfg,
+        "poll_interval_seconds": float(runtime.poll_interval_seconds),
+        "resync_interval_seconds": float(runtime.resync_interval_seconds),
+        "echo_window_seconds": float(runtime.echo_window_seconds),
+        "api_budget_per_minute": Budgets(
+            salesforce=runtime.api_budget_per_minute.salesforce, cxone=runtime.api_budget_per_minute.cxone
+        ),
+    }
+    store = getattr(runtime, "store", None)
+    if store is not None and store.kind == "postgres":
+        values["postgres"] = PostgresStoreConfig(
+            dsn_env=store.dsn_env, shards=store.shards, lease_seconds=float(store.lease_seconds)
+        )
+    values.update(overrides)
+    return RuntimeConfig.model_validate(values)
+
+
+def _resolve_rules(spec: PresenceSpec, resolver: ConfigResolver, agents: list[_Agent]) -> tuple[RuleConfig, ...]:
+    """Every presence rule with its statuses, teams and users resolved to ids; ``ConfigError`` lists what is not
+    there."""
     statuses = {s.developer_name: s.id for s in resolver.statuses()}
     teams = {t.team_name: t.team_id for t in resolver.teams()}
-    agents = list(resolver.agents())
     agent_by_email = {a.email.lower(): a for a in agents if a.email}
     problems: list[str] = []
 
@@ -287,50 +341,23 @@ def build_config(spec: PresenceSpec, resolver: ConfigResolver, **overrides: obje
             ref = status(entry.salesforce)
             if isinstance(ref, StatusRef):
                 subscriber[ref.status_id] = entry.acd
-        team_ids = []
-        for team in rule.teams:
-            if team not in teams:
-                problems.append(f"rule {rule.name!r}: CXone team {team!r} does not exist")
-            else:
-                team_ids.append(teams[team])
-        agent_ids = []
-        for email in rule.users:
-            agent = agent_by_email.get(email.lower())
-            if agent is None:
-                problems.append(f"rule {rule.name!r}: no CXone agent has the e-mail {email!r}")
-            else:
-                agent_ids.append(agent.agent_id)
+        missing_teams = [team for team in rule.teams if team not in teams]
+        problems += [f"rule {rule.name!r}: CXone team {team!r} does not exist" for team in missing_teams]
+        missing_users = [email for email in rule.users if email.lower() not in agent_by_email]
+        problems += [f"rule {rule.name!r}: no CXone agent has the e-mail {email!r}" for email in missing_users]
         rules.append(
             RuleConfig(
                 name=rule.name,
                 priority=rule.priority,
                 publisher=publisher,
                 subscriber=subscriber,
-                team_ids=tuple(team_ids),
-                agent_ids=tuple(agent_ids),
+                team_ids=tuple(teams[team] for team in rule.teams if team in teams),
+                agent_ids=tuple(agent_by_email[e.lower()].agent_id for e in rule.users if e.lower() in agent_by_email),
             )
         )
     if problems:
         raise ConfigError("; ".join(problems))
-    runtime = spec.runtime
-    overrides_cfg = tuple(UserOverrideConfig(cxone=o.cxone, salesforce=o.salesforce) for o in runtime.user_overrides)
-    links, unmatched = match_agents(agents, list(resolver.users()), overrides_cfg)
-    values: dict[str, object] = {
-        "rules": tuple(rules),
-        "agents": links,
-        "unmatched": unmatched,
-        "unavailable_codes": {c.id: c.name for c in resolver.unavailable_codes()},
-        "user_matching": runtime.user_matching,
-        "user_overrides": overrides_cfg,
-        "poll_interval_seconds": float(runtime.poll_interval_seconds),
-        "resync_interval_seconds": float(runtime.resync_interval_seconds),
-        "echo_window_seconds": float(runtime.echo_window_seconds),
-        "api_budget_per_minute": Budgets(
-            salesforce=runtime.api_budget_per_minute.salesforce, cxone=runtime.api_budget_per_minute.cxone
-        ),
-    }
-    values.update(overrides)
-    return RuntimeConfig.model_validate(values)
+    return tuple(rules)
 
 
 def match_agents(
