@@ -62,15 +62,18 @@ class CircuitBreaker:
             self._probing = False
             self._cooldown = self.base_cooldown
 
-    def reachable(self) -> None:
+    def reachable(self) -> bool:
         """The vendor answered another call (a feed read): an outage is over or partial, so an open circuit
-        probes again after the base cooldown at most. (A write probe that fails just after an outage -- one
-        refused request -- would otherwise keep the writes waiting for the longest cooldown once more.)"""
+        probes again after the base cooldown at most (a write probe that failed just after an outage -- one
+        refused request -- kept the writes waiting for the longest cooldown once more). While only the writes
+        fail, that is a probe per read at most. Returns whether the probe moved earlier."""
         with self._lock:
-            if self._open_until is None:
-                return
             self._cooldown = self.base_cooldown
-            self._open_until = min(self._open_until, self._clock() + self.base_cooldown)
+            sooner = self._clock() + self.base_cooldown
+            if self._open_until is None or self._open_until <= sooner:
+                return False
+            self._open_until = sooner
+            return True
 
     def failure(self) -> None:
         with self._lock:

@@ -31,6 +31,7 @@ APPLY_ALLOWANCE = 1.0  # seconds a vendor may take to apply a write after answer
 LOW_PERCENTILE = 0.2
 HIGH_PERCENTILE = 0.95
 SETTLED = 3  # samples after which one far outside the estimate is refused, and the apply delay is measured
+MIN_SPREAD = 0.1  # seconds: apply delays vary by hundreds of ms; a fast echo is no outlier within 3 x this
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class SkewEstimator:
         # An echo that was really the agent choosing our target shortly before the write went out can still agree
         # (the bounds are as wide as the apply allowance), but says "before it was sent": far below the others.
         middle = statistics.median(highs)
-        spread = max(statistics.median(abs(h - middle) for h in highs), 0.05)
+        spread = max(statistics.median(abs(h - middle) for h in highs), MIN_SPREAD)
         highs = [h for h in highs if h >= middle - 3 * spread]
         high = highs[int(LOW_PERCENTILE * (len(highs) - 1))]  # the fast applications: the offset is at most this
         low = statistics.median(low for low, _ in agreeing)
@@ -145,7 +146,8 @@ def _agreeing(bounds: list[tuple[float, float]]) -> list[tuple[float, float]]:
     few samples such a one would set the offset (a low percentile, a spread) as readily as a true echo. Two
     disjoint ranges with as many samples each mean that it cannot be told yet which are the echoes."""
     edges = sorted([(low, 0) for low, _ in bounds] + [(high, 1) for _, high in bounds])  # a start before an end
-    best, count, ranges = 0, 0, []
+    best, count = 0, 0
+    ranges: list[tuple[float, float]] = []
     for position, (value, is_end) in enumerate(edges):
         if is_end:
             count -= 1

@@ -189,7 +189,11 @@ class Reconciler:
                 self.on_change(obs.agent_id for obs in chunk)
             if last:
                 self._reads[side].append(self.clock())
-                self.breakers[side].reachable()
+                if self.breakers[side].reachable():  # the writes waiting for the circuit: try them then
+                    probe_at = self.clock() + self.breakers[side].retry_in()
+                    for pending in self.store.pending_writes():
+                        if pending.side == side:
+                            self.queue.add_at(pending.agent_id, probe_at)
                 return dirty
 
     def _observe_one(self, side: Side, obs: Observation, now: float, baseline: bool) -> bool:
