@@ -28,6 +28,7 @@ from .feeds import CxoneFeed, SalesforceFeed
 from .liveview import LiveView
 from .metrics import Metrics
 from .reconciler import Reconciler
+from .sharding import FeedRouter, Replica, ShardedReconciler
 from .store import SqliteStore, Store
 from .writers import CxoneStateWriter, OmniCommandWriter
 
@@ -35,7 +36,19 @@ __all__ = ["JsonLogFormatter", "SyncService"]
 
 log = logging.getLogger("runtime.service")
 
-_LOG_FIELDS = ("agent_id", "side", "state", "rule", "command_id", "feed", "error", "attempts", "vendor")
+_LOG_FIELDS = (
+    "agent_id",
+    "side",
+    "state",
+    "rule",
+    "command_id",
+    "feed",
+    "error",
+    "attempts",
+    "vendor",
+    "lease",
+    "epoch",
+)
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -71,15 +84,26 @@ class SyncService:
     ) -> None:
         self.config = config
         self.metrics = metrics or Metrics()
-        self.store = store or SqliteStore(config.store_path, durability=config.durability)
+        # PostgreSQL: this process is one replica of several (runtime/sharding.py); SQLite: the only one.
+        self.replica = Replica(config.postgres) if store is None and config.postgres is not None else None
+        self.store = (
+            self.replica.store
+            if self.replica
+            else store or SqliteStore(config.store_path, durability=config.durability)
+        )
         self.clock = clock
         writers = {
             "acd": CxoneStateWriter(cxone, unavailable_codes=config.unavailable_codes),
             "sf": OmniCommandWriter(salesforce, max_in_flight=config.omni_publish_calls_in_flight),
         }
-        self.reconciler = Reconciler(config, self.store, writers, metrics=self.metrics, clock=clock)  # type: ignore[arg-type]
-        self.cxone_feed = CxoneFeed(cxone, self.reconciler, config, metrics=self.metrics, clock=clock)
-        self.salesforce_feed = SalesforceFeed(salesforce, self.reconciler, config, metrics=self.metrics, clock=clock)
+        reconciler_class = ShardedReconciler if self.replica else Reconciler
+        self.reconciler = reconciler_class(config, self.store, writers, metrics=self.metrics, clock=clock)  # type: ignore[arg-type]
+        # The feeds record what they read through the reconciler, or (sharded) queue it for the shards' owners.
+        sink: Any = self.reconciler if self.replica is None else FeedRouter(self.reconciler, self.replica.store)
+        if isinstance(self.reconciler, ShardedReconciler) and self.replica is not None:
+            self.reconciler.fence = self.replica.fence
+        self.cxone_feed = CxoneFeed(cxone, sink, config, metrics=self.metrics, clock=clock)
+        self.salesforce_feed = SalesforceFeed(salesforce, sink, config, metrics=self.metrics, clock=clock)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._http: ThreadingHTTPServer | None = None
@@ -100,17 +124,23 @@ class SyncService:
         # the outbox re-read their side before they are made (recover), so none is repeated over its echo.
         self.reconciler.recover()
         self.reconciler.start()
-        self._spawn("feed-cxone", lambda: self._follow(self.cxone_feed))
-        self._spawn("feed-salesforce", lambda: self._follow(self.salesforce_feed))
+        if isinstance(self.reconciler, ShardedReconciler) and self.replica is not None:
+            self.replica.start(self.reconciler, self._follow_feeds)  # the feeds run while it holds their lease
+        else:
+            self._follow_feeds(self._stop)
         self._spawn("resync", self._resync_loop)
         self._spawn("housekeeping", self._housekeeping_loop)
         self.started = True
         log.info("runtime started", extra={"feed": self.salesforce_feed.mode})
 
-    def _follow(self, feed: CxoneFeed | SalesforceFeed) -> None:
-        """Catch ``feed`` up (retrying until it can), then follow it."""
+    def _follow_feeds(self, stop: threading.Event) -> None:
+        self._spawn("feed-cxone", lambda: self._follow(self.cxone_feed, stop))
+        self._spawn("feed-salesforce", lambda: self._follow(self.salesforce_feed, stop))
+
+    def _follow(self, feed: CxoneFeed | SalesforceFeed, stop: threading.Event) -> None:
+        """Catch ``feed`` up (retrying until it can), then follow it until ``stop``."""
         attempt = 0
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 feed.catch_up()
                 break
@@ -118,16 +148,16 @@ class SyncService:
                 attempt += 1
                 feed.failed(exc)
                 log.warning("catch-up failed; retrying", extra={"feed": feed.name, "attempts": attempt})
-                self._stop.wait(min(5.0, 0.5 * attempt))
+                stop.wait(min(5.0, 0.5 * attempt))
             except Exception:
-                if self._stop.is_set():
+                if stop.is_set():
                     return
                 log.exception("catch-up failed unexpectedly", extra={"feed": feed.name})
-                self._stop.wait(1.0)
+                stop.wait(1.0)
         else:
             return
         log.info("feed caught up", extra={"feed": feed.name})
-        feed.run(self._stop)
+        feed.run(stop)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -137,7 +167,10 @@ class SyncService:
     def _resync_loop(self) -> None:
         """Level-triggered safety net: re-read both sides in full and reconcile every agent."""
         while not self._stop.wait(self.config.resync_interval_seconds):
-            for feed in (self.cxone_feed, self.salesforce_feed):  # each on its own: one outage skips one read
+            reads = self.replica is None or self.replica.holds_feed()  # sharded: the feed lease's holder reads
+            for feed in (
+                (self.cxone_feed, self.salesforce_feed) if reads else ()
+            ):  # each on its own: one outage skips one read
                 try:
                     feed.poll_once(full=True)
                 except VendorError as exc:
@@ -165,6 +198,8 @@ class SyncService:
         not waited for (its thread is a daemon, and whatever it reads next is read again after a restart)."""
         started = time.monotonic()
         self._stop.set()
+        if self.replica is not None:
+            self.replica.stop()  # the other replicas take its shards on their next round
         self.reconciler.stop(timeout)
         if self._http is not None:
             self._http.shutdown()
@@ -187,6 +222,10 @@ class SyncService:
         error text: /readyz answers whoever reaches the port (no auth), the error is in the log and the metrics."""
         if not self.started:
             return False, "starting"
+        if self.replica is not None:  # ready = it holds the shard leases it is assigned (and the feeds, if it reads)
+            owns, reason = self.replica.ready()
+            if not owns or not self.replica.holds_feed():
+                return owns, reason
         sf_interval = (
             self.config.stream_wait_seconds
             if self.salesforce_feed.mode == "stream"

@@ -80,6 +80,7 @@ class PostgresStore:
             open=True,
             name="presence-sync-store",
         )
+        self.dsn = dsn
         self.fence = fence
         self.refused = 0  # writes refused for a stale or missing lease (a metric)
         self._tx = _Tx()
