@@ -25,7 +25,7 @@ export PULUMI_SKIP_UPDATE_CHECK := 1
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 export PULUMI_HOME ?= $(CACHE)/pulumi-home
 
-.PHONY: help setup venv engine browser lock lock-uv test lint typecheck unit e2e pulumi-version demo demo-stop sandbox clean
+.PHONY: help setup venv engine browser nice-sdk lock lock-uv test lint typecheck unit e2e pulumi-version demo demo-stop sandbox clean
 
 help:
 	@echo "make setup           create .venv, install the locked dependencies, build/find the Pulumi CLI"
@@ -35,7 +35,17 @@ help:
 	@echo "make pulumi-version  the version of the Pulumi CLI the other targets use"
 	@echo "make lock            re-resolve the locks (dev, runtime image, build backend) with hashes; review the diff"
 
-setup: venv engine browser
+setup: venv engine browser nice-sdk
+
+# NICE's agent SDK (npm, pinned with integrity hashes in tests/nice_sdk/package-lock.json) for the test that reads
+# the presence-sync rule from the sandbox as CXone Agent Embedded does. `npm ci` installs exactly the lock and runs
+# no package's install scripts.
+NICE_SDK := tests/nice_sdk
+nice-sdk: $(NICE_SDK)/node_modules/.package-lock.json
+
+$(NICE_SDK)/node_modules/.package-lock.json: $(NICE_SDK)/package.json $(NICE_SDK)/package-lock.json
+	npm ci --prefix $(NICE_SDK) --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The live view's browser test drives Debian's Chromium (Playwright points at it; it never downloads a browser).
 # Installed from Debian's packages when missing and we are root (CI is); otherwise say how.
