@@ -251,6 +251,12 @@ class RuntimeSpec(SpecModel):
         default="local", description="local: a supervised process (sandbox default); kubernetes: a Deployment."
     )
     kubernetes: KubernetesTarget | None = Field(default=None, description="Settings for target: kubernetes.")
+    engine: Literal["presence-sync", "nice"] = Field(
+        default="presence-sync",
+        description="Who syncs presence. presence-sync: this runtime writes, and the CXone presence rules are stored "
+        "inactive for NICE's engine. nice: CXone Agent Embedded applies the CXone rules in the agent's browser, and "
+        "this runtime only observes (no vendor writes) and reports where the two sides disagree.",
+    )
     user_matching: Literal["email"] = Field(
         default="email", description="How agents are matched: CXone e-mail = Salesforce user e-mail (case-insensitive)."
     )
