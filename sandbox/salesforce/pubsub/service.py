@@ -7,7 +7,7 @@ GetTopic, GetSchema and Subscribe as Salesforce documents them (docs/apis.md, "P
   trailer ``error-code: sfdc.platform.eventbus.grpc.service.auth.error``; a session that expires while a
   Subscribe stream is open ends that stream the same way.
 * Errors: gRPC status + ``error-code`` and ``rpc-id`` trailers; the details end with ``rpcId: <id>``.
-* Subscribe: the first FetchRequest names the topic and the replay preset (LATEST, EARLIEST, CUSTOM +
+* Subscribe: response headers go out once the subscription is positioned; the first FetchRequest names the topic and the replay preset (LATEST, EARLIEST, CUSTOM +
   replay_id); each request grants ``num_requested`` more events, at most 100 outstanding. A CUSTOM replay id
   that is malformed or older than retention is refused: INVALID_ARGUMENT,
   ``sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted``. A later request naming another topic:
@@ -213,6 +213,7 @@ class PubSubService:
             return
         topic = self._topic(first.topic_name)
         position = self._start(first, topic)
+        await context.send_initial_metadata(())  # the subscription is set up: the client may rely on it
         state = {"pending": min(max(first.num_requested, 0), MAX_REQUESTED), "error": None}
         reader = asyncio.create_task(self._read_requests(requests, topic.name, state))
         drops = self.bus.drops
