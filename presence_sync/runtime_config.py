@@ -132,6 +132,11 @@ class RuntimeConfig(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, title="presence-sync runtime config")
 
     version: Literal[1] = 1
+    engine: Literal["presence-sync", "nice"] = Field(
+        default="presence-sync",
+        description="presence-sync: the runtime writes; nice: NICE's engine syncs and the runtime only observes "
+        "(no vendor writes; disagreements are logged and counted). From the spec's runtime.engine.",
+    )
     rules: tuple[RuleConfig, ...] = Field(default=(), description="Presence rules, resolved to ids.")
     agents: tuple[AgentLink, ...] = Field(default=(), description="Matched agents: CXone agent <-> Salesforce user.")
     unmatched: tuple[UnmatchedAgent, ...] = Field(default=(), description="Agents that matched nothing (reported).")
@@ -295,6 +300,7 @@ def build_config(spec: PresenceSpec, resolver: ConfigResolver, **overrides: obje
     overrides_cfg = tuple(UserOverrideConfig(cxone=o.cxone, salesforce=o.salesforce) for o in runtime.user_overrides)
     links, unmatched = match_agents(agents, list(resolver.users()), overrides_cfg)
     values: dict[str, object] = {
+        "engine": runtime.engine,
         "rules": rules,
         "agents": links,
         "unmatched": unmatched,

@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from presence_sync.clients.errors import VendorError
 from presence_sync.runtime_config import RuntimeConfig
 
+from .engines import engine_for
 from .feeds import CxoneFeed, SalesforceFeed
 from .liveview import LiveView
 from .metrics import Metrics
@@ -110,6 +111,7 @@ class SyncService:
         self.started = False
         self.metrics.unmatched_agents.set(len(config.unmatched))
         self.live_view = LiveView(self)  # the page and /api/v1 (runtime/liveview.py): any other GET path
+        self.engine = engine_for(config, self.store, self.reconciler, self.metrics)  # writes, or observes (nice)
 
     # ------------------------------------------------------------------------------------- lifecycle
 
@@ -122,8 +124,7 @@ class SyncService:
         self._serve_http()
         # Each feed catches up on its own thread: one vendor's outage never holds up the other. Writes left in
         # the outbox re-read their side before they are made (recover), so none is repeated over its echo.
-        self.reconciler.recover()
-        self.reconciler.start()
+        self.engine.start()  # runtime/engines.py: recover + workers, or (engine: nice) observe-only
         if isinstance(self.reconciler, ShardedReconciler) and self.replica is not None:
             self.replica.start(self.reconciler, self._follow_feeds)  # the feeds run while it holds their lease
         else:
@@ -200,6 +201,7 @@ class SyncService:
         self._stop.set()
         if self.replica is not None:
             self.replica.stop()  # the other replicas take its shards on their next round
+        self.engine.stop()
         self.reconciler.stop(timeout)
         if self._http is not None:
             self._http.shutdown()
