@@ -7,17 +7,19 @@ the same data as a plain mapping) into a tree of text files:
 * ``Dockerfile``, ``.dockerignore`` (and ``Dockerfile.dockerignore``, the same list where BuildKit looks for
   it when the repository is the build context): an image that installs this project and runs the service;
 * ``kubernetes/*.yaml``            Namespace (Pod Security ``restricted`` enforced), NetworkPolicy (ingress
-  only to the metrics port from Prometheus and the kubelet; egress only to DNS and the vendors on 443),
-  ConfigMap (config.json), Deployment (+ its state volume claim) with ``/healthz`` liveness and ``/readyz``
-  readiness probes, non-root, no capabilities, RuntimeDefault seccomp, read-only root, no service-account
-  token, CPU and memory limits, Service (metrics), and ``credentials.template.yaml`` (a Secret): a
-  *template* naming the SF_*/CXONE_* variables, never containing a value (credentials come from the
-  cluster's secret store).
+  only to the metrics port from Prometheus and the kubelet; egress only to DNS and the vendors on 443, and
+  PostgreSQL's port with that store), ConfigMap (config.json), Deployment with ``/healthz`` liveness and
+  ``/readyz`` readiness probes, non-root, no capabilities, RuntimeDefault seccomp, read-only root, no
+  service-account token, CPU and memory limits (with SQLite: one replica, Recreate, its state volume claim;
+  with PostgreSQL: several replicas, RollingUpdate, a PodDisruptionBudget, anti-affinity, no volume), Service
+  (metrics), and ``credentials.template.yaml`` (a Secret): a *template* naming the SF_*/CXONE_* variables
+  (and the database's), never containing a value (credentials come from the cluster's secret store).
+  They are built as data and written by PyYAML (``kubernetes.py``).
 
 Output is deterministic: JSON with sorted keys, files in a fixed order, no timestamps; ``Rendered.digest``
 is a hash over the whole tree, so a change anywhere is one visible changed value in ``pulumi preview``.
 
-The templates are jinja2 with ``StrictUndefined`` (a missing value is an error, not an empty string) and no
+The other files are jinja2 templates with ``StrictUndefined`` (a missing value is an error, not an empty string) and no
 autoescaping (the output is YAML/JSON, not HTML): every value that is not a fixed literal goes through the
 ``to_json`` filter, and a JSON string is a valid YAML double-quoted scalar, so no value can break the syntax.
 """
@@ -35,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from .kubernetes import KubeContext, manifests
 
 __all__ = [
     "CONFIG_DIR",
@@ -123,7 +127,8 @@ class RenderOptions:
     (``repo@sha256:...``); never ``:latest`` or no tag. None: ``presence-sync-runtime:<content tag>``, 12 hex of
     sha256 over what goes into the image (`content_tag`), so a different build never gets the same tag."""
     port: int = 9464
-    replicas: int = 1
+    replicas: int | None = None
+    """None: 1 with the SQLite store (the only possible), 2 with PostgreSQL (at least 2 there)."""
     base_image: str = DEFAULT_BASE_IMAGE
     """``name[:tag]@sha256:<64 hex>``: the base is pinned by digest (a tag may move under a build)."""
     run_as_user: int = 10001
@@ -179,8 +184,8 @@ class RenderOptions:
                 f"the runtime base image {self.base_image!r} is not pinned by digest; give it as "
                 "name:tag@sha256:<64 hex digits> (resolve it with `docker buildx imagetools inspect name:tag`)"
             )
-        if self.replicas != 1:
-            raise ValueError("the runtime runs one replica per store (SQLite); replicas must be 1")
+        if self.replicas is not None and self.replicas < 1:
+            raise ValueError(f"runtime replicas {self.replicas} must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -230,12 +235,6 @@ _OUTPUTS: tuple[tuple[str, str], ...] = (
     ("Dockerfile", "Dockerfile.j2"),
     (".dockerignore", "dockerignore.j2"),
     ("Dockerfile.dockerignore", "dockerignore.j2"),
-    ("kubernetes/namespace.yaml", "namespace.yaml.j2"),
-    ("kubernetes/configmap.yaml", "configmap.yaml.j2"),
-    ("kubernetes/credentials.template.yaml", "secret.yaml.j2"),
-    ("kubernetes/deployment.yaml", "deployment.yaml.j2"),
-    ("kubernetes/service.yaml", "service.yaml.j2"),
-    ("kubernetes/networkpolicy.yaml", "networkpolicy.yaml.j2"),
 )
 
 # Egress to the vendors when no vendor CIDRs are given: any public address. NetworkPolicy cannot name hosts
@@ -254,12 +253,6 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _to_yaml_map(mapping: Mapping[str, Any], indent: int) -> str:
-    """A flat map of scalars as block YAML at ``indent`` spaces: keys and values JSON-quoted."""
-    pad = " " * indent
-    return "\n".join(f"{pad}{json.dumps(str(k))}: {json.dumps(str(v))}" for k, v in sorted(mapping.items()))
-
-
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -270,7 +263,6 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["to_json"] = to_json
-    env.filters["to_yaml_map"] = _to_yaml_map
     return env
 
 
@@ -287,44 +279,73 @@ def config_data(config: Any) -> dict[str, Any]:
     return data
 
 
+def _replicas(options: RenderOptions, dsn_env: str | None) -> int:
+    if dsn_env is None:
+        if options.replicas not in (None, 1):
+            raise ValueError(
+                f"runtime replicas {options.replicas}: the SQLite store has one writer, so one replica; set "
+                "runtime.store to PostgreSQL (kind: postgres) to run several"
+            )
+        return 1
+    if options.replicas == 1:
+        raise ValueError("runtime replicas 1 with the PostgreSQL store: run at least 2 (that is why it is shared)")
+    return options.replicas or 2
+
+
 def render(config: Any, options: RenderOptions | None = None) -> Rendered:
     options = options or RenderOptions()
     data = config_data(config)
+    postgres = data.get("postgres")
+    dsn_env = str(postgres["dsn_env"]) if isinstance(postgres, Mapping) and postgres.get("dsn_env") else None
     labels = {
         "app.kubernetes.io/name": "presence-sync",
         "app.kubernetes.io/instance": options.name,
         "app.kubernetes.io/component": "runtime",
     }
+    secret_variables = [(v.name, v.required, v.description) for v in SECRET_VARIABLES]
+    if dsn_env is not None:
+        secret_variables.append((dsn_env, True, "PostgreSQL connection string of the runtime's shared store"))
+    config_digest = hashlib.sha256(to_json(data).encode()).hexdigest()[:16]
     context: dict[str, Any] = {
         "config": data,
-        "config_digest": hashlib.sha256(to_json(data).encode()).hexdigest()[:16],
         "name": options.name,
-        "namespace": options.namespace,
         "image": options.image,
         "port": options.port,
-        "replicas": options.replicas,
         "base_image": options.base_image,
         "run_as_user": options.run_as_user,
-        "labels": labels,
-        "selector": {key: labels[key] for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance")},
-        "configmap_name": f"{options.name}-config",
-        "secret_name": f"{options.name}-credentials",
-        "state_claim": f"{options.name}-state",
-        "secret_variables": SECRET_VARIABLES,
-        "config_dir": CONFIG_DIR,
         "config_path": CONFIG_PATH,
+        "config_dir": CONFIG_DIR,
         "state_dir": STATE_DIR,
         "build_file_hint": "<rendered dir>/Dockerfile",
-        "cpu_limit": options.cpu_limit,
-        "memory_limit": options.memory_limit,
-        "metrics_bind": f"{data.get('metrics_host', '127.0.0.1')}:{options.port}",
-        "prometheus_namespace": options.prometheus_namespace,
-        "prometheus_pod_labels": dict(options.prometheus_pod_labels),
-        "kubelet_cidrs": list(options.kubelet_cidrs),
-        "vendor_egress": [(cidr, []) for cidr in options.vendor_cidrs] or [(c, list(e)) for c, e in PUBLIC_EGRESS],
+        "secret_name": f"{options.name}-credentials",
     }
+    kube = KubeContext(
+        name=options.name,
+        namespace=options.namespace,
+        image=str(options.image),
+        port=options.port,
+        replicas=_replicas(options, dsn_env),
+        run_as_user=options.run_as_user,
+        cpu_limit=options.cpu_limit,
+        memory_limit=options.memory_limit,
+        labels=labels,
+        selector={key: labels[key] for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance")},
+        config_text=to_json(data) + "\n",
+        config_digest=config_digest,
+        config_dir=CONFIG_DIR,
+        state_dir=STATE_DIR,
+        secret_name=f"{options.name}-credentials",
+        secret_variables=secret_variables,
+        prometheus_namespace=options.prometheus_namespace,
+        prometheus_pod_labels=dict(options.prometheus_pod_labels),
+        kubelet_cidrs=list(options.kubelet_cidrs),
+        vendor_egress=[(cidr, []) for cidr in options.vendor_cidrs] or [(c, list(e)) for c, e in PUBLIC_EGRESS],
+        metrics_bind=f"{data.get('metrics_host', '127.0.0.1')}:{options.port}",
+        dsn_env=dsn_env,
+    )
     env = _environment()
     files = {path: env.get_template(template).render(context) for path, template in _OUTPUTS}
+    files.update(manifests(kube))
     return Rendered(files)
 
 

@@ -17,6 +17,7 @@ import yaml
 from presence_sync.deploy.render import SECRET_VARIABLES, RenderOptions, render, tree_digest
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN_POSTGRES = Path(__file__).resolve().parent / "golden_postgres"
 
 # The shape of a service config (rules resolved to ids); render treats it as data, so a fixed sample works.
 SAMPLE_CONFIG: dict[str, Any] = {
@@ -41,16 +42,21 @@ SAMPLE_CONFIG: dict[str, Any] = {
 OPTIONS = RenderOptions(name="presence-sync", namespace="presence-sync", image="registry.example.com/ps:1.0", port=9464)
 
 
-def test_render_matches_the_golden_files() -> None:
-    rendered = render(SAMPLE_CONFIG, OPTIONS)
+# The same config with the PostgreSQL store: several replicas share it (runtime/sharding.py).
+POSTGRES_CONFIG: dict[str, Any] = {**SAMPLE_CONFIG, "postgres": {"dsn_env": "PRESENCE_SYNC_DSN", "shards": 32}}
+
+
+@pytest.mark.parametrize(("config", "golden"), [(SAMPLE_CONFIG, GOLDEN), (POSTGRES_CONFIG, GOLDEN_POSTGRES)])
+def test_render_matches_the_golden_files(config: dict[str, Any], golden: Path) -> None:
+    rendered = render(config, OPTIONS)
     if os.environ.get("PRESENCE_SYNC_UPDATE_GOLDEN") == "1":
         for path, text in rendered:
-            (GOLDEN / path).parent.mkdir(parents=True, exist_ok=True)
-            (GOLDEN / path).write_text(text)
-    expected = {str(path.relative_to(GOLDEN)): path.read_text() for path in sorted(GOLDEN.rglob("*")) if path.is_file()}
+            (golden / path).parent.mkdir(parents=True, exist_ok=True)
+            (golden / path).write_text(text)
+    expected = {str(path.relative_to(golden)): path.read_text() for path in sorted(golden.rglob("*")) if path.is_file()}
     assert sorted(expected) == sorted(rendered.files), "the set of rendered files changed"
     for path, text in rendered:
-        assert text == expected[path], f"{path} differs from tests/runtime/golden/{path}"
+        assert text == expected[path], f"{path} differs from {golden.relative_to(GOLDEN.parents[3])}/{path}"
 
 
 def test_render_is_deterministic_and_the_digest_sees_every_change() -> None:
@@ -141,7 +147,7 @@ def test_the_config_may_be_a_pydantic_model() -> None:
         ({"namespace": "Not_A_Name"}, "not a Kubernetes name"),
         ({"port": 0}, "not a TCP port"),
         ({"image": "has space"}, "not an image reference"),
-        ({"replicas": 2}, "one replica"),
+        ({"replicas": 0}, "at least 1"),
         ({"cpu_limit": "lots"}, "not Kubernetes quantities"),
         ({"memory_limit": "256 MB"}, "not Kubernetes quantities"),
         ({"prometheus_namespace": "Monitoring"}, "not a Kubernetes name"),
@@ -310,3 +316,65 @@ def test_the_network_policy_peers_are_configurable() -> None:
     ]
     _dns, https = spec["egress"]
     assert https["to"] == [{"ipBlock": {"cidr": "13.108.0.0/14"}}, {"ipBlock": {"cidr": "2a02:2080::/32"}}]
+
+
+# -- the PostgreSQL store: sharded replicas ----------------------------------------------------------------------
+
+
+def test_with_sqlite_one_replica_recreated_on_its_volume_and_no_more() -> None:
+    rendered = render(SAMPLE_CONFIG, OPTIONS)
+    deployment = manifest(rendered, "deployment.yaml", "Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}, "never two writers on one SQLite file"
+    assert manifest(rendered, "deployment.yaml", "PersistentVolumeClaim")["spec"]["accessModes"] == ["ReadWriteOnce"]
+    with pytest.raises(ValueError, match=r"the SQLite store has one writer, so one replica; set runtime\.store"):
+        render(SAMPLE_CONFIG, RenderOptions(image="registry.example.com/ps:1.0", replicas=2))
+
+
+def test_with_postgres_replicas_roll_one_at_a_time_on_different_nodes_under_a_disruption_budget() -> None:
+    rendered = render(POSTGRES_CONFIG, OPTIONS)
+    deployment = manifest(rendered, "deployment.yaml", "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    pod = spec["template"]["spec"]
+    (term,) = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert term["labelSelector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
+    budget = manifest(rendered, "deployment.yaml", "PodDisruptionBudget")
+    assert budget["apiVersion"] == "policy/v1"
+    assert budget["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": spec["selector"]["matchLabels"]}}
+    three = render(POSTGRES_CONFIG, RenderOptions(image="registry.example.com/ps:1.0", replicas=3))
+    assert manifest(three, "deployment.yaml", "Deployment")["spec"]["replicas"] == 3
+    with pytest.raises(ValueError, match="at least 2"):
+        render(POSTGRES_CONFIG, RenderOptions(image="registry.example.com/ps:1.0", replicas=1))
+
+
+def test_with_postgres_no_volume_claim_and_only_tmp_is_writable() -> None:
+    rendered = render(POSTGRES_CONFIG, OPTIONS)
+    kinds = [doc["kind"] for doc in yaml.safe_load_all(rendered.files["kubernetes/deployment.yaml"])]
+    assert kinds == ["Deployment", "PodDisruptionBudget"]
+    pod = manifest(rendered, "deployment.yaml", "Deployment")["spec"]["template"]["spec"]
+    assert not any("persistentVolumeClaim" in volume for volume in pod["volumes"])
+    (container,) = pod["containers"]
+    assert [m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")] == ["/tmp"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_with_postgres_the_dsn_comes_from_the_secret_and_readiness_is_lease_ownership() -> None:
+    rendered = render(POSTGRES_CONFIG, OPTIONS)
+    container = manifest(rendered, "deployment.yaml", "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in container["env"]}
+    assert env["PRESENCE_SYNC_DSN"] == {"name": "presence-sync-credentials", "key": "PRESENCE_SYNC_DSN"}
+    assert all("value" not in item for item in container["env"]), "no value is ever rendered"
+    secret = yaml.safe_load(rendered.files["kubernetes/credentials.template.yaml"])
+    assert secret["stringData"]["PRESENCE_SYNC_DSN"] == "${PRESENCE_SYNC_DSN}"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert "readiness is holding them" in rendered.files["kubernetes/deployment.yaml"]
+
+
+def test_with_postgres_the_network_policy_also_lets_out_the_database_port() -> None:
+    egress = manifest(render(POSTGRES_CONFIG, OPTIONS), "networkpolicy.yaml", "NetworkPolicy")["spec"]["egress"]
+    assert egress[-1] == {"ports": [{"protocol": "TCP", "port": 5432}]}
+    sqlite_egress = manifest(render(SAMPLE_CONFIG, OPTIONS), "networkpolicy.yaml", "NetworkPolicy")["spec"]["egress"]
+    assert len(sqlite_egress) == 2, "DNS and the vendors only"
