@@ -44,6 +44,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from presence_sync.clients.errors import NotFound, VendorError
+from presence_sync.gitops import fingerprint
+from presence_sync.gitops.fingerprint import APPLIED_INPUTS, FINGERPRINTS
 from providers import context
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the engine marks a secret in property values
@@ -226,6 +228,9 @@ class SpecProvider(ResourceProvider, Generic[InputsT, ProxyT]):
         # with the real value, so an actual change is still applied.
         fields = [f for f in self.managed_fields() if not (f in self.derived_inputs and is_unknown(news.get(f)))]
         changed = changed_fields(olds, news, fields)
+        changed += [
+            name for name in fingerprint.changed(olds.get(FINGERPRINTS)) if name in fields and name not in changed
+        ]
         replaces = [name for name in changed if name in self.replace_on]
         return DiffResult(
             changes=bool(changed),
@@ -254,8 +259,18 @@ class SpecProvider(ResourceProvider, Generic[InputsT, ProxyT]):
         live = run_vendor_call(f"{self.kind} {id_}: reading", lambda: self.read_object(id_, props))
         if live is None:
             return ReadResult("", {})  # gone: the engine drops it from the state
-        outputs = {**_without_provider(props), **live}
-        # Managed fields as they are live become the inputs, so the next diff is exactly live -> spec.
+        applied = _without_provider(props)
+        # A live secret never enters the state: the applied value stays, and keyed fingerprints of both say
+        # whether they differ (`diff` then updates; reports say which secret changed, never its value).
+        secrets = [key for key in self.managed_fields() if fingerprint.is_secret(key, applied.get(key))]
+        compared = fingerprint.compare(applied, live, secrets)
+        outputs = {key: value for key, value in applied.items() if key != FINGERPRINTS}
+        outputs.update({key: value for key, value in live.items() if key not in secrets})
+        if fingerprint.changed(compared):  # only then: fingerprints are keyed per run, so they differ per run
+            outputs[FINGERPRINTS] = compared
+        # Managed fields as they are live become the inputs, so the next diff is exactly live -> spec. What the
+        # stack applied stays in the outputs (`appliedInputs`, from the last write), so drift is still known
+        # after a `pulumi refresh` has recorded the live values.
         inputs = {key: outputs[key] for key in self.input_fields() if key in outputs}
         return ReadResult(id_, outputs, inputs)
 
@@ -295,7 +310,12 @@ class SpecProvider(ResourceProvider, Generic[InputsT, ProxyT]):
             raise ProviderError(
                 f"{name}: written, but reading it back found nothing (id {written.id}); run `pulumi up` again"
             )
-        return {**_without_provider(props), **live, **written.write_only_outputs}
+        applied = {  # what this write applied, secrets left out; a refresh keeps it (see `read`)
+            key: props[key]
+            for key in self.managed_fields()
+            if key in props and not fingerprint.is_secret(key, props[key])
+        }
+        return {**_without_provider(props), **live, **written.write_only_outputs, APPLIED_INPUTS: applied}
 
 
 def normalised(news: Mapping[str, Any], inputs: BaseModel, unknown: frozenset[str]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from presence_sync.gitops.diffing import (
     mask,
     secret_changes,
 )
-from presence_sync.gitops.fingerprint import FINGERPRINTS
+from presence_sync.gitops.fingerprint import APPLIED_INPUTS, FINGERPRINTS
 from presence_sync.gitops.progress import Progress
 
 # Engine step ops -> what a report calls them. A replace shows up as three steps; the report keeps one.
@@ -132,6 +132,15 @@ def _inputs(state: ev.StepEventStateMetadata | None) -> dict[str, Any] | None:
     return None if state is None else dict(state.inputs or {})
 
 
+def applied_of(state: ev.StepEventStateMetadata | None) -> dict[str, Any] | None:
+    """What the stack last applied: the state's inputs, with the values the last write recorded in its
+    ``appliedInputs`` output winning (a `pulumi refresh` rewrites the inputs with live values, not that)."""
+    if state is None:
+        return None
+    recorded = (state.outputs or {}).get(APPLIED_INPUTS)
+    return {**dict(state.inputs or {}), **(dict(recorded) if isinstance(recorded, Mapping) else {})}
+
+
 def raw_op(metadata: ev.StepEventMetadata) -> str:
     return str(metadata.op.value if hasattr(metadata.op, "value") else metadata.op)
 
@@ -151,7 +160,7 @@ def drift_from(metadata: ev.StepEventMetadata) -> ResourceChange | None:
     if not _is_ours(metadata.type) or metadata.old is None:
         return None
     name, kind = name_of(metadata.urn), kind_of(metadata.type)
-    applied = _inputs(metadata.old) or {}
+    applied = applied_of(metadata.old) or {}
     if raw_op(metadata) == "delete" or metadata.new is None:
         fields = [f for f in field_changes(applied, None) if f.path not in WHOLE_OBJECT_SKIP]
         return ResourceChange(name=name, kind=kind, op="gone", fields=tuple(fields))
@@ -165,7 +174,7 @@ def change_from(metadata: ev.StepEventMetadata) -> ResourceChange | None:
     op = _OPS.get(raw_op(metadata))
     if op is None or not _is_ours(metadata.type):
         return None
-    old = None if op == "create" else _inputs(metadata.old)
+    old = None if op == "create" else applied_of(metadata.old)
     new = None if op == "delete" else _inputs(metadata.new)
     fields = tuple(field_changes(old, new))
     if op in ("create", "delete"):
@@ -181,7 +190,7 @@ def restore_from(metadata: ev.StepEventMetadata) -> ResourceChange | None:
     differ from the spec where the spec equals what was applied. `up` writes the spec's value back."""
     if raw_op(metadata) != "update" or not _is_ours(metadata.type) or metadata.old is None or metadata.new is None:
         return None
-    applied, spec = _inputs(metadata.old) or {}, _inputs(metadata.new) or {}
+    applied, spec = applied_of(metadata.old) or {}, _inputs(metadata.new) or {}
     intended = {f.path for f in field_changes(applied, spec)}
     recorded = dict(metadata.old.outputs or {})
     fields = [  # old = live as recorded, new = the spec's (= applied) value that `up` writes back

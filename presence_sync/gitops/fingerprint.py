@@ -16,14 +16,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 FINGERPRINTS = "secretFingerprints"
 """The output holding the fingerprints of a resource's secret inputs."""
+APPLIED_INPUTS = "appliedInputs"
+"""The output holding the managed inputs the last write applied, secrets left out. A refresh rewrites the inputs
+with live values and keeps this, so drift (applied -> live) survives a `pulumi refresh`."""
+
+_SECRET_NAME = re.compile(r"secret|password|passphrase|token|consumerkey|privatekey|apikey", re.IGNORECASE)
 
 _KEY = secrets.token_bytes(32)  # this process's only; never stored, never logged
+
+
+def is_secret(key: str, value: Any) -> bool:
+    """A property named like a credential (consumerSecret, consumerKey, password, token ...) holding a value;
+    a boolean under such a name (``requireSecretForWebServerFlow``) is a flag, not a secret."""
+    return bool(_SECRET_NAME.search(key.replace("_", ""))) and value is not None and not isinstance(value, bool)
 
 
 def fingerprint(value: Any) -> str:

@@ -152,10 +152,6 @@ def test_2_destroying_a_stack_leaves_what_it_adopted_and_the_plan_says_so(
     assert "Available_for_Chats" not in left, "created by the stack: destroyed with it"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 (4): on 1f6fe36 the preview of an app rename hides the account mapping's credential update",
-)
 def test_4_an_app_rename_shows_the_mapping_update_it_causes_and_a_bad_channel_fails_the_preview(
     stacks: dict[str, SpecStack], sandbox: Any, tmp_path: Path, engine_env: dict[str, str]
 ) -> None:

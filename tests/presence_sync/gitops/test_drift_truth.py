@@ -48,9 +48,6 @@ def put_consumer_key(sandbox: Any, consumer_key: str) -> None:
     cxone.put(f"/adapter-apis/v1/salesforce/account-mappings/{mapping['mappingId']}", body)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 15 (3): on 1f6fe36 a consumer key changed by hand is masked before comparing: no drift"
-)
 def test_a_consumer_key_changed_by_hand_is_drift_shown_by_fingerprint_never_by_value(
     make_stack: Any, cli_stacks: dict[str, Any], sandbox: Any, tmp_path: Path
 ) -> None:
@@ -84,9 +81,6 @@ def test_a_consumer_key_changed_by_hand_is_drift_shown_by_fingerprint_never_by_v
     assert run(drift_command, ["drift", "--stack", "secret-drift"], tmp_path)[0] == 0
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 15 (6): on 1f6fe36 `pulumi refresh` writes the drift into the state: `drift` says none"
-)
 def test_a_pulumi_refresh_after_a_hand_change_does_not_hide_the_drift(
     make_stack: Any, cli_stacks: dict[str, Any], sandbox: Any, tmp_path: Path, ca_bundle_env: None
 ) -> None:
