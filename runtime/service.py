@@ -29,7 +29,7 @@ from .feeds import CxoneFeed, SalesforceFeed
 from .liveview import LiveView
 from .metrics import Metrics
 from .reconciler import Reconciler
-from .sharding import FeedRouter, Replica, ShardedReconciler
+from .sharding import Replica, ShardedReconciler
 from .store import SqliteStore, Store
 from .writers import CxoneStateWriter, OmniCommandWriter
 
@@ -100,7 +100,7 @@ class SyncService:
         reconciler_class = ShardedReconciler if self.replica else Reconciler
         self.reconciler = reconciler_class(config, self.store, writers, metrics=self.metrics, clock=clock)  # type: ignore[arg-type]
         # The feeds record what they read through the reconciler, or (sharded) queue it for the shards' owners.
-        sink: Any = self.reconciler if self.replica is None else FeedRouter(self.reconciler, self.replica.store)
+        sink: Any = self.reconciler if self.replica is None else self.replica.router(self.reconciler)
         if isinstance(self.reconciler, ShardedReconciler) and self.replica is not None:
             self.reconciler.fence = self.replica.fence
         self.cxone_feed = CxoneFeed(cxone, sink, config, metrics=self.metrics, clock=clock)

@@ -8,9 +8,10 @@ the vendor feeds for all.
 * ``FeedRouter`` stands in for the reconciler the feeds talk to: what a feed read is queued in the store's
   inbox, one row per observation, in the transaction that moves the feed's cursor (under the feed lease), so a
   crash repeats a read but never skips one, as with one replica.
-* ``InboxConsumer`` takes the oldest rows of the shards this replica holds and records them through the real
-  ``Reconciler.observe`` in the same transaction (taken exactly when recorded); the agents are queued after
-  the commit. It waits on PostgreSQL's ``LISTEN``/``NOTIFY`` between batches.
+* ``InboxConsumer`` takes the rows of the shards this replica holds, whole feed reads at a time, oldest first,
+  and records each read through the real ``Reconciler.observe`` in the same transaction (taken exactly when
+  recorded); the agents are queued after the commit. It waits on PostgreSQL's ``LISTEN``/``NOTIFY`` when
+  there is nothing to take.
 * ``ShardedReconciler`` reconciles only agents whose shard lease this replica holds (an agent queued before its
   shard moved is left to its new owner); the store refuses any write under a lease that moved anyway.
 * ``Replica`` runs the lease rounds (``runtime/leases.py``), the consumer, and the feeds while it holds the feed
@@ -71,9 +72,12 @@ class ShardedReconciler(Reconciler):
 class FeedRouter:
     """What the feeds see as their reconciler on a sharded runtime: observations go to the inbox."""
 
-    def __init__(self, reconciler: Reconciler, store: PostgresStore) -> None:
+    def __init__(
+        self, reconciler: Reconciler, store: PostgresStore, on_stale: Callable[[], None] | None = None
+    ) -> None:
         self.reconciler = reconciler
         self.store = store
+        self.on_stale = on_stale  # the feed lease moved: stop reading now, not at the next lease round
 
     def agent_for_user(self, user_id: str | None) -> int | None:
         return self.reconciler.agent_for_user(user_id)
@@ -88,15 +92,20 @@ class FeedRouter:
     ) -> list[int]:
         links = self.reconciler.links
         rows = [(o.agent_id, o.state, o.changed_at, o.snapshot) for o in observations if o.agent_id in links]
-        with self.store.transaction():
-            self.store.route(side, rows, baseline)
-            if cursor is not None:
-                self.store.set_cursor(*cursor)
+        try:
+            with self.store.transaction():
+                self.store.route(side, rows, baseline)
+                if cursor is not None:
+                    self.store.set_cursor(*cursor)
+        except StaleEpoch:
+            if self.on_stale is not None:
+                self.on_stale()
+            raise
         return []
 
 
 class InboxConsumer:
-    BATCH = 256
+    READS = 16  # feed reads taken per transaction
 
     def __init__(self, reconciler: ShardedReconciler, store: PostgresStore, *, wait: float = 0.5) -> None:
         self.reconciler = reconciler
@@ -108,10 +117,14 @@ class InboxConsumer:
         """Take and record one batch of this replica's shards; returns how many observations it took."""
         shards = self.reconciler.fence.owned_shards()
         with self.store.transaction():
-            rows = self.store.take_inbox(shards, self.BATCH)
-            for (side, baseline), group in itertools.groupby(rows, key=lambda r: (r.side, r.baseline)):
-                observed = [Observation(r.agent_id, r.state, r.changed_at, r.snapshot) for r in group]
-                self.reconciler.observe(side, observed, baseline=baseline)
+            rows = self.store.take_inbox(shards, self.READS)
+            # One observe() per feed read, as the feed itself would have called it: the reconciler counts reads
+            # (a landed write stops being assumed after two reads that do not show it). A read with nothing for
+            # these shards is not counted here, so that assumption lasts longer, never shorter.
+            for _, group in itertools.groupby(rows, key=lambda r: r.read_id):
+                read = list(group)
+                observed = [Observation(r.agent_id, r.state, r.changed_at, r.snapshot) for r in read]
+                self.reconciler.observe(read[0].side, observed, baseline=read[0].baseline)
         for agent_id in {row.agent_id for row in rows}:  # queued again after the commit: the workers see it now
             self.reconciler.mark_dirty(agent_id)
         self.taken += len(rows)
@@ -124,7 +137,7 @@ class InboxConsumer:
                 if listener is None:
                     listener = psycopg.connect(self.store.dsn, autocommit=True)
                     listener.execute(f"LISTEN {INBOX_CHANNEL}".encode())
-                if self.once() >= self.BATCH:
+                if self.once():
                     continue
                 for _ in listener.notifies(timeout=self.wait, stop_after=1):
                     pass
@@ -164,7 +177,12 @@ class Replica:
         self.follow_feeds: Callable[[threading.Event], None] | None = None
 
     def router(self, reconciler: Reconciler) -> FeedRouter:
-        return FeedRouter(reconciler, self.store)
+        return FeedRouter(reconciler, self.store, on_stale=self._feed_lost)
+
+    def _feed_lost(self) -> None:
+        self.fence.revoke(FEED_LEASE)
+        if self._feed_stop is not None:
+            self._feed_stop.set()
 
     def holds_feed(self) -> bool:
         return self.fence.epoch(FEED_LEASE) is not None

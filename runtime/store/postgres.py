@@ -48,6 +48,7 @@ class Routed:
     """An observation on its way from the feed lease's holder to its shard's owner."""
 
     seq: int
+    read_id: int  # the feed read it came from: one read's observations are recorded together
     side: Side
     agent_id: int
     state: str | None
@@ -312,26 +313,30 @@ class PostgresStore:
             conn = self._tx.conn
             assert conn is not None
             if rows:
+                read_id = conn.execute(b"SELECT nextval('inbox_reads')").fetchone()
+                assert read_id is not None
                 with conn.cursor() as cursor:
                     cursor.executemany(
-                        b"INSERT INTO inbox (shard, side, agent_id, state, changed_at, snapshot, baseline) "
-                        b"VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        rows,
+                        b"INSERT INTO inbox (read_id, shard, side, agent_id, state, changed_at, snapshot, baseline) "
+                        b"VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        [(read_id[0], *row) for row in rows],
                     )
                 conn.execute(f"NOTIFY {INBOX_CHANNEL}".encode())
         return len(rows)
 
-    def take_inbox(self, shards: Sequence[int], limit: int = 256) -> list[Routed]:
-        """Take (delete and return) the oldest observations of ``shards``, fenced by their leases: call it in the
-        transaction that records them, so they are taken exactly when they are recorded."""
+    def take_inbox(self, shards: Sequence[int], reads: int = 16) -> list[Routed]:
+        """Take (delete and return) the observations of ``shards`` from their oldest ``reads`` feed reads (whole
+        reads), fenced by the shards' leases: call it in the transaction that records them, so they are taken
+        exactly when they are recorded."""
         if not shards:
             return []
         with self.transaction():
             self._check([f"shard.{shard}" for shard in shards] if self.fence is not None else [])
             rows = self._rows(
-                "DELETE FROM inbox WHERE seq IN (SELECT seq FROM inbox WHERE shard = ANY(%s) ORDER BY seq LIMIT %s) "
-                "RETURNING seq, side, agent_id, state, changed_at, snapshot, baseline",
-                (list(shards), limit),
+                "DELETE FROM inbox WHERE shard = ANY(%s) AND read_id IN (SELECT DISTINCT read_id FROM inbox "
+                "WHERE shard = ANY(%s) ORDER BY read_id LIMIT %s) "
+                "RETURNING seq, read_id, side, agent_id, state, changed_at, snapshot, baseline",
+                (list(shards), list(shards), reads),
             )
         return sorted((Routed(*row) for row in rows), key=lambda routed: routed.seq)
 

@@ -162,11 +162,11 @@ def test_observations_routed_by_the_feed_holder_are_taken_once_by_their_shard_ow
             reader.route("acd", [(1, "Available", 10.0, False), (2, "Unavailable", 11.0, False)], baseline=False)
             reader.route("sf", [(3, "0N5A", 12.0, True)], baseline=False)
             reader.set_cursor("cxone.lastPollTime", "t2")
-        taken = owner.take_inbox([1])
-        assert [(r.side, r.agent_id, r.state, r.snapshot) for r in taken] == [
-            ("acd", 1, "Available", False),
-            ("sf", 3, "0N5A", True),
-        ]
+        first = owner.take_inbox([1], reads=1)  # whole feed reads at a time: the CXone read first
+        assert [(r.side, r.agent_id, r.state, r.snapshot) for r in first] == [("acd", 1, "Available", False)]
+        second = owner.take_inbox([1])
+        assert [(r.side, r.agent_id, r.state, r.snapshot) for r in second] == [("sf", 3, "0N5A", True)]
+        assert first[0].read_id < second[0].read_id
         assert owner.take_inbox([1]) == []
         assert owner.inbox_size() == 1  # agent 2's shard (0) has no owner yet: it waits
         with pytest.raises(StaleEpoch):

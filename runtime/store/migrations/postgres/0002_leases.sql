@@ -6,7 +6,10 @@ CREATE TABLE leases (name text PRIMARY KEY, holder text, epoch bigint NOT NULL D
 CREATE TABLE replicas (replica_id text PRIMARY KEY, seen_at timestamptz NOT NULL);
 -- How many shards the agents are split into: fixed for a database (agent_id modulo shards).
 CREATE TABLE settings (name text PRIMARY KEY, value text NOT NULL);
--- Observations read by the feed lease's holder, waiting for their shard's owner (oldest first).
-CREATE TABLE inbox (seq bigserial PRIMARY KEY, shard integer NOT NULL, side text NOT NULL, agent_id bigint NOT NULL,
-    state text, changed_at double precision, snapshot boolean NOT NULL, baseline boolean NOT NULL);
-CREATE INDEX inbox_shard ON inbox (shard, seq);
+-- Observations read by the feed lease's holder, waiting for their shard's owner (oldest first); read_id groups
+-- the observations of one feed read, which the owner records together (one read for the reconciler).
+CREATE SEQUENCE inbox_reads;
+CREATE TABLE inbox (seq bigserial PRIMARY KEY, read_id bigint NOT NULL, shard integer NOT NULL, side text NOT NULL,
+    agent_id bigint NOT NULL, state text, changed_at double precision, snapshot boolean NOT NULL,
+    baseline boolean NOT NULL);
+CREATE INDEX inbox_shard ON inbox (shard, read_id);
