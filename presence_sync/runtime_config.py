@@ -146,7 +146,9 @@ class RuntimeConfig(_Model):
     user_matching: Literal["email"] = "email"
     user_overrides: tuple[UserOverrideConfig, ...] = ()
     poll_interval_seconds: float = Field(default=5.0, gt=0, le=3600, description="CXone agent-state poll interval.")
-    stream_wait_seconds: float = Field(default=5.0, ge=0, le=30, description="Salesforce change-feed long-poll wait.")
+    stream_wait_seconds: float = Field(
+        default=5.0, ge=0, le=30, description="Longest wait for the next Salesforce change event per read."
+    )
     resync_interval_seconds: float = Field(default=300.0, gt=0, description="Full reconcile of every agent.")
     echo_window_seconds: float = Field(default=30.0, gt=0, description="How long a write of ours is recognised.")
     clock_skew_seconds: float = Field(
@@ -184,7 +186,20 @@ class RuntimeConfig(_Model):
         "meanwhile leave together in the next composite call (up to 25 each). Fewer means bigger batches.",
     )
     salesforce_feed: Literal["stream", "poll"] = Field(
-        default="stream", description="stream: the change-data-capture feed; poll: UserServicePresence by budget."
+        default="stream",
+        description="stream: change events from the Pub/Sub API (salesforce_topic); poll: UserServicePresence "
+        "by LastModifiedDate within the API budget (seconds late, logouts unseen).",
+    )
+    salesforce_topic: str = Field(
+        default="/data/UserServicePresenceChangeEvent",
+        pattern=r"^/data/(UserServicePresenceChangeEvent|[A-Za-z][A-Za-z0-9_]*__chn)$",
+        description="Pub/Sub topic of UserServicePresence change events: the standard channel, or a custom "
+        "channel /data/<Name>__chn that has UserServicePresence as a member.",
+    )
+    salesforce_poll_fallback: bool = Field(
+        default=False,
+        description="When the org refuses the topic (Change Data Capture not enabled for UserServicePresence): "
+        "poll UserServicePresence instead of failing. Off: the runtime reports the setting to enable.",
     )
     store_path: str = Field(default="presence-sync-runtime.sqlite3", description="SQLite file of the durable state.")
     postgres: PostgresStoreConfig | None = Field(

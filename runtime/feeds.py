@@ -4,12 +4,20 @@
 * ``CxoneFeed``: ``agent_states(updatedSince=<lastPollTime>)``, every ``poll_interval_seconds`` (never more often
   than the CXone API budget allows). The real-time API returns each agent's *current* state, so two changes
   between polls arrive as one: exactly what a level-triggered reconcile wants.
-* ``SalesforceFeed``: the ``UserServicePresenceChangeEvent`` stream via ``read_presence_changes`` (long poll,
-  durable replay id). A change is a pair of events -- the old row closed (``IsCurrentState`` false), the new
-  one created -- folded per user to the final state of the batch; a close with no new row is "logged out of
-  Omni" (None). Where the stream is missing (NotFound/PermissionDenied) it falls back to polling
-  ``UserServicePresence`` by ``LastModifiedDate`` within the Salesforce API budget (logouts are invisible
-  there; the periodic resync catches up).
+* ``SalesforceFeed``: ``UserServicePresenceChangeEvent`` from the Salesforce Pub/Sub API (``salesforce_topic``,
+  through ``presence_sync.clients.pubsub.PubSubPresenceFeed``; test fakes bring their own
+  ``read_presence_changes``). The replay id of the last event processed is the durable cursor, stored in the
+  same transaction as what the events showed, so a restart resumes exactly after it. A change is a pair of
+  events -- the old row closed (``IsCurrentState`` false), the new one created -- kept in order; a close with
+  no new row is "logged out of Omni" (None).
+
+  A stored replay id the org refuses (older than the 72-hour retention), a stream that lost its position, or no
+  stored position at all (the stream starts "from now") means a full resync: the stream is reopened at its
+  newest event, then every current presence row is read once; logged and counted
+  (``presence_sync_salesforce_resyncs``). A topic the org refuses is one error line naming what to enable;
+  only with ``salesforce_poll_fallback`` (or ``salesforce_feed: poll``) does the feed poll ``UserServicePresence``
+  by ``LastModifiedDate`` within the API budget instead (logouts are invisible there; the periodic resync
+  catches up), logged and shown by ``presence_sync_salesforce_polling``.
 """
 
 from __future__ import annotations
@@ -19,9 +27,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from presence_sync.clients.errors import NotFound, PermissionDenied, VendorError
+from presence_sync.clients.errors import VendorError
+from presence_sync.clients.pubsub.feed import PubSubPresenceFeed
+from presence_sync.clients.pubsub.stream import ReplayIdRefused, StreamPositionLost, TopicRefused
+from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.runtime_config import RuntimeConfig
 
 from .metrics import Metrics
@@ -151,19 +162,36 @@ class CxoneFeed(_Stoppable):
             stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
 
-class _SalesforceClient(Protocol):
-    def read_presence_changes(
-        self, after_replay_id: int | None, wait_ms: int = 0, limit: int = 100
-    ) -> tuple[list[Any], int | None]: ...
+class _ChangeStream(Protocol):
+    def read_presence_changes(self, after: Any, wait_ms: int = 0, limit: int = 100) -> tuple[list[Any], Any]: ...
 
+
+@runtime_checkable
+class _OpaquePositions(Protocol):
+    """A stream whose positions are opaque text (Pub/Sub replay ids) and whose None means "from now"."""
+
+    def position_from_text(self, text: str) -> Any: ...
+
+
+class _SalesforceClient(Protocol):
     def poll_current_presence(self, since: datetime | None = None) -> tuple[list[Any], datetime | None]: ...
+
+
+def change_stream(client: Any, config: RuntimeConfig) -> _ChangeStream:
+    """The production client reads changes from the Pub/Sub API; a test fake is its own stream."""
+    if isinstance(client, SalesforceClient):
+        return PubSubPresenceFeed(client, topic=config.salesforce_topic)
+    stream: _ChangeStream = client
+    return stream
 
 
 class SalesforceFeed(_Stoppable):
     name = "salesforce"
     CURSOR = "salesforce.replayId"
     POLL_CURSOR = "salesforce.lastModified"
+    BASELINE = "salesforce.baseline"
     LIMIT = 1000
+    REFUSED_RETRY_SECONDS = 60.0
 
     def __init__(
         self,
@@ -173,16 +201,27 @@ class SalesforceFeed(_Stoppable):
         *,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
+        stream: _ChangeStream | None = None,
     ) -> None:
         super().__init__(metrics, clock)
         self.client = client
         self.reconciler = reconciler
         self.config = config
         self.mode = config.salesforce_feed
+        self._stream = stream
         self.poll_interval = max(config.poll_interval_seconds, 60.0 / config.api_budget_per_minute.salesforce)
         self._record_user: dict[str, str] = {}  # UserServicePresence id -> user id (closing events lack UserId)
+        self.metrics.salesforce_polling.set(1 if self.mode == "poll" else 0)
 
-    BASELINE = "salesforce.baseline"
+    @property
+    def stream(self) -> _ChangeStream:
+        if self._stream is None:  # opened on first use: a polling feed never connects to the Pub/Sub API
+            self._stream = change_stream(self.client, self.config)
+        return self._stream
+
+    def close(self) -> None:
+        if isinstance(self._stream, PubSubPresenceFeed):
+            self._stream.close()
 
     def catch_up(self) -> None:
         """At start: a fresh store takes the stream's position and a baseline snapshot (nothing propagates);
@@ -196,29 +235,50 @@ class SalesforceFeed(_Stoppable):
             return
         if self.mode == "stream":
             try:
+                if self._position() is None and isinstance(self.stream, _OpaquePositions):
+                    self.resync("no replay id stored")
+                    return
                 while self.read_once(0) >= self.LIMIT:
                     pass
                 return
-            except (NotFound, PermissionDenied) as exc:
-                self._fall_back(exc)
+            except (ReplayIdRefused, StreamPositionLost) as exc:
+                self.resync(str(exc))
+                return
+            except TopicRefused as exc:
+                self._refused(exc)
+                if self.mode == "stream":
+                    return
         self.poll_once()
 
     # -- stream
+    def _position(self) -> Any:
+        raw = self.reconciler.store.get_cursor(self.CURSOR)
+        if raw in (None, ""):
+            return None
+        return self.stream.position_from_text(raw) if isinstance(self.stream, _OpaquePositions) else int(raw)
+
     def start_position(self) -> None:
         """A fresh store starts at the stream's newest event (the snapshot that follows covers the past)."""
         if self.mode == "stream" and self.reconciler.store.get_cursor(self.CURSOR) is None:
             try:
-                _, latest = self.client.read_presence_changes(-1, 0, 1)
-            except (NotFound, PermissionDenied) as exc:
-                self._fall_back(exc)
+                _, latest = self.stream.read_presence_changes(-1, 0, 1)
+            except TopicRefused as exc:
+                self._refused(exc)
                 return
             self.reconciler.store.set_cursor(self.CURSOR, None if latest is None else str(latest))
 
+    def resync(self, reason: str) -> None:
+        """Reopen the stream at its newest event, then read every current presence row once: what happened
+        while the stream's position was unknown is seen, nothing is lost (the rows are the state)."""
+        log.warning("salesforce change stream: full resync", extra={"feed": self.name, "error": reason.splitlines()[0]})
+        self.metrics.salesforce_resyncs.inc()
+        self.reconciler.store.set_cursor(self.CURSOR, None)
+        self.start_position()
+        self.poll_once(full=True)
+
     def read_once(self, wait_ms: int = 0) -> int:
         """One read of the stream after the durable replay id; returns how many events came."""
-        raw = self.reconciler.store.get_cursor(self.CURSOR)
-        after = int(raw) if raw not in (None, "") else None
-        events, last = self.client.read_presence_changes(after, wait_ms, self.LIMIT)
+        events, last = self.stream.read_presence_changes(self._position(), wait_ms, self.LIMIT)
         observations = self.fold(events)
         cursor = None if last is None else str(last)
         self.reconciler.observe("sf", observations, (self.CURSOR, cursor))
@@ -257,9 +317,18 @@ class SalesforceFeed(_Stoppable):
         return observations
 
     # -- polling fallback
-    def _fall_back(self, exc: VendorError) -> None:
-        log.warning("salesforce change stream unavailable; polling UserServicePresence", extra={"error": str(exc)})
-        self.mode = "poll"
+    def _refused(self, exc: TopicRefused) -> None:
+        """The org refused the topic: poll if the admin opted in, else say what to enable (and retry later)."""
+        if self.config.salesforce_poll_fallback:
+            log.warning(
+                "salesforce change stream refused; polling UserServicePresence (salesforce_poll_fallback)",
+                extra={"feed": self.name, "error": str(exc)},
+            )
+            self.mode = "poll"
+            self.metrics.salesforce_polling.set(1)
+            return
+        log.error(str(exc), extra={"feed": self.name})
+        self.failed(exc)
 
     def poll_once(self, *, full: bool = False, baseline: bool = False) -> int:
         raw = None if full else self.reconciler.store.get_cursor(self.POLL_CURSOR)
@@ -288,11 +357,14 @@ class SalesforceFeed(_Stoppable):
                     self.read_once(wait_ms)
                     continue
                 self.poll_once()
-            except (NotFound, PermissionDenied) as exc:
+            except (ReplayIdRefused, StreamPositionLost) as exc:
+                self._resync_or_fail(exc, stop)
+                continue
+            except TopicRefused as exc:
+                self._refused(exc)
                 if self.mode == "stream":
-                    self._fall_back(exc)
-                    continue
-                self.failed(exc)
+                    stop.wait(self.REFUSED_RETRY_SECONDS)  # until the admin enables it
+                continue
             except VendorError as exc:
                 self.failed(exc)
                 stop.wait(min(self.poll_interval, 1.0))
@@ -304,3 +376,10 @@ class SalesforceFeed(_Stoppable):
                 stop.wait(1.0)
                 continue
             stop.wait(max(0.0, self.poll_interval - (time.monotonic() - started)))  # start to start, as above
+
+    def _resync_or_fail(self, exc: VendorError, stop: threading.Event) -> None:
+        try:
+            self.resync(str(exc))
+        except VendorError as failure:
+            self.failed(failure)
+            stop.wait(min(self.poll_interval, 1.0))

@@ -41,6 +41,16 @@ class Metrics:
         self.errors = Counter(
             "presence_sync_errors", "Vendor errors by vendor and kind.", ["vendor", "kind"], registry=r
         )
+        self.salesforce_polling = Gauge(
+            "presence_sync_salesforce_polling",
+            "1 while Salesforce presence is polled (salesforce_feed: poll, or the stream refused with the fallback).",
+            registry=r,
+        )
+        self.salesforce_resyncs = Counter(
+            "presence_sync_salesforce_resyncs",
+            "Full resyncs of Salesforce presence: the change stream's position was refused or unknown.",
+            registry=r,
+        )
         self.outbox = Gauge("presence_sync_outbox_pending", "Writes decided but not yet made.", registry=r)
         self.circuit_open = Gauge(
             "presence_sync_circuit_open", "1 while a vendor's circuit is open.", ["vendor"], registry=r

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from presence_sync.clients.cxone import AgentState
-from presence_sync.clients.errors import NotFound
+from presence_sync.clients.pubsub.stream import ReplayIdRefused, TopicRefused
 from presence_sync.clients.salesforce_models import CurrentPresence, PresenceChangeEvent
 from runtime.feeds import CxoneFeed, SalesforceFeed, acd_notation, parse_time
 from runtime.metrics import Metrics
@@ -100,12 +100,14 @@ def test_a_status_change_is_a_close_and_a_create_and_every_change_in_a_batch_is_
     assert feed.fold([event(5, "CREATE", "0Pw3", "005STRANGER", "0N5AVAIL", True)]) == []
 
 
-class MissingStream:
+class RefusedStream:
+    """An org that does not deliver UserServicePresenceChangeEvent (not selected for Change Data Capture)."""
+
     def __init__(self) -> None:
         self.polls: list[Any] = []
 
     def read_presence_changes(self, after_replay_id: Any, wait_ms: int = 0, limit: int = 100) -> Any:
-        raise NotFound("no such channel", vendor="salesforce", operation="read_presence_changes")
+        raise TopicRefused("NOT_FOUND: Topic not found", vendor="salesforce", operation="Subscribe", object="/data/X")
 
     def poll_current_presence(self, since: Any = None) -> tuple[list[CurrentPresence], datetime | None]:
         self.polls.append(since)
@@ -113,24 +115,91 @@ class MissingStream:
         return [CurrentPresence(id="0Pw1", user_id=ADA_USER, status_id="0N5BUSY", last_modified=newest)], newest
 
 
-def test_without_the_stream_the_salesforce_feed_polls_within_its_budget(tmp_path: Path) -> None:
-    clock = Clock()
-    rec, _, _ = reconciler(tmp_path / "s.db", clock, api_budget_per_minute={"salesforce": 6, "cxone": 60})
-    client = MissingStream()
-    feed = SalesforceFeed(client, rec, rec.config, metrics=Metrics(), clock=clock)
-    assert feed.poll_interval == 10.0  # 6 calls a minute
+def run_until(feed: SalesforceFeed, condition: Any) -> None:
     stop = threading.Event()
     thread = threading.Thread(target=feed.run, args=(stop,), daemon=True)
     thread.start()
-    for _ in range(100):
-        if client.polls:
-            break
-        threading.Event().wait(0.02)
-    stop.set()
-    thread.join(2)
+    try:
+        for _ in range(500):
+            if condition():
+                break
+            threading.Event().wait(0.02)
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def test_a_refused_topic_is_polled_within_the_budget_only_when_the_admin_opted_in(tmp_path: Path) -> None:
+    clock = Clock()
+    rec, _, _ = reconciler(
+        tmp_path / "s.db",
+        clock,
+        api_budget_per_minute={"salesforce": 6, "cxone": 60},
+        salesforce_poll_fallback=True,
+    )
+    client = RefusedStream()
+    metrics = Metrics()
+    feed = SalesforceFeed(client, rec, rec.config, metrics=metrics, clock=clock)
+    assert feed.poll_interval == 10.0  # 6 calls a minute
+
+    run_until(feed, lambda: client.polls)
+
     assert feed.mode == "poll" and client.polls == [None]
+    assert metrics.salesforce_polling._value.get() == 1
     assert rec.store.load_agent(ADA).sf == "0N5BUSY"
     assert rec.store.get_cursor(SalesforceFeed.POLL_CURSOR) == "2026-11-25T10:00:00+00:00"
+
+
+def test_a_refused_topic_without_the_opt_in_is_one_error_line_naming_what_to_enable(
+    tmp_path: Path, caplog: Any
+) -> None:
+    clock = Clock()
+    rec, _, _ = reconciler(tmp_path / "s.db", clock)
+    client = RefusedStream()
+    feed = SalesforceFeed(client, rec, rec.config, metrics=Metrics(), clock=clock)
+
+    run_until(feed, lambda: feed.last_error is not None)
+
+    assert feed.mode == "stream" and client.polls == []
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert "\n" not in line and "Change Data Capture" in line and "salesforce_poll_fallback" in line
+
+
+class ForgottenReplayId:
+    """A stream whose stored replay id fell out of retention: refused once, then read from its newest event."""
+
+    def __init__(self) -> None:
+        self.reads: list[Any] = []
+        self.polls: list[Any] = []
+
+    def read_presence_changes(self, after: Any, wait_ms: int = 0, limit: int = 100) -> Any:
+        self.reads.append(after)
+        if after == 7:
+            raise ReplayIdRefused("INVALID_ARGUMENT", vendor="salesforce", operation="Subscribe", object="/data/X")
+        return [], 9
+
+    def poll_current_presence(self, since: Any = None) -> tuple[list[CurrentPresence], datetime | None]:
+        self.polls.append(since)
+        newest = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+        return [CurrentPresence(id="0Pw1", user_id=ADA_USER, status_id="0N5BUSY", last_modified=newest)], newest
+
+
+def test_a_replay_id_older_than_retention_means_a_logged_full_resync(tmp_path: Path, caplog: Any) -> None:
+    clock = Clock()
+    rec, _, _ = reconciler(tmp_path / "s.db", clock)
+    rec.store.set_cursor(SalesforceFeed.BASELINE, "done")
+    rec.store.set_cursor(SalesforceFeed.CURSOR, "7")
+    client = ForgottenReplayId()
+    metrics = Metrics()
+    feed = SalesforceFeed(client, rec, rec.config, metrics=metrics, clock=clock)
+
+    feed.catch_up()
+
+    assert client.reads == [7, -1] and client.polls == [None]  # reopened at the newest event, then every row
+    assert rec.store.get_cursor(SalesforceFeed.CURSOR) == "9"
+    assert rec.store.load_agent(ADA).sf == "0N5BUSY"
+    assert metrics.salesforce_resyncs._value.get() == 1
+    assert any("full resync" in r.getMessage() for r in caplog.records)
 
 
 class SlowCxone(FakeCxone):

@@ -11,7 +11,9 @@ latest replay id), so nothing queued is asked for twice and nothing after it is 
   once, position kept;
 * UNAVAILABLE and other transient failures (the server dropped the stream, the network broke): reopened with
   exponential backoff and jitter (tenacity), reset once a reopened stream delivered something;
-* a refused topic, a refused replay id or a failed login: the error goes to the reader and the thread ends.
+* a refused topic, a refused replay id or a failed login: the error goes to the reader and the thread ends;
+* a stream opened at LATEST that ends before any event or keepalive told it its position cannot be resumed
+  without a gap: ``StreamPositionLost`` goes to the reader (the runtime resyncs).
 """
 
 from __future__ import annotations
@@ -124,6 +126,12 @@ class _Dropped(Exception):
         self.cause = cause
 
 
+class _Lost(Exception):
+    def __init__(self, cause: VendorError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class Subscription(threading.Thread):
     def __init__(
         self,
@@ -172,10 +180,12 @@ class Subscription(threading.Thread):
             )
             try:
                 retrying(self._pump)
-            except _Dropped as dropped:  # it had delivered: reopen at once, backoff from the start
-                if self._position is None and not self._closed.is_set():
-                    self._fail(StreamPositionLost(str(dropped.cause), vendor="salesforce", operation="Subscribe"))
-                    return
+            except _Dropped:  # it had delivered: reopen at once, backoff from the start
+                continue
+            except _Lost as lost:
+                detail = f"the stream ended before it had a position ({lost.cause})"
+                self._fail(StreamPositionLost(detail, vendor="salesforce", operation="Subscribe", object=self.topic))
+                return
             except VendorError as exc:
                 self._fail(exc)
                 return
@@ -231,6 +241,8 @@ class Subscription(threading.Thread):
                 self._call.cancel()  # ended already, or left behind by a failure while decoding
         if not self._closed.is_set():
             self.reconnects += 1
+            if self._position is None:  # opened at LATEST, never told where it was: reopening would skip a gap
+                raise _Lost(cause)
             raise _Dropped(progressed, cause)
 
     def _deliver(self, response: Any) -> None:
