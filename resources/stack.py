@@ -49,21 +49,23 @@ def declare(spec: PresenceSpec, *, check_vendors: bool = True) -> DeclaredStack:
     stack = DeclaredStack()
     where = spec_locator(spec.source)  # each entry's file:line:column, for the providers' messages
     for index, status in enumerate(spec.salesforce.statuses):
-        stack.statuses[status.name] = PresenceStatus(status, location=where(("salesforce", "statuses", index)))
+        stack.statuses[status.name] = PresenceStatus(
+            status, retained(status), location=where(("salesforce", "statuses", index))
+        )
 
     for index, access in enumerate(spec.salesforce.profile_access):
         needed = [stack.statuses[name] for name in access.statuses if name in stack.statuses]
         stack.profile_access.append(
             ProfilePresenceAccess(
                 access,
-                pulumi.ResourceOptions(depends_on=needed),
+                retained(access, pulumi.ResourceOptions(depends_on=needed)),
                 location=where(("salesforce", "profileAccess", index)),
             )
         )
 
     app = OAuthClientApp(
         spec.salesforce.oauth_app,
-        pulumi.ResourceOptions(depends_on=stack.profile_access),
+        retained(spec.salesforce.oauth_app, pulumi.ResourceOptions(depends_on=stack.profile_access)),
         location=where(("salesforce", "oauthApp")),
     )
     stack.oauth_app = app
@@ -72,6 +74,7 @@ def declare(spec: PresenceSpec, *, check_vendors: bool = True) -> DeclaredStack:
         spec.cxone.account_mapping,
         consumer_key=app.consumer_key,
         consumer_secret=app.consumer_secret,
+        opts=retained(spec.cxone.account_mapping),
         location=where(("cxone", "accountMapping")),
     )
 
@@ -80,13 +83,23 @@ def declare(spec: PresenceSpec, *, check_vendors: bool = True) -> DeclaredStack:
         statuses = [stack.statuses[name] for name in sorted(used) if name in stack.statuses]
         depends: list[pulumi.Resource] = [stack.account_mapping, *statuses]
         stack.rules[rule.name] = PresenceRule(
-            rule, pulumi.ResourceOptions(depends_on=depends), location=where(("cxone", "presenceRules", index))
+            rule,
+            retained(rule, pulumi.ResourceOptions(depends_on=depends)),
+            location=where(("cxone", "presenceRules", index)),
         )
 
     if runtime_available():
         # Last: after every other resource (its config names the statuses and rules they make).
         stack.runtime = declare_runtime(spec, after=stack.all_resources())
     return stack
+
+
+def retained(entry: object, opts: pulumi.ResourceOptions | None = None) -> pulumi.ResourceOptions:
+    """An adopted object (``adopt: true``) existed before the stack took it over: removing it from the spec, or
+    `pulumi destroy`, leaves it in the org or tenant (Pulumi's ``retainOnDelete``); `presence-sync plan` says
+    "delete (retained)". To delete it with the stack, set ``adopt: false`` and apply that first."""
+    keep = pulumi.ResourceOptions(retain_on_delete=bool(getattr(entry, "adopt", False)))
+    return pulumi.ResourceOptions.merge(opts, keep)
 
 
 def preflight(spec: PresenceSpec) -> None:

@@ -51,6 +51,7 @@ OP_ORDER = ("create", "update", "replace", "delete")
 DRIFT_OPS = {"update": "changed", "delete": "gone"}
 """In a refresh, the engine's update means "changed outside the stack", its delete "gone from the vendor"."""
 REPORT_ORDER = (*OP_ORDER, "changed", "gone", "restore")
+ADOPTED_NOTE = "adopted: it stays in the vendor when it leaves the spec or the stack is destroyed (retainOnDelete)"
 WHOLE_OBJECT_SKIP = frozenset({"providerVersion"})
 """Engine/provider bookkeeping left out when a whole object is created or deleted (an update still shows it)."""
 
@@ -182,7 +183,9 @@ def change_from(metadata: ev.StepEventMetadata) -> ResourceChange | None:
     elif not fields:
         return None  # e.g. only engine bookkeeping differed, or a restore (see `restore_from`)
     retain = op == "delete" and bool(metadata.old is not None and metadata.old.retain_on_delete)
-    return ResourceChange(name=name_of(metadata.urn), kind=kind_of(metadata.type), op=op, fields=fields, retain=retain)
+    adopting = op == "create" and bool(metadata.new is not None and metadata.new.retain_on_delete)
+    note = ADOPTED_NOTE if adopting else None
+    return ResourceChange(name_of(metadata.urn), kind_of(metadata.type), op, fields, retain=retain, note=note)
 
 
 def restore_from(metadata: ev.StepEventMetadata) -> ResourceChange | None:

@@ -122,10 +122,6 @@ def test_1_a_rule_pointing_at_a_deleted_status_is_drift_and_up_repairs_it(
 ADOPTED = "    - label: Lunch Break\n      kind: busy\n      adopt: true\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 (2): on 1f6fe36 destroy deletes adopted objects and the plan does not say what is retained",
-)
 def test_2_destroying_a_stack_leaves_what_it_adopted_and_the_plan_says_so(
     stacks: dict[str, SpecStack], sandbox: Any, tmp_path: Path, engine_env: dict[str, str]
 ) -> None:
