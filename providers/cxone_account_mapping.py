@@ -16,8 +16,13 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 from pydantic import BaseModel, SecretStr
 
-from presence_sync.clients.cxone_adapters import AccountMapping, AccountMappingSpec, SalesforceEnvironmentSpec
-from providers import lookups
+from presence_sync.clients.cxone_account_mapping import (
+    AccountMapping,
+    AccountMappingProxy,
+    AccountMappingSpec,
+    SalesforceEnvironmentSpec,
+)
+from providers import context, lookups
 from providers.base import CheckContext, ProviderError, ProviderInputs, SpecProvider, Written
 
 
@@ -68,13 +73,17 @@ def mapping_outputs(mapping: AccountMapping) -> dict[str, Any]:
     }
 
 
-class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs, Any]):
+class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs, AccountMappingProxy]):
     kind = "CXone account mapping"
     vendor = "tenant"
+    version = "1"
     inputs_model = CxoneAccountMappingInputs
     replace_on = ("accessKeyUser",)
     write_only_outputs = ("accessKeySecret",)
     derived_inputs = ("consumerKey", "consumerSecret")
+
+    def make_proxy(self) -> AccountMappingProxy:
+        return AccountMappingProxy(context.cxone())
 
     def describe(self, inputs: CxoneAccountMappingInputs) -> str:
         return f"{self.kind} {inputs.name!r}"
@@ -96,13 +105,12 @@ class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs, Any]):
         return []
 
     def find_existing(self, inputs: CxoneAccountMappingInputs) -> tuple[str, dict[str, Any]] | None:
-        found = [m for m in lookups.account_mappings() if m.name == inputs.name]
+        found = [m for m in self.proxy.cached_account_mappings() if m.name == inputs.name]
         return None if not found else (str(found[0].mapping_id), mapping_outputs(found[0]))
 
     def create_object(self, inputs: CxoneAccountMappingInputs) -> Written:
         agent = lookups.agent_by_email(inputs.access_key_user)
-        created = lookups.adapters().create_account_mapping(inputs.to_spec(agent.agent_id, send_secret=True))
-        lookups.forget("mappings")
+        created = self.proxy.create_account_mapping(inputs.to_spec(agent.agent_id, send_secret=True))
         secret = created.access_key_secret.get_secret_value() if created.access_key_secret else None
         return Written(str(created.mapping.mapping_id), {"accessKeySecret": secret})
 
@@ -110,12 +118,11 @@ class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs, Any]):
         agent = lookups.agent_by_email(inputs.access_key_user)
         # Send the consumer secret when it changed, or when CXone has none (adopted, or lost by hand).
         send_secret = old.get("consumerSecret") != inputs.consumer_secret or not old.get("hasConsumerSecret")
-        lookups.adapters().update_account_mapping(id_, inputs.to_spec(agent.agent_id, send_secret=send_secret))
-        lookups.forget("mappings")
+        self.proxy.update_account_mapping(id_, inputs.to_spec(agent.agent_id, send_secret=send_secret))
         return Written(id_)
 
     def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
-        found = [m for m in lookups.account_mappings() if str(m.mapping_id) == id_]
+        found = [m for m in self.proxy.cached_account_mappings() if str(m.mapping_id) == id_]
         if not found:
             return None
         outputs = mapping_outputs(found[0])
@@ -124,5 +131,4 @@ class CxoneAccountMappingProvider(SpecProvider[CxoneAccountMappingInputs, Any]):
         return outputs
 
     def delete_object(self, id_: str, props: Mapping[str, Any]) -> None:
-        lookups.adapters().delete_account_mapping(id_)
-        lookups.forget("mappings")
+        self.proxy.delete_account_mapping(id_)

@@ -1,71 +1,41 @@
-"""Name -> id look-ups, fetched once per provider process (one `pulumi` run) and shared by every resource.
+"""Name -> id look-ups that several kinds share, read once per provider process (one `pulumi` run).
 
-Teams, agents and unavailable codes are not written by this stack, so they are loaded once; presence rules
-and account mappings are listed once and the list is dropped whenever this process writes one. Salesforce
-statuses come from the Salesforce client's own cache (also invalidated by writes).
+CXone teams, agents and unavailable codes are not written by this stack: each list is read once, in the
+CXone session's read cache, and serves every rule and mapping of the run. Salesforce status ids come from
+the presence status proxy's cached list (dropped by any write to the org, so a status created in this run is
+found).
 """
 
 from __future__ import annotations
 
 import difflib
-import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from presence_sync.clients.cxone import Agent, Team, UnavailableCode
-from presence_sync.clients.cxone_adapters import AccountMapping, PresenceRule, PresenceSyncConfig
+from presence_sync.clients.presence_status import PresenceStatusProxy
 from providers import context
 from providers.base import ProviderError
 
-T = TypeVar("T")
-
-_lock = threading.RLock()
-_cache: dict[str, Any] = {}
-
-
-def _cached(key: str, load: Callable[[], T]) -> T:
-    with _lock:
-        if key not in _cache:
-            _cache[key] = load()
-        return _cache[key]
-
-
-def forget(*keys: str) -> None:
-    """Drop cached lists after a write (no keys: everything; tests use that between runs)."""
-    with _lock:
-        for key in keys or list(_cache):
-            _cache.pop(key, None)
-
-
-def adapters() -> PresenceSyncConfig:
-    return PresenceSyncConfig(context.cxone())
-
 
 def teams() -> list[Team]:
-    return _cached("teams", lambda: context.cxone().list_teams())
+    cxone = context.cxone()
+    return cxone.cached("teams", cxone.list_teams)
 
 
 def agents() -> list[Agent]:
-    return _cached("agents", lambda: context.cxone().list_agents())
+    cxone = context.cxone()
+    return cxone.cached("agents", cxone.list_agents)
 
 
 def unavailable_codes() -> list[UnavailableCode]:
-    return _cached("codes", lambda: context.cxone().list_unavailable_codes())
+    cxone = context.cxone()
+    return cxone.cached("codes", cxone.list_unavailable_codes)
 
 
 def team_code_ids(team_id: int) -> set[int]:
-    return _cached(
-        f"team-codes:{team_id}",
-        lambda: {code.outstate_id for code in context.cxone().list_team_unavailable_codes(team_id)},
+    cxone = context.cxone()
+    return cxone.cached(
+        f"team-codes:{team_id}", lambda: {code.outstate_id for code in cxone.list_team_unavailable_codes(team_id)}
     )
-
-
-def presence_rules() -> list[PresenceRule]:
-    return _cached("rules", lambda: adapters().list_presence_rules())
-
-
-def account_mappings() -> list[AccountMapping]:
-    return _cached("mappings", lambda: adapters().list_account_mappings())
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> ProviderError:
@@ -104,7 +74,7 @@ def code_name(code_id: int) -> str:
 
 
 def salesforce_status_ids(developer_names: list[str]) -> dict[str, str]:
-    statuses = {s.developer_name: s.id for s in context.salesforce().cached_list_presence_statuses()}
+    statuses = {s.developer_name: s.id for s in PresenceStatusProxy(context.salesforce()).cached_all()}
     missing = [name for name in developer_names if name not in statuses]
     if missing:
         raise ProviderError(

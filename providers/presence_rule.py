@@ -17,17 +17,18 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 from pydantic import BaseModel, field_validator
 
-from presence_sync.clients.cxone_adapters import (
+from presence_sync.clients.presence_rule import (
     AcdState,
     ExternalStatus,
     PresenceRule,
+    PresenceRuleProxy,
     PresenceRuleSpec,
     PreviousState,
     PublisherMapping,
     SubscriberMapping,
 )
 from presence_sync.spec.acd import PREVIOUS, AcdNotationError, parse_acd
-from providers import lookups
+from providers import context, lookups
 from providers.base import CheckContext, ProviderError, ProviderInputs, SpecProvider, Written
 
 
@@ -131,10 +132,14 @@ def rule_outputs(rule: PresenceRule) -> dict[str, Any]:
 # -- the provider -------------------------------------------------------------------------------------
 
 
-class PresenceRuleProvider(SpecProvider[PresenceRuleInputs, Any]):
+class PresenceRuleProvider(SpecProvider[PresenceRuleInputs, PresenceRuleProxy]):
     kind = "CXone presence rule"
     vendor = "tenant"
+    version = "1"
     inputs_model = PresenceRuleInputs
+
+    def make_proxy(self) -> PresenceRuleProxy:
+        return PresenceRuleProxy(context.cxone())
 
     def describe(self, inputs: PresenceRuleInputs) -> str:
         return f"{self.kind} {inputs.name!r}"
@@ -187,23 +192,20 @@ class PresenceRuleProvider(SpecProvider[PresenceRuleInputs, Any]):
         return []
 
     def find_existing(self, inputs: PresenceRuleInputs) -> tuple[str, dict[str, Any]] | None:
-        found = [rule for rule in lookups.presence_rules() if rule.name == inputs.name]
+        found = [rule for rule in self.proxy.cached_presence_rules() if rule.name == inputs.name]
         return None if not found else (str(found[0].rule_id), rule_outputs(found[0]))
 
     def create_object(self, inputs: PresenceRuleInputs) -> Written:
-        rule = lookups.adapters().create_presence_rule(to_payload(inputs))
-        lookups.forget("rules")
+        rule = self.proxy.create_presence_rule(to_payload(inputs))
         return Written(str(rule.rule_id))
 
     def update_object(self, id_: str, old: Mapping[str, Any], inputs: PresenceRuleInputs) -> Written:
-        lookups.adapters().update_presence_rule(id_, to_payload(inputs))
-        lookups.forget("rules")
+        self.proxy.update_presence_rule(id_, to_payload(inputs))
         return Written(id_)
 
     def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
-        found = [rule for rule in lookups.presence_rules() if str(rule.rule_id) == id_]
+        found = [rule for rule in self.proxy.cached_presence_rules() if str(rule.rule_id) == id_]
         return rule_outputs(found[0]) if found else None
 
     def delete_object(self, id_: str, props: Mapping[str, Any]) -> None:
-        lookups.adapters().delete_presence_rule(id_)
-        lookups.forget("rules")
+        self.proxy.delete_presence_rule(id_)

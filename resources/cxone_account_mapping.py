@@ -8,7 +8,6 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from presence_sync.spec.models import AccountMapping
-from providers.base import PROVIDER_VERSION
 from providers.cxone_account_mapping import CxoneAccountMappingProvider
 
 SECRET_OUTPUTS = ["accessKeySecret", "consumerSecret"]
@@ -39,7 +38,7 @@ class CxoneAccountMapping(Resource, module="cxone", name="AccountMapping"):
             "consumerSecret": pulumi.Output.secret(consumer_secret),
             "isSelected": True,
             "adopt": mapping.adopt,
-            "providerVersion": PROVIDER_VERSION,
+            "providerVersion": CxoneAccountMappingProvider.version,
             "specLocation": location,  # for messages only (never compared)
             "mappingId": None,
             "accessKeyId": None,

@@ -8,7 +8,6 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from presence_sync.spec.models import OAuthApp
-from providers.base import PROVIDER_VERSION
 from providers.oauth_client_app import OAuthClientAppProvider
 
 SECRET_OUTPUTS = ["consumerKey", "consumerSecret"]
@@ -32,12 +31,12 @@ class OAuthClientApp(Resource, module="salesforce", name="OAuthClientApp"):
             "label": app.label,
             "contactEmail": app.contact_email,
             "callbackUrl": app.callback_url,
-            "scopes": sorted(set(app.metadata_scopes())),
+            "scopes": list(app.metadata_scopes()),  # the provider's check normalises (sorts, de-duplicates) them
             "requireSecretForWebServerFlow": app.require_secret_for_web_server_flow,
             "requireSecretForRefreshTokenFlow": app.require_secret_for_refresh_token_flow,
             "description": app.description,
             "adopt": app.adopt,
-            "providerVersion": PROVIDER_VERSION,
+            "providerVersion": OAuthClientAppProvider.version,
             "specLocation": location,  # for messages only (never compared)
             "consumerKey": None,
             "consumerSecret": None,

@@ -8,7 +8,6 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from presence_sync.spec.models import PresenceRule as PresenceRuleSpec
-from providers.base import PROVIDER_VERSION
 from providers.presence_rule import PresenceRuleProvider
 from resources.profile_presence_access import slug
 
@@ -26,10 +25,10 @@ class PresenceRule(Resource, module="cxone", name="PresenceRule"):
             "priority": rule.priority,
             "publisher": [{"acd": line.acd, "salesforce": line.salesforce} for line in rule.publisher],
             "subscriber": [{"acd": line.acd, "salesforce": line.salesforce} for line in rule.subscriber],
-            "teams": sorted(set(rule.teams)),
-            "users": sorted(set(rule.users)),
+            "teams": list(rule.teams),  # the provider's check normalises (sorts, de-duplicates) them
+            "users": list(rule.users),
             "adopt": rule.adopt,
-            "providerVersion": PROVIDER_VERSION,
+            "providerVersion": PresenceRuleProvider.version,
             "specLocation": location,  # for messages only (never compared)
             "ruleId": None,
             "teamIds": None,

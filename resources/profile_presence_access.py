@@ -9,7 +9,6 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from presence_sync.spec.models import ProfileAccess
-from providers.base import PROVIDER_VERSION
 from providers.profile_presence_access import ProfilePresenceAccessProvider
 
 
@@ -27,8 +26,8 @@ class ProfilePresenceAccess(Resource, module="salesforce", name="ProfilePresence
     ) -> None:
         props: dict[str, Any] = {
             "profile": access.profile,
-            "statuses": sorted(set(access.statuses)),
-            "providerVersion": PROVIDER_VERSION,
+            "statuses": list(access.statuses),  # the provider's check normalises (sorts, de-duplicates) them
+            "providerVersion": ProfilePresenceAccessProvider.version,
             "specLocation": location,  # for messages only (never compared)
             "profileId": None,
             "permissionSetId": None,

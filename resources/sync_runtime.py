@@ -31,7 +31,6 @@ from pulumi.dynamic import Resource
 
 from presence_sync.deploy.render import STATE_DIR
 from presence_sync.spec.models import PresenceSpec
-from providers.base import PROVIDER_VERSION
 from providers.sync_runtime import SyncRuntimeProvider
 
 CONFIG_NAMESPACE = "presence-sync"
@@ -107,7 +106,7 @@ class SyncRuntime(Resource, module="runtime", name="SyncRuntime"):
             "bridgeDigest": None,  # the digest of salesforce/bridge: set by the provider's check
             "workDir": str(settings.work_dir),
             "kubernetes": settings.kubernetes_inputs(),
-            "providerVersion": PROVIDER_VERSION,
+            "providerVersion": SyncRuntimeProvider.version,
             "pid": None,  # outputs
             "healthUrl": None,
         }

@@ -38,14 +38,17 @@ from typing import Any
 import yaml
 
 from presence_sync.clients.cxone import CxoneClient
-from presence_sync.clients.cxone_adapters import AcdState, PresenceRule, PresenceSyncConfig, PreviousState
+from presence_sync.clients.cxone_account_mapping import AccountMappingProxy
 from presence_sync.clients.errors import VendorError
+from presence_sync.clients.presence_rule import PresenceRuleProxy
 from presence_sync.clients.presence_status import PresenceStatusProxy
 from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.clients.salesforce_models import OAuthAppRecord, OAuthAppType
 from presence_sync.gitops.progress import Progress
 from presence_sync.spec import SpecError, load_spec
 from presence_sync.spec.acd import PREVIOUS
+from presence_sync.spec.cxone_account_mapping import chosen_mapping, exported_mapping
+from presence_sync.spec.presence_rule import exported_rule
 from presence_sync.spec.presence_status import exported_status
 from presence_sync.spec.scopes import SCOPES
 
@@ -89,21 +92,12 @@ def _is_local(url: str | None) -> bool:
     return host in _LOCAL_HOSTS
 
 
-def acd_notation(state: AcdState | PreviousState, code_names: Mapping[int, str]) -> str:
-    if isinstance(state, PreviousState):
-        return PREVIOUS
-    if state.out_state_id is None:
-        return state.state
-    return f"{state.state}:{code_names.get(state.out_state_id, f'#{state.out_state_id}')}"
-
-
 class Exporter:
     """One export: the clients, the progress line, and the live lists read once each."""
 
     def __init__(self, salesforce: SalesforceClient, cxone: CxoneClient, progress: Progress | None = None) -> None:
         self.sf = salesforce
         self.cx = cxone
-        self.adapters = PresenceSyncConfig(cxone)
         self.progress = progress
 
     def _step(self, what: str) -> None:
@@ -111,9 +105,9 @@ class Exporter:
             self.progress.step(what)
 
     def export(self, options: ExportOptions) -> dict[str, Any]:
-        rules = self.adapters.list_presence_rules()
+        rules = PresenceRuleProxy(self.cx).list_presence_rules()
         self._step(f"{len(rules)} presence rule(s)")
-        mappings = self.adapters.list_account_mappings()
+        mappings = AccountMappingProxy(self.cx).list_account_mappings()
         self._step(f"{len(mappings)} account mapping(s)")
         agents = self.cx.list_agents()
         teams = {team.team_id: team.team_name for team in self.cx.list_teams()}
@@ -127,7 +121,7 @@ class Exporter:
 
         emails = {agent.agent_id: agent.email for agent in agents}
         status_names = {status.id: status.developer_name for status in statuses}
-        rule_specs = [self._rule(rule, teams, emails, codes, status_names) for rule in rules]
+        rule_specs = [exported_rule(rule, teams, emails, codes, status_names) for rule in rules]
         rule_specs.sort(key=lambda rule: rule["name"])
 
         referenced = {
@@ -153,13 +147,8 @@ class Exporter:
             if granted:
                 profile_access.append({"profile": profile.name, "statuses": granted})
 
-        mapping = self._mapping(mappings, options.account_mapping)
-        access_key_user = emails.get(mapping.access_key_agent_id)
-        if not access_key_user:
-            raise ExportError(
-                f"account mapping {mapping.name!r}: its access-key user (agent {mapping.access_key_agent_id}) has "
-                "no e-mail in CXone, and the spec names that user by e-mail"
-            )
+        mapping = chosen_mapping(mappings, options.account_mapping)
+        mapping_entry = exported_mapping(mapping, emails)
         app = self._oauth_app(options, mapping.salesforce_environment.consumer_key)
         self._step(f"OAuth app {app.name}")
 
@@ -178,15 +167,7 @@ class Exporter:
             "oauthApp": self._app(app),
         }
         cxone: dict[str, Any] = {
-            "accountMapping": {
-                "adopt": True,
-                "name": mapping.name,
-                "accessKeyUser": access_key_user,
-                "salesforceEnvironment": {
-                    "name": mapping.salesforce_environment.name,
-                    "instanceUrl": mapping.salesforce_environment.instance_url,
-                },
-            },
+            "accountMapping": mapping_entry,
             "presenceRules": rule_specs,
         }
         if used_codes:
@@ -212,56 +193,6 @@ class Exporter:
             "requireSecretForRefreshTokenFlow": app.require_secret_for_refresh_token,
         }
         return {key: value for key, value in entry.items() if value is not None}
-
-    @staticmethod
-    def _rule(
-        rule: PresenceRule,
-        teams: Mapping[int, str],
-        emails: Mapping[int, str | None],
-        codes: Mapping[int, str],
-        status_names: Mapping[str, str],
-    ) -> dict[str, Any]:
-        def status(target: Any) -> str:
-            if isinstance(target, PreviousState):
-                return PREVIOUS
-            return status_names.get(target.status_id, target.developer_name)
-
-        missing_users = [agent_id for agent_id in rule.agent_ids if not emails.get(agent_id)]
-        if missing_users:
-            raise ExportError(f"presence rule {rule.name!r}: CXone user(s) {missing_users} have no e-mail")
-        entry: dict[str, Any] = {
-            "adopt": True,
-            "name": rule.name,
-            "priority": rule.priority,
-            # Map lines in the vendor's order: the provider compares them in order, so sorting them here would
-            # make adoption rewrite the rule.
-            "publisher": [
-                {"acd": acd_notation(m.from_, codes), "salesforce": status(m.to)} for m in rule.publisher_state_map
-            ],
-            "subscriber": [
-                {"salesforce": status(m.from_), "acd": acd_notation(m.to, codes)} for m in rule.subscriber_state_map
-            ],
-            "teams": sorted(teams.get(team_id, f"#{team_id}") for team_id in rule.team_ids),
-            "users": sorted(str(emails[agent_id]) for agent_id in rule.agent_ids),
-        }
-        return {key: value for key, value in entry.items() if value != []}
-
-    def _mapping(self, mappings: Sequence[Any], name: str | None) -> Any:
-        if name is not None:
-            found = [m for m in mappings if m.name == name]
-            if not found:
-                known = ", ".join(sorted(m.name for m in mappings)) or "none"
-                raise ExportError(f"no CXone account mapping named {name!r}; mappings: {known}")
-            return found[0]
-        if len(mappings) == 1:
-            return mappings[0]
-        selected = [m for m in mappings if m.is_selected]
-        if len(selected) == 1:
-            return selected[0]
-        known = ", ".join(sorted(m.name for m in mappings)) or "none"
-        raise ExportError(
-            f"cannot tell which CXone account mapping to export (mappings: {known}); name one with --account-mapping"
-        )
 
     def _oauth_app(self, options: ExportOptions, consumer_key: str | None) -> OAuthAppRecord:
         if not options.oauth_app:
@@ -370,7 +301,7 @@ def main(argv: list[str]) -> int:
     )
     try:
         text = export_text(connection_env(work_dir, args.stack, args.connection_file), options)
-    except (ExportError, VendorError, OSError, ValueError) as error:
+    except (ExportError, VendorError, OSError, ValueError) as error:  # MappingChoiceError is a ValueError
         print(f"export: {error}", file=sys.stderr)
         return 1
     output.parent.mkdir(parents=True, exist_ok=True)

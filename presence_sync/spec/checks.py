@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Sequence
 
-from .acd import PREVIOUS, SYSTEM_STATES, AcdNotationError, AcdState, AcdTarget, parse_acd
 from .base import (
     Issue,
     Path,
@@ -26,17 +25,16 @@ from .base import (
     unknown_status,
     url_issue,
 )
+from .cxone_account_mapping import check_account_mapping
 from .models import (
-    AccountMapping,
     CxoneSpec,
     OAuthApp,
-    PresenceRule,
     PresenceSpec,
     RuntimeSpec,
     SalesforceSpec,
 )
 from .names import STATUS_NAME_MAX
-from .oscillation import find_cycles
+from .presence_rule import check_rules
 from .presence_status import check_statuses
 from .scopes import SCOPES
 from .text import shown as _q
@@ -157,21 +155,8 @@ def _check_oauth_app(app: OAuthApp, *, sandbox: bool) -> list[Issue]:
 def check_cxone(cx: CxoneSpec, sf: SalesforceSpec | None) -> list[Issue]:
     """`sf` is None when the salesforce section didn't parse: status references are then not checked."""
     issues = _check_codes(cx.existing_unavailable_codes)
-    issues += _check_account_mapping(cx.account_mapping)
-    statuses = _status_names(sf) if sf is not None else None
-    for i, rule in enumerate(cx.presence_rules):
-        issues += _check_rule(("cxone", "presenceRules", i), rule, cx.existing_unavailable_codes, statuses)
-    names = [rule.name for rule in cx.presence_rules]
-    for i, first in duplicates(names):
-        issues.append(
-            Issue(
-                ("cxone", "presenceRules", i, "name"),
-                f"rule name {_q(names[i])} is used twice (also presenceRules[{first}])",
-                "rule names are unique; rename one",
-            )
-        )
-    issues += _check_precedence(cx.presence_rules, "teams", "team")
-    issues += _check_precedence(cx.presence_rules, "users", "user")
+    issues += check_account_mapping(cx.account_mapping)
+    issues += check_rules(cx.presence_rules, cx.existing_unavailable_codes, _status_names(sf) if sf else None)
     return issues
 
 
@@ -190,177 +175,6 @@ def _check_codes(codes: Sequence[str]) -> list[Issue]:
                 f"unavailable code {_q(codes[k])} is listed twice (also existingUnavailableCodes[{first}])",
             )
         )
-    return issues
-
-
-def _check_account_mapping(mapping: AccountMapping) -> list[Issue]:
-    at: Path = ("cxone", "accountMapping")
-    issues: list[Issue] = []
-    if blank(mapping.name):
-        issues.append(Issue((*at, "name"), "account mapping name is empty"))
-    issues += email_issue((*at, "accessKeyUser"), mapping.access_key_user, "accessKeyUser")
-    env = mapping.salesforce_environment
-    if blank(env.name):
-        issues.append(Issue((*at, "salesforceEnvironment", "name"), "Salesforce environment name is empty"))
-    issues += url_issue((*at, "salesforceEnvironment", "instanceUrl"), env.instance_url, "instanceUrl")
-    return issues
-
-
-def _parse(path: Path, text: str, issues: list[Issue]) -> AcdTarget | None:
-    try:
-        return parse_acd(text)
-    except AcdNotationError as exc:
-        issues.append(Issue(path, exc.message, exc.hint))
-        return None
-
-
-def _check_code_known(path: Path, state: AcdTarget | None, codes: Sequence[str]) -> list[Issue]:
-    if not isinstance(state, AcdState) or state.code is None or state.code in codes:
-        return []
-    return [
-        Issue(
-            path,
-            f"unavailable code {_q(state.code)} is not listed in cxone.existingUnavailableCodes",
-            suggest(state.code, codes, f"Add {_q(state.code)} to cxone.existingUnavailableCodes if the tenant has it"),
-        )
-    ]
-
-
-def _check_rule(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: StatusNames | None) -> list[Issue]:
-    issues: list[Issue] = []
-    if blank(rule.name):
-        issues.append(Issue((*at, "name"), "rule name is empty"))
-    if rule.direction == "none":
-        issues.append(
-            Issue(
-                at,
-                f"rule {_q(rule.name)} has neither a publisher nor a subscriber map",
-                "add publisher (CXone -> Salesforce) and/or subscriber (Salesforce -> CXone) entries",
-            )
-        )
-    if not rule.teams and not rule.users:
-        issues.append(
-            Issue(at, f"rule {_q(rule.name)} applies to no team and no user", "add teams: [...] and/or users: [...]")
-        )
-    for k, team in enumerate(rule.teams):
-        if blank(team):
-            issues.append(Issue((*at, "teams", k), "team name is empty"))
-    for k, user in enumerate(rule.users):
-        issues += email_issue((*at, "users", k), user, "user")
-    for field, values in (("teams", rule.teams), ("users", rule.users)):
-        for k, first in duplicates(values):
-            issues.append(Issue((*at, field, k), f"{_q(values[k])} is listed twice (also {field}[{first}])"))
-
-    before = len(issues)
-    issues += _check_publisher(at, rule, codes, statuses)
-    issues += _check_subscriber(at, rule, codes, statuses)
-    if len(issues) == before and rule.publisher and rule.subscriber:
-        for cycle in find_cycles(rule.publisher_map(), rule.subscriber_map()):
-            issues.append(
-                Issue(
-                    at,
-                    f"rule {_q(rule.name)}: publisher and subscriber maps never settle: {cycle.explain()}",
-                    "map the states involved back to each other (make the pair inverse), drop one direction "
-                    "for one of them, or use 'previous' as a target; see docs/presence-rules.md",
-                )
-            )
-    return issues
-
-
-def _check_publisher(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: StatusNames | None) -> list[Issue]:
-    issues: list[Issue] = []
-    first: dict[AcdState, int] = {}
-    for k, entry in enumerate(rule.publisher):
-        here: Path = (*at, "publisher", k)
-        state = _parse((*here, "acd"), entry.acd, issues)
-        if state == PREVIOUS:
-            issues.append(
-                Issue(
-                    (*here, "acd"),
-                    "'previous' is a target only; it can't be a publisher source",
-                    f"use an ACD state: {', '.join(SYSTEM_STATES)} or 'Unavailable:<code name>'",
-                )
-            )
-        elif isinstance(state, AcdState):
-            issues += _check_code_known((*here, "acd"), state, codes)
-            if state in first:
-                issues.append(
-                    Issue(
-                        (*here, "acd"),
-                        f"ACD state {_q(entry.acd)} is mapped twice in publisher (also publisher[{first[state]}])",
-                        "a source maps to one target; remove one entry",
-                    )
-                )
-            else:
-                first[state] = k
-        if entry.salesforce != PREVIOUS and statuses is not None:
-            issues += unknown_status((*here, "salesforce"), entry.salesforce, statuses, "Salesforce status")
-    return issues
-
-
-def _check_subscriber(at: Path, rule: PresenceRule, codes: Sequence[str], statuses: StatusNames | None) -> list[Issue]:
-    issues: list[Issue] = []
-    first: dict[str, int] = {}
-    for k, entry in enumerate(rule.subscriber):
-        here: Path = (*at, "subscriber", k)
-        if entry.salesforce == PREVIOUS:
-            issues.append(
-                Issue(
-                    (*here, "salesforce"),
-                    "'previous' is a target only; it can't be a subscriber source",
-                    "use a presence status developer name",
-                )
-            )
-        else:
-            if statuses is not None:
-                issues += unknown_status((*here, "salesforce"), entry.salesforce, statuses, "Salesforce status")
-            if entry.salesforce in first:
-                issues.append(
-                    Issue(
-                        (*here, "salesforce"),
-                        f"Salesforce status {_q(entry.salesforce)} is mapped twice in "
-                        f"subscriber (also subscriber[{first[entry.salesforce]}])",
-                        "a source maps to one target; remove one entry",
-                    )
-                )
-            else:
-                first[entry.salesforce] = k
-        state = _parse((*here, "acd"), entry.acd, issues)
-        if isinstance(state, AcdState):
-            if not state.settable:
-                issues.append(
-                    Issue(
-                        (*here, "acd"),
-                        f"CXone can't put an agent into {_q(entry.acd)}: its agent API sets only "
-                        "Available or Unavailable (with an optional code); the other states belong to the platform",
-                        "map to Available, Unavailable, 'Unavailable:<code name>' or previous",
-                    )
-                )
-            issues += _check_code_known((*here, "acd"), state, codes)
-    return issues
-
-
-def _check_precedence(rules: Sequence[PresenceRule], field: str, what: str) -> list[Issue]:
-    """Two rules covering one team (or one user) at the same level need different priorities."""
-    issues: list[Issue] = []
-    owners: dict[tuple[str, int], int] = {}  # (target, priority) -> rule index
-    for i, rule in enumerate(rules):
-        values: tuple[str, ...] = getattr(rule, field)
-        for k, value in enumerate(values):
-            key = (value.casefold(), rule.priority)
-            if key in owners and owners[key] != i:
-                other = rules[owners[key]]
-                issues.append(
-                    Issue(
-                        ("cxone", "presenceRules", i, field, k),
-                        f"{what} {_q(value)} is covered by rules {_q(other.name)} and {_q(rule.name)} "
-                        f"with the same priority {rule.priority}",
-                        "give the rules different priorities (the lower number wins), or remove the "
-                        f"{what} from one of them",
-                    )
-                )
-            else:
-                owners.setdefault(key, i)
     return issues
 
 

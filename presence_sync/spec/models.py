@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
-from .acd import PREVIOUS, SYSTEM_STATES, AcdState, AcdTarget, parse_acd
 from .base import SpecModel, StrictBool, StrictInt
+from .cxone_account_mapping import AccountMapping, SalesforceEnvironment
 from .names import (
     CONNECTED_APP_NAME_MAX,
     DEVELOPER_NAME_PATTERN,
     EXTERNAL_CLIENT_APP_NAME_MAX,
 )
+from .presence_rule import MapEntry, PresenceRule, ResolvedRule
 from .presence_status import PresenceStatus
 from .scopes import SCOPES, metadata_scopes
 
@@ -41,8 +42,6 @@ __all__ = [
     "SalesforceSpec",
     "UserOverride",
 ]
-
-_ACD_PATTERN = "^(previous|" + "|".join(SYSTEM_STATES) + "|Unavailable:\\S(.*\\S)?)$"
 
 
 # Patterns and lengths given as `json_schema_extra` are for editors only (YAML language servers flag a bad name
@@ -120,96 +119,6 @@ class SalesforceSpec(SpecModel):
 
 
 # ------------------------------------------------------------------------------------------------- CXone
-
-
-class SalesforceEnvironment(SpecModel):
-    name: str = Field(description="Name of the Salesforce environment in the CXone account mapping.")
-    instance_url: str = Field(description="https URL of the org, e.g. https://example.my.salesforce.com.")
-
-
-class AccountMapping(SpecModel):
-    """CXone Adapters > Account Mapping to the Salesforce org."""
-
-    name: str = Field(description="Account mapping name.")
-    access_key_user: str = Field(
-        description="E-mail of the CXone user the access key belongs to; must stay active, or the mapping stops."
-    )
-    salesforce_environment: SalesforceEnvironment
-    adopt: StrictBool = Field(default=False, description="Take over a mapping that already exists instead of failing.")
-
-
-class MapEntry(SpecModel):
-    """One line of a state map. In `publisher` the ACD state is the source, in `subscriber` the target."""
-
-    acd: str = Field(
-        description="ACD state: a system state (Available, ...), 'Unavailable:<code name>', or 'previous'.",
-        json_schema_extra={"pattern": _ACD_PATTERN},
-    )
-    salesforce: str = Field(description="Presence status developer name, or 'previous'.")
-
-    @property
-    def acd_state(self) -> AcdTarget:
-        """The parsed ACD side (valid once the spec has passed `checks`)."""
-        return parse_acd(self.acd)
-
-
-class ResolvedRule(BaseModel):
-    """A rule as plain data for providers and the runtime: maps keyed by source, in spec order."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    priority: int
-    direction: Literal["publisher", "subscriber", "bidirectional"]
-    publisher: dict[str, str]  # ACD state (notation) -> status developer name or "previous"
-    subscriber: dict[str, str]  # status developer name -> ACD state (notation) or "previous"
-    teams: tuple[str, ...]
-    users: tuple[str, ...]
-
-
-class PresenceRule(SpecModel):
-    """A CXone presence rule: which states map between the systems, for which teams and users."""
-
-    name: str = Field(description="Rule name, unique in the spec.")
-    priority: StrictInt = Field(
-        default=0,
-        ge=0,
-        description="Lower wins when several team rules cover one agent. User-level rules beat team rules.",
-    )
-    publisher: tuple[MapEntry, ...] = Field(default=(), description="CXone ACD state -> Salesforce status.")
-    subscriber: tuple[MapEntry, ...] = Field(default=(), description="Salesforce status -> CXone ACD state.")
-    teams: tuple[str, ...] = Field(default=(), description="CXone team names the rule applies to.")
-    users: tuple[str, ...] = Field(default=(), description="CXone user e-mails the rule applies to (beats team rules).")
-    adopt: StrictBool = Field(default=False, description="Take over a rule that already exists instead of failing.")
-
-    @property
-    def direction(self) -> Literal["publisher", "subscriber", "bidirectional", "none"]:
-        if self.publisher and self.subscriber:
-            return "bidirectional"
-        if self.publisher:
-            return "publisher"
-        return "subscriber" if self.subscriber else "none"
-
-    def publisher_map(self) -> dict[AcdState, str]:
-        """ACD source -> status developer name or "previous" (sources are never "previous" once checked)."""
-        return {state: e.salesforce for e in self.publisher if isinstance(state := e.acd_state, AcdState)}
-
-    def subscriber_map(self) -> dict[str, AcdTarget]:
-        return {e.salesforce: e.acd_state for e in self.subscriber if e.salesforce != PREVIOUS}
-
-    def resolved(self) -> ResolvedRule:
-        direction = self.direction
-        if direction == "none":
-            raise ValueError(f"rule {self.name!r} has no map")
-        return ResolvedRule(
-            name=self.name,
-            priority=self.priority,
-            direction=direction,
-            publisher={e.acd: e.salesforce for e in self.publisher},
-            subscriber={e.salesforce: e.acd for e in self.subscriber},
-            teams=self.teams,
-            users=self.users,
-        )
 
 
 class CxoneSpec(SpecModel):

@@ -43,3 +43,37 @@ def outs(result: Any) -> dict[str, Any]:
     """The outputs of a CreateResult/UpdateResult/ReadResult (never None once written)."""
     assert result.outs is not None
     return dict(result.outs)
+
+
+class FakeDirectory:
+    """The names -> ids that ``providers.lookups`` serves (CXone teams, agents, codes; Salesforce status ids),
+    installed in its place by ``install``."""
+
+    def __init__(self) -> None:
+        from presence_sync.clients.cxone import Agent, Team, UnavailableCode
+
+        self.teams = [Team(teamId=2001, teamName="Chat"), Team(teamId=2002, teamName="Voice")]
+        self.agents = [
+            Agent(agentId=100001, emailAddress="ada@example.com", teamId=2001),
+            Agent(agentId=100002, emailAddress="grace@example.com", teamId=2002),
+            Agent(agentId=100009, emailAddress="gone@example.com", isActive=False),
+        ]
+        self.codes = [UnavailableCode(id=3001, name="Break"), UnavailableCode(id=3002, name="Lunch")]
+        self.team_codes = {2001: {3001, 3002}, 2002: {3001}}
+        self.status_ids = {"Available_Chat": "0N5000000000001AAA", "Busy": "0N5000000000002AAA"}
+
+    def install(self, monkeypatch: Any) -> None:
+        from providers import base, lookups
+
+        monkeypatch.setattr(lookups, "teams", lambda: self.teams)
+        monkeypatch.setattr(lookups, "agents", lambda: self.agents)
+        monkeypatch.setattr(lookups, "unavailable_codes", lambda: self.codes)
+        monkeypatch.setattr(lookups, "team_code_ids", lambda team_id: self.team_codes.get(team_id, set()))
+
+        def status_ids(names: list[str]) -> dict[str, str]:
+            missing = [name for name in names if name not in self.status_ids]
+            if missing:
+                raise base.ProviderError(f"Salesforce presence status(es) {', '.join(missing)} do not exist")
+            return {name: self.status_ids[name] for name in names}
+
+        monkeypatch.setattr(lookups, "salesforce_status_ids", status_ids)

@@ -15,15 +15,10 @@ import requests
 from pydantic import SecretStr
 
 from presence_sync.clients.cxone import CxoneClient
-from presence_sync.clients.cxone_adapters import (
+from presence_sync.clients.cxone_account_mapping import (
+    AccountMappingProxy,
     AccountMappingSpec,
-    AcdState,
-    ExternalStatus,
-    PresenceRuleSpec,
-    PreviousState,
-    PublisherMapping,
     SalesforceEnvironmentSpec,
-    SubscriberMapping,
 )
 from presence_sync.clients.errors import (
     AlreadyExists,
@@ -33,6 +28,15 @@ from presence_sync.clients.errors import (
     OutcomeUnknown,
     PermissionDenied,
     VendorError,
+)
+from presence_sync.clients.presence_rule import (
+    AcdState,
+    ExternalStatus,
+    PresenceRuleProxy,
+    PresenceRuleSpec,
+    PreviousState,
+    PublisherMapping,
+    SubscriberMapping,
 )
 from presence_sync.clients.retry import RetryPolicy
 from presence_sync.clients.salesforce import SalesforceClient
@@ -421,14 +425,14 @@ def test_account_mapping_lifecycle(sandbox: SandboxHandle, cx: CxoneClient) -> N
             consumer_secret=SecretStr("consumersecret123"),
         ),
     )
-    created = cx.adapters.create_account_mapping(spec)
+    created = AccountMappingProxy(cx).create_account_mapping(spec)
     mapping = created.mapping
     assert created.access_key_secret is not None and mapping.access_key_id
     assert mapping.salesforce_environment.has_consumer_secret and mapping.is_selected
-    fetched = cx.adapters.get_account_mapping(mapping.mapping_id)
+    fetched = AccountMappingProxy(cx).get_account_mapping(mapping.mapping_id)
     assert fetched is not None
     assert fetched == mapping.model_copy(update={"last_modified": fetched.last_modified})
-    assert cx.adapters.find_account_mapping(spec.name) is not None
+    assert AccountMappingProxy(cx).find_account_mapping(spec.name) is not None
 
     # The access key the mapping created is a working credential.
     as_mapping = CxoneClient(
@@ -449,23 +453,23 @@ def test_account_mapping_lifecycle(sandbox: SandboxHandle, cx: CxoneClient) -> N
             "salesforce_environment": spec.salesforce_environment.model_copy(update={"consumer_secret": None}),
         }
     )
-    updated = cx.adapters.update_account_mapping(mapping.mapping_id, keep_secret)
+    updated = AccountMappingProxy(cx).update_account_mapping(mapping.mapping_id, keep_secret)
     assert updated.name == spec.name + "_2" and updated.salesforce_environment.has_consumer_secret
     other = next(a for a in cx.list_agents() if a.is_active and a.agent_id != agent.agent_id)
     with pytest.raises(InvalidRequest) as info:
-        cx.adapters.update_account_mapping(
+        AccountMappingProxy(cx).update_account_mapping(
             mapping.mapping_id, keep_secret.model_copy(update={"access_key_agent_id": other.agent_id})
         )
     assert "accessKeyAgentId" in str(info.value)
     with pytest.raises(AlreadyExists):
-        cx.adapters.create_account_mapping(spec.model_copy(update={"name": updated.name}))
+        AccountMappingProxy(cx).create_account_mapping(spec.model_copy(update={"name": updated.name}))
     with pytest.raises(InvalidRequest) as missing:
-        cx.adapters.create_account_mapping(keep_secret.model_copy(update={"name": unique("Org")}))
+        AccountMappingProxy(cx).create_account_mapping(keep_secret.model_copy(update={"name": unique("Org")}))
     assert missing.value.field == "salesforceEnvironment.consumerSecret"
 
-    cx.adapters.delete_account_mapping(mapping.mapping_id)
-    assert cx.adapters.get_account_mapping(mapping.mapping_id) is None
-    cx.adapters.delete_account_mapping(mapping.mapping_id)
+    AccountMappingProxy(cx).delete_account_mapping(mapping.mapping_id)
+    assert AccountMappingProxy(cx).get_account_mapping(mapping.mapping_id) is None
+    AccountMappingProxy(cx).delete_account_mapping(mapping.mapping_id)
 
 
 def test_presence_rule_lifecycle(cx: CxoneClient) -> None:
@@ -485,14 +489,14 @@ def test_presence_rule_lifecycle(cx: CxoneClient) -> None:
         ],
         team_ids=[2002],
     )
-    rule = cx.adapters.create_presence_rule(spec)
+    rule = PresenceRuleProxy(cx).create_presence_rule(spec)
     assert rule.spec() == spec and rule.rule_id is not None
-    assert cx.adapters.get_presence_rule(rule.rule_id) == rule
-    assert cx.adapters.find_presence_rule(spec.name) == rule
+    assert PresenceRuleProxy(cx).get_presence_rule(rule.rule_id) == rule
+    assert PresenceRuleProxy(cx).find_presence_rule(spec.name) == rule
     with pytest.raises(AlreadyExists):
-        cx.adapters.create_presence_rule(spec)
+        PresenceRuleProxy(cx).create_presence_rule(spec)
 
-    changed = cx.adapters.update_presence_rule(rule.rule_id, spec.model_copy(update={"priority": 8}))
+    changed = PresenceRuleProxy(cx).update_presence_rule(rule.rule_id, spec.model_copy(update={"priority": 8}))
     assert changed.priority == 8 and changed.rule_id == rule.rule_id
 
     bad = spec.model_copy(
@@ -504,8 +508,8 @@ def test_presence_rule_lifecycle(cx: CxoneClient) -> None:
         }
     )
     with pytest.raises(InvalidRequest):
-        cx.adapters.create_presence_rule(bad)
+        PresenceRuleProxy(cx).create_presence_rule(bad)
 
-    cx.adapters.delete_presence_rule(rule.rule_id)
-    assert cx.adapters.get_presence_rule(rule.rule_id) is None
-    cx.adapters.delete_presence_rule(rule.rule_id)
+    PresenceRuleProxy(cx).delete_presence_rule(rule.rule_id)
+    assert PresenceRuleProxy(cx).get_presence_rule(rule.rule_id) is None
+    PresenceRuleProxy(cx).delete_presence_rule(rule.rule_id)

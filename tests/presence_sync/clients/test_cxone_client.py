@@ -11,15 +11,10 @@ import pytest
 from pydantic import SecretStr
 
 from presence_sync.clients.cxone import CxoneClient
-from presence_sync.clients.cxone_adapters import (
+from presence_sync.clients.cxone_account_mapping import (
+    AccountMappingProxy,
     AccountMappingSpec,
-    AcdState,
-    ExternalStatus,
-    PresenceRuleSpec,
-    PreviousState,
-    PublisherMapping,
     SalesforceEnvironmentSpec,
-    SubscriberMapping,
 )
 from presence_sync.clients.errors import (
     AlreadyExists,
@@ -28,6 +23,15 @@ from presence_sync.clients.errors import (
     NotFound,
     RateLimited,
     ServiceUnavailable,
+)
+from presence_sync.clients.presence_rule import (
+    AcdState,
+    ExternalStatus,
+    PresenceRuleProxy,
+    PresenceRuleSpec,
+    PreviousState,
+    PublisherMapping,
+    SubscriberMapping,
 )
 from presence_sync.clients.retry import RetryPolicy
 from presence_sync.clients.settings import CxoneSettings
@@ -315,7 +319,7 @@ def test_account_mapping_create_sends_the_secret_and_returns_the_key_secret(
         f"{ADAPTERS}/account-mappings",
         Reply(201, {**MAPPING_ANSWER, "accessKeySecret": "access-key-secret-ABC"}),
     )
-    created = cx.adapters.create_account_mapping(MAPPING)
+    created = AccountMappingProxy(cx).create_account_mapping(MAPPING)
     sent = cx_transport.requests[-1]
     assert sent.url == f"{CX_API}{ADAPTERS}/account-mappings"
     assert sent.json == {
@@ -341,7 +345,7 @@ def test_account_mapping_update_without_secret_keeps_it(cx: CxoneClient, cx_tran
     spec = MAPPING.model_copy(
         update={"salesforce_environment": MAPPING.salesforce_environment.model_copy(update={"consumer_secret": None})}
     )
-    cx.adapters.update_account_mapping(11, spec)
+    AccountMappingProxy(cx).update_account_mapping(11, spec)
     assert "consumerSecret" not in cx_transport.requests[-1].json["salesforceEnvironment"]
 
 
@@ -353,9 +357,10 @@ def test_missing_mapping_and_rule_read_as_none_and_delete_is_idempotent(
     cx_transport.on("DELETE", f"{ADAPTERS}/account-mappings/99", gone)
     cx_transport.on("GET", f"{ADAPTERS}/presence-rules/99", gone)
     cx_transport.on("DELETE", f"{ADAPTERS}/presence-rules/99", gone)
-    assert cx.adapters.get_account_mapping(99) is None and cx.adapters.get_presence_rule(99) is None
-    cx.adapters.delete_account_mapping(99)
-    cx.adapters.delete_presence_rule(99)
+    assert AccountMappingProxy(cx).get_account_mapping(99) is None
+    assert PresenceRuleProxy(cx).get_presence_rule(99) is None
+    AccountMappingProxy(cx).delete_account_mapping(99)
+    PresenceRuleProxy(cx).delete_presence_rule(99)
 
 
 RULE = PresenceRuleSpec(
@@ -383,7 +388,7 @@ def test_presence_rule_round_trip(cx: CxoneClient, cx_transport: FakeTransport) 
         return Reply(201, {**recorded.json, "ruleId": 21, "lastModified": "2026-01-01T00:00:00Z"})
 
     cx_transport.on("POST", f"{ADAPTERS}/presence-rules", echo)
-    rule = cx.adapters.create_presence_rule(RULE)
+    rule = PresenceRuleProxy(cx).create_presence_rule(RULE)
     assert cx_transport.requests[-1].json == {
         "name": "Voice",
         "priority": 1,

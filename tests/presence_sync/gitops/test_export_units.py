@@ -11,19 +11,18 @@ import pytest
 import yaml
 
 from presence_sync import cli
-from presence_sync.clients.cxone_adapters import AcdState, PreviousState
+from presence_sync.clients.presence_rule import AcdState, PreviousState
 from presence_sync.gitops import engine
 from presence_sync.gitops.export import (
     HEADER,
-    Exporter,
-    ExportError,
-    acd_notation,
     connection_env,
     dump,
     scope_names,
 )
 from presence_sync.gitops.progress import Progress
 from presence_sync.spec import load_spec_text
+from presence_sync.spec.cxone_account_mapping import MappingChoiceError, chosen_mapping
+from presence_sync.spec.presence_rule import acd_notation
 from presence_sync.spec.scopes import metadata_scopes
 
 
@@ -90,15 +89,14 @@ class _Mapping:
 
 
 def test_which_account_mapping_is_exported() -> None:
-    exporter = Exporter.__new__(Exporter)
     one, two = _Mapping("A", False), _Mapping("B", True)
-    assert exporter._mapping([one], None) is one
-    assert exporter._mapping([one, two], None) is two
-    assert exporter._mapping([one, two], "A") is one
-    with pytest.raises(ExportError, match="no CXone account mapping named 'C'"):
-        exporter._mapping([one, two], "C")
-    with pytest.raises(ExportError, match="--account-mapping"):
-        exporter._mapping([_Mapping("A", False), _Mapping("B", False)], None)
+    assert chosen_mapping([one], None) is one  # type: ignore[list-item]
+    assert chosen_mapping([one, two], None) is two  # type: ignore[list-item]
+    assert chosen_mapping([one, two], "A") is one  # type: ignore[list-item]
+    with pytest.raises(MappingChoiceError, match="no CXone account mapping named 'C'"):
+        chosen_mapping([one, two], "C")  # type: ignore[list-item]
+    with pytest.raises(MappingChoiceError, match="--account-mapping"):
+        chosen_mapping([_Mapping("A", False), _Mapping("B", False)], None)  # type: ignore[list-item]
 
 
 class _Tty(io.StringIO):

@@ -1,0 +1,133 @@
+"""CXone presence rules (the Adapters app's Presence Sync rules): the only code that reads or writes them. A
+MODEL, not a public API: see ``cxone_adapters`` for why. Paths under ``{api_base}/adapter-apis/v1/{partner}/``:
+
+* ``presence-rules``                GET list ``{"presenceRules": [...]}`` / POST create (201)
+* ``presence-rules/{ruleId}``       GET / PUT / DELETE
+
+The payload's shape is the one NICE's own SDK reads: ``publisherStateMap`` (CXone state -> Salesforce status)
+and ``subscriberStateMap`` (Salesforce status -> CXone state), targets possibly ``{"previousState": true}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from presence_sync.clients.cxone_session import AdapterModel, CxoneSession
+from presence_sync.clients.errors import NotFound
+
+__all__ = [
+    "AcdState",
+    "ExternalStatus",
+    "PresenceRule",
+    "PresenceRuleProxy",
+    "PresenceRuleSpec",
+    "PreviousState",
+    "PublisherMapping",
+    "SubscriberMapping",
+]
+
+_CACHE_KEY = "presence-rules"
+
+
+class AcdState(AdapterModel):
+    """A CXone (ACD) state: ``Available``, ``Unavailable`` with an unavailable code id, or (publisher
+    sources only) another platform state name such as ``InboundContact``."""
+
+    state: str
+    out_state_id: int | None = Field(default=None, alias="outStateId")
+
+
+class ExternalStatus(AdapterModel):
+    """A Salesforce presence status: its id (``0N5...``) and developer name."""
+
+    status_id: str = Field(alias="statusId")
+    developer_name: str = Field(alias="developerName")
+
+
+class PreviousState(AdapterModel):
+    """Mapping target meaning "return to the state before the last synced change"."""
+
+    previous_state: Literal[True] = Field(alias="previousState")
+
+
+class PublisherMapping(AdapterModel):
+    """CXone state -> Salesforce status (CXone publishes)."""
+
+    from_: AcdState = Field(alias="from")
+    to: ExternalStatus | PreviousState
+
+
+class SubscriberMapping(AdapterModel):
+    """Salesforce status -> CXone state (CXone subscribes)."""
+
+    from_: ExternalStatus = Field(alias="from")
+    to: AcdState | PreviousState
+
+
+class PresenceRuleSpec(AdapterModel):
+    name: str
+    priority: int = 0
+    publisher_state_map: list[PublisherMapping] = Field(default_factory=list, alias="publisherStateMap")
+    subscriber_state_map: list[SubscriberMapping] = Field(default_factory=list, alias="subscriberStateMap")
+    team_ids: list[int] = Field(default_factory=list, alias="teamIds")
+    agent_ids: list[int] = Field(default_factory=list, alias="agentIds")
+
+
+class PresenceRule(PresenceRuleSpec):
+    rule_id: int | str = Field(alias="ruleId")
+    last_modified: str | None = Field(default=None, alias="lastModified")
+
+    def spec(self) -> PresenceRuleSpec:
+        return PresenceRuleSpec.model_validate(self.model_dump(exclude={"rule_id", "last_modified"}))
+
+
+class PresenceRuleProxy:
+    """Presence rules for one partner platform (the session's ``partner``)."""
+
+    def __init__(self, session: CxoneSession) -> None:
+        self.session = session
+
+    def _rule_call(self, method: str, path: str, operation: str, about: str, body: Any = None) -> Any:
+        try:
+            return self.session.request(method, self.session.adapters_url(path), operation, about, body=body)
+        finally:
+            if method != "GET":  # even a failed write may have landed: the cached list is stale
+                self.session.cache.forget(_CACHE_KEY)
+
+    def cached_presence_rules(self) -> list[PresenceRule]:
+        """``list_presence_rules`` once per process; dropped by this proxy's writes."""
+        return self.session.cached(_CACHE_KEY, self.list_presence_rules)
+
+    def list_presence_rules(self) -> list[PresenceRule]:
+        body = self._rule_call("GET", "presence-rules", "list_presence_rules", "presence rules")
+        return [PresenceRule.model_validate(row) for row in (body or {}).get("presenceRules") or []]
+
+    def get_presence_rule(self, rule_id: int | str) -> PresenceRule | None:
+        try:
+            body = self._rule_call("GET", f"presence-rules/{rule_id}", "get_presence_rule", f"presence rule {rule_id}")
+        except NotFound:
+            return None
+        return PresenceRule.model_validate(body)
+
+    def find_presence_rule(self, name: str) -> PresenceRule | None:
+        return next((r for r in self.list_presence_rules() if r.name == name), None)
+
+    def create_presence_rule(self, spec: PresenceRuleSpec) -> PresenceRule:
+        body = self._rule_call(
+            "POST", "presence-rules", "create_presence_rule", f"presence rule {spec.name!r}", spec.payload()
+        )
+        return PresenceRule.model_validate(body)
+
+    def update_presence_rule(self, rule_id: int | str, spec: PresenceRuleSpec) -> PresenceRule:
+        about = f"presence rule {rule_id} ({spec.name!r})"
+        body = self._rule_call("PUT", f"presence-rules/{rule_id}", "update_presence_rule", about, spec.payload())
+        return PresenceRule.model_validate(body)
+
+    def delete_presence_rule(self, rule_id: int | str) -> None:
+        """Delete; already gone is success."""
+        try:
+            self._rule_call("DELETE", f"presence-rules/{rule_id}", "delete_presence_rule", f"presence rule {rule_id}")
+        except NotFound:
+            return
