@@ -19,6 +19,8 @@ from presence_sync.gitops import engine
 from presence_sync.gitops.engine import StackPlan
 from presence_sync.gitops.progress import Progress
 from presence_sync.gitops.render import render
+from presence_sync.spec import SpecError, load_spec
+from presence_sync.spec.engine import engine_line
 
 EXIT_CLEAN, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -36,6 +38,18 @@ def project_dir(cwd: str | None) -> Path:
         if (candidate / "Pulumi.yaml").exists():
             return candidate
     return here
+
+
+def stack_engine(work_dir: Path, stack: str) -> str | None:
+    """The engine the stack's spec chooses, as a line for the report; None when the spec cannot be read (the
+    preview reports that)."""
+    from presence_sync.gitops.export import stack_settings
+
+    setting = (stack_settings(work_dir, stack).get("config") or {}).get("presence-sync:spec")
+    try:
+        return engine_line(load_spec(work_dir / (setting or f"stacks/{stack}.yaml")))
+    except (SpecError, OSError):
+        return None
 
 
 def exit_code(plans: Sequence[StackPlan]) -> int:
@@ -89,6 +103,8 @@ def main(argv: list[str]) -> int:
     p = parser(f"presence-sync {argv[0]}", (__doc__ or "").splitlines()[0])
     p.add_argument("--refresh", action="store_true", help="also report drift: live differs from the last apply")
     args = p.parse_args(argv[1:])
-    plans = run_plans(args.stack, project_dir(args.cwd), refresh=args.refresh)
-    write_report(render(plans, args.format), args.output)
+    work_dir = project_dir(args.cwd)
+    plans = run_plans(args.stack, work_dir, refresh=args.refresh)
+    engines = {name: line for name in args.stack if (line := stack_engine(work_dir, name))}
+    write_report(render(plans, args.format, engines=engines), args.output)
     return exit_code(plans)

@@ -8,7 +8,7 @@ Values reach the templates already masked (``diffing.mask``); the templates form
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,14 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def report_data(plans: Sequence[StackPlan], *, title: str = "presence-sync plan") -> dict[str, Any]:
-    stacks = [plan.as_dict() for plan in plans]
+def report_data(
+    plans: Sequence[StackPlan], *, title: str = "presence-sync plan", engines: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """``engines``: per stack, the line saying which engine will sync presence (from its spec)."""
+    engines = engines or {}
+    stacks = [
+        {**plan.as_dict(), **({"engine": engines[plan.stack]} if plan.stack in engines else {})} for plan in plans
+    ]
     return {
         "title": title,
         "stacks": stacks,
@@ -63,6 +69,12 @@ def report_data(plans: Sequence[StackPlan], *, title: str = "presence-sync plan"
     }
 
 
-def render(plans: Sequence[StackPlan], fmt: str = "markdown", *, title: str = "presence-sync plan") -> str:
+def render(
+    plans: Sequence[StackPlan],
+    fmt: str = "markdown",
+    *,
+    title: str = "presence-sync plan",
+    engines: Mapping[str, str] | None = None,
+) -> str:
     template = {"markdown": "plan.md.j2", "json": "plan.json.j2"}[fmt]
-    return environment().get_template(template).render(report=report_data(plans, title=title))
+    return environment().get_template(template).render(report=report_data(plans, title=title, engines=engines))

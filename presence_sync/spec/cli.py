@@ -1,6 +1,7 @@
 """`presence-sync validate` and `presence-sync schema`: offline, they touch no API.
 
-presence-sync validate <file> [<file> ...]   exit 0 and one summary line per file when all are valid;
+presence-sync validate <file> [<file> ...]   exit 0 and one summary line per file when all are valid (it
+                                             ends with the engine that will sync presence, runtime.engine);
                                              exit 1 otherwise, with one line per problem of every file
                                              (file:line:column: path: message; hint: ...; at most 100
                                              per file, then a count of the rest)
@@ -13,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .engine import engine_line
 from .loader import SpecError, load_spec
 from .models import PresenceSpec
 from .schema import schema_json
@@ -39,6 +41,7 @@ def summary(spec: PresenceSpec) -> str:
         f"account mapping {cx.account_mapping.name!r}",
         f"rules: {rules}",
         f"runtime: {rt.target}",
+        engine_line(spec),
     ]
     return "; ".join(part for part in parts if part)
 
