@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .backoff import delay, exponential
+
 __all__ = ["CircuitBreaker"]
 
 log = logging.getLogger("runtime.reconciler")
@@ -33,7 +35,8 @@ class CircuitBreaker:
         self._clock = clock
         self._lock = threading.Lock()
         self._failures = 0
-        self._cooldown = cooldown
+        self._cooldowns = exponential(cooldown, max_cooldown)  # tenacity's: doubling per failed probe, capped
+        self._failed_probes = 0
         self._open_until: float | None = None
         self._probing = False
 
@@ -60,7 +63,7 @@ class CircuitBreaker:
             self._failures = 0
             self._open_until = None
             self._probing = False
-            self._cooldown = self.base_cooldown
+            self._failed_probes = 0
 
     def reachable(self) -> bool:
         """The vendor answered another call (a feed read): an outage is over or partial, so an open circuit
@@ -68,7 +71,7 @@ class CircuitBreaker:
         refused request -- kept the writes waiting for the longest cooldown once more). While only the writes
         fail, that is a probe per read at most. Returns whether the probe moved earlier."""
         with self._lock:
-            self._cooldown = self.base_cooldown
+            self._failed_probes = 0
             sooner = self._clock() + self.base_cooldown
             if self._open_until is None or self._open_until <= sooner:
                 return False
@@ -79,9 +82,9 @@ class CircuitBreaker:
         with self._lock:
             self._failures += 1
             if self._probing:
-                self._cooldown = min(self.max_cooldown, self._cooldown * 2)
+                self._failed_probes += 1
             if self._probing or self._failures >= self.threshold:
                 if self._open_until is None:
                     log.warning("circuit %s opened after %d failures", self.name, self._failures)
-                self._open_until = self._clock() + self._cooldown
+                self._open_until = self._clock() + delay(self._cooldowns, self._failed_probes + 1)
             self._probing = False

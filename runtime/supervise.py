@@ -3,9 +3,11 @@
     python -m runtime.supervise --config CONFIG --pid-file PID [-- extra args for the service]
 
 * writes its own pid to ``--pid-file`` (removed when it exits), so the SyncRuntime provider can find it;
+* refuses to start when ``--pid-file`` names a live supervisor of the same pid file (psutil: a second one
+  would run a second service on the same store);
 * starts the service as a child with the same environment (the vendor credentials come from there) and
-  restarts it when it exits, with exponential backoff (1 s doubling to 30 s; back to 1 s after a child
-  that ran a minute), so a crash or a ``kill -9`` of the service is repaired within seconds;
+  restarts it when it exits, with exponential backoff (tenacity's: 1 s doubling to 30 s; back to 1 s after
+  a child that ran a minute), so a crash or a ``kill -9`` of the service is repaired within seconds;
 * SIGTERM/SIGINT: stops the child (SIGTERM, then SIGKILL after ``--stop-timeout``) and exits 0;
 * SIGHUP: restarts the child now (a new config.json takes effect).
 
@@ -25,6 +27,10 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+
+import psutil
+
+from runtime.backoff import delay, exponential
 
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
@@ -75,7 +81,8 @@ class Supervisor:
             return child.wait()
 
     def run(self) -> int:
-        backoff = MIN_BACKOFF
+        backoff = exponential(MIN_BACKOFF, MAX_BACKOFF)
+        quick_exits = 0  # exits in a row of a child that ran less than HEALTHY_RUN
         self.start_child()
         started = time.monotonic()
         while not self.stopping:
@@ -91,11 +98,11 @@ class Supervisor:
                 continue
             else:
                 lived = time.monotonic() - started
-                backoff = MIN_BACKOFF if lived >= HEALTHY_RUN else backoff
-                log("service exited; restarting", code=code, lived_seconds=round(lived, 1), backoff_seconds=backoff)
-                self.wake.wait(backoff)
+                quick_exits = 1 if lived >= HEALTHY_RUN else quick_exits + 1
+                wait = delay(backoff, quick_exits)
+                log("service exited; restarting", code=code, lived_seconds=round(lived, 1), backoff_seconds=wait)
+                self.wake.wait(wait)
                 self.wake.clear()
-                backoff = min(MAX_BACKOFF, backoff * 2)
                 if self.stopping:
                     break
             self.restarts += 1
@@ -104,6 +111,25 @@ class Supervisor:
         code = self.stop_child()
         log("stopped", service_exit_code=code)
         return 0
+
+
+def running_supervisor(pid_file: Path) -> int | None:
+    """The pid of a live supervisor of ``pid_file`` other than this process (a recycled pid, a zombie or another
+    program does not count), from psutil: the same answer on Linux, macOS and Windows."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        process = psutil.Process(pid)
+        argv = process.cmdline()
+        alive = process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None  # gone, or another user's process under a recycled pid: not our supervisor
+    ours = "runtime.supervise" in argv and str(pid_file) in argv
+    return pid if alive and ours else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     supervisor = Supervisor([sys.executable, "-m", args.module, "--config", args.config, *extra], args.stop_timeout)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, supervisor.on_signal)
+    other = running_supervisor(args.pid_file)
+    if other is not None:
+        log("another supervisor is running for this pid file; not starting", pid=other, pid_file=str(args.pid_file))
+        return 1
     args.pid_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.pid_file.with_name(args.pid_file.name + ".tmp")
     tmp.write_text(f"{os.getpid()}\n")
