@@ -179,13 +179,19 @@ class StatusNames:
 
     known: frozenset[str]
     by_label: dict[str, str]  # label, casefolded -> developer name
+    derived: tuple[tuple[int, str, str], ...] = ()
+    """(index in salesforce.statuses, developer name, label) of the statuses whose name is derived from the label:
+    a label edit renames them, so an unknown reference may be the old name of one."""
 
     @classmethod
     def of(cls, managed: Iterable[tuple[str, str]], existing: Iterable[str]) -> StatusNames:
         """From the managed statuses' (developer name, label) pairs and the existing statuses' names."""
         pairs = list(managed)
         by_label = {label.casefold(): name for name, label in pairs}
-        return cls(frozenset(name for name, _ in pairs) | frozenset(existing), by_label)
+        derived = tuple(
+            (index, name, label) for index, (name, label) in enumerate(pairs) if derive_developer_name(label) == name
+        )
+        return cls(frozenset(name for name, _ in pairs) | frozenset(existing), by_label, derived)
 
 
 def unknown_status(path: Path, value: str, statuses: StatusNames, what: str) -> list[Issue]:
@@ -198,6 +204,9 @@ def unknown_status(path: Path, value: str, statuses: StatusNames, what: str) -> 
                 path, f"{what} {_q(value)} is a label; statuses are referred to by developer name", f"write {_q(name)}"
             )
         ]
+    relabelled = relabelled_status(value, statuses)
+    if relabelled is not None:
+        return [Issue(path, f"{what} {_q(value)} is not a status this spec defines or lists as existing", relabelled)]
     otherwise = "Define it in salesforce.statuses, or list it in salesforce.existingStatuses if the org already has it"
     return [
         Issue(
@@ -206,3 +215,22 @@ def unknown_status(path: Path, value: str, statuses: StatusNames, what: str) -> 
             suggest(value, statuses.known, otherwise),
         )
     ]
+
+
+def relabelled_status(value: str, statuses: StatusNames) -> str | None:
+    """The pin to add when ``value`` looks like the old developer name of a status whose label was edited: its
+    name is derived from the label, so the edit renamed it, and Salesforce replaces a renamed status (grants,
+    rules and agents in it stay with the old one, which is deleted)."""
+    if did_you_mean(value, statuses.known) is not None:
+        return None  # a typo of a name the spec has: `suggest` says which
+    names = {name: (index, label) for index, name, label in statuses.derived}
+    close = difflib.get_close_matches(value, list(names), n=1, cutoff=0.3)
+    if not close:
+        return None
+    index, label = names[close[0]]
+    return (
+        f"salesforce.statuses[{index}] (label {_q(label)}) derives developerName {_q(close[0])} from its label; if "
+        f"it is the status {_q(value)} relabelled, pin `developerName: {value}` on it to keep the status (a new "
+        f"developer name replaces the status in the org); otherwise define {_q(value)} or list it in "
+        "salesforce.existingStatuses"
+    )
