@@ -71,6 +71,7 @@ from bench._sandbox_run import (  # noqa: E402 -- `python bench/chaos.py` needs 
     require_loopback,
     ts,
 )
+from presence_sync.clients.pubsub.feed import EARLIEST, PubSubPresenceFeed  # noqa: E402
 from presence_sync.runtime_config import RuntimeConfig  # noqa: E402
 from presence_sync.spec import parse_acd  # noqa: E402
 from presence_sync.spec.acd import AcdState, satisfies  # noqa: E402
@@ -237,13 +238,17 @@ class Agents:
 
     def omni_changes(self) -> list[Any]:
         """Every status row the org created (UserServicePresence change events, from the oldest retained)."""
-        client, after = self.run.setup.salesforce, None
+        stream = PubSubPresenceFeed(self.run.setup.salesforce)  # the org's Pub/Sub API, from the earliest
+        after: str | int | None = EARLIEST
         events: list[Any] = []
-        for _ in range(1000):  # bounded: 1,000 pages of 1,000
-            page, after = client.read_presence_changes(after, 0, 1000)
-            events.extend(e for e in page if e.change_type == "CREATE" and e.user_id in self.agent_of_user)
-            if len(page) < 1000:
-                break
+        try:
+            for _ in range(1000):  # bounded: 1,000 pages of up to 1,000
+                page, after = stream.read_presence_changes(after, 2000, 1000)
+                events.extend(e for e in page if e.change_type == "CREATE" and e.user_id in self.agent_of_user)
+                if not page:
+                    break
+        finally:
+            stream.close()
         return events
 
     def console_results(self, after: int = 0) -> list[dict[str, Any]]:

@@ -36,7 +36,6 @@ from presence_sync.clients.errors import (
 )
 from presence_sync.clients.presence_status import PresenceStatusProxy
 from presence_sync.clients.retry import RetryPolicy
-from presence_sync.clients.salesforce_feed import PresenceChangeFeed, SandboxPresenceChangeFeed
 from presence_sync.clients.salesforce_models import (
     CreatedOAuthApp,
     CurrentPresence,
@@ -45,7 +44,6 @@ from presence_sync.clients.salesforce_models import (
     OAuthAppRecord,
     OAuthAppSpec,
     OAuthAppType,
-    PresenceChangeEvent,
     PresenceCommand,
     PresenceStatusRecord,
     Profile,
@@ -78,10 +76,8 @@ class SalesforceClient(SalesforceSession):
         retry: RetryPolicy | None = None,
         transport: BaseAdapter | None = None,
         timeout: float = 30.0,
-        feed: PresenceChangeFeed | None = None,
     ) -> None:
         super().__init__(settings, retry=retry, transport=transport, timeout=timeout)
-        self._feed = feed or SandboxPresenceChangeFeed(self)
         self.statuses = PresenceStatusProxy(self)
         self.channels = ServiceChannelProxy(self)
 
@@ -375,25 +371,10 @@ class SalesforceClient(SalesforceSession):
         ]
 
     # ------------------------------------------------------------------------------------------
-    # Runtime: presence changes in, presence commands out
-
-    def read_presence_changes(
-        self, after_replay_id: int | None, wait_ms: int = 0, limit: int = 100
-    ) -> tuple[list[PresenceChangeEvent], int | None]:
-        """Presence change events after ``after_replay_id`` (None: from the oldest retained).
-
-        Long-polls up to ``wait_ms`` when there is nothing new. Returns the events and the replay id
-        to resume from. Production would subscribe through the Pub/Sub API; the ``PresenceChangeFeed``
-        given to the constructor is that seam (the default reads the sandbox's CDC feed).
-        """
-        return self.run(
-            "read_presence_changes",
-            "UserServicePresenceChangeEvent",
-            lambda conn: self._feed.read(conn.sf, conn.instance_url, after_replay_id, wait_ms, limit),
-        )
+    # Runtime: presence changes in (the change stream itself is presence_sync.clients.pubsub), presence commands out
 
     def poll_current_presence(self, since: datetime | None = None) -> tuple[list[CurrentPresence], datetime | None]:
-        """Current presence rows changed after ``since`` (the fallback when the change feed is down).
+        """Current presence rows changed after ``since`` (the resync's snapshot, and the opt-in polling fallback).
 
         Returns the rows and the newest LastModifiedDate seen (pass it as ``since`` next time; rows
         at exactly that instant may repeat, which the level-triggered runtime tolerates).

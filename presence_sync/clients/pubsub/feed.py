@@ -11,8 +11,9 @@ The same code runs against a real org and against the sandbox; only the connecti
 
 ``read_presence_changes(after, wait_ms, limit)`` is the runtime's pull: the events after ``after`` (a replay
 id as hex text, as the runtime stores it; None: from when the stream was opened; -1: open it at LATEST
-now) and the position to store with them. The subscription stays open between reads; a read from another
-position (a restart, a resync) reopens it there. A refused replay id raises ``ReplayIdRefused``, a refused topic
+now; -2: from the earliest event retained) and the position to store with them. The subscription stays open
+between reads; a read from another position (a restart, a resync) reopens it there. A refused replay id
+raises ``ReplayIdRefused``, a refused topic
 ``TopicRefused`` (its message names what the admin enables), a stream that lost its position before it had
 one ``StreamPositionLost``: the runtime resyncs in the first and last cases.
 """
@@ -40,11 +41,12 @@ from presence_sync.clients.pubsub.stream import (
 )
 from presence_sync.clients.salesforce_models import CurrentPresence, PresenceChangeEvent
 
-__all__ = ["DEFAULT_TOPIC", "MAX_BATCH", "ClientSessions", "PubSubPresenceFeed", "org_id_18"]
+__all__ = ["DEFAULT_TOPIC", "EARLIEST", "LATEST", "MAX_BATCH", "ClientSessions", "PubSubPresenceFeed", "org_id_18"]
 
 DEFAULT_TOPIC = "/data/UserServicePresenceChangeEvent"
 MAX_BATCH = 100  # the most events a Subscribe call may have requested and not yet received
 LATEST = -1
+EARLIEST = -2
 OPEN_WAIT_SECONDS = 10.0
 CHANNEL_OPTIONS = (
     ("grpc.keepalive_time_ms", 60_000),  # find a dead connection in about a minute, not at the next event
@@ -120,7 +122,10 @@ class PubSubPresenceFeed:
         self, after: str | int | None, wait_ms: int = 0, limit: int = MAX_BATCH
     ) -> tuple[list[PresenceChangeEvent], str | None]:
         with self._lock:
-            if after == LATEST:
+            if after == EARLIEST:
+                self._open(None, earliest=True)
+                after = None
+            elif after == LATEST:
                 self._open(None)
                 assert self._subscription is not None
                 # Positioned before the caller looks elsewhere (a snapshot): a change after this is on the stream.
@@ -149,7 +154,7 @@ class PubSubPresenceFeed:
         self._channel.close()
 
     # -- inside
-    def _open(self, position: str | None) -> None:
+    def _open(self, position: str | None, *, earliest: bool = False) -> None:
         self._stop()
         self._generation += 1
         self._position = position
@@ -159,6 +164,7 @@ class PubSubPresenceFeed:
             self.schemas,
             topic=self.topic,
             start=None if position is None else bytes.fromhex(position),
+            earliest=earliest,
             batch=self._batch,
             out=self._items,
             generation=self._generation,

@@ -141,6 +141,7 @@ class Subscription(threading.Thread):
         *,
         topic: str,
         start: bytes | None,
+        earliest: bool = False,
         batch: int,
         out: queue.Queue[Item],
         generation: int,
@@ -148,6 +149,7 @@ class Subscription(threading.Thread):
         super().__init__(name=f"pubsub-{topic}", daemon=True)
         self._stub, self._sessions, self._schemas = stub, sessions, schemas
         self.topic, self._position, self._batch = topic, start, batch
+        self._earliest = earliest  # with no position: from the oldest event retained, not from now
         self._out, self.generation = out, generation
         self._closed = threading.Event()
         self.opened = threading.Event()  # the server answered the first request with its headers: positioned
@@ -201,7 +203,10 @@ class Subscription(threading.Thread):
             self._out.put(Item(self.generation, error=error))
 
     def _first_request(self) -> Any:
-        preset = pb2.ReplayPreset.LATEST if self._position is None else pb2.ReplayPreset.CUSTOM
+        if self._position is not None:
+            preset = pb2.ReplayPreset.CUSTOM
+        else:
+            preset = pb2.ReplayPreset.EARLIEST if self._earliest else pb2.ReplayPreset.LATEST
         return pb2.FetchRequest(
             topic_name=self.topic, replay_preset=preset, replay_id=self._position or b"", num_requested=self._batch
         )
@@ -241,7 +246,7 @@ class Subscription(threading.Thread):
                 self._call.cancel()  # ended already, or left behind by a failure while decoding
         if not self._closed.is_set():
             self.reconnects += 1
-            if self._position is None:  # opened at LATEST, never told where it was: reopening would skip a gap
+            if self._position is None and not self._earliest:  # never told where it was: a reopen skips a gap
                 raise _Lost(cause)
             raise _Dropped(progressed, cause)
 
