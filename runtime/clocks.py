@@ -31,6 +31,7 @@ APPLY_ALLOWANCE = 1.0  # seconds a vendor may take to apply a write after answer
 LOW_PERCENTILE = 0.2
 HIGH_PERCENTILE = 0.95
 SETTLED = 3  # samples after which one far outside the estimate is refused, and the apply delay is measured
+RECOMPUTE_ALWAYS, RECOMPUTE_EVERY = 16, 8  # the estimate after every sample up to 16, then after every 8th
 MIN_SPREAD = 0.1  # seconds: apply delays vary by hundreds of ms; a fast echo is no outlier within 3 x this
 
 
@@ -52,6 +53,8 @@ class SkewEstimator:
         self._bounds: collections.deque[tuple[float, float]] = collections.deque(maxlen=samples)
         self._arrivals: collections.deque[float] = collections.deque(maxlen=self.FEED_BOUNDS)
         self._arrival_floor: float | None = None  # the highest of _arrivals
+        self._arrived = 0  # arrivals seen in all
+        self.accepted = 0  # samples taken in all (the caller keeps them every few: ``samples``)
         self._lock = threading.Lock()
         self._estimate = self.initial
 
@@ -92,13 +95,14 @@ class SkewEstimator:
             return  # beyond the skew assumed at most: a stamp not of this change's time
         with self._lock:
             self._arrivals.append(low)
-            if len(self._arrivals) % 64 == 0:  # the highest may have left the window
-                self._arrival_floor = max(self._arrivals)
-            elif self._arrival_floor is not None and low <= self._arrival_floor:
-                return
-            else:
-                self._arrival_floor = low
-            self._estimate = self._compute()
+            self._arrived += 1
+            floor = self._arrival_floor
+            now_floor = low if floor is None else max(floor, low)
+            if self._arrived % 64 == 0:  # the highest may have left the window
+                now_floor = max(self._arrivals)
+            self._arrival_floor = now_floor
+            if floor is None or abs(now_floor - floor) >= RESOLUTION:  # (finer moves change nothing)
+                self._estimate = self._compute()
 
     def sample(self, *, sent_at: float, acked_at: float, vendor_time: float) -> None:
         """Our write was sent at ``sent_at`` and answered at ``acked_at`` (our clock); its echo says ``vendor_time``."""
@@ -113,7 +117,9 @@ class SkewEstimator:
             ):
                 return  # far outside what the other writes said: not our write's echo, or a stalled vendor
             self._bounds.append((low, high))
-            self._estimate = self._compute()
+            self.accepted += 1
+            if self.accepted <= RECOMPUTE_ALWAYS or self.accepted % RECOMPUTE_EVERY == 0:
+                self._estimate = self._compute()  # (a full window moves by one sample in 64: every few will do)
 
     def _compute(self) -> SkewEstimate:
         floor = self._arrival_floor

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
-from .clocks import SETTLED, SkewEstimate
+from .clocks import RECOMPUTE_ALWAYS, RECOMPUTE_EVERY, SETTLED, SkewEstimate
 from .reconciler_types import Observation, ReconcilerBase
 from .rules import LedgerEntry, Side, is_echo, other
 from .store import AgentRecord
@@ -161,8 +161,10 @@ class Observing(ReconcilerBase):
         # out: an older write matched later (its own echo missed) would measure the wait, not the clock.
         first = shown_before is None or self.skew[side].estimate.to_ours(shown_before) < (echo.sent_at or 0.0)
         if first and echo.sent_at is not None and echo.acked_at is not None and obs.changed_at is not None:
-            self.skew[side].sample(sent_at=echo.sent_at, acked_at=echo.acked_at, vendor_time=obs.changed_at)
-            self.store.set_cursor(self.CLOCK_CURSOR + side, json.dumps(self.skew[side].samples()))
+            estimator = self.skew[side]
+            estimator.sample(sent_at=echo.sent_at, acked_at=echo.acked_at, vendor_time=obs.changed_at)
+            if estimator.accepted <= RECOMPUTE_ALWAYS or estimator.accepted % RECOMPUTE_EVERY == 0:
+                self.store.set_cursor(self.CLOCK_CURSOR + side, json.dumps(estimator.samples()))
         self._record_state(rec, side, obs)
         # The echo of a write we since cancelled (no write expected now): look at the agent again.
         stale = side not in rec.expected
