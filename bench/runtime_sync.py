@@ -8,6 +8,8 @@
    store while the emulator is stopped -- it has no user-creation API) and logs them all in on both sides.
 2. Injects ``--latency-ms`` on every vendor API call, starts ``python -m runtime`` and fires a mixed burst:
    half the changes made by agents in CXone, half in Omni, one per agent, as fast as the bench can send them.
+   Omni changes reach the runtime over the Pub/Sub API (gRPC, ``/data/UserServicePresenceChangeEvent``), as in
+   production; the figures from before, on the sandbox-only long-poll, are printed beside the new ones.
 3. Reads the outcome from the emulators themselves: when each command was applied (console results) and
    when each CXone state was set (agent history), and counts the writes in the request logs.
 4. RSS at ``--rss-agents`` agents: a synthetic in-process load (the reconciler and store with fake writers,
@@ -41,6 +43,14 @@ from bench._sandbox_run import (  # noqa: E402 -- `python bench/runtime_sync.py`
     rss_peak_mb,
     ts,
 )
+
+# The figures before Omni changes came over the Pub/Sub API (gRPC + Avro): the sandbox-only HTTP long-poll of
+# /__sandbox/cdc, which no longer exists to run beside it. docs/runtime.md, four runs at the same defaults.
+BEFORE = {
+    "p99": "long-poll before: 940-1,237 ms",
+    "by_side": "long-poll before: 976-1,264 / 616-829 ms",
+    "rate": "long-poll before: 365-418 changes/s",
+}
 
 
 def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -299,11 +309,11 @@ def main() -> int:
         ("agents / changes / delivered", f"{figures['agents']} / {figures['changes']} / {figures['delivered']}", ""),
         ("injected API latency", f"{args.latency_ms} ms", ""),
         ("end-to-end latency p50", f"{figures['p50'] * 1000:.0f} ms", ""),
-        ("end-to-end latency p99", f"{figures['p99'] * 1000:.0f} ms", "target <= 1000 ms"),
+        ("end-to-end latency p99", f"{figures['p99'] * 1000:.0f} ms", f"target <= 1000 ms; {BEFORE['p99']}"),
         (
             "  p99 CXone -> Omni / Omni -> CXone",
             f"{figures['p99_cxone_to_salesforce'] * 1000:.0f} / {figures['p99_salesforce_to_cxone'] * 1000:.0f} ms",
-            "",
+            BEFORE["by_side"],
         ),
         (
             "  p50 / p99 by stage: feed (change -> seen)",
@@ -320,7 +330,7 @@ def main() -> int:
             f"{figures['land_p50'] * 1000:.0f} / {figures['land_p99'] * 1000:.0f} ms",
             "",
         ),
-        ("throughput", f"{figures['changes_per_s']:.0f} changes/s", "target >= 200 changes/s"),
+        ("throughput", f"{figures['changes_per_s']:.0f} changes/s", f"target >= 200 changes/s; {BEFORE['rate']}"),
         ("  the driver sent changes at", f"{figures['send_rate']:.0f} changes/s", ""),
         ("  after the driver finished sending", f"{figures['drain_per_s']:.0f} changes/s", ""),
         ("writes per change", f"{figures['writes_per_change']:.3f}", "target exactly 1.000"),

@@ -7,12 +7,12 @@ GetTopic, GetSchema and Subscribe as Salesforce documents them (docs/apis.md, "P
   trailer ``error-code: sfdc.platform.eventbus.grpc.service.auth.error``; a session that expires while a
   Subscribe stream is open ends that stream the same way.
 * Errors: gRPC status + ``error-code`` and ``rpc-id`` trailers; the details end with ``rpcId: <id>``.
-* Subscribe: response headers go out once the subscription is positioned; the first FetchRequest names the topic and the replay preset (LATEST, EARLIEST, CUSTOM +
-  replay_id); each request grants ``num_requested`` more events, at most 100 outstanding. A CUSTOM replay id
-  that is malformed or older than retention is refused: INVALID_ARGUMENT,
-  ``sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted``. A later request naming another topic:
-  INVALID_ARGUMENT. With nothing to deliver the server sends an empty FetchResponse carrying the latest replay
-  id every ``keepalive_seconds`` (Salesforce: within 270 s).
+* Subscribe: response headers go out once the subscription is positioned. The first FetchRequest names the
+  topic and the replay preset (LATEST, EARLIEST, CUSTOM + replay_id); each request grants ``num_requested`` more
+  events, at most 100 outstanding. A CUSTOM replay id that is malformed or older than retention is refused:
+  INVALID_ARGUMENT, ``sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted``. A later request naming
+  another topic: INVALID_ARGUMENT. With nothing to deliver the server sends an empty FetchResponse carrying the
+  latest replay id every ``keepalive_seconds`` (Salesforce: within 270 s).
 * Unknown topic, or a change event channel whose entity is not selected for Change Data Capture: NOT_FOUND
   with ``sfdc.platform.eventbus.grpc.subscription.topic.notfound`` (a model: the exact code is not published).
 
@@ -33,6 +33,7 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from ..errors import ApiError
+from ..ids import same_id
 from ..oauth import authenticate
 from ..org import Org
 from .bus import EventBus, Topic, TopicUnknown, replay_bytes, replay_int
@@ -125,7 +126,7 @@ class PubSubService:
                 AUTH_ERROR,
                 "An authentication exception occurred. Provide valid authentication via metadata headers.",
             ) from None
-        if metadata.get("tenantid") != self.org.org_id or not metadata.get("instanceurl"):
+        if not same_id(metadata.get("tenantid") or "", self.org.org_id) or not metadata.get("instanceurl"):
             raise _Refused(
                 grpc.StatusCode.UNAUTHENTICATED,
                 AUTH_ERROR,
