@@ -90,6 +90,9 @@ class StackPlan:
     changes: list[ResourceChange] = field(default_factory=list)
     drift: list[ResourceChange] | None = None
     restores: list[ResourceChange] = field(default_factory=list)
+    follows: list[Any] = field(default_factory=list)
+    """`follows.Followers` of each status the plan deletes: grants, rules, agents that go with it."""
+    follows_error: str | None = None
     error: str | None = None
     previewed: bool = True
     """False for a drift-only run: intended changes were not looked at."""
@@ -110,6 +113,8 @@ class StackPlan:
             "changes": [change.as_dict() for change in self.changes],
             "drift": None if self.drift is None else [change.as_dict() for change in self.drift],
             "restores": [change.as_dict() for change in self.restores],
+            "follows": [item.as_dict() for item in self.follows],
+            "followsError": self.follows_error,
             "counts": self.counts(),
             "error": self.error,
             "previewed": self.previewed,
@@ -342,6 +347,17 @@ def intended_changes(
     return collector.result(), collector.restored()
 
 
+def followers_of(stack: auto.Stack, changes: list[ResourceChange]) -> tuple[list[Any], str | None]:
+    """What goes with each status the changes delete (`follows`), read-only from the org and the state."""
+    from presence_sync.gitops import follows
+
+    if not follows.deleted_statuses(changes):
+        return [], None
+    work_dir = Path(stack.workspace.work_dir)
+    deployment = stack.export_stack().deployment or {}
+    return follows.what_follows(changes, deployment, lambda: follows.org_from_environment(work_dir, stack.name))
+
+
 def property_dependencies(stack: auto.Stack) -> dict[str, dict[str, list[str]]]:
     """URN -> input -> the URNs its value flows from, from the stack's state (read locally, no vendor call)."""
     deployment = stack.export_stack().deployment or {}
@@ -389,6 +405,7 @@ def plan_stack(name: str, stack: auto.Stack, *, refresh: bool, progress: Progres
             plan.drift = drift(stack, progress)
         plan.changes, restores = intended_changes(stack, progress)
         plan.restores = [] if refresh else restores
+        plan.follows, plan.follows_error = followers_of(stack, plan.changes)
     except PlanError as error:
         plan.error = str(error)
     return plan

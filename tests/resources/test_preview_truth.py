@@ -208,6 +208,7 @@ def test_5_a_label_edit_is_flagged_with_the_pin_and_a_developer_name_change_move
 
     # The rename made on purpose (references too): the plan lists what follows the status.
     text = stack.spec_path.read_text().replace("salesforce: Busy}", "salesforce: Busy_on_a_call}")
+    text = text.replace("salesforce: Busy,", "salesforce: Busy_on_a_call,")
     stack.write_spec(text.replace("Available_for_Chats, Busy]", "Available_for_Chats, Busy_on_a_call]"))
     code, markdown = report(plan_command, ["plan", "--stack", "rename-status"], tmp_path)
     assert code == 2, markdown
