@@ -13,7 +13,8 @@ SF_PASSWORD         password  that user's password, with the security token appe
 SF_GRANT            optional  ``password`` (default) or ``client_credentials``
 SF_API_VERSION      optional  REST/Metadata API version, default ``59.0`` (simple-salesforce's)
 SF_PUBSUB_ENDPOINT  optional  ``host:port`` of the Pub/Sub API (gRPC, TLS), default
-                              ``api.pubsub.salesforce.com:7443``; the sandbox writes its own
+                              ``api.pubsub.salesforce.com:443`` (Salesforce serves 7443 and 443; 443
+                              passes the runtime's egress policy); the sandbox writes its own
 ==================  ========  ===================================================================
 
 CXone (OAuth 2.0 password grant with an access key, then the public REST APIs):
@@ -141,7 +142,7 @@ class SalesforceSettings(_EnvSettings):
     password: SecretStr | None = None
     grant: Literal["password", "client_credentials"] = "password"
     api_version: str = "59.0"
-    pubsub_endpoint: str = "api.pubsub.salesforce.com:7443"
+    pubsub_endpoint: str = "api.pubsub.salesforce.com:443"
     ca_bundle: str | None = None
 
     VARIABLES: ClassVar[dict[str, tuple[str, str, bool]]] = {

@@ -74,6 +74,7 @@ SECRET_VARIABLES: tuple[SecretVariable, ...] = (
     SecretVariable("SF_PASSWORD", False, "integration user's password + security token (password grant)"),
     SecretVariable("SF_GRANT", False, "password (default) or client_credentials"),
     SecretVariable("SF_API_VERSION", False, "Salesforce API version, e.g. 59.0"),
+    SecretVariable("SF_PUBSUB_ENDPOINT", False, "Pub/Sub API host:port (default api.pubsub.salesforce.com:443)"),
     SecretVariable("CXONE_AUTH_URL", True, "CXone base URL with /auth/token"),
     SecretVariable("CXONE_API_URL", False, "CXone API base URL (discovered when unset)"),
     SecretVariable("CXONE_CLIENT_ID", True, "client id of the registered CXone application"),
