@@ -58,7 +58,11 @@ class ShardedReconciler(Reconciler):
     def reconcile(self, agent_id: int) -> Result:
         if not self.fence.owns_agent(agent_id):
             return Result()
-        return super().reconcile(agent_id)
+        try:
+            return super().reconcile(agent_id)
+        except StaleEpoch as exc:  # the shard moved while this ran: nothing was written, the new owner decides
+            log.info("reconcile stopped: the agent's shard moved", extra={"agent_id": agent_id, "error": str(exc)})
+            return Result()
 
     def owned_agents(self, shards: Iterable[int] | None = None) -> list[int]:
         wanted = set(self.fence.owned_shards() if shards is None else shards)

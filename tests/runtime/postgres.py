@@ -19,7 +19,16 @@ import psycopg
 import pytest
 from pytest_postgresql.executor import PostgreSQLExecutor
 
-PG_BIN = Path(os.environ.get("PRESENCE_SYNC_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _server_binaries() -> Path:
+    """``PRESENCE_SYNC_PG_BIN``, else the newest of Debian's ``/usr/lib/postgresql/<major>/bin``."""
+    if "PRESENCE_SYNC_PG_BIN" in os.environ:
+        return Path(os.environ["PRESENCE_SYNC_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _server_binaries()
 
 
 def _free_port() -> int:
@@ -41,8 +50,11 @@ def _pg_ctl(base: Path) -> str:
 
 
 @contextlib.contextmanager
-def postgres_server(max_connections: int = 200) -> Iterator[PostgreSQLExecutor]:
-    """Start PostgreSQL on 127.0.0.1 (a free port, trust auth, fsync as shipped), yield it, stop and delete it."""
+def postgres_server(max_connections: int = 200, *, durable: bool = False) -> Iterator[PostgreSQLExecutor]:
+    """Start PostgreSQL on 127.0.0.1 (a free port, trust auth), yield it, stop it and delete its data.
+
+    pytest-postgresql starts the server with ``-F`` (no fsync: a test database need not survive a power loss);
+    ``durable`` turns fsync back on, as a production server has it, for benchmarks that compare stores."""
     if not (PG_BIN / "pg_ctl").exists():
         pytest.skip(f"PostgreSQL server binaries not found in {PG_BIN} (apt-get install postgresql; .ci/run does)")
     base = Path(tempfile.mkdtemp(prefix="presence-sync-pg-"))
@@ -58,7 +70,8 @@ def postgres_server(max_connections: int = 200) -> Iterator[PostgreSQLExecutor]:
             startparams="-w",
             dbname="postgres",
             user="postgres",
-            postgres_options=f"-c max_connections={max_connections} -c listen_addresses=127.0.0.1",
+            postgres_options=f"-c max_connections={max_connections} -c listen_addresses=127.0.0.1"
+            + (" -c fsync=on" if durable else ""),
         )
         with executor:
             executor.wait_for_postgres()
