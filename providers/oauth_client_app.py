@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
+from presence_sync.clients.oauth_client_app import OAuthAppProxy
 from presence_sync.clients.salesforce_models import OAuthAppRecord, OAuthAppSpec
 from providers import context
 from providers.base import ProviderInputs, SpecProvider, Written
@@ -64,34 +65,38 @@ def app_outputs(record: OAuthAppRecord) -> dict[str, Any]:
     }
 
 
-class OAuthClientAppProvider(SpecProvider[OAuthClientAppInputs, Any]):
+class OAuthClientAppProvider(SpecProvider[OAuthClientAppInputs, OAuthAppProxy]):
     kind = "Salesforce OAuth client app"
     vendor = "org"
+    version = "1"
     inputs_model = OAuthClientAppInputs
     replace_on = ("appType", "name")
     identity_inputs = ("appType", "name")
     write_only_outputs = ("consumerSecret",)
+
+    def make_proxy(self) -> OAuthAppProxy:
+        return OAuthAppProxy(context.salesforce())
 
     def describe(self, inputs: OAuthClientAppInputs) -> str:
         kind = "External Client App" if inputs.app_type == "external_client_app" else "Connected App"
         return f"Salesforce {kind} {inputs.name}"
 
     def find_existing(self, inputs: OAuthClientAppInputs) -> tuple[str, dict[str, Any]] | None:
-        record = context.salesforce().read_oauth_app(inputs.app_type, inputs.name)
+        record = self.proxy.read_oauth_app(inputs.app_type, inputs.name)
         return None if record is None else (record.name, app_outputs(record))
 
     def create_object(self, inputs: OAuthClientAppInputs) -> Written:
-        created = context.salesforce().create_oauth_app(inputs.to_spec())
+        created = self.proxy.create_oauth_app(inputs.to_spec())
         return Written(created.record.name, {"consumerSecret": created.consumer_secret.get_secret_value()})
 
     def update_object(self, id_: str, old: Mapping[str, Any], inputs: OAuthClientAppInputs) -> Written:
-        context.salesforce().update_oauth_app(inputs.to_spec())
+        self.proxy.update_oauth_app(inputs.to_spec())
         return Written(id_)
 
     def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         app_type = props.get("appType", "external_client_app")
-        record = context.salesforce().read_oauth_app(app_type, id_)
+        record = self.proxy.read_oauth_app(app_type, id_)
         return None if record is None else app_outputs(record)
 
     def delete_object(self, id_: str, props: Mapping[str, Any]) -> None:
-        context.salesforce().delete_oauth_app(props.get("appType", "external_client_app"), id_)
+        self.proxy.delete_oauth_app(props.get("appType", "external_client_app"), id_)

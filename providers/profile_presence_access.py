@@ -14,8 +14,9 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 from pydantic import field_validator
 
+from presence_sync.clients.profile_presence_access import ProfileAccessProxy
 from presence_sync.clients.salesforce_models import Profile
-from providers import context, lookups
+from providers import context
 from providers.base import CheckContext, ProviderError, ProviderInputs, SpecProvider, Written
 
 
@@ -29,29 +30,27 @@ class ProfilePresenceAccessInputs(ProviderInputs):
         return sorted(set(statuses))
 
 
-def find_profile(name: str) -> Profile:
-    profiles = context.salesforce().cached_list_profiles()
-    for profile in profiles:
-        if profile.name == name:
-            return profile
-    known = ", ".join(sorted(p.name for p in profiles)) or "none"
-    raise ProviderError(f"Salesforce profile {name!r} does not exist. Profiles in the org: {known}")
-
-
-def granted(permission_set_id: str) -> dict[str, str]:
-    """Status id -> grant id for the permission set, from one cached list of all status grants."""
-    return {
-        grant.status_id: grant.id
-        for grant in context.salesforce().cached_list_status_grants()
-        if grant.permission_set_id == permission_set_id
-    }
-
-
-class ProfilePresenceAccessProvider(SpecProvider[ProfilePresenceAccessInputs, Any]):
+class ProfilePresenceAccessProvider(SpecProvider[ProfilePresenceAccessInputs, ProfileAccessProxy]):
     kind = "Salesforce profile presence access"
     vendor = "org"
+    version = "1"
     inputs_model = ProfilePresenceAccessInputs
     replace_on = ("profile",)
+
+    def make_proxy(self) -> ProfileAccessProxy:
+        return ProfileAccessProxy(context.salesforce())
+
+    def find_profile(self, name: str) -> Profile:
+        profiles = self.proxy.cached_profiles()
+        for profile in profiles:
+            if profile.name == name:
+                return profile
+        known = ", ".join(sorted(p.name for p in profiles)) or "none"
+        raise ProviderError(f"Salesforce profile {name!r} does not exist. Profiles in the org: {known}")
+
+    def granted(self, permission_set_id: str) -> dict[str, str]:
+        """Status id -> grant id for the permission set, from one cached list of all status grants."""
+        return {g.status_id: g.id for g in self.proxy.cached_grants() if g.permission_set_id == permission_set_id}
 
     def describe(self, inputs: ProfilePresenceAccessInputs) -> str:
         return f"{self.kind} for profile {inputs.profile!r}"
@@ -61,7 +60,7 @@ class ProfilePresenceAccessProvider(SpecProvider[ProfilePresenceAccessInputs, An
         if "profile" in found.unknown:
             return []
         try:
-            find_profile(inputs.profile)
+            self.find_profile(inputs.profile)
         except ProviderError as error:
             return [CheckFailure("", f"{self.describe(inputs)}: profile: {error}")]
         return []
@@ -70,7 +69,7 @@ class ProfilePresenceAccessProvider(SpecProvider[ProfilePresenceAccessInputs, An
         return None  # grants are facts, not named objects: rows that already exist are simply kept
 
     def create_object(self, inputs: ProfilePresenceAccessInputs) -> Written:
-        profile = find_profile(inputs.profile)
+        profile = self.find_profile(inputs.profile)
         self._apply(profile.permission_set_id, add=inputs.statuses, remove=[])
         return Written(profile.permission_set_id)
 
@@ -83,12 +82,11 @@ class ProfilePresenceAccessProvider(SpecProvider[ProfilePresenceAccessInputs, An
         return Written(id_)
 
     def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
-        profiles = {p.permission_set_id: p for p in context.salesforce().cached_list_profiles()}
+        profiles = {p.permission_set_id: p for p in self.proxy.cached_profiles()}
         if id_ not in profiles:
             return None
-        grants = granted(id_)
-        statuses = context.salesforce().cached_list_presence_statuses()
-        id_by_name = {s.developer_name: s.id for s in statuses}
+        grants = self.granted(id_)
+        id_by_name = self.proxy.cached_status_ids()
         listed = [name for name in props.get("statuses") or [] if id_by_name.get(name) in grants]
         return {
             "profile": profiles[id_].name,
@@ -101,15 +99,19 @@ class ProfilePresenceAccessProvider(SpecProvider[ProfilePresenceAccessInputs, An
     def delete_object(self, id_: str, props: Mapping[str, Any]) -> None:
         self._apply(id_, add=[], remove=list(props.get("statuses") or []))
 
-    @staticmethod
-    def _apply(permission_set_id: str, *, add: list[str], remove: list[str]) -> None:
-        client = context.salesforce()
-        current = granted(permission_set_id)
-        for status_id in lookups.salesforce_status_ids(add).values():
-            if status_id not in current:
-                client.grant_status(permission_set_id, status_id)
-        known = {s.developer_name: s.id for s in client.cached_list_presence_statuses()}
+    def _apply(self, permission_set_id: str, *, add: list[str], remove: list[str]) -> None:
+        current = self.granted(permission_set_id)
+        known = self.proxy.cached_status_ids()
+        missing = [name for name in add if name not in known]
+        if missing:
+            raise ProviderError(
+                f"Salesforce presence status(es) {', '.join(missing)} do not exist in the org. "
+                f"Statuses there: {', '.join(sorted(known)) or 'none'}"
+            )
+        for name in add:
+            if known[name] not in current:
+                self.proxy.grant_status(permission_set_id, known[name])
         for name in remove:
             grant_id = current.get(known.get(name, ""))
             if grant_id:
-                client.revoke_grant(grant_id)
+                self.proxy.revoke_grant(grant_id)

@@ -9,33 +9,26 @@ client exposes them as attributes (``client.statuses``...) for everyone else.
 
 from __future__ import annotations
 
-import io
 import logging
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar, cast
-from xml.etree.ElementTree import Element, ParseError
+from typing import Any, TypeVar
 
-import zeep.exceptions
-from defusedxml.ElementTree import fromstring as parse_xml
-from pydantic import SecretStr
 from requests.adapters import BaseAdapter
 from simple_salesforce import format_soql
-from simple_salesforce.exceptions import SalesforceError
 
 from presence_sync.clients import salesforce_models as m
 from presence_sync.clients.errors import (
-    AlreadyExists,
-    InvalidRequest,
-    PermissionDenied,
     ServiceUnavailable,
     VendorError,
     salesforce_error_class,
 )
+from presence_sync.clients.oauth_client_app import OAuthAppProxy
 from presence_sync.clients.presence_status import PresenceStatusProxy
+from presence_sync.clients.profile_presence_access import ProfileAccessProxy
 from presence_sync.clients.retry import RetryPolicy
+from presence_sync.clients.salesforce_deploy import deploy_zip
 from presence_sync.clients.salesforce_models import (
     CreatedOAuthApp,
     CurrentPresence,
@@ -47,7 +40,6 @@ from presence_sync.clients.salesforce_models import (
     PresenceCommand,
     PresenceStatusRecord,
     Profile,
-    ServiceChannelRecord,
     User,
 )
 from presence_sync.clients.salesforce_session import Connection, MetadataFailure, SalesforceSession
@@ -61,9 +53,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM_EVENT = "Omni_Presence_Command__e"
 COMPOSITE_LIMIT = 25  # subrequests per composite call (REST API limit); the whole call counts as one API call
-_GRANT_ENTITY_TYPE = "ServicePresenceStatus"  # SetupEntityAccess.SetupEntityType for presence statuses
 _MD_NS = {"mt": "http://soap.sforce.com/2006/04/metadata"}
-_ID_CHUNK = 200  # ids per IN (...) list: keeps each SOQL statement far below the 100k-character limit
 
 
 class SalesforceClient(SalesforceSession):
@@ -80,6 +70,8 @@ class SalesforceClient(SalesforceSession):
         super().__init__(settings, retry=retry, transport=transport, timeout=timeout)
         self.statuses = PresenceStatusProxy(self)
         self.channels = ServiceChannelProxy(self)
+        self.access = ProfileAccessProxy(self)
+        self.oauth_apps = OAuthAppProxy(self)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> SalesforceClient:
@@ -98,88 +90,25 @@ class SalesforceClient(SalesforceSession):
     ) -> PresenceStatusRecord:
         return self.statuses.create(developer_name, label, channels)
 
-    def list_service_channels(self) -> list[ServiceChannelRecord]:
-        return self.channels.list_all()
+    def list_profiles(self) -> list[Profile]:
+        return self.access.list_profiles()
 
-    def cached_list_profiles(self) -> list[Profile]:
-        return self.cached("profiles", self.list_profiles)
+    def grant_status(self, permission_set_id: str, status_id: str) -> Grant:
+        return self.access.grant_status(permission_set_id, status_id)
 
-    def cached_list_status_grants(self) -> list[Grant]:
-        return self.cached("grants", self.list_status_grants)
+    def list_status_grants(self) -> list[Grant]:
+        return self.access.list_status_grants()
+
+    def create_oauth_app(self, spec: OAuthAppSpec) -> CreatedOAuthApp:
+        return self.oauth_apps.create_oauth_app(spec)
+
+    def read_oauth_app(self, app_type: OAuthAppType, name: str) -> OAuthAppRecord | None:
+        return self.oauth_apps.read_oauth_app(app_type, name)
+
+    # -- users (the runtime matches agents by them) --
 
     def cached_list_users(self) -> list[User]:
         return self.cached("users", self.list_users)
-
-    # ------------------------------------------------------------------------------------------
-    # Profiles and grants
-
-    def list_profiles(self) -> list[Profile]:
-        """Profiles with the PermissionSet each owns (one SOQL query on PermissionSet)."""
-
-        def run(conn: Connection) -> list[Profile]:
-            rows = self.query_all(
-                conn,
-                "SELECT Id, ProfileId, Profile.Name FROM PermissionSet WHERE IsOwnedByProfile = true "
-                "ORDER BY Profile.Name",
-            )
-            return [m.profile_from_record(row) for row in rows if row.get("ProfileId")]
-
-        return self.run("list_profiles", "Profile", run)
-
-    def list_status_grants(self, permission_set_ids: Iterable[str] | None = None) -> list[Grant]:
-        """Presence-status grants (SetupEntityAccess rows), optionally only for some permission sets."""
-        base = (
-            "SELECT Id, ParentId, SetupEntityId FROM SetupEntityAccess "
-            f"WHERE SetupEntityType = {m.soql_quote(_GRANT_ENTITY_TYPE)}"
-        )
-        if permission_set_ids is None:
-            statements = [base]
-        else:
-            ids = sorted(set(permission_set_ids))
-            if not ids:
-                return []
-            chunks = [ids[i : i + _ID_CHUNK] for i in range(0, len(ids), _ID_CHUNK)]
-            statements = [f"{base} AND ParentId IN {m.soql_id_list(chunk)}" for chunk in chunks]
-
-        def run(conn: Connection) -> list[Grant]:
-            return [m.grant_from_record(row) for soql in statements for row in self.query_all(conn, soql)]
-
-        return self.run("list_status_grants", "SetupEntityAccess", run)
-
-    def grant_status(self, permission_set_id: str, status_id: str) -> Grant:
-        """Grant a status to a (profile-owned) permission set. Already granted returns the existing grant."""
-        about = f"SetupEntityAccess (PermissionSet {permission_set_id}, ServicePresenceStatus {status_id})"
-
-        def run(conn: Connection) -> Grant:
-            result = self.sobject(conn, "SetupEntityAccess").create(
-                {"ParentId": permission_set_id, "SetupEntityId": status_id}
-            )
-            return Grant(id=result["id"], permission_set_id=permission_set_id, status_id=status_id)
-
-        try:
-            return self.write("grant_status", about, run)
-        except AlreadyExists:
-            # Also covers a create whose response was lost and that the retry repeated.
-            existing = [g for g in self.list_status_grants([permission_set_id]) if g.status_id == status_id]
-            if existing:
-                return existing[0]
-            raise
-
-    def revoke_grant(self, grant_id: str) -> None:
-        """Delete a SetupEntityAccess row. Already gone is success."""
-
-        def run(conn: Connection) -> None:
-            try:
-                self.sobject(conn, "SetupEntityAccess").delete(grant_id)
-            except SalesforceError as exc:
-                if exc.status == 404:
-                    return
-                raise
-
-        self.write("revoke_grant", f"SetupEntityAccess {grant_id}", run)
-
-    # ------------------------------------------------------------------------------------------
-    # Users
 
     def list_users(self) -> list[User]:
         def run(conn: Connection) -> list[User]:
@@ -187,188 +116,6 @@ class SalesforceClient(SalesforceSession):
             return [m.user_from_record(row) for row in rows]
 
         return self.run("list_users", "User", run)
-
-    # ------------------------------------------------------------------------------------------
-    # OAuth apps (External Client App by default, Connected App as the legacy option)
-
-    def create_oauth_app(self, spec: OAuthAppSpec) -> CreatedOAuthApp:
-        """Create the app with a consumer key and secret generated here (``secrets``), read it back.
-
-        The secret goes back to the caller only inside ``CreatedOAuthApp.consumer_secret`` (a
-        ``SecretStr``); it is never logged and ``read_oauth_app`` never returns it. An ECA is three
-        Metadata components; if a later one fails, the earlier ones are deleted again so that a failed
-        create leaves nothing behind.
-        """
-        about = f"{_app_type_name(spec.type)} {spec.name!r}"
-        scopes = self._scopes(spec.scopes, "create_oauth_app", about)
-        consumer_key = m.generate_consumer_key()
-        consumer_secret = m.generate_consumer_secret()
-        self.redact_secret(consumer_secret.get_secret_value())
-
-        if spec.type == "connected_app":
-
-            def run_connected(conn: Connection) -> None:
-                app = self._connected_app_metadata(conn, spec, scopes, consumer_key, consumer_secret)
-                self.check_results(self.metadata_call(conn, "createMetadata", [app]))
-
-            try:
-                self.write("create_oauth_app", about, run_connected)
-            except PermissionDenied as exc:
-                raise PermissionDenied(
-                    exc.detail,
-                    vendor="salesforce",
-                    operation=exc.operation,
-                    object=exc.object,
-                    field=exc.field,
-                    error_code=exc.error_code,
-                    status=exc.status,
-                    hint="Salesforce restricts new Connected Apps (Spring '26): use an External Client App "
-                    "(the default), or have an admin allow Connected App creation in the org.",
-                ) from None
-        else:
-            created: list[tuple[str, str]] = []
-            try:
-                for type_name, component in self._eca_components(spec, scopes, consumer_key, consumer_secret):
-                    self.write(
-                        "create_oauth_app", about, partial(self.metadata_save, "createMetadata", type_name, component)
-                    )
-                    created.append((type_name, component["fullName"]))
-            except VendorError:
-                for type_name, full_name in reversed(created):
-                    try:
-                        self.write("delete_oauth_app", about, partial(self.metadata_delete, type_name, full_name))
-                    except VendorError as cleanup_error:
-                        log.warning("salesforce: could not roll back %s %s: %s", type_name, full_name, cleanup_error)
-                raise
-        record = self.read_back("create_oauth_app", about, lambda: self.read_oauth_app(spec.type, spec.name))
-        return CreatedOAuthApp(record=record, consumer_secret=consumer_secret)
-
-    def read_oauth_app(self, app_type: OAuthAppType, name: str) -> OAuthAppRecord | None:
-        """The app as Salesforce reports it, or None. Never includes the consumer secret."""
-        about = f"{_app_type_name(app_type)} {name!r}"
-
-        def run(conn: Connection) -> OAuthAppRecord | None:
-            if app_type == "connected_app":
-                app = self.metadata_read(conn, "ConnectedApp", name)
-                return None if app is None else _connected_app_record(app)
-            app = self.metadata_read(conn, "ExternalClientApplication", name)
-            if app is None:
-                return None
-            global_name, oauth_name = m.eca_component_names(name)
-            return _eca_record(
-                app,
-                self.metadata_read(conn, "ExtlClntAppGlobalOauthSettings", global_name),
-                self.metadata_read(conn, "ExtlClntAppOauthSettings", oauth_name),
-            )
-
-        return self.run("read_oauth_app", about, run)
-
-    def update_oauth_app(self, spec: OAuthAppSpec) -> OAuthAppRecord:
-        """Change label, contact, callback URL, scopes and flags. Key and secret are kept as they are."""
-        about = f"{_app_type_name(spec.type)} {spec.name!r}"
-        scopes = self._scopes(spec.scopes, "update_oauth_app", about)
-
-        if spec.type == "connected_app":
-
-            def run(conn: Connection) -> None:
-                app = self._connected_app_metadata(conn, spec, scopes, None, None)
-                self.check_results(self.metadata_call(conn, "updateMetadata", [app]))
-
-            self.write("update_oauth_app", about, run)
-        else:
-            for type_name, component in self._eca_components(spec, scopes, None, None):
-                self.write(
-                    "update_oauth_app", about, partial(self.metadata_save, "updateMetadata", type_name, component)
-                )
-        return self.read_back("update_oauth_app", about, lambda: self.read_oauth_app(spec.type, spec.name))
-
-    def delete_oauth_app(self, app_type: OAuthAppType, name: str) -> None:
-        """Delete the app (for an ECA: its OAuth settings first, then the app). Already gone is success."""
-        about = f"{_app_type_name(app_type)} {name!r}"
-        if app_type == "connected_app":
-            components = [("ConnectedApp", name)]
-        else:
-            global_name, oauth_name = m.eca_component_names(name)
-            components = [
-                ("ExtlClntAppOauthSettings", oauth_name),
-                ("ExtlClntAppGlobalOauthSettings", global_name),
-                ("ExternalClientApplication", name),
-            ]
-        for type_name, full_name in components:
-            self.write("delete_oauth_app", about, partial(self.metadata_delete, type_name, full_name))
-
-    def _scopes(self, scopes: Iterable[str], operation: str, about: str) -> list[str]:
-        try:
-            return m.normalize_scopes(scopes)
-        except ValueError as exc:
-            raise InvalidRequest(
-                str(exc), vendor="salesforce", operation=operation, object=about, field="scopes"
-            ) from None
-
-    def _connected_app_metadata(
-        self,
-        conn: Connection,
-        spec: OAuthAppSpec,
-        scopes: list[str],
-        consumer_key: str | None,
-        consumer_secret: SecretStr | None,
-    ) -> Any:
-        oauth: dict[str, Any] = {
-            "callbackUrl": spec.callback_url,
-            "isConsumerSecretOptional": not spec.require_secret_for_web_server_flow,
-            "isSecretRequiredForRefreshToken": spec.require_secret_for_refresh_token,
-            "scopes": scopes,
-        }
-        if consumer_key is not None:
-            oauth["consumerKey"] = consumer_key
-        if consumer_secret is not None:
-            oauth["consumerSecret"] = consumer_secret.get_secret_value()
-        fields: dict[str, Any] = {
-            "fullName": spec.name,
-            "label": spec.label,
-            "contactEmail": spec.contact_email,
-            "oauthConfig": self.metadata_type(conn, "ConnectedAppOauthConfig", **oauth),
-        }
-        if spec.description:
-            fields["description"] = spec.description
-        return self.metadata_type(conn, "ConnectedApp", **fields)
-
-    @staticmethod
-    def _eca_components(
-        spec: OAuthAppSpec, scopes: list[str], consumer_key: str | None, consumer_secret: SecretStr | None
-    ) -> list[tuple[str, dict[str, Any]]]:
-        global_name, oauth_name = m.eca_component_names(spec.name)
-        app: dict[str, Any] = {
-            "fullName": spec.name,
-            "label": spec.label,
-            "contactEmail": spec.contact_email,
-            "distributionState": "Local",
-        }
-        if spec.description:
-            app["description"] = spec.description
-        global_settings: dict[str, Any] = {
-            "fullName": global_name,
-            "externalClientApplication": spec.name,
-            "label": global_name,
-            "callbackUrl": spec.callback_url,
-            "isConsumerSecretOptional": not spec.require_secret_for_web_server_flow,
-            "isSecretRequiredForRefreshToken": spec.require_secret_for_refresh_token,
-        }
-        if consumer_key is not None:
-            global_settings["consumerKey"] = consumer_key
-        if consumer_secret is not None:
-            global_settings["consumerSecret"] = consumer_secret.get_secret_value()
-        oauth_settings = {
-            "fullName": oauth_name,
-            "externalClientApplication": spec.name,
-            "label": oauth_name,
-            "commaSeparatedOauthScopes": ", ".join(scopes),
-        }
-        return [
-            ("ExternalClientApplication", app),
-            ("ExtlClntAppGlobalOauthSettings", global_settings),
-            ("ExtlClntAppOauthSettings", oauth_settings),
-        ]
 
     # ------------------------------------------------------------------------------------------
     # Runtime: presence changes in (the change stream itself is presence_sync.clients.pubsub), presence commands out
@@ -384,7 +131,7 @@ class SalesforceClient(SalesforceSession):
             "IsCurrentState, StatusStartDate, LastModifiedDate FROM UserServicePresence WHERE IsCurrentState = true"
         )
         if since is not None:
-            soql += f" AND LastModifiedDate >= {m.soql_datetime(since)}"
+            soql += format_soql(" AND LastModifiedDate >= {}", since)
         soql += " ORDER BY LastModifiedDate"
 
         def run(conn: Connection) -> tuple[list[CurrentPresence], datetime | None]:
@@ -558,7 +305,8 @@ class SalesforceClient(SalesforceSession):
         A failed deploy raises InvalidRequest naming the first failed component (or test) and its problem.
         """
         options: dict[str, Any] = {"testLevel": "RunSpecifiedTests", "tests": list(run_tests)} if run_tests else {}
-        return self._deploy_zip(
+        return deploy_zip(
+            self,
             zip_bytes,
             "deploy_bridge",
             timeout=timeout,
@@ -575,7 +323,8 @@ class SalesforceClient(SalesforceSession):
         are being deleted by this very deploy; the org applies its default (a production org runs its local
         tests when Apex is deleted, other orgs none). Its outcome lists what was deleted.
         """
-        return self._deploy_zip(
+        return deploy_zip(
+            self,
             zip_bytes,
             "remove_bridge",
             timeout=timeout,
@@ -584,155 +333,3 @@ class SalesforceClient(SalesforceSession):
             hint="Nothing was removed (rollbackOnError). Remove the components by hand (Setup, or `sf project deploy "
             "start` with the destructive manifest), then run `pulumi destroy` again.",
         )
-
-    def _deploy_zip(
-        self, zip_bytes: bytes, operation: str, *, timeout: float, poll_interval: float, hint: str, **options: Any
-    ) -> DeployOutcome:
-        """The file-based deploy both use: simple-salesforce's ``deploy`` (DeployOptions from ``options``, its
-        kwarg names: testLevel, tests, ignoreWarnings...; rollbackOnError forced) POSTed through our session, then
-        ``checkDeployStatus`` (includeDetails) polled with backoff until done; not done within ``timeout`` s,
-        ServiceUnavailable."""
-        about = "Metadata API deploy"
-
-        def start(conn: Connection) -> str:
-            mdapi = conn.mdapi(self._session)
-            async_id, _state = _soap_call(lambda: mdapi.deploy(io.BytesIO(zip_bytes), sandbox=False, **options))
-            if not async_id:
-                raise ServiceUnavailable(
-                    "deploy answered no AsyncResult id", vendor="salesforce", operation=operation, object=about
-                )
-            return str(async_id)
-
-        def check(async_id: str, conn: Connection) -> Element:
-            mdapi = conn.mdapi(self._session)
-            return cast(Element, _soap_call(lambda: mdapi._retrieve_deploy_result(async_id)))
-
-        async_id = self.write(operation, about, start)
-        about = f"Metadata API deploy {async_id}"
-        deadline = time.monotonic() + timeout
-        delay = poll_interval
-        while True:
-            result = self.run(operation, about, partial(check, async_id))
-            if _text(result, "done") == "true":
-                break
-            if time.monotonic() + delay > deadline:
-                raise ServiceUnavailable(
-                    f"not done after {timeout:g} s (status {_text(result, 'status') or 'unknown'})",
-                    vendor="salesforce",
-                    operation=operation,
-                    object=about,
-                    hint="The org may be busy; run the command again, or see Setup > Deployment Status.",
-                )
-            self._retry.sleep(delay)
-            delay = min(delay * 2, 5.0)
-        self.invalidate_cache()
-        return _deploy_outcome(result, about, operation, hint)
-
-
-def _soap_call(call: Callable[[], T]) -> T:
-    """simple-salesforce's hand-written SOAP calls raise SalesforceError with the fault as text: turn a SOAP
-    fault back into zeep's Fault, so it is mapped (and an expired session re-logs in) like the CRUD calls."""
-    try:
-        return call()
-    except ParseError as exc:  # a 200 that is not XML
-        raise zeep.exceptions.XMLSyntaxError(f"unreadable Metadata API response: {exc}") from None
-    except SalesforceError as exc:
-        content = exc.content if isinstance(exc.content, str) else ""
-        if "faultcode" not in content:
-            raise
-        try:
-            fault = parse_xml(content.encode())
-        except Exception:  # not XML after all: keep simple-salesforce's error
-            raise exc from None
-        texts = {node.tag.rpartition("}")[2]: node.text or "" for node in fault.iter()}  # qualified or not
-        code, message = texts.get("faultcode", ""), texts.get("faultstring", "")
-        raise zeep.exceptions.Fault(message, code=code) from None
-
-
-def _text(node: Element, name: str) -> str:
-    return node.findtext(f"mt:{name}", "", _MD_NS) or ""
-
-
-def _count(node: Element, name: str) -> int:
-    try:
-        return int(_text(node, name) or 0)
-    except ValueError:
-        return 0
-
-
-def _deploy_outcome(result: Element, about: str, operation: str, hint: str) -> DeployOutcome:
-    status = _text(result, "status")
-    if _text(result, "success") != "true" or status != "Succeeded":
-        failures = result.findall("mt:details/mt:componentFailures", _MD_NS)
-        problems = [
-            f"{_text(f, 'componentType') or 'component'} {_text(f, 'fullName')} ({_text(f, 'fileName')}): "
-            f"{_text(f, 'problem')}".replace(" ()", "")
-            for f in failures
-        ] + [
-            f"Apex test {_text(f, 'name')}{'.' + _text(f, 'methodName') if _text(f, 'methodName') else ''}: "
-            f"{_text(f, 'message')}"
-            for f in result.findall("mt:details/mt:runTestResult/mt:failures", _MD_NS)
-        ]
-        if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            message = problems[0] + more
-        else:
-            message = _text(result, "errorMessage") or f"deploy {status or 'failed'}"
-        code = _text(result, "errorStatusCode") or None
-        raise InvalidRequest(
-            message, vendor="salesforce", operation=operation, object=about, error_code=code, hint=hint
-        )
-    successes = [c for c in result.findall("mt:details/mt:componentSuccesses", _MD_NS) if _text(c, "componentType")]
-    return DeployOutcome(
-        id=_text(result, "id"),
-        status=status,
-        components_deployed=_count(result, "numberComponentsDeployed"),
-        components_total=_count(result, "numberComponentsTotal"),
-        components=[
-            f"{_text(c, 'componentType')} {_text(c, 'fullName')}"
-            for c in successes
-            if _text(c, "deleted") != "true" and not _text(c, "problem")
-        ],
-        deleted=[
-            f"{_text(c, 'componentType')} {_text(c, 'fullName')}" for c in successes if _text(c, "deleted") == "true"
-        ],
-        warnings=[_text(c, "problem") for c in successes if _text(c, "problem")],
-    )
-
-
-def _app_type_name(app_type: OAuthAppType) -> str:
-    return "ConnectedApp" if app_type == "connected_app" else "ExternalClientApplication"
-
-
-def _connected_app_record(app: Any) -> OAuthAppRecord:
-    oauth = getattr(app, "oauthConfig", None)
-    return OAuthAppRecord(
-        type="connected_app",
-        name=str(app.fullName),
-        label=str(app.label or app.fullName),
-        contact_email=getattr(app, "contactEmail", None),
-        callback_url=getattr(oauth, "callbackUrl", None),
-        scopes=[str(s) for s in (getattr(oauth, "scopes", None) or [])],
-        require_secret_for_web_server_flow=not bool(getattr(oauth, "isConsumerSecretOptional", False)),
-        require_secret_for_refresh_token=_flag(getattr(oauth, "isSecretRequiredForRefreshToken", None), True),
-        consumer_key=getattr(oauth, "consumerKey", None),
-    )
-
-
-def _eca_record(app: Any, global_settings: Any | None, oauth_settings: Any | None) -> OAuthAppRecord:
-    scopes_text = getattr(oauth_settings, "commaSeparatedOauthScopes", None) or ""
-    return OAuthAppRecord(
-        type="external_client_app",
-        name=str(app.fullName),
-        label=str(getattr(app, "label", None) or app.fullName),
-        contact_email=getattr(app, "contactEmail", None),
-        callback_url=getattr(global_settings, "callbackUrl", None),
-        scopes=[s.strip() for s in scopes_text.split(",") if s.strip()],
-        require_secret_for_web_server_flow=not bool(getattr(global_settings, "isConsumerSecretOptional", False)),
-        require_secret_for_refresh_token=_flag(getattr(global_settings, "isSecretRequiredForRefreshToken", None), True),
-        consumer_key=getattr(global_settings, "consumerKey", None),
-    )
-
-
-def _flag(value: Any, default: bool) -> bool:
-    return default if value is None else bool(value)

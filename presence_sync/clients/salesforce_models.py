@@ -10,7 +10,7 @@ import re
 import secrets
 import string
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -33,9 +33,6 @@ __all__ = [
     "generate_consumer_key",
     "generate_consumer_secret",
     "normalize_scopes",
-    "soql_datetime",
-    "soql_id_list",
-    "soql_quote",
 ]
 
 
@@ -176,35 +173,6 @@ class PresenceChangeEvent(_Model):
     commit_user: str | None = None
     changed_fields: list[str] = Field(default_factory=list)
     fields: dict[str, Any] = Field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------------------------------
-# SOQL text
-
-_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
-
-
-def soql_quote(value: str) -> str:
-    """A SOQL string literal: backslash and single quote escaped, as the SOQL reference prescribes."""
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
-    return f"'{escaped}'"
-
-
-def soql_id_list(ids: Iterable[str]) -> str:
-    """``('id1','id2')`` after checking each is a 15/18-character Salesforce id (never interpolate junk)."""
-    checked = []
-    for value in ids:
-        if not _ID.match(value):
-            raise ValueError(f"{value!r} is not a Salesforce record id")
-        checked.append(f"'{value}'")
-    return "(" + ",".join(checked) + ")"
-
-
-def soql_datetime(moment: datetime) -> str:
-    """A SOQL dateTime literal (unquoted, UTC, 'Z')."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -131,7 +131,8 @@ class SalesforceSession:
 
     @property
     def api_calls(self) -> int:
-        """HTTP requests sent to the org's APIs (REST, SOAP, change feed); token requests excluded."""
+        """HTTP requests sent to the org's APIs (REST, SOAP; the Pub/Sub stream is gRPC, not counted); token
+        requests excluded."""
         return self._calls.value
 
     @property
@@ -280,6 +281,14 @@ class SalesforceSession:
     @staticmethod
     def sobject(conn: Connection, name: str) -> SFType:
         return cast(SFType, getattr(conn.sf, name))
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._retry
+
+    def mdapi(self, conn: Connection) -> Any:
+        """simple-salesforce's Metadata API handle of this login, on this session's HTTP session."""
+        return conn.mdapi(self._session)
 
     def metadata_call(self, conn: Connection, op: str, *args: Any) -> Any:
         # simple-salesforce's MetadataType.create/update/delete flatten SaveResults into a bare

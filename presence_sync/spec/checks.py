@@ -21,22 +21,19 @@ from .base import (
     email_issue,
     guess_budget,
     name_issues,
-    suggest,
-    unknown_status,
-    url_issue,
 )
 from .cxone_account_mapping import check_account_mapping
 from .models import (
     CxoneSpec,
-    OAuthApp,
     PresenceSpec,
     RuntimeSpec,
     SalesforceSpec,
 )
 from .names import STATUS_NAME_MAX
+from .oauth_client_app import check_oauth_app
 from .presence_rule import check_rules
 from .presence_status import check_statuses
-from .scopes import SCOPES
+from .profile_presence_access import check_profile_access
 from .text import shown as _q
 
 __all__ = ["Issue", "check_cxone", "check_runtime", "check_salesforce", "check_spec"]
@@ -66,8 +63,8 @@ def _status_names(sf: SalesforceSpec) -> StatusNames:
 def check_salesforce(sf: SalesforceSpec, *, sandbox: bool) -> list[Issue]:
     issues = check_statuses(sf.statuses)
     issues += _check_existing_statuses(sf)
-    issues += _check_profile_access(sf)
-    issues += _check_oauth_app(sf.oauth_app, sandbox=sandbox)
+    issues += check_profile_access(sf.profile_access, _status_names(sf))
+    issues += check_oauth_app(sf.oauth_app, sandbox=sandbox)
     return issues
 
 
@@ -93,58 +90,6 @@ def _check_existing_statuses(sf: SalesforceSpec) -> list[Issue]:
                 f"{_q(sf.existing_statuses[k])} is listed twice (also existingStatuses[{first}])",
             )
         )
-    return issues
-
-
-def _check_profile_access(sf: SalesforceSpec) -> list[Issue]:
-    issues: list[Issue] = []
-    profiles = [grant.profile for grant in sf.profile_access]
-    statuses = _status_names(sf)
-    for i, grant in enumerate(sf.profile_access):
-        at: Path = ("salesforce", "profileAccess", i)
-        if blank(grant.profile):
-            issues.append(Issue((*at, "profile"), "profile name is empty", "e.g. profile: Custom Support Profile"))
-        if not grant.statuses:
-            issues.append(Issue((*at, "statuses"), "grants no status", "list developer names, or remove the entry"))
-        for k, name in enumerate(grant.statuses):
-            issues += unknown_status((*at, "statuses", k), name, statuses, "status")
-        for k, first in duplicates(grant.statuses, fold=False):
-            issues.append(
-                Issue((*at, "statuses", k), f"status {_q(grant.statuses[k])} is granted twice (also statuses[{first}])")
-            )
-    for i, first in duplicates(profiles):
-        issues.append(
-            Issue(
-                ("salesforce", "profileAccess", i, "profile"),
-                f"profile {_q(profiles[i])} has a second entry (also profileAccess[{first}])",
-                "merge the two entries' statuses into one",
-            )
-        )
-    return issues
-
-
-def _check_oauth_app(app: OAuthApp, *, sandbox: bool) -> list[Issue]:
-    at: Path = ("salesforce", "oauthApp")
-    kind = "External Client App" if app.app_type == "external_client_app" else "Connected App"
-    issues = name_issues((*at, "name"), app.name, app.name_max_length, f"{kind} name")
-    if blank(app.label):
-        issues.append(Issue((*at, "label"), "label is empty", "e.g. label: CXone Presence Sync"))
-    issues += email_issue((*at, "contactEmail"), app.contact_email, "contactEmail")
-    issues += url_issue((*at, "callbackUrl"), app.callback_url, "callbackUrl", local_http=True, sandbox=sandbox)
-    if not app.scopes:
-        issues.append(Issue((*at, "scopes"), "lists no OAuth scope", "e.g. scopes: [api, refresh_token]"))
-    valid = ", ".join(SCOPES)
-    for k, scope in enumerate(app.scopes):
-        if scope not in SCOPES:
-            issues.append(
-                Issue(
-                    (*at, "scopes", k),
-                    f"unknown OAuth scope {_q(scope)}",
-                    suggest(scope, SCOPES, f"Valid scopes: {valid}"),
-                )
-            )
-    for k, first in duplicates(app.scopes, fold=False):
-        issues.append(Issue((*at, "scopes", k), f"scope {_q(app.scopes[k])} is listed twice (also scopes[{first}])"))
     return issues
 
 

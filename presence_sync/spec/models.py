@@ -16,14 +16,10 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from .base import SpecModel, StrictBool, StrictInt
 from .cxone_account_mapping import AccountMapping, SalesforceEnvironment
-from .names import (
-    CONNECTED_APP_NAME_MAX,
-    DEVELOPER_NAME_PATTERN,
-    EXTERNAL_CLIENT_APP_NAME_MAX,
-)
+from .oauth_client_app import OAuthApp
 from .presence_rule import MapEntry, PresenceRule, ResolvedRule
 from .presence_status import PresenceStatus
-from .scopes import SCOPES, metadata_scopes
+from .profile_presence_access import ProfileAccess
 
 __all__ = [
     "AccountMapping",
@@ -49,55 +45,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------- Salesforce
-
-
-class ProfileAccess(SpecModel):
-    """Profile > Enabled Service Presence Status Access."""
-
-    profile: str = Field(description="Profile name, e.g. 'Custom Support Profile'.")
-    statuses: tuple[str, ...] = Field(description="Developer names of statuses to grant.")
-
-
-class OAuthApp(SpecModel):
-    """The OAuth client app CXone uses to reach Salesforce."""
-
-    app_type: Literal["external_client_app", "connected_app"] = Field(
-        default="external_client_app",
-        alias="type",
-        description="external_client_app (default) or connected_app (legacy: new orgs can't create these "
-        "since Spring '26).",
-    )
-    name: str = Field(
-        description=f"Developer name (External Client App: at most {EXTERNAL_CLIENT_APP_NAME_MAX} characters).",
-        json_schema_extra={"pattern": DEVELOPER_NAME_PATTERN, "maxLength": CONNECTED_APP_NAME_MAX},
-    )
-    label: str = Field(description="Name shown in Setup.")
-    contact_email: str = Field(description="Contact e-mail required by Salesforce.")
-    description: str | None = Field(default=None, description="Optional description shown in Setup.")
-    callback_url: str = Field(
-        description="OAuth callback URL. https; http://localhost or 127.0.0.1 only in a sandbox spec."
-    )
-    scopes: tuple[str, ...] = Field(
-        description="OAuth scope names as Setup shows them.",
-        json_schema_extra={"items": {"enum": list(SCOPES)}},
-    )
-    require_secret_for_web_server_flow: StrictBool = Field(default=True, description="Setup checkbox of that name.")
-    require_secret_for_refresh_token_flow: StrictBool = Field(default=True, description="Setup checkbox of that name.")
-    adopt: StrictBool = Field(default=False, description="Take over an app that already exists instead of failing.")
-
-    def metadata_scopes(self) -> tuple[str, ...]:
-        """`ConnectedAppOauthAccessScope` values for the metadata ("Full", "Api", "Web", "RefreshToken", ...).
-        An External Client App joins them with ", " into `commaSeparatedOauthScopes`."""
-        return metadata_scopes(self.scopes)
-
-    @property
-    def is_consumer_secret_optional(self) -> bool:
-        """Metadata flag `isConsumerSecretOptional`: the inverse of "Require Secret for Web Server Flow"."""
-        return not self.require_secret_for_web_server_flow
-
-    @property
-    def name_max_length(self) -> int:
-        return EXTERNAL_CLIENT_APP_NAME_MAX if self.app_type == "external_client_app" else CONNECTED_APP_NAME_MAX
 
 
 class SalesforceSpec(SpecModel):

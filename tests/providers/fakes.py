@@ -52,13 +52,18 @@ class FakeDirectory:
     def __init__(self) -> None:
         from presence_sync.clients.cxone import Agent, Team, UnavailableCode
 
-        self.teams = [Team(teamId=2001, teamName="Chat"), Team(teamId=2002, teamName="Voice")]
-        self.agents = [
-            Agent(agentId=100001, emailAddress="ada@example.com", teamId=2001),
-            Agent(agentId=100002, emailAddress="grace@example.com", teamId=2002),
-            Agent(agentId=100009, emailAddress="gone@example.com", isActive=False),
+        self.teams = [
+            Team.model_validate(t)
+            for t in ({"teamId": 2001, "teamName": "Chat"}, {"teamId": 2002, "teamName": "Voice"})
         ]
-        self.codes = [UnavailableCode(id=3001, name="Break"), UnavailableCode(id=3002, name="Lunch")]
+        self.agents = [
+            Agent.model_validate({"agentId": 100001, "emailAddress": "ada@example.com", "teamId": 2001}),
+            Agent.model_validate({"agentId": 100002, "emailAddress": "grace@example.com", "teamId": 2002}),
+            Agent.model_validate({"agentId": 100009, "emailAddress": "gone@example.com", "isActive": False}),
+        ]
+        self.codes = [
+            UnavailableCode.model_validate({"id": i, "name": n}) for i, n in ((3001, "Break"), (3002, "Lunch"))
+        ]
         self.team_codes = {2001: {3001, 3002}, 2002: {3001}}
         self.status_ids = {"Available_Chat": "0N5000000000001AAA", "Busy": "0N5000000000002AAA"}
 

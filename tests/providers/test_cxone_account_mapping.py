@@ -31,14 +31,17 @@ class FakeMappings(FakeVendor):
     def put(self, spec: AccountMappingSpec, mapping_id: str | None = None, has_secret: bool = True) -> AccountMapping:
         env = spec.salesforce_environment
         mapping = AccountMapping(
-            mappingId=mapping_id or str(self.new_id("{}")),
+            mapping_id=mapping_id or str(self.new_id("{}")),
             name=spec.name,
-            accessKeyAgentId=spec.access_key_agent_id,
-            accessKeyId="AK-1",
-            salesforceEnvironment=SalesforceEnvironment(
-                name=env.name, instanceUrl=env.instance_url, consumerKey=env.consumer_key, hasConsumerSecret=has_secret
+            access_key_agent_id=spec.access_key_agent_id,
+            access_key_id="AK-1",
+            salesforce_environment=SalesforceEnvironment(
+                name=env.name,
+                instance_url=env.instance_url,
+                consumer_key=env.consumer_key,
+                has_consumer_secret=has_secret,
             ),
-            isSelected=spec.is_selected,
+            is_selected=spec.is_selected,
         )
         self.live[str(mapping.mapping_id)] = mapping
         return mapping

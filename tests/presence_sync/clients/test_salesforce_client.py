@@ -20,7 +20,7 @@ from presence_sync.clients.errors import (
     TransientVendorError,
 )
 from presence_sync.clients.salesforce import SalesforceClient
-from presence_sync.clients.salesforce_models import OAuthAppSpec, PresenceCommand, soql_id_list, soql_quote
+from presence_sync.clients.salesforce_models import OAuthAppSpec, PresenceCommand
 from tests.presence_sync.clients.client_fakes import (
     SF_URL,
     FakeTransport,
@@ -280,7 +280,7 @@ def test_list_profiles_reads_profile_owned_permission_sets(sf: SalesforceClient,
             )
         },
     )
-    assert [(p.id, p.name, p.permission_set_id) for p in sf.list_profiles()] == [
+    assert [(p.id, p.name, p.permission_set_id) for p in sf.access.list_profiles()] == [
         ("00e000000000001AAA", "Agent", "0PS000000000001AAA")
     ]
     assert "WHERE IsOwnedByProfile = true" in q(sf_transport.requests[-1])
@@ -289,7 +289,7 @@ def test_list_profiles_reads_profile_owned_permission_sets(sf: SalesforceClient,
 def test_list_status_grants_filters_by_type_and_chunks_ids(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
     route_queries(sf_transport, {"FROM SetupEntityAccess": soql([])})
     ids = [f"0PS{n:015d}" for n in range(450)]
-    assert sf.list_status_grants(ids) == []
+    assert sf.access.list_status_grants(ids) == []
     texts = [q(r) for r in sf_transport.matching("GET", QUERY)]
     assert len(texts) == 3
     assert all(
@@ -299,7 +299,7 @@ def test_list_status_grants_filters_by_type_and_chunks_ids(sf: SalesforceClient,
         )
         for t in texts
     )
-    assert sf.list_status_grants([]) == [] and len(sf_transport.matching("GET", QUERY)) == 3
+    assert sf.access.list_status_grants([]) == [] and len(sf_transport.matching("GET", QUERY)) == 3
 
 
 def test_grant_posts_setup_entity_access(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
@@ -308,7 +308,7 @@ def test_grant_posts_setup_entity_access(sf: SalesforceClient, sf_transport: Fak
         "/services/data/v59.0/sobjects/SetupEntityAccess/",
         Reply(201, {"id": "0J0000000000001AAA", "success": True, "errors": []}),
     )
-    grant = sf.grant_status("0PS000000000001AAA", "0N5000000000001AAA")
+    grant = sf.access.grant_status("0PS000000000001AAA", "0N5000000000001AAA")
     assert grant.id == "0J0000000000001AAA"
     assert sf_transport.requests[-1].json == {"ParentId": "0PS000000000001AAA", "SetupEntityId": "0N5000000000001AAA"}
 
@@ -327,7 +327,7 @@ def test_duplicate_grant_returns_the_existing_one(sf: SalesforceClient, sf_trans
             )
         },
     )
-    assert sf.grant_status("0PS000000000001AAA", "0N5000000000001AAA").id == "0J0000000000009AAA"
+    assert sf.access.grant_status("0PS000000000001AAA", "0N5000000000001AAA").id == "0J0000000000009AAA"
 
 
 def test_revoke_of_missing_grant_is_success(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
@@ -336,13 +336,13 @@ def test_revoke_of_missing_grant_is_success(sf: SalesforceClient, sf_transport: 
         "/services/data/v59.0/sobjects/SetupEntityAccess/0J0000000000001AAA",
         sf_error(404, "NOT_FOUND", "The requested resource does not exist"),
     )
-    sf.revoke_grant("0J0000000000001AAA")
+    sf.access.revoke_grant("0J0000000000001AAA")
 
 
-def test_soql_helpers_refuse_junk() -> None:
-    with pytest.raises(ValueError):
-        soql_id_list(["0PS000000000001AAA", "x' OR Id != '"])
-    assert soql_quote("a'b") == "'a\\'b'"
+def test_an_id_list_is_quoted_so_junk_cannot_escape_it(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
+    route_queries(sf_transport, {"FROM SetupEntityAccess": soql([])})
+    assert sf.access.list_status_grants(["0PS000000000001AAA", "x' OR Id != '"]) == []
+    assert q(sf_transport.requests[-1]).endswith("ParentId IN ('0PS000000000001AAA','x\\' OR Id != \\'')")
 
 
 # ---------------------------------------------------------------------------------------------- cache
@@ -367,7 +367,7 @@ def test_cached_lists_load_once_across_threads_and_writes_invalidate(
         t.join()
     assert len(results) == 4 and sf.api_calls == 1
     sf_transport.on("DELETE", "/services/data/v59.0/sobjects/SetupEntityAccess/.*", Reply(204))
-    sf.revoke_grant("0J0000000000001AAA")
+    sf.access.revoke_grant("0J0000000000001AAA")
     sf.cached_list_users()
     assert sf.api_calls == 3
 
@@ -413,7 +413,7 @@ def test_create_external_client_app(sf: SalesforceClient, sf_transport: FakeTran
         return _eca_reads(recorded)
 
     sf_transport.on("POST", SOAP, handler)
-    created = sf.create_oauth_app(ECA)
+    created = sf.oauth_apps.create_oauth_app(ECA)
     creates = [r for r in sf_transport.matching("POST", SOAP) if soap_op(r) == "createMetadata"]
     assert [
         t
@@ -448,7 +448,7 @@ def test_failed_eca_create_rolls_back(sf: SalesforceClient, sf_transport: FakeTr
 
     sf_transport.on("POST", SOAP, handler)
     with pytest.raises(InvalidRequest) as info:
-        sf.create_oauth_app(ECA)
+        sf.oauth_apps.create_oauth_app(ECA)
     assert info.value.field == "callbackUrl"
     deletes = [r for r in sf_transport.matching("POST", SOAP) if soap_op(r) == "deleteMetadata"]
     assert len(deletes) == 1 and "<ns0:fullNames>Presence_Sync</ns0:fullNames>" in deletes[0].text
@@ -456,7 +456,7 @@ def test_failed_eca_create_rolls_back(sf: SalesforceClient, sf_transport: FakeTr
 
 def test_unknown_scope_is_rejected_before_any_call(sf: SalesforceClient, sf_transport: FakeTransport) -> None:
     with pytest.raises(InvalidRequest, match="Visualforce"):
-        sf.create_oauth_app(ECA.model_copy(update={"scopes": ["visualforce"]}))
+        sf.oauth_apps.create_oauth_app(ECA.model_copy(update={"scopes": ["visualforce"]}))
     assert sf_transport.requests == []
 
 
@@ -472,7 +472,7 @@ def test_read_connected_app(sf: SalesforceClient, sf_transport: FakeTransport) -
             "</oauthConfig>",
         ),
     )
-    record = sf.read_oauth_app("connected_app", "Legacy")
+    record = sf.oauth_apps.read_oauth_app("connected_app", "Legacy")
     assert record is not None
     assert (record.scopes, record.require_secret_for_web_server_flow, record.require_secret_for_refresh_token) == (
         ["Api", "Web"],
@@ -600,7 +600,7 @@ def test_poll_current_presence(sf: SalesforceClient, sf_transport: FakeTransport
     assert rows[0].status_developer_name == "Busy" and rows[0].is_away
     assert newest == dt.datetime(2026, 1, 1, 10, 0, 1, tzinfo=dt.UTC)
     text = q(sf_transport.requests[-1])
-    assert "WHERE IsCurrentState = true AND LastModifiedDate >= 2026-01-01T00:00:00Z ORDER BY LastModifiedDate" in text
+    assert "WHERE IsCurrentState = true AND LastModifiedDate >= 2026-01-01T00:00:00+00:00 ORDER BY LastModifiedDate" in text
 
 
 # ---------------------------------------------------------------------------------------------- secrets
@@ -630,7 +630,7 @@ def test_secrets_never_reach_errors_reprs_or_logs(
     created_secret = None
     sf_transport.on("POST", SOAP, save_failed("createMetadata", "X", "UNKNOWN_EXCEPTION", "boom"))
     with pytest.raises(InvalidRequest) as info:
-        sf.create_oauth_app(ECA.model_copy(update={"type": "connected_app"}))
+        sf.oauth_apps.create_oauth_app(ECA.model_copy(update={"type": "connected_app"}))
     texts += [str(info.value), "".join(traceback.format_exception(info.value))]
     created_secret = [unquote_plus(r.text) for r in sf_transport.matching("POST", SOAP) if "consumerSecret" in r.text]
     assert created_secret  # the secret did go to Salesforce...
