@@ -37,20 +37,23 @@ from typing import Any
 
 import yaml
 
-from presence_sync.clients.cxone import CxoneClient
-from presence_sync.clients.cxone_account_mapping import AccountMappingProxy
+from presence_sync.clients.cxone import Agent, CxoneClient
+from presence_sync.clients.cxone_account_mapping import AccountMapping, AccountMappingProxy
 from presence_sync.clients.errors import VendorError
-from presence_sync.clients.presence_rule import PresenceRuleProxy
+from presence_sync.clients.oauth_client_app import OAuthAppProxy
+from presence_sync.clients.presence_rule import PresenceRule, PresenceRuleProxy
 from presence_sync.clients.presence_status import PresenceStatusProxy
+from presence_sync.clients.profile_presence_access import ProfileAccessProxy
 from presence_sync.clients.salesforce import SalesforceClient
-from presence_sync.clients.salesforce_models import OAuthAppRecord, OAuthAppType
+from presence_sync.clients.salesforce_models import Grant, OAuthAppRecord, OAuthAppType, PresenceStatusRecord, Profile
 from presence_sync.gitops.progress import Progress
 from presence_sync.spec import SpecError, load_spec
 from presence_sync.spec.acd import PREVIOUS
-from presence_sync.spec.cxone_account_mapping import chosen_mapping, exported_mapping
+from presence_sync.spec.cxone_account_mapping import MappingChoiceError, chosen_mapping, exported_mapping
+from presence_sync.spec.oauth_client_app import exported_app, scope_names
 from presence_sync.spec.presence_rule import exported_rule
 from presence_sync.spec.presence_status import exported_status
-from presence_sync.spec.scopes import SCOPES
+from presence_sync.spec.profile_presence_access import exported_profile_access
 
 HEADER = """\
 # Exported by `presence-sync export` from the live Salesforce org and CXone tenant.
@@ -76,20 +79,25 @@ class ExportOptions:
     """Sections kept from an existing spec (``runtime``)."""
 
 
-def scope_names(metadata_values: Sequence[str]) -> list[str]:
-    """Metadata scope values (``Full``, ``RefreshToken``...) -> the spec's Setup names, sorted, no duplicates."""
-    back: dict[str, str] = {}
-    for name, values in SCOPES.items():
-        for value in values:
-            back.setdefault(value, name)  # the first name Setup lists wins: Web -> web, not visualforce
-    return sorted({back.get(value, value) for value in metadata_values})
-
-
 def _is_local(url: str | None) -> bool:
     if not url:
         return False
     host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
     return host in _LOCAL_HOSTS
+
+
+@dataclass
+class LiveState:
+    """What one export read from the org and the tenant."""
+
+    rules: list[PresenceRule]
+    mappings: list[AccountMapping]
+    agents: list[Agent] = field(default_factory=list)
+    teams: dict[int, str] = field(default_factory=dict)
+    codes: dict[int, str] = field(default_factory=dict)
+    statuses: list[PresenceStatusRecord] = field(default_factory=list)
+    profiles: list[Profile] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
 
 
 class Exporter:
@@ -104,95 +112,56 @@ class Exporter:
         if self.progress is not None:
             self.progress.step(what)
 
-    def export(self, options: ExportOptions) -> dict[str, Any]:
-        rules = PresenceRuleProxy(self.cx).list_presence_rules()
-        self._step(f"{len(rules)} presence rule(s)")
-        mappings = AccountMappingProxy(self.cx).list_account_mappings()
-        self._step(f"{len(mappings)} account mapping(s)")
-        agents = self.cx.list_agents()
-        teams = {team.team_id: team.team_name for team in self.cx.list_teams()}
-        codes = {code.id: code.name for code in self.cx.list_unavailable_codes()}
-        self._step(f"{len(agents)} agent(s), {len(teams)} team(s), {len(codes)} unavailable code(s)")
-        statuses = PresenceStatusProxy(self.sf).list_all()
-        self._step(f"{len(statuses)} presence status(es)")
-        profiles = self.sf.list_profiles()
-        grants = self.sf.list_status_grants()
-        self._step(f"{len(grants)} status grant(s) on {len(profiles)} profile(s)")
+    def read(self) -> LiveState:
+        """Every list export needs, read once each through the kinds' proxies."""
+        live = LiveState(
+            rules=PresenceRuleProxy(self.cx).list_presence_rules(),
+            mappings=AccountMappingProxy(self.cx).list_account_mappings(),
+        )
+        self._step(f"{len(live.rules)} presence rule(s)")
+        self._step(f"{len(live.mappings)} account mapping(s)")
+        live.agents = self.cx.list_agents()
+        live.teams = {team.team_id: team.team_name for team in self.cx.list_teams()}
+        live.codes = {code.id: code.name for code in self.cx.list_unavailable_codes()}
+        self._step(f"{len(live.agents)} agent(s), {len(live.teams)} team(s), {len(live.codes)} unavailable code(s)")
+        live.statuses = PresenceStatusProxy(self.sf).list_all()
+        self._step(f"{len(live.statuses)} presence status(es)")
+        access = ProfileAccessProxy(self.sf)
+        live.profiles, live.grants = access.list_profiles(), access.list_status_grants()
+        self._step(f"{len(live.grants)} status grant(s) on {len(live.profiles)} profile(s)")
+        return live
 
-        emails = {agent.agent_id: agent.email for agent in agents}
-        status_names = {status.id: status.developer_name for status in statuses}
+    def export(self, options: ExportOptions) -> dict[str, Any]:
+        live = self.read()
+        teams, codes = live.teams, live.codes
+        emails = {agent.agent_id: agent.email for agent in live.agents}
+        status_names = {status.id: status.developer_name for status in live.statuses}
+        rules = live.rules
         rule_specs = [exported_rule(rule, teams, emails, codes, status_names) for rule in rules]
         rule_specs.sort(key=lambda rule: rule["name"])
-
-        referenced = {
-            line["salesforce"]
-            for rule in rule_specs
-            for side in ("publisher", "subscriber")
-            for line in rule.get(side, [])
-        } - {PREVIOUS}
-        wanted = {s.developer_name for s in statuses} if options.all_statuses else referenced | set(options.statuses)
-        unknown = sorted(wanted - {s.developer_name for s in statuses})
-        if unknown:
-            raise ExportError(f"presence status(es) {', '.join(unknown)} do not exist in the org")
-        exported = sorted((s for s in statuses if s.developer_name in wanted), key=lambda s: s.developer_name)
-        exported_ids = {s.id: s.developer_name for s in exported}
-
-        profile_access = []
-        for profile in sorted(profiles, key=lambda p: p.name):
-            granted = sorted(
-                exported_ids[g.status_id]
-                for g in grants
-                if g.permission_set_id == profile.permission_set_id and g.status_id in exported_ids
-            )
-            if granted:
-                profile_access.append({"profile": profile.name, "statuses": granted})
-
-        mapping = chosen_mapping(mappings, options.account_mapping)
-        mapping_entry = exported_mapping(mapping, emails)
+        exported = _exported_statuses(live.statuses, rule_specs, options)
+        try:
+            mapping = chosen_mapping(live.mappings, options.account_mapping)
+            mapping_entry = exported_mapping(mapping, emails)
+        except MappingChoiceError as error:
+            raise ExportError(str(error)) from None
         app = self._oauth_app(options, mapping.salesforce_environment.consumer_key)
         self._step(f"OAuth app {app.name}")
-
-        used_codes = sorted(
-            {
-                line["acd"].split(":", 1)[1]
-                for rule in rule_specs
-                for side in ("publisher", "subscriber")
-                for line in rule.get(side, [])
-                if line["acd"].startswith("Unavailable:")
-            }
-        )
         salesforce: dict[str, Any] = {
             "statuses": [exported_status(s) for s in exported],
-            "profileAccess": profile_access,
-            "oauthApp": self._app(app),
+            "profileAccess": exported_profile_access(
+                live.profiles, live.grants, {s.id: s.developer_name for s in exported}
+            ),
+            "oauthApp": exported_app(app),
         }
-        cxone: dict[str, Any] = {
-            "accountMapping": mapping_entry,
-            "presenceRules": rule_specs,
-        }
+        cxone: dict[str, Any] = {"accountMapping": mapping_entry, "presenceRules": rule_specs}
+        used_codes = _used_codes(rule_specs)
         if used_codes:
             cxone["existingUnavailableCodes"] = used_codes
         spec: dict[str, Any] = {"version": 1, "salesforce": salesforce, "cxone": cxone}
         if _is_local(app.callback_url) or _is_local(mapping.salesforce_environment.instance_url):
             spec["sandbox"] = True  # the only kind of spec that may name localhost over http
-        for key, value in options.keep.items():
-            spec[key] = value
-        return spec
-
-    @staticmethod
-    def _app(app: OAuthAppRecord) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "adopt": True,
-            "type": app.type,
-            "name": app.name,
-            "label": app.label,
-            "contactEmail": app.contact_email,
-            "callbackUrl": app.callback_url,
-            "scopes": scope_names(app.scopes),
-            "requireSecretForWebServerFlow": app.require_secret_for_web_server_flow,
-            "requireSecretForRefreshTokenFlow": app.require_secret_for_refresh_token,
-        }
-        return {key: value for key, value in entry.items() if value is not None}
+        return {**spec, **options.keep}
 
     def _oauth_app(self, options: ExportOptions, consumer_key: str | None) -> OAuthAppRecord:
         if not options.oauth_app:
@@ -204,7 +173,7 @@ class Exporter:
             [options.oauth_app_type] if options.oauth_app_type else ["external_client_app", "connected_app"]
         )
         for app_type in types:
-            record = self.sf.read_oauth_app(app_type, options.oauth_app)
+            record = OAuthAppProxy(self.sf).read_oauth_app(app_type, options.oauth_app)
             if record is not None:
                 if consumer_key and record.consumer_key and record.consumer_key != consumer_key:
                     print(
@@ -214,6 +183,29 @@ class Exporter:
                     )
                 return record
         raise ExportError(f"no External Client App or Connected App named {options.oauth_app!r} in the org")
+
+
+def _exported_statuses(
+    statuses: Sequence[PresenceStatusRecord], rule_specs: Sequence[Mapping[str, Any]], options: ExportOptions
+) -> list[PresenceStatusRecord]:
+    """The statuses the rules refer to, plus those named with --status (or all with --all-statuses)."""
+    names = {s.developer_name for s in statuses}
+    referenced = _referenced(rule_specs, "salesforce") - {PREVIOUS}
+    wanted = names if options.all_statuses else referenced | set(options.statuses)
+    unknown = sorted(wanted - names)
+    if unknown:
+        raise ExportError(f"presence status(es) {', '.join(unknown)} do not exist in the org")
+    return sorted((s for s in statuses if s.developer_name in wanted), key=lambda s: s.developer_name)
+
+
+def _referenced(rule_specs: Sequence[Mapping[str, Any]], side_key: str) -> set[str]:
+    sides = ("publisher", "subscriber")
+    return {line[side_key] for rule in rule_specs for side in sides for line in rule.get(side, [])}
+
+
+def _used_codes(rule_specs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The unavailable codes the rules use (``Unavailable:<name>``): the tenant's, listed as existing."""
+    return sorted(acd.split(":", 1)[1] for acd in _referenced(rule_specs, "acd") if acd.startswith("Unavailable:"))
 
 
 def dump(spec: Mapping[str, Any]) -> str:
