@@ -195,8 +195,8 @@ class SyncService:
                 self.metrics.circuit_open.labels("cxone" if side == "acd" else "salesforce").set(int(breaker.is_open))
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop reading, let in-flight reconciles finish, close the store. A feed still inside a long poll is
-        not waited for (its thread is a daemon, and whatever it reads next is read again after a restart)."""
+        """Stop reading, let in-flight reconciles finish, close the store. A feed still inside a read is not
+        waited for (its thread is a daemon, and whatever it reads next is read again after a restart)."""
         started = time.monotonic()
         self._stop.set()
         if self.replica is not None:
@@ -206,6 +206,7 @@ class SyncService:
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
+        self.salesforce_feed.close()  # ends the Pub/Sub subscription: a feed waiting on it returns at once
         for thread in self._threads:
             thread.join(timeout=max(0.0, min(1.0, timeout - (time.monotonic() - started))))
         with self.store.transaction():  # waits for a feed that is writing its batch, then closes

@@ -149,6 +149,7 @@ class PubSubPresenceFeed:
         return self._subscription.reconnects if self._subscription is not None else 0
 
     def close(self) -> None:
+        self._items.put(Item(generation=-1))  # wakes a reader waiting for the next item (nothing it keeps)
         with self._lock:
             self._stop()
         self._channel.close()
