@@ -20,6 +20,7 @@ from .oauth_client_app import OAuthApp
 from .presence_rule import MapEntry, PresenceRule, ResolvedRule
 from .presence_status import PresenceStatus
 from .profile_presence_access import ProfileAccess
+from .runtime_store import RuntimeStore, SqliteStore
 
 __all__ = [
     "AccountMapping",
@@ -129,6 +130,9 @@ class RuntimeSpec(SpecModel):
         default=30, ge=1, le=600, description="How long the runtime recognises a change as its own write."
     )
     api_budget_per_minute: ApiBudget = Field(default_factory=ApiBudget)
+    store: RuntimeStore = Field(
+        default_factory=SqliteStore, description="Where the runtime keeps its state: sqlite (one replica) or postgres."
+    )
 
 
 # ------------------------------------------------------------------------------------------------- spec
