@@ -11,7 +11,8 @@ the provider's ``check`` only (``providers/presence_status.py``), which reports 
 Checked, read-only (list calls through the vendor clients):
 
 * every ``salesforce.profileAccess[].profile`` is a profile of the org (names match exactly);
-* every ``salesforce.statuses[].channels[]`` is a ServiceChannel developer name of the org;
+* every ``salesforce.statuses[].channels[]`` is a ServiceChannel developer name of the org (or one the spec
+  creates: ``SalesforceSpec.planned_channel_names``);
 * every ``salesforce.existingStatuses[]`` is a presence status of the org;
 * ``cxone.accountMapping.accessKeyUser`` is an active CXone user.
 
@@ -111,9 +112,10 @@ def salesforce_findings(spec: PresenceSpec, salesforce: SalesforceReads) -> list
                 )
     if any(status.channels for status in sf.statuses):
         channels = [channel.developer_name for channel in salesforce.list_service_channels()]
+        planned = sf.planned_channel_names()
         for index, status in enumerate(sf.statuses):
             for position, channel in enumerate(status.channels):
-                if channel not in channels:
+                if channel not in channels and channel not in planned:
                     findings.append(
                         Finding(
                             ("salesforce", "statuses", index, "channels", position),

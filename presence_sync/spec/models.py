@@ -65,6 +65,10 @@ class SalesforceSpec(SpecModel):
         """Developer names that grants and rules may use: managed statuses and existing ones."""
         return {status.name for status in self.statuses} | set(self.existing_statuses)
 
+    def planned_channel_names(self) -> set[str]:
+        """Service channels this spec creates itself: a status may name them before the org has them."""
+        return set()
+
 
 # ------------------------------------------------------------------------------------------------- CXone
 
