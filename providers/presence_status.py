@@ -2,7 +2,8 @@
 ``presence_sync/clients/presence_status.py``, this kind's proxy).
 
 A status is Online when it has service channels and Busy (Away) when it has none. The developer name is the
-Metadata API's fullName: Salesforce cannot rename it in place, so a change replaces the status.
+Metadata API's fullName: Salesforce cannot rename it in place, so a change replaces the status; a status whose
+spec says ``replaces: <old name>`` takes over the old one's grants when it is created.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pulumi.dynamic import CheckFailure
 from pydantic import field_validator
 
 from presence_sync.clients.presence_status import PresenceStatusProxy
+from presence_sync.clients.profile_presence_access import ProfileAccessProxy
 from presence_sync.clients.salesforce_models import PresenceStatusRecord
 from providers import context
 from providers.base import CheckContext, ProviderInputs, SpecProvider, Written
@@ -23,6 +25,7 @@ class PresenceStatusInputs(ProviderInputs):
     developer_name: str
     label: str
     channels: list[str] = []
+    replaces: str | None = None
 
     @field_validator("channels")
     @classmethod
@@ -79,9 +82,26 @@ class PresenceStatusProvider(SpecProvider[PresenceStatusInputs, PresenceStatusPr
         record = self.proxy.cached_get(inputs.developer_name)
         return None if record is None else (record.id, status_outputs(record))
 
+    def managed_fields(self) -> list[str]:
+        # `replaces` says what a create takes over; it is not a property of the status.
+        return [name for name in super().managed_fields() if name != "replaces"]
+
     def create_object(self, inputs: PresenceStatusInputs) -> Written:
         record = self.proxy.create(inputs.developer_name, inputs.label, inputs.channels)
+        if inputs.replaces:
+            self.take_over_grants(inputs.replaces, record.id)
         return Written(record.id)
+
+    def take_over_grants(self, old_name: str, new_id: str) -> None:
+        """A rename: every profile granted the old status gets the new one, before the old one is deleted
+        (which the engine does after the creates), so no agent's profile loses a status it had."""
+        old = self.proxy.cached_get(old_name)
+        if old is None:
+            return
+        access = ProfileAccessProxy(context.salesforce())
+        for grant in access.list_status_grants():
+            if grant.status_id == old.id:
+                access.grant_status(grant.permission_set_id, new_id)
 
     def update_object(self, id_: str, old: Mapping[str, Any], inputs: PresenceStatusInputs) -> Written:
         record = self.proxy.update(inputs.developer_name, inputs.label, inputs.channels)

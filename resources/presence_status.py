@@ -25,6 +25,7 @@ class PresenceStatus(Resource, module="salesforce", name="PresenceStatus"):
             "label": status.label,
             "channels": list(status.channels),  # the provider's check normalises (sorts) them
             "adopt": status.adopt,
+            "replaces": status.replaces,  # a status whose grants this one takes over when created
             "providerVersion": PresenceStatusProvider.version,
             "specLocation": location,  # for messages only (never compared)
             "statusId": None,  # output: the record Id

@@ -35,6 +35,13 @@ class PresenceStatus(SpecModel):
     )
     channels: tuple[str, ...] = Field(default=(), description="ServiceChannel developer names, e.g. sfdc_livemessage.")
     adopt: StrictBool = Field(default=False, description="Take over a status that already exists instead of failing.")
+    replaces: str | None = Field(
+        default=None,
+        description="The developer name of the status this one takes the place of (a rename: Salesforce cannot "
+        "rename a status). `up` grants this one to every profile the old one is granted to, before the old one "
+        "is deleted.",
+        json_schema_extra={"pattern": DEVELOPER_NAME_PATTERN, "maxLength": STATUS_NAME_MAX},
+    )
 
     @property
     def name(self) -> str:
@@ -89,6 +96,10 @@ def check_statuses(statuses: Sequence[PresenceStatus]) -> list[Issue]:
         elif name:
             first_seen[name.casefold()] = i
         issues += check_channels(at, status.kind, status.channels)
+        if status.replaces is not None and status.replaces.casefold() == name.casefold():
+            issues.append(
+                Issue((*at, "replaces"), f"a status cannot replace itself ({_q(name)})", "name the old developer name")
+            )
     return issues
 
 

@@ -6,7 +6,8 @@ and `drift` show is what `up` then does, for the four cases that live in the res
 4. an OAuth app rename shows the account-mapping update it causes (and a misspelt channel fails the preview,
    naming the spec path, with nothing written);
 5. a label edit that would change a derived developer name is flagged with the pin to add; a developer-name
-   change lists what follows the status, and `up` moves the grants before deleting the old status.
+   change lists what follows the status, and `up` moves the grants (`replaces: <old>`) before deleting the old
+   status.
 
 Each first failed on 1f6fe36 (the state before the fixes); the reports are golden files in golden/."""
 
@@ -189,9 +190,6 @@ def grant(sf: Any, profile: str, status_id: str) -> None:
     sf.SetupEntityAccess.create({"ParentId": parent["records"][0]["Id"], "SetupEntityId": status_id})
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 15 (5): on 1f6fe36 a label edit's hint suggests the rename, not the developerName pin"
-)
 def test_5_a_label_edit_is_flagged_with_the_pin_and_a_developer_name_change_moves_what_follows(
     stacks: dict[str, SpecStack], sandbox: Any, tmp_path: Path, engine_env: dict[str, str]
 ) -> None:
@@ -209,7 +207,8 @@ def test_5_a_label_edit_is_flagged_with_the_pin_and_a_developer_name_change_move
     # The rename made on purpose (references too): the plan lists what follows the status.
     text = stack.spec_path.read_text().replace("salesforce: Busy}", "salesforce: Busy_on_a_call}")
     text = text.replace("salesforce: Busy,", "salesforce: Busy_on_a_call,")
-    stack.write_spec(text.replace("Available_for_Chats, Busy]", "Available_for_Chats, Busy_on_a_call]"))
+    text = text.replace("Available_for_Chats, Busy]", "Available_for_Chats, Busy_on_a_call]")
+    stack.write_spec(text.replace("      kind: busy\n", "      kind: busy\n      replaces: Busy\n", 1))
     code, markdown = report(plan_command, ["plan", "--stack", "rename-status"], tmp_path)
     assert code == 2, markdown
     check_golden("status_rename.md", normalize(markdown))
