@@ -32,18 +32,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from presence_sync.clients.errors import VendorError
 
-from .liveview_api import API_VERSION, SIDE_NAMES, Sync, iso
+from .liveview_api import API_VERSION, SIDE_NAMES, ServiceView, Sync, iso
 from .liveview_http import COOKIE_NAME, LiveViewHttp
 from .reconciler_types import DIRECTION
 from .rules import decide, rule_for
 from .store import AgentRecord, PendingWrite
-
-if TYPE_CHECKING:
-    from .service import SyncService
 
 __all__ = ["API_VERSION", "COOKIE_NAME", "LiveView"]
 
@@ -66,7 +63,7 @@ SECRET_VARIABLES = (
 class LiveView(LiveViewHttp):
     """State, API and event stream of the live view for one ``SyncService``."""
 
-    def __init__(self, service: SyncService, *, environ: dict[str, str] | None = None) -> None:
+    def __init__(self, service: ServiceView, *, environ: dict[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
         self.service = service
         self.config = service.config

@@ -9,18 +9,49 @@ import datetime as dt
 import queue
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from presence_sync.runtime_config import RuntimeConfig
 
 from .metrics import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
+    from .feeds import CxoneFeed, SalesforceFeed
     from .reconciler import Reconciler
-    from .service import SyncService
+    from .store import Store
 
-__all__ = ["API_VERSION", "DEFAULT_WINDOW_SECONDS", "SIDE_NAMES", "STATUSES", "LiveViewState", "Sync", "iso"]
+
+class ServiceView(Protocol):
+    """What the live view reads of the service (``service.SyncService``, which builds the view: a protocol, so that
+    the view does not import the service back)."""
+
+    @property
+    def config(self) -> RuntimeConfig: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def reconciler(self) -> Reconciler: ...
+    @property
+    def clock(self) -> Callable[[], float]: ...
+    @property
+    def cxone_feed(self) -> CxoneFeed: ...
+    @property
+    def salesforce_feed(self) -> SalesforceFeed: ...
+    def ready(self) -> tuple[bool, str]: ...
+
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_WINDOW_SECONDS",
+    "SIDE_NAMES",
+    "STATUSES",
+    "LiveViewState",
+    "ServiceView",
+    "Sync",
+    "iso",
+]
 
 API_VERSION = 1
 DEFAULT_WINDOW_SECONDS = 900
@@ -54,7 +85,7 @@ class Sync:
 class LiveViewState:
     """The state the live view's parts share (set up by ``LiveView.__init__``), and the API's answers."""
 
-    service: SyncService
+    service: ServiceView
     config: RuntimeConfig
     reconciler: Reconciler
     clock: Any
