@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+import typing
 from collections.abc import Sequence
+
+from pydantic import BaseModel
 
 from .base import (
     Issue,
@@ -65,6 +68,21 @@ def check_salesforce(sf: SalesforceSpec, *, sandbox: bool) -> list[Issue]:
     issues += _check_existing_statuses(sf)
     issues += check_profile_access(sf.profile_access, _status_names(sf))
     issues += check_oauth_app(sf.oauth_app, sandbox=sandbox)
+    return issues + own_checks(sf)
+
+
+def own_checks(section: BaseModel) -> list[Issue]:
+    """The checks of the kinds whose entries need nothing but themselves: a kind's spec model says so with a
+    classmethod ``check_entries(entries) -> list[Issue]`` (paths in full), run here for each field of the section
+    holding that model, so a new kind's checks need no line in this file."""
+    issues: list[Issue] = []
+    for name, info in type(section).model_fields.items():
+        args = typing.get_args(info.annotation)
+        item = args[0] if args else info.annotation
+        check = getattr(item, "check_entries", None)
+        if check is not None:
+            value = getattr(section, name)
+            issues += check(value if isinstance(value, tuple) else (value,))
     return issues
 
 
@@ -102,7 +120,7 @@ def check_cxone(cx: CxoneSpec, sf: SalesforceSpec | None) -> list[Issue]:
     issues = _check_codes(cx.existing_unavailable_codes)
     issues += check_account_mapping(cx.account_mapping)
     issues += check_rules(cx.presence_rules, cx.existing_unavailable_codes, _status_names(sf) if sf else None)
-    return issues
+    return issues + own_checks(cx)
 
 
 def _check_codes(codes: Sequence[str]) -> list[Issue]:
