@@ -74,8 +74,8 @@ def store_cost(make_store: Callable[[], Any], changes: int, *, routed: bool = Fa
     config, _ = _reconciler_parts(changes)
     store = make_store()
     fence = getattr(store, "fence", None)
-    reconciler_class = ShardedReconciler if fence is not None else Reconciler
-    reconciler = reconciler_class(config, store, {"acd": _Writer(), "sf": _Writer()})
+    writers: dict[Any, Any] = {"acd": _Writer(), "sf": _Writer()}
+    reconciler: Any = (ShardedReconciler if fence is not None else Reconciler)(config, store, writers)
     if fence is not None:
         reconciler.fence = fence
     everyone = range(changes)
@@ -156,7 +156,7 @@ def landed_times(run: Any, http: Any, agents: list[tuple[int, str]], changes: di
     landed: dict[int, float] = {}
     results = http.get(f"{run.sandbox.salesforce_url}/__sandbox/console/results?limit=100000", timeout=60).json()
     for result in results["results"]:
-        agent_id = by_user.get(result["userId"])
+        agent_id = by_user.get(result["userId"], -1)
         wanted = agent_id in changes and changes[agent_id][0] == "cxone" and result.get("success")
         if wanted and ts(result["at"]) >= changes[agent_id][1]:
             landed.setdefault(agent_id, ts(result["at"]))

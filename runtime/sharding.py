@@ -64,6 +64,17 @@ class ShardedReconciler(Reconciler):
             log.info("reconcile stopped: the agent's shard moved", extra={"agent_id": agent_id, "error": str(exc)})
             return Result()
 
+    def observe_read(self, side: Side, observations: list[Observation], *, baseline: bool, read_at: float) -> list[int]:
+        """``observe`` one routed feed read that ended at ``read_at`` (the feed holder's clock). The reconciler
+        notes a read when observe returns; a routed read is recorded later than it happened (a busy owner, or
+        the backlog a new owner takes over), and reads noted too late would let a landed write stop being
+        assumed before its echo could come. So the note gets the read's own time back."""
+        dirty = self.observe(side, observations, baseline=baseline)
+        reads = getattr(self, "_reads", {}).get(side)  # the reconciler's record of when reads ended
+        if reads:
+            reads[-1] = min(reads[-1], read_at)
+        return dirty
+
     def owned_agents(self, shards: Iterable[int] | None = None) -> list[int]:
         wanted = set(self.fence.owned_shards() if shards is None else shards)
         return [agent for agent in self.links if self.fence.shard_of(agent) in wanted]
@@ -98,7 +109,7 @@ class FeedRouter:
         rows = [(o.agent_id, o.state, o.changed_at, o.snapshot) for o in observations if o.agent_id in links]
         try:
             with self.store.transaction():
-                self.store.route(side, rows, baseline)
+                self.store.route(side, rows, baseline, self.reconciler.clock())
                 if cursor is not None:
                     self.store.set_cursor(*cursor)
         except StaleEpoch:
@@ -128,7 +139,8 @@ class InboxConsumer:
             for _, group in itertools.groupby(rows, key=lambda r: r.read_id):
                 read = list(group)
                 observed = [Observation(r.agent_id, r.state, r.changed_at, r.snapshot) for r in read]
-                self.reconciler.observe(read[0].side, observed, baseline=read[0].baseline)
+                first = read[0]
+                self.reconciler.observe_read(first.side, observed, baseline=first.baseline, read_at=first.read_at)
         for agent_id in {row.agent_id for row in rows}:  # queued again after the commit: the workers see it now
             self.reconciler.mark_dirty(agent_id)
         self.taken += len(rows)

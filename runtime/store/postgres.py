@@ -49,6 +49,7 @@ class Routed:
 
     seq: int
     read_id: int  # the feed read it came from: one read's observations are recorded together
+    read_at: float  # when that read ended (the feed holder's clock)
     side: Side
     agent_id: int
     state: str | None
@@ -303,9 +304,16 @@ class PostgresStore:
         )
 
     # -- routing from the feed lease's holder to the shard owners
-    def route(self, side: Side, observed: Iterable[tuple[int, str | None, float | None, bool]], baseline: bool) -> int:
-        """Queue ``(agent_id, state, changed_at, snapshot)`` observations for their shards' owners (under the
-        feed lease, in the caller's transaction when there is one, with the feed's cursor); returns how many."""
+    def route(
+        self,
+        side: Side,
+        observed: Iterable[tuple[int, str | None, float | None, bool]],
+        baseline: bool,
+        read_at: float,
+    ) -> int:
+        """Queue ``(agent_id, state, changed_at, snapshot)`` observations of one feed read (ended at ``read_at``)
+        for their shards' owners, under the feed lease, in the caller's transaction when there is one (with the
+        feed's cursor); returns how many."""
         shards = 1 if self.fence is None else self.fence.shards
         rows = [(agent % shards, side, agent, state, at, snapshot, baseline) for agent, state, at, snapshot in observed]
         with self.transaction():
@@ -317,9 +325,9 @@ class PostgresStore:
                 assert read_id is not None
                 with conn.cursor() as cursor:
                     cursor.executemany(
-                        b"INSERT INTO inbox (read_id, shard, side, agent_id, state, changed_at, snapshot, baseline) "
-                        b"VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                        [(read_id[0], *row) for row in rows],
+                        b"INSERT INTO inbox (read_id, read_at, shard, side, agent_id, state, changed_at, snapshot, "
+                        b"baseline) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        [(read_id[0], read_at, *row) for row in rows],
                     )
                 conn.execute(f"NOTIFY {INBOX_CHANNEL}".encode())
         return len(rows)
@@ -335,7 +343,7 @@ class PostgresStore:
             rows = self._rows(
                 "DELETE FROM inbox WHERE shard = ANY(%s) AND read_id IN (SELECT DISTINCT read_id FROM inbox "
                 "WHERE shard = ANY(%s) ORDER BY read_id LIMIT %s) "
-                "RETURNING seq, read_id, side, agent_id, state, changed_at, snapshot, baseline",
+                "RETURNING seq, read_id, read_at, side, agent_id, state, changed_at, snapshot, baseline",
                 (list(shards), list(shards), reads),
             )
         return sorted((Routed(*row) for row in rows), key=lambda routed: routed.seq)

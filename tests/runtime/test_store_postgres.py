@@ -159,14 +159,15 @@ def test_observations_routed_by_the_feed_holder_are_taken_once_by_their_shard_ow
         grant(postgres_dsn, "shard.1", "owner", 1)
         owner_fence.grant("shard.1", 1)
         with reader.transaction():
-            reader.route("acd", [(1, "Available", 10.0, False), (2, "Unavailable", 11.0, False)], baseline=False)
-            reader.route("sf", [(3, "0N5A", 12.0, True)], baseline=False)
+            reader.route("acd", [(1, "Available", 10.0, False), (2, "Unavailable", 11.0, False)], False, 13.0)
+            reader.route("sf", [(3, "0N5A", 12.0, True)], False, 14.0)
             reader.set_cursor("cxone.lastPollTime", "t2")
         first = owner.take_inbox([1], reads=1)  # whole feed reads at a time: the CXone read first
         assert [(r.side, r.agent_id, r.state, r.snapshot) for r in first] == [("acd", 1, "Available", False)]
         second = owner.take_inbox([1])
         assert [(r.side, r.agent_id, r.state, r.snapshot) for r in second] == [("sf", 3, "0N5A", True)]
         assert first[0].read_id < second[0].read_id
+        assert (first[0].read_at, second[0].read_at) == (13.0, 14.0)
         assert owner.take_inbox([1]) == []
         assert owner.inbox_size() == 1  # agent 2's shard (0) has no owner yet: it waits
         with pytest.raises(StaleEpoch):

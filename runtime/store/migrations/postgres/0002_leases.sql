@@ -7,9 +7,10 @@ CREATE TABLE replicas (replica_id text PRIMARY KEY, seen_at timestamptz NOT NULL
 -- How many shards the agents are split into: fixed for a database (agent_id modulo shards).
 CREATE TABLE settings (name text PRIMARY KEY, value text NOT NULL);
 -- Observations read by the feed lease's holder, waiting for their shard's owner (oldest first); read_id groups
--- the observations of one feed read, which the owner records together (one read for the reconciler).
+-- the observations of one feed read, which the owner records together (one read for the reconciler); read_at is
+-- when that read ended at the feed's holder (the owner's reconciler counts reads by when they happened).
 CREATE SEQUENCE inbox_reads;
-CREATE TABLE inbox (seq bigserial PRIMARY KEY, read_id bigint NOT NULL, shard integer NOT NULL, side text NOT NULL,
-    agent_id bigint NOT NULL, state text, changed_at double precision, snapshot boolean NOT NULL,
-    baseline boolean NOT NULL);
+CREATE TABLE inbox (seq bigserial PRIMARY KEY, read_id bigint NOT NULL, read_at double precision NOT NULL,
+    shard integer NOT NULL, side text NOT NULL, agent_id bigint NOT NULL, state text, changed_at double precision,
+    snapshot boolean NOT NULL, baseline boolean NOT NULL);
 CREATE INDEX inbox_shard ON inbox (shard, read_id);
