@@ -325,6 +325,8 @@ def build_config(spec: PresenceSpec, resolver: ConfigResolver, **overrides: obje
         "poll_interval_seconds": float(runtime.poll_interval_seconds),
         "resync_interval_seconds": float(runtime.resync_interval_seconds),
         "echo_window_seconds": float(runtime.echo_window_seconds),
+        "salesforce_topic": runtime.salesforce_changes.topic,
+        "salesforce_poll_fallback": runtime.salesforce_changes.poll_fallback,
         "api_budget_per_minute": Budgets(
             salesforce=runtime.api_budget_per_minute.salesforce, cxone=runtime.api_budget_per_minute.cxone
         ),

@@ -105,6 +105,22 @@ class KubernetesTarget(SpecModel):
     namespace: str = Field(default="presence-sync", description="Namespace to deploy the runtime into.")
 
 
+class SalesforceChanges(SpecModel):
+    """Where the runtime reads Omni-Channel presence changes: change events from the Pub/Sub API."""
+
+    topic: str = Field(
+        default="/data/UserServicePresenceChangeEvent",
+        pattern=r"^/data/(UserServicePresenceChangeEvent|[A-Za-z][A-Za-z0-9_]*__chn)$",
+        description="The change event channel: the standard one (UserServicePresence selected for Change Data Capture "
+        "in Setup) or a custom channel /data/<Name>__chn with UserServicePresenceChangeEvent as a member.",
+    )
+    poll_fallback: StrictBool = Field(
+        default=False,
+        description="When the org refuses the channel, poll UserServicePresence (seconds late, logouts unseen, API "
+        "calls from the daily allowance) instead of reporting what to enable.",
+    )
+
+
 class RuntimeSpec(SpecModel):
     """The generated sync service."""
 
@@ -134,6 +150,9 @@ class RuntimeSpec(SpecModel):
         default=30, ge=1, le=600, description="How long the runtime recognises a change as its own write."
     )
     api_budget_per_minute: ApiBudget = Field(default_factory=ApiBudget)
+    salesforce_changes: SalesforceChanges = Field(
+        default_factory=SalesforceChanges, description="How Omni-Channel presence changes reach the runtime."
+    )
     store: RuntimeStore = Field(
         default_factory=SqliteStore, description="Where the runtime keeps its state: sqlite (one replica) or postgres."
     )
