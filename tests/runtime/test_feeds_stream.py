@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,10 @@ def bus(setup: SandboxSetup, action: str, **body: Any) -> None:
     requests.post(url, json=body, verify=setup.sandbox.ca_bundle, timeout=10).raise_for_status()
 
 
+def cxone_shows(person: Any, state: str) -> bool:
+    return bool(person.cxone_state() == state)
+
+
 def seen_on_salesforce(runtime: RuntimeProcess, agent_id: int) -> list[str]:
     return [
         e["state"]
@@ -72,7 +77,7 @@ def test_a_healthy_stream_carries_omni_changes_without_polling_user_service_pres
 
     for status, state in [("Busy", "Unavailable:Break"), ("Available_for_Chats", "Available")] * 2:
         ada.omni_set(status)
-        wait_until(lambda state=state: ada.cxone_state() == state, what=f"CXone follows Omni {status}")
+        wait_until(partial(cxone_shows, ada, state), what=f"CXone follows Omni {status}")
     settled_counts(setup, runtime, sf0, cx0)
 
     requests_made = setup.sandbox.salesforce_operator.requests(sf0)
