@@ -337,6 +337,8 @@ def is_unknown(value: Any) -> bool:
     resource being created or updated), possibly wrapped as a secret."""
     if isinstance(value, dict) and SECRET_SIG in value:
         return is_unknown(value.get("value"))
+    if isinstance(value, list):  # a list naming another resource's output, say, before that resource exists
+        return any(is_unknown(item) for item in value)
     if isinstance(value, (str, int, float, bool, list, dict)) or value is None:
         return value == UNKNOWN
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -18,12 +19,20 @@ class PresenceStatus(Resource, module="salesforce", name="PresenceStatus"):
         return self.statusId  # type: ignore[attr-defined]
 
     def __init__(
-        self, status: PresenceStatusSpec, opts: pulumi.ResourceOptions | None = None, *, location: str | None = None
+        self,
+        status: PresenceStatusSpec,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        location: str | None = None,
+        channels: Sequence[pulumi.Input[str]] | None = None,
     ) -> None:
+        """``channels``: the status's channels when some come from resources of the stack (their developer-name
+        outputs: the status then waits for them, and its check skips channels not created yet)."""
         props: dict[str, Any] = {
             "developerName": status.name,
             "label": status.label,
-            "channels": list(status.channels),  # the provider's check normalises (sorts) them
+            # the provider's check normalises (sorts) them
+            "channels": list(status.channels if channels is None else channels),
             "adopt": status.adopt,
             "replaces": status.replaces,  # a status whose grants this one takes over when created
             "providerVersion": PresenceStatusProvider.version,
