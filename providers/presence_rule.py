@@ -11,23 +11,15 @@ plan time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulumi.dynamic import CheckFailure
 from pydantic import BaseModel, field_validator
 
-from presence_sync.clients.presence_rule import (
-    AcdState,
-    ExternalStatus,
-    PresenceRule,
-    PresenceRuleProxy,
-    PresenceRuleSpec,
-    PreviousState,
-    PublisherMapping,
-    SubscriberMapping,
-)
+from presence_sync.clients.presence_rule import PresenceRule, PresenceRuleProxy, PresenceRuleSpec, StateMapping
 from presence_sync.spec.acd import PREVIOUS, AcdNotationError, parse_acd
+from presence_sync.spec.presence_rule import PREVIOUS_STATE, acd_item, acd_notation, status_name
 from providers import context, lookups
 from providers.base import CheckContext, ProviderError, ProviderInputs, SpecProvider, Written
 
@@ -40,6 +32,7 @@ class MapLine(BaseModel):
 class PresenceRuleInputs(ProviderInputs):
     name: str
     priority: int = 0
+    active: bool = True  # for NICE's engine: runtime.engine nice (false: stored, not applied)
     publisher: list[MapLine] = []
     subscriber: list[MapLine] = []
     teams: list[str] = []
@@ -51,82 +44,76 @@ class PresenceRuleInputs(ProviderInputs):
         return sorted(set(names))
 
 
-# -- spec notation <-> CXone payload ------------------------------------------------------------------
-
-
-def acd_to_payload(notation: str) -> AcdState | PreviousState:
-    target = parse_acd(notation)
-    if target == PREVIOUS:
-        return PreviousState(previous_state=True)
-    assert not isinstance(target, str)
-    if target.code is None:
-        return AcdState(state=target.state)
-    return AcdState(state=target.state, out_state_id=lookups.code_by_name(target.code).id)
-
-
-def acd_from_payload(state: AcdState | PreviousState) -> str:
-    if isinstance(state, PreviousState):
-        return PREVIOUS
-    if state.out_state_id is None:
-        return state.state
-    return f"{state.state}:{lookups.code_name(state.out_state_id)}"
-
-
-def status_to_payload(developer_name: str, ids: Mapping[str, str]) -> ExternalStatus | PreviousState:
-    if developer_name == PREVIOUS:
-        return PreviousState(previous_state=True)
-    return ExternalStatus(status_id=ids[developer_name], developer_name=developer_name)
-
-
-def status_from_payload(status: ExternalStatus | PreviousState) -> str:
-    return PREVIOUS if isinstance(status, PreviousState) else status.developer_name
+# -- spec notation <-> the rule as NICE's SDK reads it ------------------------------------------------------
 
 
 def to_payload(inputs: PresenceRuleInputs) -> PresenceRuleSpec:
+    """Spec notation -> the live rule: ACD states by state or code name, statuses by id (resolved now, because a
+    status created in the same run has no id at plan time)."""
     names = sorted({line.salesforce for line in [*inputs.publisher, *inputs.subscriber]} - {PREVIOUS})
-    ids = lookups.salesforce_status_ids(names)
-    publisher = []
-    for line in inputs.publisher:
-        source = acd_to_payload(line.acd)
-        if not isinstance(source, AcdState):
-            raise ProviderError(f"presence rule {inputs.name!r}: 'previous' cannot be a publisher source")
-        publisher.append(PublisherMapping(from_=source, to=status_to_payload(line.salesforce, ids)))
-    subscriber = []
-    for line in inputs.subscriber:
-        status = status_to_payload(line.salesforce, ids)
-        if not isinstance(status, ExternalStatus):
-            raise ProviderError(f"presence rule {inputs.name!r}: 'previous' cannot be a subscriber source")
-        subscriber.append(SubscriberMapping(from_=status, to=acd_to_payload(line.acd)))
+    ids = {**lookups.salesforce_status_ids(names), PREVIOUS: PREVIOUS_STATE}
+    for side in ("publisher", "subscriber"):
+        lines = getattr(inputs, side)
+        wrong = "salesforce" if side == "subscriber" else "acd"
+        if any(getattr(line, wrong) == PREVIOUS for line in lines):
+            raise ProviderError(f"presence rule {inputs.name!r}: 'previous' cannot be a {side} source")
     return PresenceRuleSpec(
         name=inputs.name,
         priority=inputs.priority,
-        publisher_state_map=publisher,
-        subscriber_state_map=subscriber,
+        is_active=inputs.active,
+        publisher_state_map=[
+            StateMapping(incontact_agent_state=acd_item(line.acd), partner_agent_state=ids[line.salesforce])
+            for line in inputs.publisher
+        ],
+        subscriber_state_map=[
+            StateMapping(incontact_agent_state=acd_item(line.acd), partner_agent_state=ids[line.salesforce])
+            for line in inputs.subscriber
+        ],
         team_ids=sorted(lookups.team_by_name(team).team_id for team in inputs.teams),
         agent_ids=sorted(lookups.agent_by_email(user).agent_id for user in inputs.users),
     )
 
 
-def rule_outputs(rule: PresenceRule) -> dict[str, Any]:
+def status_names(names: Iterable[str]) -> dict[str, str]:
+    """Status id -> developer name, for the statuses among ``names`` (those the spec or the state speaks of) that
+    exist; an id outside them reads back as ``#<id>``, which shows as drift."""
+    found: dict[str, str] = {}
+    for name in sorted(set(names) - {PREVIOUS}):
+        try:
+            found.update(lookups.salesforce_status_ids([name]))
+        except ProviderError:
+            continue  # gone from the org: the rule's id for it reads back as #<id>
+    return {status_id: name for name, status_id in found.items()}
+
+
+def rule_outputs(rule: PresenceRule, names: Iterable[str]) -> dict[str, Any]:
+    """The live rule in the spec's notation; ``names``: the status developer names to read its ids back as."""
     teams = {team.team_id: team.team_name for team in lookups.teams()}
     emails = {agent.agent_id: agent.email for agent in lookups.agents()}
+    statuses = status_names(names)
+
+    def lines(items: list[StateMapping]) -> list[dict[str, str]]:
+        return [
+            {"acd": acd_notation(m.incontact_agent_state), "salesforce": status_name(m.partner_agent_state, statuses)}
+            for m in items
+        ]
+
     return {
         "ruleId": str(rule.rule_id),
         "name": rule.name,
         "priority": rule.priority,
-        "publisher": [
-            {"acd": acd_from_payload(m.from_), "salesforce": status_from_payload(m.to)}
-            for m in rule.publisher_state_map
-        ],
-        "subscriber": [
-            {"acd": acd_from_payload(m.to), "salesforce": status_from_payload(m.from_)}
-            for m in rule.subscriber_state_map
-        ],
+        "active": rule.is_active,
+        "publisher": lines(rule.publisher_state_map),
+        "subscriber": lines(rule.subscriber_state_map),
         "teams": sorted(teams.get(team_id, f"#{team_id}") for team_id in rule.team_ids),
         "users": sorted(emails.get(agent_id) or f"#{agent_id}" for agent_id in rule.agent_ids),
         "teamIds": sorted(rule.team_ids),
         "agentIds": sorted(rule.agent_ids),
     }
+
+
+def _names(props: Mapping[str, Any]) -> list[str]:
+    return [line["salesforce"] for side in ("publisher", "subscriber") for line in props.get(side) or []]
 
 
 # -- the provider -------------------------------------------------------------------------------------
@@ -135,7 +122,7 @@ def rule_outputs(rule: PresenceRule) -> dict[str, Any]:
 class PresenceRuleProvider(SpecProvider[PresenceRuleInputs, PresenceRuleProxy]):
     kind = "CXone presence rule"
     vendor = "tenant"
-    version = "1"
+    version = "2"  # 2: the rule in the shape NICE's agent SDK reads, and isActive
     inputs_model = PresenceRuleInputs
 
     def make_proxy(self) -> PresenceRuleProxy:
@@ -193,7 +180,7 @@ class PresenceRuleProvider(SpecProvider[PresenceRuleInputs, PresenceRuleProxy]):
 
     def find_existing(self, inputs: PresenceRuleInputs) -> tuple[str, dict[str, Any]] | None:
         found = [rule for rule in self.proxy.cached_presence_rules() if rule.name == inputs.name]
-        return None if not found else (str(found[0].rule_id), rule_outputs(found[0]))
+        return None if not found else (str(found[0].rule_id), rule_outputs(found[0], _names(inputs.model_dump())))
 
     def create_object(self, inputs: PresenceRuleInputs) -> Written:
         rule = self.proxy.create_presence_rule(to_payload(inputs))
@@ -205,7 +192,7 @@ class PresenceRuleProvider(SpecProvider[PresenceRuleInputs, PresenceRuleProxy]):
 
     def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         found = [rule for rule in self.proxy.cached_presence_rules() if str(rule.rule_id) == id_]
-        return rule_outputs(found[0]) if found else None
+        return rule_outputs(found[0], _names(props)) if found else None
 
     def delete_object(self, id_: str, props: Mapping[str, Any]) -> None:
         self.proxy.delete_presence_rule(id_)

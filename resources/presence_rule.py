@@ -18,11 +18,18 @@ class PresenceRule(Resource, module="cxone", name="PresenceRule"):
         return self.ruleId  # type: ignore[attr-defined]
 
     def __init__(
-        self, rule: PresenceRuleSpec, opts: pulumi.ResourceOptions | None = None, *, location: str | None = None
+        self,
+        rule: PresenceRuleSpec,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        location: str | None = None,
+        active: bool = True,
     ) -> None:
+        """``active``: whether NICE's engine applies the rule (``runtime.engine: nice``); false stores it inactive."""
         props: dict[str, Any] = {
             "name": rule.name,
             "priority": rule.priority,
+            "active": active,
             "publisher": [{"acd": line.acd, "salesforce": line.salesforce} for line in rule.publisher],
             "subscriber": [{"acd": line.acd, "salesforce": line.salesforce} for line in rule.subscriber],
             "teams": list(rule.teams),  # the provider's check normalises (sorts, de-duplicates) them

@@ -2,7 +2,8 @@
 
 NICE publishes no REST API for the Adapters app's Presence Sync settings (vendor-apis.md §7g): they
 are configured in the UI. presence-sync models them in the shape NICE's own SDK reads
-(``adapter-apis/v1/{partner}/...``, ``publisherStateMap``, ``subscriberStateMap``) so that this one
+(``adapter-apis/v1/{partner}/rule/{partnerId}``: ``publisherStateMap``/``subscriberStateMap`` of
+``{incontactAgentState, partnerAgentState}``) so that this one
 module can be pointed at the real service if it is ever exposed; the sandbox implements exactly this
 contract. Each kind's paths and payloads live in its proxy: ``cxone_account_mapping`` and ``presence_rule``;
 this module gathers them under the names tools and benchmarks use.
@@ -30,30 +31,22 @@ from presence_sync.clients.cxone_account_mapping import (
     SalesforceEnvironmentSpec,
 )
 from presence_sync.clients.presence_rule import (
-    AcdState,
-    ExternalStatus,
     PresenceRule,
     PresenceRuleProxy,
     PresenceRuleSpec,
-    PreviousState,
-    PublisherMapping,
-    SubscriberMapping,
+    StateMapping,
 )
 
 __all__ = [
     "AccountMapping",
     "AccountMappingSpec",
-    "AcdState",
     "CreatedAccountMapping",
-    "ExternalStatus",
     "PresenceRule",
     "PresenceRuleSpec",
     "PresenceSyncConfig",
-    "PreviousState",
-    "PublisherMapping",
     "SalesforceEnvironment",
     "SalesforceEnvironmentSpec",
-    "SubscriberMapping",
+    "StateMapping",
 ]
 
 

@@ -1,16 +1,24 @@
-"""CXone presence rules (the Adapters app's Presence Sync rules): the only code that reads or writes them. A
-MODEL, not a public API: see ``cxone_adapters`` for why. Paths under ``{api_base}/adapter-apis/v1/{partner}/``:
+"""CXone presence rules (the Adapters app's Presence Sync rules): the only code that reads or writes them.
+
+The rule's shape is the one NICE's own agent SDK reads (``@nice-devone/agent-sdk``,
+``PresenceSyncService.getPresenceSyncRule``: ``GET /adapter-apis/v1/{partner}/rule/{partnerId}``, parsing
+``publisherStateMap[]`` / ``subscriberStateMap[]`` items ``{incontactAgentState, partnerAgentState}``;
+docs/apis.md). The writes are OUR MODEL (NICE publishes none; see ``cxone_adapters``), shaped like that read.
+Paths under ``{api_base}/adapter-apis/v1/{partner}/``:
 
 * ``presence-rules``                GET list ``{"presenceRules": [...]}`` / POST create (201)
 * ``presence-rules/{ruleId}``       GET / PUT / DELETE
 
-The payload's shape is the one NICE's own SDK reads: ``publisherStateMap`` (CXone state -> Salesforce status)
-and ``subscriberStateMap`` (Salesforce status -> CXone state), targets possibly ``{"previousState": true}``.
+The strings (a decision where the SDK only passes them through, docs/presence-rules.md): ``incontactAgentState``
+is a CXone state name (``Available``, ``Unavailable``, ``LoggedOut``, ...) or an unavailable code's name;
+``partnerAgentState`` is a ServicePresenceStatus id; ``PreviousState`` as a target is "the state before the rule
+last changed it". ``isActive`` false: stored, but NICE's engine does not apply it (``runtime.engine:
+presence-sync``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
@@ -18,59 +26,28 @@ from presence_sync.clients.cxone_session import AdapterModel, CxoneSession
 from presence_sync.clients.errors import NotFound
 
 __all__ = [
-    "AcdState",
-    "ExternalStatus",
     "PresenceRule",
     "PresenceRuleProxy",
     "PresenceRuleSpec",
-    "PreviousState",
-    "PublisherMapping",
-    "SubscriberMapping",
+    "StateMapping",
 ]
 
 _CACHE_KEY = "presence-rules"
 
 
-class AcdState(AdapterModel):
-    """A CXone (ACD) state: ``Available``, ``Unavailable`` with an unavailable code id, or (publisher
-    sources only) another platform state name such as ``InboundContact``."""
+class StateMapping(AdapterModel):
+    """One line of a rule's map, as NICE's SDK reads it."""
 
-    state: str
-    out_state_id: int | None = Field(default=None, alias="outStateId")
-
-
-class ExternalStatus(AdapterModel):
-    """A Salesforce presence status: its id (``0N5...``) and developer name."""
-
-    status_id: str = Field(alias="statusId")
-    developer_name: str = Field(alias="developerName")
-
-
-class PreviousState(AdapterModel):
-    """Mapping target meaning "return to the state before the last synced change"."""
-
-    previous_state: Literal[True] = Field(alias="previousState")
-
-
-class PublisherMapping(AdapterModel):
-    """CXone state -> Salesforce status (CXone publishes)."""
-
-    from_: AcdState = Field(alias="from")
-    to: ExternalStatus | PreviousState
-
-
-class SubscriberMapping(AdapterModel):
-    """Salesforce status -> CXone state (CXone subscribes)."""
-
-    from_: ExternalStatus = Field(alias="from")
-    to: AcdState | PreviousState
+    incontact_agent_state: str = Field(alias="incontactAgentState")
+    partner_agent_state: str = Field(alias="partnerAgentState")
 
 
 class PresenceRuleSpec(AdapterModel):
     name: str
     priority: int = 0
-    publisher_state_map: list[PublisherMapping] = Field(default_factory=list, alias="publisherStateMap")
-    subscriber_state_map: list[SubscriberMapping] = Field(default_factory=list, alias="subscriberStateMap")
+    is_active: bool = Field(default=True, alias="isActive")
+    publisher_state_map: list[StateMapping] = Field(default_factory=list, alias="publisherStateMap")
+    subscriber_state_map: list[StateMapping] = Field(default_factory=list, alias="subscriberStateMap")
     team_ids: list[int] = Field(default_factory=list, alias="teamIds")
     agent_ids: list[int] = Field(default_factory=list, alias="agentIds")
 

@@ -133,11 +133,11 @@ class Exporter:
 
     def export(self, options: ExportOptions) -> dict[str, Any]:
         live = self.read()
-        teams, codes = live.teams, live.codes
+        teams = live.teams
         emails = {agent.agent_id: agent.email for agent in live.agents}
         status_names = {status.id: status.developer_name for status in live.statuses}
         rules = live.rules
-        rule_specs = [exported_rule(rule, teams, emails, codes, status_names) for rule in rules]
+        rule_specs = [exported_rule(rule, teams, emails, status_names) for rule in rules]
         rule_specs.sort(key=lambda rule: rule["name"])
         exported = _exported_statuses(live.statuses, rule_specs, options)
         try:

@@ -7,7 +7,7 @@ tenant's calls are in ``presence_sync/clients/presence_rule.py``, the provider i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,11 +29,19 @@ from .oscillation import find_cycles
 from .text import shown as _q
 
 if TYPE_CHECKING:
-    from presence_sync.clients.presence_rule import AcdState as LiveAcdState
-    from presence_sync.clients.presence_rule import ExternalStatus, PreviousState
     from presence_sync.clients.presence_rule import PresenceRule as LiveRule
 
-__all__ = ["MapEntry", "PresenceRule", "ResolvedRule", "acd_notation", "check_rules", "exported_rule"]
+__all__ = [
+    "PREVIOUS_STATE",
+    "MapEntry",
+    "PresenceRule",
+    "ResolvedRule",
+    "acd_item",
+    "acd_notation",
+    "check_rules",
+    "exported_rule",
+    "status_name",
+]
 
 _ACD_PATTERN = "^(previous|" + "|".join(SYSTEM_STATES) + "|Unavailable:\\S(.*\\S)?)$"
 
@@ -293,30 +301,43 @@ def _check_precedence(rules: Sequence[PresenceRule], field: str, what: str) -> l
 # -- export -----------------------------------------------------------------------------------------------
 
 
-def acd_notation(state: LiveAcdState | PreviousState, code_names: Mapping[int, str]) -> str:
-    """A live map side in the spec's notation: ``Available``, ``Unavailable:<code name>``, ``previous``."""
-    if getattr(state, "previous_state", False):
+PREVIOUS_STATE = "PreviousState"
+"""The live rules' word for a ``previous`` target (see ``presence_sync/clients/presence_rule.py``)."""
+
+
+def acd_item(notation: str) -> str:
+    """The spec's ACD notation as the live rule's ``incontactAgentState``: a state name, or for Unavailable with a
+    code the code's name (as NICE's agent-state events carry it in ``reason``); ``previous`` -> PreviousState."""
+    target = parse_acd(notation)
+    if target == PREVIOUS:
+        return PREVIOUS_STATE
+    assert isinstance(target, AcdState)
+    return target.state if target.code is None else target.code
+
+
+def acd_notation(item: str) -> str:
+    """The live rule's ``incontactAgentState`` in the spec's notation (the inverse of ``acd_item``)."""
+    if item == PREVIOUS_STATE:
         return PREVIOUS
-    acd = cast("LiveAcdState", state)
-    if acd.out_state_id is None:
-        return acd.state
-    return f"{acd.state}:{code_names.get(acd.out_state_id, f'#{acd.out_state_id}')}"
+    return item if item in SYSTEM_STATES else f"Unavailable:{item}"
+
+
+def status_name(item: str, status_names: Mapping[str, str]) -> str:
+    """The live rule's ``partnerAgentState`` (a status id, compared on its 15-character form) as a developer name;
+    ``PreviousState`` -> previous; an id the org does not know -> ``#<id>``."""
+    if item == PREVIOUS_STATE:
+        return PREVIOUS
+    names = {status_id[:15]: name for status_id, name in status_names.items()}
+    return names.get(item[:15], f"#{item}")
 
 
 def exported_rule(
     rule: LiveRule,
     teams: Mapping[int, str],
     emails: Mapping[int, str | None],
-    codes: Mapping[int, str],
     status_names: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The live rule as a spec entry that adopts it: teams by name, users by e-mail, codes by name."""
-
-    def status(target: ExternalStatus | PreviousState) -> str:
-        if getattr(target, "previous_state", False):
-            return PREVIOUS
-        external = cast("ExternalStatus", target)
-        return status_names.get(external.status_id, external.developer_name)
+    """The live rule as a spec entry that adopts it: teams by name, users by e-mail, statuses by developer name."""
 
     missing_users = [agent_id for agent_id in rule.agent_ids if not emails.get(agent_id)]
     if missing_users:
@@ -328,10 +349,18 @@ def exported_rule(
         # Map lines in the vendor's order: the provider compares them in order, so sorting them here would
         # make adoption rewrite the rule.
         "publisher": [
-            {"acd": acd_notation(m.from_, codes), "salesforce": status(m.to)} for m in rule.publisher_state_map
+            {
+                "acd": acd_notation(m.incontact_agent_state),
+                "salesforce": status_name(m.partner_agent_state, status_names),
+            }
+            for m in rule.publisher_state_map
         ],
         "subscriber": [
-            {"salesforce": status(m.from_), "acd": acd_notation(m.to, codes)} for m in rule.subscriber_state_map
+            {
+                "salesforce": status_name(m.partner_agent_state, status_names),
+                "acd": acd_notation(m.incontact_agent_state),
+            }
+            for m in rule.subscriber_state_map
         ],
         "teams": sorted(teams.get(team_id, f"#{team_id}") for team_id in rule.team_ids),
         "users": sorted(str(emails[agent_id]) for agent_id in rule.agent_ids),

@@ -1,22 +1,33 @@
-"""Presence Sync presence rules -- OUR MODEL, not a NICE API (none is public; docs/vendor-apis.md §7g).
+"""Presence Sync presence rules: the read NICE's agent SDK makes, and OUR MODEL of the writes behind it.
 
-The shape follows what NICE's agent SDK reads (a rule is ``publisherStateMap`` + ``subscriberStateMap``,
-docs/peers.md §1.2). Vendor facts kept as validation (help.incontact.com/Content/Adapters/PresenceSync/
-PresenceSync.htm): rules apply to teams or individual users; "In CXone, agent states are unavailable
-codes. You must apply these codes to teams." -- so every ``outStateId`` a rule names must be assigned to
-every team the rule covers, including the team of each user it names.
+**Vendor (the read).** NICE's agent SDK (npm ``@nice-devone/agent-sdk`` 25.1.2, ``PresenceSyncService.
+getPresenceSyncRule``; docs/apis.md, "CXone presence-sync rule") fetches the rule CXone Agent Embedded applies
+with ``GET /adapter-apis/v1/{partnerName}/rule/{partnerId}`` (bearer token of the logged-in agent) and parses
+``publisherStateMap[]`` / ``subscriberStateMap[]`` of the body itself (no envelope), each item
+``{"incontactAgentState": str, "partnerAgentState": str}``.
 
-Body (``POST``; ``PUT`` replaces all of it):
-``{"name", "priority" (int >= 0, default 0), "publisherStateMap": [{"from": AcdState, "to": ExternalStatus
-| {"previousState": true}}], "subscriberStateMap": [{"from": ExternalStatus, "to": AcdState |
-{"previousState": true}}], "teamIds": [int], "agentIds": [int]}`` where AcdState is ``{"state":
-"Available"}`` or ``{"state": "Unavailable", "outStateId": int}`` (a publisher ``from`` may also be any
-platform state, e.g. ``{"state": "InboundContact"}``) and ExternalStatus is ``{"statusId": "0N5..." (15 or
-18 characters), "developerName": str}``. Answers add ``ruleId`` and ``lastModified``. Unknown fields → 400.
+**GUESS (what the strings hold; the SDK passes them through).** ``incontactAgentState``: a CXone state name as
+the SDK's agent-state events carry it (``Available``, ``Unavailable``, ``LoggedOut``, ``InboundContact``...)
+or, for Unavailable with a code, the unavailable code's name (the event's ``reason``; NICE's help: "agent
+states are unavailable codes"). ``partnerAgentState``: a ServicePresenceStatus id, what the Omni-Channel
+toolkit's ``setServicePresenceStatus(statusId)`` takes. ``PreviousState`` in the target's place means "the
+state before the rule last changed it". ``partnerId`` is the Salesforce organization id (``00D...``); the
+emulator does not know the org behind an account mapping, so any well-formed org id names the tenant's
+selected mapping. The read answers the one active rule that applies to the token's agent (a rule naming the
+agent beats one naming their team, then the lower priority); none (inactive rules do not count) → 404.
 
-400: a malformed field (named in the message), a duplicate ``from`` within one map (Salesforce ids compare
-on their 15-character form), an unknown/inactive/unassigned ``outStateId``, unknown ``teamIds``/``agentIds``.
-409: a duplicate name (case-insensitive), or a team already covered by another rule at the same priority.
+**OUR MODEL (the writes; NICE publishes none, docs/vendor-apis.md §7g).** ``/adapter-apis/v1/{partner}/
+presence-rules[/{ruleId}]``: GET (list ``{"presenceRules": [...]}``), POST (201), PUT (replaces all of it),
+DELETE. Body: ``{"name", "priority" (int >= 0, default 0), "isActive" (default true), "publisherStateMap",
+"subscriberStateMap", "teamIds", "agentIds"}``; the two maps exactly as the read serves them. Every answer,
+the read's included, is the stored rule plus ``ruleId`` and ``lastModified``. Unknown fields → 400.
+
+Vendor facts kept as validation (help.incontact.com/Content/Adapters/PresenceSync/PresenceSync.htm): rules
+apply to teams or individual users; "In CXone, agent states are unavailable codes. You must apply these codes
+to teams." -- so every code a rule names must be assigned to every team it covers, the team of each user it
+names included. 400: a malformed field (named), a repeated source within one map (status ids compare on their
+15-character form), an unknown/inactive/unassigned code, unknown ``teamIds``/``agentIds``. 409: a duplicate
+name (case-insensitive), or a team already covered by another rule at the same priority.
 """
 
 from __future__ import annotations
@@ -26,7 +37,6 @@ import json
 import re
 import sqlite3
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -39,26 +49,29 @@ from sandbox.cxone.states import SETTABLE_STATES, STATE_NAMES
 from sandbox.cxone.store import format_ms
 from sandbox.cxone.web import MAX_INT, ApiError, Ctx, Fields, json_body, json_response, no_content
 
-__all__ = ["ROUTES"]
+__all__ = ["PREVIOUS_STATE", "ROUTES"]
 
-_BODY = {"name", "priority", "publisherStateMap", "subscriberStateMap", "teamIds", "agentIds"}
+PREVIOUS_STATE = "PreviousState"
+_BODY = {"name", "priority", "isActive", "publisherStateMap", "subscriberStateMap", "teamIds", "agentIds"}
+_ITEM = {"incontactAgentState", "partnerAgentState"}
 _STATUS_ID = re.compile(r"0N5[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?")
-# Salesforce API names: a letter first, then letters, digits and single underscores, no trailing underscore.
-_DEVELOPER_NAME = re.compile(r"[A-Za-z](?:_?[A-Za-z0-9])*")
+_ORG_ID = re.compile(r"00D[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?")
 
 
 @dataclasses.dataclass
 class _Rule:
     name: str
     priority: int
-    publisher: list[dict[str, Any]]
-    subscriber: list[dict[str, Any]]
+    is_active: bool
+    publisher: list[dict[str, str]]
+    subscriber: list[dict[str, str]]
     team_ids: list[int]
     agent_ids: list[int]
-    code_refs: list[tuple[str, int]]  # (field path, outStateId)
+    code_refs: list[tuple[str, str]]  # (field path, unavailable code name)
 
     def body(self) -> dict[str, Any]:
         return {
+            "isActive": self.is_active,
             "publisherStateMap": self.publisher,
             "subscriberStateMap": self.subscriber,
             "teamIds": self.team_ids,
@@ -69,77 +82,54 @@ class _Rule:
 # ------------------------------------------------------------------------------------------------ parsing
 
 
-def _acd_state(value: Any, where: str, *, platform: bool) -> dict[str, Any]:
-    fields = Fields(value, where, allowed={"state", "outStateId"})
-    state = fields.string("state")
-    allowed = STATE_NAMES if platform else SETTABLE_STATES
-    if state not in allowed:
-        hint = "" if platform else " (CXone can only set an agent to Available or Unavailable)"
-        raise ApiError.bad(f"{where}.state must be one of {', '.join(allowed)}, got {state!r}{hint}")
-    if state == "Unavailable":
-        # Without a code: plain Unavailable (the state an agent is in after logging in, and what the agent API
-        # sets when no reason is given). With one: Unavailable for that reason.
-        code = fields.integer("outStateId", required=False, minimum=1)
-        return {"state": state} if code is None else {"state": state, "outStateId": code}
-    if fields.has("outStateId"):
-        raise ApiError.bad(f"{where}.outStateId is only allowed with state Unavailable")
-    return {"state": state}
-
-
-def _external_status(value: Any, where: str) -> dict[str, Any]:
-    fields = Fields(value, where, allowed={"statusId", "developerName"})
-    status_id = fields.string("statusId")
-    if status_id is None or not _STATUS_ID.fullmatch(status_id):
+def _status_id(value: str, where: str) -> str:
+    if not _STATUS_ID.fullmatch(value):
         raise ApiError.bad(
-            f"{where}.statusId must be a ServicePresenceStatus id: 15 or 18 letters and digits "
-            f"starting with 0N5, got {status_id!r}"
+            f"{where} must be a ServicePresenceStatus id: 15 or 18 letters and digits starting with 0N5"
+            + (f" or {PREVIOUS_STATE}" if "publisher" in where else "")
+            + f", got {value!r}"
         )
-    developer_name = fields.string("developerName")
-    if developer_name is None or len(developer_name) > 80 or not _DEVELOPER_NAME.fullmatch(developer_name):
-        raise ApiError.bad(
-            f"{where}.developerName must be a Salesforce API name (a letter first, then letters, "
-            f"digits and single underscores, at most 80), got {developer_name!r}"
-        )
-    return {"statusId": status_id, "developerName": developer_name}
+    return value
 
 
-def _or_previous(parse: Callable[[Any, str], dict[str, Any]]) -> Callable[[Any, str], dict[str, Any]]:
-    def parse_target(value: Any, where: str) -> dict[str, Any]:
-        if isinstance(value, dict) and "previousState" in value:
-            fields = Fields(value, where, allowed={"previousState"})
-            if fields.data["previousState"] is not True:
-                raise ApiError.bad(f"{where}.previousState must be true (or leave it out and name a state)")
-            return {"previousState": True}
-        return parse(value, where)
-
-    return parse_target
-
-
-def _state_map(
-    body: Fields,
-    key: str,
-    parse_from: Callable[[Any, str], dict[str, Any]],
-    parse_to: Callable[[Any, str], dict[str, Any]],
-    source_key: Callable[[dict[str, Any]], Any],
-) -> list[dict[str, Any]]:
-    pairs: list[dict[str, Any]] = []
-    seen: dict[Any, int] = {}
-    for index, item in enumerate(body.array(key, required=False)):
-        where = f"{key}[{index}]"
-        fields = Fields(item, where, allowed={"from", "to"})
-        for part in ("from", "to"):
-            if fields.data.get(part) is None:
-                raise ApiError.bad(f"{where}.{part} is required")
-        source = parse_from(fields.data["from"], f"{where}.from")
-        target = parse_to(fields.data["to"], f"{where}.to")
-        marker = source_key(source)
-        if marker in seen:
+def _acd_state(value: str, where: str, refs: list[tuple[str, str]], *, source: bool) -> None:
+    """A state name is checked here; anything else must be an unavailable code's name (checked in the store)."""
+    if value == PREVIOUS_STATE:
+        if source:
+            raise ApiError.bad(f"{where}: {PREVIOUS_STATE} can only be a target")
+        return
+    if value in STATE_NAMES:
+        if not source and value not in SETTABLE_STATES:
             raise ApiError.bad(
-                f"{where}.from repeats {key}[{seen[marker]}].from; each source state may appear only once in a map"
+                f"{where} must be {', '.join(SETTABLE_STATES)}, an unavailable code's name or {PREVIOUS_STATE}, "
+                f"got {value!r} (CXone can only set an agent to Available or Unavailable)"
+            )
+        return
+    refs.append((where, value))
+
+
+def _state_map(body: Fields, key: str, refs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    publisher = key == "publisherStateMap"
+    items: list[dict[str, str]] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(body.array(key, required=False)):
+        where = f"{key}[{index}]"
+        fields = Fields(raw, where, allowed=_ITEM)
+        acd = fields.string("incontactAgentState")
+        status = fields.string("partnerAgentState")
+        assert acd is not None and status is not None
+        _acd_state(acd, f"{where}.incontactAgentState", refs, source=publisher)
+        if not (publisher and status == PREVIOUS_STATE):
+            _status_id(status, f"{where}.partnerAgentState")
+        marker = acd if publisher else status[:15]
+        if marker in seen:
+            side = "incontactAgentState" if publisher else "partnerAgentState"
+            raise ApiError.bad(
+                f"{where}.{side} repeats {key}[{seen[marker]}]; each source state may appear only once in a map"
             )
         seen[marker] = index
-        pairs.append({"from": source, "to": target})
-    return pairs
+        items.append({"incontactAgentState": acd, "partnerAgentState": status})
+    return items
 
 
 def _ids(body: Fields, key: str) -> list[int]:
@@ -156,38 +146,18 @@ def _parse(raw: Any) -> _Rule:
     body = Fields(raw, "body", allowed=_BODY)
     name = body.string("name")
     priority = body.integer("priority", required=False, default=0, minimum=0)
-    publisher = _state_map(
-        body,
-        "publisherStateMap",
-        lambda v, w: _acd_state(v, w, platform=True),
-        _or_previous(_external_status),
-        lambda s: (s["state"], s.get("outStateId")),
-    )
-    subscriber = _state_map(
-        body,
-        "subscriberStateMap",
-        _external_status,
-        _or_previous(lambda v, w: _acd_state(v, w, platform=False)),
-        lambda s: s["statusId"][:15],
-    )
-    code_refs = [
-        (f"publisherStateMap[{i}].from.outStateId", p["from"]["outStateId"])
-        for i, p in enumerate(publisher)
-        if "outStateId" in p["from"]
-    ]
-    code_refs += [
-        (f"subscriberStateMap[{i}].to.outStateId", p["to"]["outStateId"])
-        for i, p in enumerate(subscriber)
-        if "outStateId" in p["to"]
-    ]
-    assert name is not None and priority is not None
-    return _Rule(name, priority, publisher, subscriber, _ids(body, "teamIds"), _ids(body, "agentIds"), code_refs)
+    is_active = body.boolean("isActive", required=False, default=True)
+    refs: list[tuple[str, str]] = []
+    publisher = _state_map(body, "publisherStateMap", refs)
+    subscriber = _state_map(body, "subscriberStateMap", refs)
+    assert name is not None and priority is not None and is_active is not None
+    return _Rule(name, priority, is_active, publisher, subscriber, _ids(body, "teamIds"), _ids(body, "agentIds"), refs)
 
 
 # ----------------------------------------------------------------------------------------------- checking
 
 
-def _check_references(conn: sqlite3.Connection, rule: _Rule) -> None:
+def _covered_teams(conn: sqlite3.Connection, rule: _Rule) -> dict[int, str]:
     covered: dict[int, str] = {}  # team id -> how the message names it
     for index, team_id in enumerate(rule.team_ids):
         team = conn.execute("SELECT name FROM teams WHERE team_id = ?", (team_id,)).fetchone()
@@ -202,23 +172,28 @@ def _check_references(conn: sqlite3.Connection, rule: _Rule) -> None:
         if agent is None:
             raise ApiError.bad(f"agentIds[{index}]: agent {agent_id} does not exist")
         covered.setdefault(agent["team_id"], f"team {agent['team_id']} ({agent['name']}) of agent {agent_id}")
-    for path, code_id in rule.code_refs:
-        code = conn.execute("SELECT * FROM unavailable_codes WHERE code_id = ?", (code_id,)).fetchone()
+    return covered
+
+
+def _check_references(conn: sqlite3.Connection, rule: _Rule) -> None:
+    covered = _covered_teams(conn, rule)
+    for path, code_name in rule.code_refs:
+        code = conn.execute("SELECT * FROM unavailable_codes WHERE name = ?", (code_name,)).fetchone()
         if code is None:
-            raise ApiError.bad(f"{path}: unavailable code {code_id} does not exist")
+            raise ApiError.bad(
+                f"{path}: {code_name!r} is neither an agent state ({', '.join(STATE_NAMES)}) nor an unavailable "
+                "code's name"
+            )
         if not code["is_active"]:
-            raise ApiError.bad(f"{path}: unavailable code {code_id} ({code['name']}) is inactive")
+            raise ApiError.bad(f"{path}: unavailable code {code_name!r} ({code['code_id']}) is inactive")
         for team_id, label in covered.items():
-            if (
-                conn.execute(
-                    "SELECT 1 FROM team_codes WHERE team_id = ? AND code_id = ?", (team_id, code_id)
-                ).fetchone()
-                is None
-            ):
+            assigned = conn.execute(
+                "SELECT 1 FROM team_codes WHERE team_id = ? AND code_id = ?", (team_id, code["code_id"])
+            ).fetchone()
+            if assigned is None:
                 raise ApiError.bad(
-                    f"{path}: unavailable code {code_id} ({code['name']}) is not assigned to {label}; agent states "
-                    "are unavailable codes; you must apply these codes to teams "
-                    "(POST /teams/{teamId}/unavailable-codes)"
+                    f"{path}: unavailable code {code_name!r} is not assigned to {label}; agent states are "
+                    "unavailable codes; you must apply these codes to teams (POST /teams/{teamId}/unavailable-codes)"
                 )
 
 
@@ -325,10 +300,52 @@ async def delete_rule(request: Request, ctx: Ctx, _: Principal) -> Response:
     return no_content()
 
 
+def _applies(conn: sqlite3.Connection, partner_name: str, agent_id: int) -> sqlite3.Row | None:
+    """The active rule for ``agent_id``: one naming the agent beats one naming their team, then the lower
+    priority, then the older rule."""
+    agent = conn.execute("SELECT team_id FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()
+    team_id = None if agent is None else agent["team_id"]
+    ranked = []
+    for row in conn.execute(
+        "SELECT * FROM presence_rules WHERE partner = ? ORDER BY created_at, rule_id", (partner_name,)
+    ):
+        body = json.loads(row["body"])
+        if not body["isActive"]:
+            continue
+        if agent_id in body["agentIds"]:
+            ranked.append((0, row["priority"], row))
+        elif team_id is not None and team_id in body["teamIds"]:
+            ranked.append((1, row["priority"], row))
+    ranked.sort(key=lambda entry: entry[:2])  # stable: the older rule first among equals
+    return ranked[0][2] if ranked else None
+
+
+@api("adapters.rule.read")
+async def read_rule(request: Request, ctx: Ctx, principal: Principal) -> Response:
+    """What NICE's agent SDK reads: the rule CXone Agent Embedded applies for the token's agent."""
+    partner_name = partner(request)
+    partner_id = request.path_params["partnerId"]
+    if not _ORG_ID.fullmatch(partner_id):
+        raise ApiError.bad(f"partnerId must be a Salesforce organization id (00D..., 15 or 18), got {partner_id!r}")
+    if principal.agent_id is None:
+        raise ApiError.bad("the presence-sync rule is read with an agent's token (this token speaks for no agent)")
+    with ctx.store.read() as conn:
+        selected = conn.execute(
+            "SELECT 1 FROM account_mappings WHERE partner = ? AND is_selected = 1", (partner_name,)
+        ).fetchone()
+        if selected is None:
+            raise ApiError.not_found(f"no account mapping to {partner_name} organization {partner_id} is selected")
+        row = _applies(conn, partner_name, principal.agent_id)
+    if row is None:
+        raise ApiError.not_found(f"no active presence-sync rule applies to agent {principal.agent_id}")
+    return json_response(_rule_json(row))
+
+
 ROUTES = [
     Route("/adapter-apis/v1/{partner}/presence-rules", list_rules, methods=["GET"]),
     Route("/adapter-apis/v1/{partner}/presence-rules", create_rule, methods=["POST"]),
     Route("/adapter-apis/v1/{partner}/presence-rules/{ruleId}", get_rule, methods=["GET"]),
     Route("/adapter-apis/v1/{partner}/presence-rules/{ruleId}", update_rule, methods=["PUT"]),
     Route("/adapter-apis/v1/{partner}/presence-rules/{ruleId}", delete_rule, methods=["DELETE"]),
+    Route("/adapter-apis/v1/{partner}/rule/{partnerId}", read_rule, methods=["GET"]),
 ]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 
 __all__ = ["SCHEMA_VERSION", "Store", "format_ms"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: presence rules as NICE's agent SDK reads them (isActive; incontactAgentState...)
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

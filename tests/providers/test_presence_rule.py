@@ -111,11 +111,38 @@ def test_create_sends_ids_and_outputs_read_like_the_spec(provider: PresenceRuleP
     created = provider.create(provider.check({}, inputs()).inputs)
     [sent] = tenant.sent
     assert sent.team_ids == [2001] and sent.agent_ids == [100002]
-    assert sent.publisher_state_map[1].from_.out_state_id == 3001
-    assert sent.publisher_state_map[0].to.status_id == "0N5000000000001AAA"  # type: ignore[union-attr]
+    # The rule as NICE's agent SDK reads it: ACD states by state or code name, statuses by id.
+    assert [m.model_dump(by_alias=True) for m in sent.publisher_state_map] == [
+        {"incontactAgentState": "Available", "partnerAgentState": "0N5000000000001AAA"},
+        {"incontactAgentState": "Break", "partnerAgentState": "0N5000000000002AAA"},
+    ]
+    assert [m.model_dump(by_alias=True) for m in sent.subscriber_state_map] == [
+        {"incontactAgentState": "PreviousState", "partnerAgentState": "0N5000000000002AAA"}
+    ]
+    assert sent.is_active is True
     out = outs(created)
     assert out["publisher"] == inputs()["publisher"] and out["subscriber"] == inputs()["subscriber"]
+    assert out["active"] is True
     assert (out["teams"], out["users"], out["teamIds"]) == (["Chat"], ["grace@example.com"], [2001])
+
+
+def test_an_inactive_rule_is_stored_inactive_for_nices_engine(
+    provider: PresenceRuleProvider, tenant: FakeRules
+) -> None:
+    created = provider.create(provider.check({}, inputs(active=False)).inputs)
+    assert tenant.sent[-1].is_active is False
+    assert outs(created)["active"] is False
+
+
+def test_a_status_id_the_spec_does_not_name_reads_back_as_drift(
+    provider: PresenceRuleProvider, tenant: FakeRules
+) -> None:
+    created = provider.create(provider.check({}, inputs()).inputs)
+    rule = tenant.live[created.id]
+    other = rule.publisher_state_map[0].model_copy(update={"partner_agent_state": "0N5000000000009AAA"})
+    tenant.live[created.id] = rule.model_copy(update={"publisher_state_map": [other, *rule.publisher_state_map[1:]]})
+    read = provider.read(created.id, outs(created))
+    assert read.outs["publisher"][0] == {"acd": "Available", "salesforce": "#0N5000000000009AAA"}
 
 
 def test_a_status_that_does_not_exist_at_write_time_fails_the_write(provider: PresenceRuleProvider) -> None:

@@ -47,11 +47,14 @@ def test_one_up_creates_everything_the_spec_says_and_a_second_changes_nothing(st
     assert mapping["isSelected"] is True
     assert mapping["salesforceEnvironment"]["hasConsumerSecret"] is True
     rule = cxone.rules()["Chat agents"]
-    assert {m["to"]["developerName"] for m in rule["publisherStateMap"] if "developerName" in m["to"]} == {
-        "Available_for_Chats",
-        "Busy",
+    # Stored as NICE's agent SDK reads it (statuses by id), and inactive: the sandbox spec's engine is ours.
+    ids = {name: status["id"] for name, status in vendors.statuses(vendors.salesforce(sandbox.env)).items()}
+    assert {m["partnerAgentState"] for m in rule["publisherStateMap"]} == {
+        ids["Available_for_Chats"],
+        ids["Busy"],
+        "PreviousState",
     }
-    assert any(m["to"] == {"previousState": True} for m in rule["publisherStateMap"])
+    assert rule["isActive"] is False
     assert len(rule["teamIds"]) == 1 and len(rule["agentIds"]) == 1
 
     assert changes(stack.preview().change_summary) == {}, "a second run must change nothing"
@@ -66,8 +69,8 @@ def test_changing_one_rule_mapping_updates_only_that_rule(stack: Any, sandbox: A
     result = stack.up()
     assert changes(result.summary.resource_changes) == {"update": 2}
     rule = vendors.Cxone(sandbox.env).rules()["Chat agents"]
-    logged_out = next(m for m in rule["publisherStateMap"] if m["from"] == {"state": "LoggedOut"})
-    assert logged_out["to"]["developerName"] == "Busy"
+    logged_out = next(m for m in rule["publisherStateMap"] if m["incontactAgentState"] == "LoggedOut")
+    assert logged_out["partnerAgentState"] == vendors.statuses(vendors.salesforce(sandbox.env))["Busy"]["id"]
 
 
 def test_hand_changes_are_reported_as_drift_and_the_next_up_puts_them_right(stack: Any, sandbox: Any) -> None:

@@ -30,13 +30,9 @@ from presence_sync.clients.errors import (
     VendorError,
 )
 from presence_sync.clients.presence_rule import (
-    AcdState,
-    ExternalStatus,
     PresenceRuleProxy,
     PresenceRuleSpec,
-    PreviousState,
-    PublisherMapping,
-    SubscriberMapping,
+    StateMapping,
 )
 from presence_sync.clients.retry import RetryPolicy
 from presence_sync.clients.salesforce import SalesforceClient
@@ -178,14 +174,14 @@ def test_unknown_channel_is_an_invalid_request_naming_the_field(sf: SalesforceCl
 
 def test_grants(sf: SalesforceClient) -> None:
     status = sf.statuses.create(unique("Granted"), "Granted", ["Case"])
-    profile = next(p for p in sf.access.list_profiles() if p.name == "Custom: Support Agent")
-    grant = sf.access.grant_status(profile.permission_set_id, status.id)
-    assert sf.access.grant_status(profile.permission_set_id, status.id) == grant  # already granted: the same row
-    assert grant in sf.access.list_status_grants([profile.permission_set_id])
-    assert grant in sf.access.list_status_grants()
-    sf.access.revoke_grant(grant.id)
-    sf.access.revoke_grant(grant.id)  # idempotent
-    assert grant not in sf.access.list_status_grants([profile.permission_set_id])
+    profile = next(p for p in sf.list_profiles() if p.name == "Custom: Support Agent")
+    grant = sf.grant_status(profile.permission_set_id, status.id)
+    assert sf.grant_status(profile.permission_set_id, status.id) == grant  # already granted: the same row
+    assert grant in sf.list_status_grants([profile.permission_set_id])
+    assert grant in sf.list_status_grants()
+    sf.revoke_grant(grant.id)
+    sf.revoke_grant(grant.id)  # idempotent
+    assert grant not in sf.list_status_grants([profile.permission_set_id])
     sf.statuses.delete(status.developer_name)
 
 
@@ -197,11 +193,11 @@ def test_external_client_app_secret_is_returned_once_and_works(sandbox: SandboxH
         callback_url="https://login.example.com/callback",
         scopes=["api", "refresh_token"],
     )
-    created = sf.oauth_apps.create_oauth_app(spec)
+    created = sf.create_oauth_app(spec)
     record = created.record
     assert (record.name, record.callback_url, record.scopes) == (spec.name, spec.callback_url, ["Api", "RefreshToken"])
     assert record.consumer_key and record.consumer_key.startswith("3MVG9")
-    assert sf.oauth_apps.read_oauth_app("external_client_app", spec.name) == record
+    assert sf.read_oauth_app("external_client_app", spec.name) == record
 
     # The secret is real: the new app can log the integration user in.
     as_app = SalesforceClient(
@@ -216,12 +212,12 @@ def test_external_client_app_secret_is_returned_once_and_works(sandbox: SandboxH
     )
     as_app.authenticate()
 
-    updated = sf.oauth_apps.update_oauth_app(spec.model_copy(update={"label": "Presence Sync 2", "scopes": ["api"]}))
+    updated = sf.update_oauth_app(spec.model_copy(update={"label": "Presence Sync 2", "scopes": ["api"]}))
     assert (updated.label, updated.scopes, updated.consumer_key) == ("Presence Sync 2", ["Api"], record.consumer_key)
 
-    sf.oauth_apps.delete_oauth_app("external_client_app", spec.name)
-    assert sf.oauth_apps.read_oauth_app("external_client_app", spec.name) is None
-    sf.oauth_apps.delete_oauth_app("external_client_app", spec.name)
+    sf.delete_oauth_app("external_client_app", spec.name)
+    assert sf.read_oauth_app("external_client_app", spec.name) is None
+    sf.delete_oauth_app("external_client_app", spec.name)
     with pytest.raises(AuthenticationFailed):
         SalesforceClient(as_app.settings, retry=FAST).authenticate()
 
@@ -235,7 +231,7 @@ def test_connected_app_creation_is_restricted_by_default(sf: SalesforceClient) -
         callback_url="https://login.example.com/callback",
     )
     with pytest.raises(PermissionDenied) as info:
-        sf.oauth_apps.create_oauth_app(spec)
+        sf.create_oauth_app(spec)
     assert info.value.error_code == "INSUFFICIENT_ACCESS"
 
 
@@ -279,9 +275,7 @@ def test_refused_connections_are_ridden_out(sandbox: SandboxHandle, sf: Salesfor
 def test_current_presence_is_polled(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
     status = sf.statuses.create(unique("Online"), "Online", ["sfdc_phone"])
     user = next(u for u in sf.list_users() if u.username.startswith("ada.lovelace"))
-    sf.access.grant_status(
-        next(p.permission_set_id for p in sf.access.list_profiles() if p.id == user.profile_id), status.id
-    )
+    sf.grant_status(next(p.permission_set_id for p in sf.list_profiles() if p.id == user.profile_id), status.id)
     response = requests.post(
         f"{sandbox.salesforce_url}/__sandbox/console/login",
         json={"user": user.username, "status": status.developer_name},
@@ -302,7 +296,7 @@ def test_no_secret_in_debug_logs(
     name = unique("Logged")
     sf.statuses.create(name, "Logged", ["Case"])
     sf.statuses.delete(name)
-    app = sf.oauth_apps.create_oauth_app(
+    app = sf.create_oauth_app(
         OAuthAppSpec(
             name=unique("Log_App"),
             label="L",
@@ -310,7 +304,7 @@ def test_no_secret_in_debug_logs(
             callback_url="https://login.example.com/cb",
         )
     )
-    sf.oauth_apps.delete_oauth_app("external_client_app", app.record.name)
+    sf.delete_oauth_app("external_client_app", app.record.name)
     token = sf._connect().sf.session_id
     for secret in (
         token,
@@ -471,19 +465,17 @@ def test_account_mapping_lifecycle(sandbox: SandboxHandle, cx: CxoneClient) -> N
 
 def test_presence_rule_lifecycle(cx: CxoneClient) -> None:
     code = cx.list_team_unavailable_codes(2002)[0]
-    busy = ExternalStatus(status_id="0N5Hs0000000777KAA", developer_name="Busy_Rule_Test")
-    online = ExternalStatus(status_id="0N5Hs0000000778KAA", developer_name="Online_Rule_Test")
+    busy, online = "0N5Hs0000000777KAA", "0N5Hs0000000778KAA"
+
+    def line(acd: str, status: str) -> StateMapping:
+        return StateMapping(incontact_agent_state=acd, partner_agent_state=status)
+
     spec = PresenceRuleSpec(
         name=unique("Voice"),
         priority=7,
-        publisher_state_map=[
-            PublisherMapping(from_=AcdState(state="InboundContact"), to=busy),
-            PublisherMapping(from_=AcdState(state="Available"), to=online),
-        ],
-        subscriber_state_map=[
-            SubscriberMapping(from_=busy, to=AcdState(state="Unavailable", out_state_id=code.outstate_id)),
-            SubscriberMapping(from_=online, to=PreviousState(previous_state=True)),
-        ],
+        is_active=False,
+        publisher_state_map=[line("InboundContact", busy), line("Available", online)],
+        subscriber_state_map=[line(str(code.outstate_name), busy), line("PreviousState", online)],
         team_ids=[2002],
     )
     rule = PresenceRuleProxy(cx).create_presence_rule(spec)
@@ -496,14 +488,7 @@ def test_presence_rule_lifecycle(cx: CxoneClient) -> None:
     changed = PresenceRuleProxy(cx).update_presence_rule(rule.rule_id, spec.model_copy(update={"priority": 8}))
     assert changed.priority == 8 and changed.rule_id == rule.rule_id
 
-    bad = spec.model_copy(
-        update={
-            "name": unique("Bad"),
-            "subscriber_state_map": [
-                SubscriberMapping(from_=busy, to=AcdState(state="Unavailable", out_state_id=987654))
-            ],
-        }
-    )
+    bad = spec.model_copy(update={"name": unique("Bad"), "subscriber_state_map": [line("No such code", busy)]})
     with pytest.raises(InvalidRequest):
         PresenceRuleProxy(cx).create_presence_rule(bad)
 

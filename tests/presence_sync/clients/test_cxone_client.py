@@ -25,13 +25,9 @@ from presence_sync.clients.errors import (
     ServiceUnavailable,
 )
 from presence_sync.clients.presence_rule import (
-    AcdState,
-    ExternalStatus,
     PresenceRuleProxy,
     PresenceRuleSpec,
-    PreviousState,
-    PublisherMapping,
-    SubscriberMapping,
+    StateMapping,
 )
 from presence_sync.clients.retry import RetryPolicy
 from presence_sync.clients.settings import CxoneSettings
@@ -366,19 +362,12 @@ def test_missing_mapping_and_rule_read_as_none_and_delete_is_idempotent(
 RULE = PresenceRuleSpec(
     name="Voice",
     priority=1,
+    is_active=False,
     publisher_state_map=[
-        PublisherMapping(
-            from_=AcdState(state="InboundContact"),
-            to=ExternalStatus(status_id="0N5000000000002AAA", developer_name="On_Call"),
-        ),
-        PublisherMapping(from_=AcdState(state="Available"), to=PreviousState(previous_state=True)),
+        StateMapping(incontact_agent_state="InboundContact", partner_agent_state="0N5000000000002AAA"),
+        StateMapping(incontact_agent_state="Available", partner_agent_state="PreviousState"),
     ],
-    subscriber_state_map=[
-        SubscriberMapping(
-            from_=ExternalStatus(status_id="0N5000000000003AAA", developer_name="Busy"),
-            to=AcdState(state="Unavailable", out_state_id=5),
-        ),
-    ],
+    subscriber_state_map=[StateMapping(incontact_agent_state="Lunch", partner_agent_state="0N5000000000003AAA")],
     team_ids=[3],
 )
 
@@ -392,22 +381,16 @@ def test_presence_rule_round_trip(cx: CxoneClient, cx_transport: FakeTransport) 
     assert cx_transport.requests[-1].json == {
         "name": "Voice",
         "priority": 1,
+        "isActive": False,
         "teamIds": [3],
         "agentIds": [],
         "publisherStateMap": [
-            {"from": {"state": "InboundContact"}, "to": {"statusId": "0N5000000000002AAA", "developerName": "On_Call"}},
-            {"from": {"state": "Available"}, "to": {"previousState": True}},
+            {"incontactAgentState": "InboundContact", "partnerAgentState": "0N5000000000002AAA"},
+            {"incontactAgentState": "Available", "partnerAgentState": "PreviousState"},
         ],
-        "subscriberStateMap": [
-            {
-                "from": {"statusId": "0N5000000000003AAA", "developerName": "Busy"},
-                "to": {"state": "Unavailable", "outStateId": 5},
-            }
-        ],
+        "subscriberStateMap": [{"incontactAgentState": "Lunch", "partnerAgentState": "0N5000000000003AAA"}],
     }
     assert rule.rule_id == 21 and rule.spec() == RULE
-    assert isinstance(rule.publisher_state_map[1].to, PreviousState)
-    assert isinstance(rule.subscriber_state_map[0].to, AcdState)
 
 
 def test_cxone_secrets_never_reach_errors_or_logs(

@@ -14,14 +14,10 @@ import yaml
 from presence_sync.clients.cxone import CxoneClient
 from presence_sync.clients.cxone_adapters import (
     AccountMappingSpec,
-    AcdState,
-    ExternalStatus,
     PresenceRuleSpec,
     PresenceSyncConfig,
-    PreviousState,
-    PublisherMapping,
     SalesforceEnvironmentSpec,
-    SubscriberMapping,
+    StateMapping,
 )
 from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.clients.salesforce_models import OAuthAppSpec
@@ -73,26 +69,22 @@ def configure_by_hand(env: dict[str, str], salesforce_url: str) -> list[str]:
             ),
         )
     )
-    codes = {code.name: code.id for code in cx.list_unavailable_codes()}
     teams = {team.team_name: team.team_id for team in cx.list_teams()}
     grace = next(a for a in cx.list_agents() if a.email == "grace.hopper@example.com")
 
-    def external(record: Any) -> ExternalStatus:
-        return ExternalStatus(status_id=record.id, developer_name=record.developer_name)
+    def line(acd: str, status: str) -> StateMapping:
+        return StateMapping(incontact_agent_state=acd, partner_agent_state=status)
 
     adapters.create_presence_rule(
         PresenceRuleSpec(
             name="Tier 1 by hand",
             priority=3,
             publisher_state_map=[
-                PublisherMapping(from_=AcdState(state="Unavailable", out_state_id=codes["Lunch"]), to=external(away)),
-                PublisherMapping(from_=AcdState(state="Available"), to=external(chat)),
-                PublisherMapping(from_=AcdState(state="LoggedOut"), to=PreviousState(previous_state=True)),
+                line("Lunch", away.id),
+                line("Available", chat.id),
+                line("LoggedOut", "PreviousState"),
             ],
-            subscriber_state_map=[
-                SubscriberMapping(from_=external(chat), to=AcdState(state="Available")),
-                SubscriberMapping(from_=external(away), to=AcdState(state="Unavailable", out_state_id=codes["Lunch"])),
-            ],
+            subscriber_state_map=[line("Available", chat.id), line("Lunch", away.id)],
             team_ids=[teams["Support Tier 1"]],
             agent_ids=[grace.agent_id],
         )

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from presence_sync import cli
-from presence_sync.clients.presence_rule import AcdState, PreviousState
 from presence_sync.gitops import engine
 from presence_sync.gitops.export import (
     HEADER,
@@ -22,7 +21,7 @@ from presence_sync.gitops.export import (
 from presence_sync.gitops.progress import Progress
 from presence_sync.spec import load_spec_text
 from presence_sync.spec.cxone_account_mapping import MappingChoiceError, chosen_mapping
-from presence_sync.spec.presence_rule import acd_notation
+from presence_sync.spec.presence_rule import acd_item, acd_notation
 from presence_sync.spec.scopes import metadata_scopes
 
 
@@ -33,11 +32,13 @@ def test_scopes_round_trip_through_setup_names() -> None:
     assert sorted(metadata_scopes(names)) == sorted(live)
 
 
-def test_acd_notation() -> None:
-    codes = {3001: "Break"}
-    assert acd_notation(AcdState(state="Available"), codes) == "Available"
-    assert acd_notation(AcdState(state="Unavailable", out_state_id=3001), codes) == "Unavailable:Break"
-    assert acd_notation(PreviousState(previous_state=True), codes) == "previous"
+def test_acd_notation_reads_state_names_code_names_and_previous_state() -> None:
+    assert acd_notation("Available") == "Available"
+    assert acd_notation("LoggedOut") == "LoggedOut"
+    assert acd_notation("Break") == "Unavailable:Break"
+    assert acd_notation("PreviousState") == "previous"
+    for notation in ("Available", "Unavailable", "Unavailable:Break", "previous"):
+        assert acd_notation(acd_item(notation)) == notation
 
 
 def test_dump_is_deterministic_and_loadable() -> None:

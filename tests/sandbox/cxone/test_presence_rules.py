@@ -1,4 +1,5 @@
-"""Presence Sync presence rules (our model): lifecycle and every validation."""
+"""Presence Sync presence rules: the read NICE's agent SDK makes (``rule/{partnerId}``), and our model of the
+writes behind it (lifecycle and every validation)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,24 @@ from typing import Any
 import pytest
 
 from tests.sandbox.cxone.harness import Sandbox
+from tests.sandbox.cxone.test_account_mappings import MAPPING
 
-AVAILABLE_CHATS = {"statusId": "0N5000000000001AAA", "developerName": "Available_for_Chats"}
-ON_CALL = {"statusId": "0N5000000000002AAA", "developerName": "On_Call"}
-BUSY = {"statusId": "0N5000000000003", "developerName": "Busy"}
+AVAILABLE_CHATS = "0N5000000000001AAA"
+ON_CALL = "0N5000000000002AAA"
+BUSY = "0N5000000000003"
+ORG = "00D000000000001AAA"
+
+
+def line(acd: str, status: str) -> dict[str, str]:
+    return {"incontactAgentState": acd, "partnerAgentState": status}
+
 
 RULE: dict[str, Any] = {
     "name": "Tier 1 voice",
     "priority": 0,
-    "publisherStateMap": [
-        {"from": {"state": "Available"}, "to": AVAILABLE_CHATS},
-        {"from": {"state": "InboundContact"}, "to": ON_CALL},
-        {"from": {"state": "Unavailable", "outStateId": 3001}, "to": BUSY},
-    ],
-    "subscriberStateMap": [
-        {"from": AVAILABLE_CHATS, "to": {"state": "Available"}},
-        {"from": BUSY, "to": {"state": "Unavailable", "outStateId": 3005}},
-        {"from": ON_CALL, "to": {"previousState": True}},
-    ],
+    "isActive": True,
+    "publisherStateMap": [line("Available", AVAILABLE_CHATS), line("InboundContact", ON_CALL), line("Break", BUSY)],
+    "subscriberStateMap": [line("Available", AVAILABLE_CHATS), line("Busy", BUSY), line("PreviousState", ON_CALL)],
     "teamIds": [2001],
     "agentIds": [100005],
 }
@@ -76,16 +77,17 @@ def test_a_rule_is_created_read_replaced_and_deleted(cxone: Sandbox) -> None:
     assert cxone.adapters("GET", "/presence-rules").json() == {"presenceRules": []}
 
 
-def test_priority_defaults_to_zero(cxone: Sandbox) -> None:
+def test_priority_defaults_to_zero_and_a_rule_to_active(cxone: Sandbox) -> None:
     body = _rule()
-    del body["priority"]
-    assert _create(cxone, body).json()["priority"] == 0
+    del body["priority"], body["isActive"]
+    created = _create(cxone, body).json()
+    assert (created["priority"], created["isActive"]) == (0, True)
 
 
 def test_a_publisher_may_map_platform_states(cxone: Sandbox) -> None:
     body = _rule(
         publisherStateMap=[
-            {"from": {"state": state}, "to": ON_CALL}
+            line(state, ON_CALL)
             for state in ("InboundContact", "OutboundContact", "InboundConsult", "Dialer", "LoggedOut")
         ]
     )
@@ -109,30 +111,37 @@ def _rejected(cxone: Sandbox, body: dict[str, Any], status: int, *fragments: str
         assert fragment in description, (fragment, description)
 
 
-def test_an_unknown_out_state_id_is_400(cxone: Sandbox) -> None:
+def test_an_unknown_state_or_code_name_is_400(cxone: Sandbox) -> None:
     body = _rule()
-    body["subscriberStateMap"][1]["to"]["outStateId"] = 3999
-    _rejected(cxone, body, 400, "subscriberStateMap[1].to.outStateId", "3999 does not exist")
+    body["subscriberStateMap"][1]["incontactAgentState"] = "Napping"
+    _rejected(
+        cxone,
+        body,
+        400,
+        "subscriberStateMap[1].incontactAgentState",
+        "'Napping' is neither an agent state",
+        "nor an unavailable code's name",
+    )
 
 
-def test_an_inactive_out_state_id_is_400(cxone: Sandbox) -> None:
+def test_an_inactive_code_is_400(cxone: Sandbox) -> None:
     cxone.api("PATCH", "/unavailable-codes/3001/status?isActive=false")
-    _rejected(cxone, RULE, 400, "publisherStateMap[2].from.outStateId", "inactive")
+    _rejected(cxone, RULE, 400, "publisherStateMap[2].incontactAgentState", "'Break' (3001) is inactive")
 
 
-def test_an_out_state_id_must_be_assigned_to_every_team_of_the_rule(cxone: Sandbox) -> None:
+def test_a_code_must_be_assigned_to_every_team_of_the_rule(cxone: Sandbox) -> None:
     body = _rule(teamIds=[2001, 2003])  # Sales has no "Busy" (3005)
     _rejected(
         cxone,
         body,
         400,
-        "subscriberStateMap[1].to.outStateId",
-        "not assigned to team 2003 (Sales)",
+        "subscriberStateMap[1].incontactAgentState",
+        "'Busy' is not assigned to team 2003 (Sales)",
         "agent states are unavailable codes; you must apply these codes to teams",
     )
 
 
-def test_an_out_state_id_must_be_assigned_to_the_team_of_every_agent_of_the_rule(cxone: Sandbox) -> None:
+def test_a_code_must_be_assigned_to_the_team_of_every_agent_of_the_rule(cxone: Sandbox) -> None:
     body = _rule(teamIds=[], agentIds=[100009])  # Linus is on Sales
     _rejected(cxone, body, 400, "not assigned to team 2003 (Sales) of agent 100009", "you must apply these codes")
     cxone.api("POST", "/teams/2003/unavailable-codes", json={"codes": [{"outstateId": 3005}]})
@@ -141,16 +150,14 @@ def test_an_out_state_id_must_be_assigned_to_the_team_of_every_agent_of_the_rule
 
 def test_a_duplicate_publisher_source_is_400(cxone: Sandbox) -> None:
     body = _rule()
-    body["publisherStateMap"].append({"from": {"state": "Unavailable", "outStateId": 3001}, "to": ON_CALL})
-    _rejected(cxone, body, 400, "publisherStateMap[3].from", "publisherStateMap[2].from")
+    body["publisherStateMap"].append(line("Break", ON_CALL))
+    _rejected(cxone, body, 400, "publisherStateMap[3].incontactAgentState", "repeats publisherStateMap[2]")
 
 
 def test_a_duplicate_subscriber_source_is_400_even_between_15_and_18_character_ids(cxone: Sandbox) -> None:
     body = _rule()
-    body["subscriberStateMap"].append(
-        {"from": {**AVAILABLE_CHATS, "statusId": "0N5000000000001"}, "to": {"state": "Unavailable", "outStateId": 3002}}
-    )
-    _rejected(cxone, body, 400, "subscriberStateMap[3].from", "subscriberStateMap[0].from")
+    body["subscriberStateMap"].append(line("Lunch", "0N5000000000001"))
+    _rejected(cxone, body, 400, "subscriberStateMap[3].partnerAgentState", "repeats subscriberStateMap[0]")
 
 
 def test_unknown_teams_and_agents_are_400(cxone: Sandbox) -> None:
@@ -192,45 +199,15 @@ def test_replacing_a_rule_does_not_conflict_with_itself(cxone: Sandbox) -> None:
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
-        (
-            {"publisherStateMap": [{"from": {"state": "Available", "outStateId": 3001}, "to": BUSY}]},
-            "publisherStateMap[0].from.outStateId is only allowed with state Unavailable",
-        ),
-        (
-            {"publisherStateMap": [{"from": {"state": "Unavailable", "outStateId": 0}, "to": BUSY}]},
-            "publisherStateMap[0].from.outStateId",
-        ),
-        ({"publisherStateMap": [{"from": {"state": "Napping"}, "to": BUSY}]}, "publisherStateMap[0].from.state"),
-        ({"publisherStateMap": [{"from": {"state": "Available"}}]}, "publisherStateMap[0].to is required"),
-        (
-            {"publisherStateMap": [{"from": {"state": "Available"}, "to": {"previousState": False}}]},
-            "publisherStateMap[0].to.previousState must be true",
-        ),
-        (
-            {
-                "publisherStateMap": [
-                    {"from": {"state": "Available"}, "to": {"statusId": "005000000000001", "developerName": "Busy"}}
-                ]
-            },
-            "publisherStateMap[0].to.statusId",
-        ),
-        (
-            {
-                "publisherStateMap": [
-                    {
-                        "from": {"state": "Available"},
-                        "to": {"statusId": "0N5000000000001AAA", "developerName": "Busy Now"},
-                    }
-                ]
-            },
-            "publisherStateMap[0].to.developerName",
-        ),
-        ({"subscriberStateMap": [{"from": BUSY, "to": {"state": "InboundContact"}}]}, "subscriberStateMap[0].to.state"),
-        (
-            {"subscriberStateMap": [{"from": {"previousState": True}, "to": {"state": "Available"}}]},
-            "subscriberStateMap[0].from has unknown field",
-        ),
-        ({"subscriberStateMap": {"from": BUSY}}, "subscriberStateMap must be an array"),
+        ({"publisherStateMap": [line("PreviousState", BUSY)]}, "PreviousState can only be a target"),
+        ({"publisherStateMap": [{"incontactAgentState": "Available"}]}, "partnerAgentState"),
+        ({"publisherStateMap": [line("Available", "005000000000001")]}, "publisherStateMap[0].partnerAgentState"),
+        ({"publisherStateMap": [line("Available", "Busy")]}, "must be a ServicePresenceStatus id"),
+        ({"publisherStateMap": [{**line("Available", BUSY), "from": {}}]}, "unknown field(s) from"),
+        ({"subscriberStateMap": [line("InboundContact", BUSY)]}, "subscriberStateMap[0].incontactAgentState"),
+        ({"subscriberStateMap": [line("Available", "PreviousState")]}, "subscriberStateMap[0].partnerAgentState"),
+        ({"subscriberStateMap": {"incontactAgentState": "Available"}}, "subscriberStateMap must be an array"),
+        ({"isActive": "yes"}, "isActive"),
         ({"priority": -1}, "priority"),
         ({"priority": "high"}, "priority"),
         ({"teamIds": 2001}, "teamIds must be an array"),
@@ -249,10 +226,51 @@ def test_unknown_rule_ids_are_404(cxone: Sandbox) -> None:
 
 
 def test_plain_unavailable_without_a_reason_code_is_a_valid_rule_state(cxone: Sandbox) -> None:
-    rule = _rule(
-        publisherStateMap=[{"from": {"state": "Unavailable"}, "to": BUSY}],
-        subscriberStateMap=[{"from": BUSY, "to": {"state": "Unavailable"}}],
-    )
+    rule = _rule(publisherStateMap=[line("Unavailable", BUSY)], subscriberStateMap=[line("Unavailable", BUSY)])
     created = _create(cxone, rule)
     assert created.status_code == 201, created.text
-    assert created.json()["subscriberStateMap"][0]["to"] == {"state": "Unavailable"}
+    assert created.json()["subscriberStateMap"] == [line("Unavailable", BUSY)]
+
+
+# ---------------------------------------------------------------------------- the read NICE's SDK makes
+
+
+def _agent_token(cxone: Sandbox, agent_id: int) -> str:
+    keys = cxone.api("POST", f"/access-keys?agentId={agent_id}").json()["accesskeys"][0]
+    response = cxone.password_grant(keys["accessKeyId"], keys["accessKeySecret"])
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def _read(cxone: Sandbox, agent_id: int, partner_id: str = ORG) -> Any:
+    return cxone.adapters("GET", f"/rule/{partner_id}", token=_agent_token(cxone, agent_id))
+
+
+def test_the_sdk_read_answers_the_stored_rule_that_applies_to_the_tokens_agent(cxone: Sandbox) -> None:
+    assert cxone.adapters("POST", "/account-mappings", json=MAPPING).status_code == 201
+    team = _create(cxone, _rule(agentIds=[])).json()
+    named = _create(cxone, _rule(name="Edsger's", teamIds=[], priority=9)).json()
+
+    assert _read(cxone, 100001).json() == team  # Ada: through her team
+    assert _read(cxone, 100005).json() == named  # Edsger: named, beats any team rule
+    missing = _read(cxone, 100008)  # Margaret: Sales, no rule
+    assert missing.status_code == 404
+    assert "no active presence-sync rule applies to agent 100008" in missing.json()["error_description"]
+
+
+def test_an_inactive_rule_is_stored_but_not_served_to_nices_engine(cxone: Sandbox) -> None:
+    assert cxone.adapters("POST", "/account-mappings", json=MAPPING).status_code == 201
+    rule = _create(cxone, _rule(isActive=False)).json()
+    assert cxone.adapters("GET", f"/presence-rules/{rule['ruleId']}").json()["isActive"] is False
+    assert _read(cxone, 100001).status_code == 404
+    cxone.adapters("PUT", f"/presence-rules/{rule['ruleId']}", json=_rule(isActive=True))
+    assert _read(cxone, 100001).json()["publisherStateMap"] == RULE["publisherStateMap"]
+
+
+def test_the_sdk_read_needs_a_selected_account_mapping_an_org_id_and_an_agents_token(cxone: Sandbox) -> None:
+    _create(cxone, RULE)
+    assert _read(cxone, 100001).status_code == 404  # no account mapping to Salesforce yet
+    assert cxone.adapters("POST", "/account-mappings", json=MAPPING).status_code == 201
+    bad = _read(cxone, 100001, partner_id="not-an-org")
+    assert bad.status_code == 400 and "Salesforce organization id" in bad.json()["error_description"]
+    assert cxone.request("GET", f"/adapter-apis/v1/salesforce/rule/{ORG}").status_code == 401
