@@ -12,7 +12,7 @@ removes the bridge once the service is stopped (``SalesforceClient.remove_bridge
 from the bridge's package.xml), when the state says it was deployed; what is already gone is no error.
 The program passes the spec (names) and the fields the spec does not carry (``overrides``: where the store
 lives, the health port); ``check`` resolves it to the config with
-``presence_sync.runtime_config.build_config`` through the vendor clients -- here, in the provider process,
+``presence_sync.runtime_config_build.build_config`` through the vendor clients -- here, in the provider process,
 where the credentials are -- and renders it for the digest.
 When the names cannot be resolved yet (the statuses are created in the same run), the config stays empty in
 the plan and ``create``/``update`` resolve it once the resources the runtime depends on exist.
@@ -338,7 +338,7 @@ def bridge_digest() -> str:
 
 def resolve_config(spec_data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The spec (JSON, as the program passed it) resolved to the service's config through the vendor clients."""
-    from presence_sync.runtime_config import ClientResolver, ConfigError, build_config
+    from presence_sync.runtime_config_build import ClientResolver, ConfigError, build_config
     from presence_sync.spec.models import PresenceSpec
 
     spec = PresenceSpec.model_validate(canonical(dict(spec_data)))

@@ -1,7 +1,7 @@
 """`runtime:SyncRuntime`: the generated sync service, declared last.
 
 The program hands over the spec (names, no secrets) and where the runtime goes; the provider's ``check``
-resolves the names to ids through the vendor clients (``presence_sync.runtime_config.build_config``) and renders
+resolves the names to ids through the vendor clients (``presence_sync.runtime_config_build.build_config``) and renders
 the result, so the service's config and the digest of the rendered tree are the resource's checked inputs and `pulumi
 preview` shows when either changes. Until the statuses it names exist (the first run), ``create`` resolves it.
 

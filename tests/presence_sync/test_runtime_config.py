@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from presence_sync.runtime_config import ConfigError, RuntimeConfig, StatusRef, build_config, load_config
+from presence_sync.runtime_config import RuntimeConfig, StatusRef, load_config
+from presence_sync.runtime_config_build import ConfigError, build_config
 from presence_sync.spec import load_spec
 
 SPEC = Path(__file__).resolve().parents[2] / "stacks" / "sandbox.yaml"

@@ -20,7 +20,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from presence_sync.clients import CxoneClient, RetryPolicy, SalesforceClient
-from presence_sync.runtime_config import ClientResolver, RuntimeConfig, build_config
+from presence_sync.runtime_config import RuntimeConfig
+from presence_sync.runtime_config_build import ClientResolver, build_config
 from presence_sync.spec import load_spec
 from sandbox.operator_client import IDEMPOTENT_METHODS, retry_once_on_stale_connection
 
