@@ -15,7 +15,9 @@ import requests
 from simple_salesforce import Salesforce
 
 from sandbox.testing import SandboxHandle
-from tests.sandbox.salesforce.test_presence import ADA, Org
+from tests.sandbox.salesforce.test_presence import Org
+
+AGENT = "katherine.johnson@example.com"  # no other sandbox test changes her presence
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 SCRIPT = pathlib.Path(__file__).with_name("quickstart_subscriber.py")
@@ -58,7 +60,7 @@ class Subscriber:
 def org(shared_sandbox: SandboxHandle, module_sf: Salesforce) -> Iterator[Org]:
     org = Org(shared_sandbox, module_sf)
     yield org
-    org.console("logout", user=ADA)
+    org.console("logout", user=AGENT)
 
 
 @pytest.fixture
@@ -74,9 +76,9 @@ def test_a_quick_start_subscriber_receives_a_status_change_as_avro_with_a_change
 ) -> None:
     available = org.status(f"Qs_on_{unique}", "sfdc_phone")
     away = org.status(f"Qs_away_{unique}")
-    org.console("login", user=ADA, status=available)
+    org.console("login", user=AGENT, status=available)
     after = latest_replay_hex(shared_sandbox)
-    org.console("status", user=ADA, status=away)
+    org.console("status", user=AGENT, status=away)
     subscriber = Subscriber(
         shared_sandbox, "--topic", TOPIC, "--count", "2", "--replay-preset", "CUSTOM", "--replay-id", after
     )
