@@ -74,7 +74,7 @@ def test_snake_case_key_suggests_the_camel_case_one(spec_data: dict[str, Any], p
 def test_unknown_key_far_from_any_lists_the_allowed_keys(spec_data: dict[str, Any], problem_at: Any) -> None:
     spec_data["runtime"] = {"flavour": "vanilla"}
     hint = problem_at(spec_data, "runtime.flavour").hint
-    assert hint.startswith("allowed keys here: target, kubernetes, userMatching")
+    assert hint.startswith("allowed keys here: target, kubernetes, engine, userMatching")
 
 
 def test_missing_required_key_points_at_its_parent_and_describes_the_key(
