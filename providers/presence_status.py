@@ -49,6 +49,9 @@ class PresenceStatusProvider(SpecProvider[PresenceStatusInputs, PresenceStatusPr
     inputs_model = PresenceStatusInputs
     replace_on = ("developerName",)
     identity_inputs = ("developerName",)  # a new developer name is a new status: check it is not taken
+    # A channel the stack manages reaches the status as that channel's output: unknown in a preview that updates
+    # the channel, yet it changes only when the channel is replaced, which the same preview shows.
+    derived_inputs = ("channels",)
 
     def make_proxy(self) -> PresenceStatusProxy:
         return PresenceStatusProxy(context.salesforce())
