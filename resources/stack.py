@@ -1,7 +1,7 @@
 """Everything one spec declares, in the order the manual procedure does it:
 
-statuses -> profile access -> OAuth app -> account mapping -> presence rules -> the sync runtime, last; with
-`runtime.engine: nice`, the runtime comes before the rules (it must stop writing before NICE's engine starts).
+service channels -> statuses -> profile access -> OAuth app -> account mapping -> presence rules -> the sync
+runtime, last.
 
 Explicit `depends_on` edges keep that order even where no output flows (a grant needs its statuses to
 exist; a rule needs the mapping), so `pulumi destroy` also removes everything in reverse.
@@ -23,11 +23,13 @@ from resources.preflight import OrgReads, PreflightError, check_against_vendors,
 from resources.presence_rule import PresenceRule
 from resources.presence_status import PresenceStatus
 from resources.profile_presence_access import ProfilePresenceAccess
+from resources.service_channel import ServiceChannel, declare_channels
 from resources.sync_runtime import CONFIG_NAMESPACE, SyncRuntime, declare_runtime
 
 
 @dataclass
 class DeclaredStack:
+    channels: dict[str, ServiceChannel] = field(default_factory=dict)
     statuses: dict[str, PresenceStatus] = field(default_factory=dict)
     profile_access: list[ProfilePresenceAccess] = field(default_factory=list)
     oauth_app: OAuthClientApp | None = None
@@ -36,7 +38,7 @@ class DeclaredStack:
     runtime: SyncRuntime | None = None  # not in all_resources(): it comes after all of them
 
     def all_resources(self) -> list[pulumi.Resource]:
-        resources: list[pulumi.Resource] = [*self.statuses.values(), *self.profile_access]
+        resources: list[pulumi.Resource] = [*self.channels.values(), *self.statuses.values(), *self.profile_access]
         resources += [r for r in (self.oauth_app, self.account_mapping) if r is not None]
         return resources + list(self.rules.values())
 
@@ -49,9 +51,11 @@ def declare(spec: PresenceSpec, *, check_vendors: bool = True) -> DeclaredStack:
         preflight(spec)
     stack = DeclaredStack()
     where = spec_locator(spec.source)  # each entry's file:line:column, for the providers' messages
+    stack.channels = declare_channels(spec.salesforce.service_channels, where)
     for index, status in enumerate(spec.salesforce.statuses):
+        channels = [stack.channels[c].name_once_created(c) if c in stack.channels else c for c in status.channels]
         stack.statuses[status.name] = PresenceStatus(
-            status, retained(status), location=where(("salesforce", "statuses", index))
+            status, retained(status), location=where(("salesforce", "statuses", index)), channels=channels
         )
 
     for index, access in enumerate(spec.salesforce.profile_access):
@@ -79,24 +83,17 @@ def declare(spec: PresenceSpec, *, check_vendors: bool = True) -> DeclaredStack:
         location=where(("cxone", "accountMapping")),
     )
 
-    # One writer per agent at every moment (docs/presence-rules.md, "Two engines"): the engine being switched
-    # off changes first. engine nice: the runtime (turned observe-only) before the rules become active for NICE's
-    # engine; engine presence-sync: the rules (stored inactive) before the runtime writes.
-    nice = spec.runtime.engine == "nice"
-    if nice and runtime_available():
-        stack.runtime = declare_runtime(spec, after=stack.all_resources())
     for index, rule in enumerate(spec.cxone.presence_rules):
         used = {line.salesforce for line in (*rule.publisher, *rule.subscriber)}
         statuses = [stack.statuses[name] for name in sorted(used) if name in stack.statuses]
-        depends: list[pulumi.Resource] = [stack.account_mapping, *statuses, *([stack.runtime] if stack.runtime else [])]
+        depends: list[pulumi.Resource] = [stack.account_mapping, *statuses]
         stack.rules[rule.name] = PresenceRule(
             rule,
             retained(rule, pulumi.ResourceOptions(depends_on=depends)),
             location=where(("cxone", "presenceRules", index)),
-            active=nice,
         )
 
-    if not nice and runtime_available():
+    if runtime_available():
         # Last: after every other resource (its config names the statuses and rules they make).
         stack.runtime = declare_runtime(spec, after=stack.all_resources())
     return stack

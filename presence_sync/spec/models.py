@@ -21,6 +21,7 @@ from .presence_rule import MapEntry, PresenceRule, ResolvedRule
 from .presence_status import PresenceStatus
 from .profile_presence_access import ProfileAccess
 from .runtime_store import RuntimeStore, SqliteStore
+from .service_channel import ServiceChannel
 
 __all__ = [
     "AccountMapping",
@@ -37,6 +38,7 @@ __all__ = [
     "RuntimeSpec",
     "SalesforceEnvironment",
     "SalesforceSpec",
+    "ServiceChannel",
     "UserOverride",
 ]
 
@@ -49,6 +51,9 @@ __all__ = [
 
 
 class SalesforceSpec(SpecModel):
+    service_channels: tuple[ServiceChannel, ...] = Field(
+        default=(), description="Service channels this spec manages (statuses may also name the org's own)."
+    )
     statuses: tuple[PresenceStatus, ...] = Field(default=(), description="Presence statuses this spec manages.")
     existing_statuses: tuple[str, ...] = Field(
         default=(),
@@ -67,7 +72,7 @@ class SalesforceSpec(SpecModel):
 
     def planned_channel_names(self) -> set[str]:
         """Service channels this spec creates itself: a status may name them before the org has them."""
-        return set()
+        return {channel.developer_name for channel in self.service_channels}
 
 
 # ------------------------------------------------------------------------------------------------- CXone

@@ -1,8 +1,9 @@
 """Metadata API: ServicePresenceStatus, a view over the sObjects (ServicePresenceStatus + ServiceChannelStatus
-rows), so that SOQL and the Metadata API always agree; and ServiceChannel, read and list only."""
+rows), and ServiceChannel, a view over its sObject row, so that SOQL and the Metadata API always agree."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .dml import stamp
@@ -133,7 +134,10 @@ class PresenceStatusHandler(Handler):
 
 
 class ServiceChannelHandler(Handler):
-    """Read and list only: the seeded channels (create/update/delete are not emulated)."""
+    """ServiceChannel as a view over its sObject row (DeveloperName, MasterLabel, RelatedEntity), as SOQL sees
+    it. Salesforce keeps one channel per object (RelatedEntity); the object's API name is not checked against
+    the org's schema here (a model: any name of an sObject's shape is accepted). A channel a presence status
+    still uses is not deleted (a model of Setup's refusal): remove it from the statuses first."""
 
     type_name = "ServiceChannel"
     directory = "serviceChannels"
@@ -149,21 +153,71 @@ class ServiceChannelHandler(Handler):
             "relatedEntityType": [record["RelatedEntity"]],
         }
 
-    def _unsupported(self) -> MetadataError:
-        return MetadataError(
-            "UNKNOWN_EXCEPTION",
-            "The sandbox does not emulate writing ServiceChannel metadata; "
-            "use the seeded channels or the REST sObject API.",
-        )
+    def _validate(self, org: Org, raw: Raw, record_id: str | None) -> tuple[str, str, str]:
+        full_name = check_name(self.type_name, one(raw, "fullName"))
+        require(raw, self.type_name, "label", "relatedEntityType")
+        label, entity = str(one(raw, "label")), str(one(raw, "relatedEntityType"))
+        if len(label) > 80:
+            raise MetadataError("STRING_TOO_LONG", "label: data value too large (max length=80)", ["label"])
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,39}", entity):
+            raise MetadataError(
+                "FIELD_INTEGRITY_EXCEPTION", f"relatedEntityType: {entity!r} is not an object", ["relatedEntityType"]
+            )
+        taken = org.find_live("ServiceChannel", RelatedEntity=entity)
+        if taken is not None and taken["Id"] != record_id:
+            raise MetadataError(
+                "DUPLICATE_VALUE",
+                f"duplicate value found: RelatedEntity duplicates value on record with id: {taken['Id']}",
+                ["relatedEntityType"],
+            )
+        return full_name, label, entity
 
     def create(self, org: Org, raw: Raw, user_id: str) -> None:
-        raise self._unsupported()
+        full_name = check_name(self.type_name, one(raw, "fullName"))
+        if org.find_live("ServiceChannel", DeveloperName=full_name) is not None:
+            raise MetadataError(
+                "DUPLICATE_DEVELOPER_NAME", f"There's already a {self.type_name} named {full_name}.", ["fullName"]
+            )
+        _, label, entity = self._validate(org, raw, None)
+        obj = org.require_object("ServiceChannel")
+        record: dict[str, Any] = {f.name: None for f in obj.fields}
+        record.update(
+            Id=org.store.new_id(obj.key_prefix),
+            DeveloperName=full_name,
+            MasterLabel=label,
+            RelatedEntity=entity,
+            Language="en_US",
+        )
+        stamp(obj, record, user_id, org.now(), created=True)
+        org.store.save(obj.name, record)
 
     def update(self, org: Org, raw: Raw, user_id: str) -> None:
-        raise self._unsupported()
+        full_name = check_name(self.type_name, one(raw, "fullName"))
+        record = org.find_live("ServiceChannel", DeveloperName=full_name)
+        if record is None:
+            raise not_found(self.type_name, full_name)
+        _, label, entity = self._validate(org, raw, record["Id"])
+        obj = org.require_object("ServiceChannel")
+        changed = {**record, "MasterLabel": label, "RelatedEntity": entity}
+        stamp(obj, changed, user_id, org.now(), created=False)
+        org.store.save(obj.name, changed)
 
     def delete(self, org: Org, full_name: str, user_id: str) -> None:
-        raise self._unsupported()
+        record = org.find_live("ServiceChannel", DeveloperName=full_name)
+        if record is None:
+            raise not_found(self.type_name, full_name)
+        users = [
+            status["DeveloperName"]
+            for row in org.live("ServiceChannelStatus")
+            if row["ServiceChannelId"] == record["Id"]
+            and (status := org.store.get("ServicePresenceStatus", row["ServicePresenceStatusId"])) is not None
+        ]
+        if users:
+            raise MetadataError(
+                "DELETE_FAILED",
+                f"Cannot delete ServiceChannel {full_name}: presence status(es) {', '.join(sorted(users))} use it",
+            )
+        org.store.purge("ServiceChannel", record["Id"])
 
     def listing(self, org: Org) -> list[Listing]:
         return [
