@@ -1,7 +1,8 @@
 """Everything one spec declares, in the order the manual procedure does it:
 
 service channels -> statuses -> profile access -> OAuth app -> account mapping -> presence rules -> the sync
-runtime, last.
+runtime, last; with `runtime.engine: nice`, the runtime comes before the rules (it must stop writing before NICE's
+engine starts).
 
 Explicit `depends_on` edges keep that order even where no output flows (a grant needs its statuses to
 exist; a rule needs the mapping), so `pulumi destroy` also removes everything in reverse.
@@ -83,17 +84,24 @@ def declare(spec: PresenceSpec, *, check_vendors: bool = True) -> DeclaredStack:
         location=where(("cxone", "accountMapping")),
     )
 
+    # One writer per agent at every moment (docs/presence-rules.md, "Two engines"): the engine being switched
+    # off changes first. engine nice: the runtime (turned observe-only) before the rules become active for NICE's
+    # engine; engine presence-sync: the rules (stored inactive) before the runtime writes.
+    nice = spec.runtime.engine == "nice"
+    if nice and runtime_available():
+        stack.runtime = declare_runtime(spec, after=stack.all_resources())
     for index, rule in enumerate(spec.cxone.presence_rules):
         used = {line.salesforce for line in (*rule.publisher, *rule.subscriber)}
         statuses = [stack.statuses[name] for name in sorted(used) if name in stack.statuses]
-        depends: list[pulumi.Resource] = [stack.account_mapping, *statuses]
+        depends: list[pulumi.Resource] = [stack.account_mapping, *statuses, *([stack.runtime] if stack.runtime else [])]
         stack.rules[rule.name] = PresenceRule(
             rule,
             retained(rule, pulumi.ResourceOptions(depends_on=depends)),
             location=where(("cxone", "presenceRules", index)),
+            active=nice,
         )
 
-    if runtime_available():
+    if not nice and runtime_available():
         # Last: after every other resource (its config names the statuses and rules they make).
         stack.runtime = declare_runtime(spec, after=stack.all_resources())
     return stack
