@@ -32,14 +32,10 @@ import resources.stack
 from presence_sync.clients.cxone import CxoneClient
 from presence_sync.clients.cxone_adapters import (
     AccountMappingSpec,
-    AcdState,
-    ExternalStatus,
     PresenceRuleSpec,
     PresenceSyncConfig,
-    PreviousState,
-    PublisherMapping,
     SalesforceEnvironmentSpec,
-    SubscriberMapping,
+    StateMapping,
 )
 from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.clients.salesforce_models import OAuthAppSpec
@@ -114,11 +110,11 @@ def configure(env: dict[str, str], salesforce_url: str, statuses: int, rules: in
         )
     )
     teams = [team.team_id for team in cx.list_teams()]
-    break_code = next(code.id for code in cx.list_unavailable_codes() if code.name == "Break")
 
-    def status(index: int) -> ExternalStatus:
-        record = records[index % len(records)]
-        return ExternalStatus(status_id=record.id, developer_name=record.developer_name)
+    def line(acd: str, index: int | None) -> StateMapping:
+        """A map line as NICE's SDK reads it: a state or code name, and a status id (None: PreviousState)."""
+        status = "PreviousState" if index is None else records[index % len(records)].id
+        return StateMapping(incontact_agent_state=acd, partner_agent_state=status)
 
     for index in range(rules):
         base = index * 5
@@ -127,20 +123,8 @@ def configure(env: dict[str, str], salesforce_url: str, statuses: int, rules: in
                 name=f"Bench rule {index:02d}",
                 priority=index,
                 team_ids=[teams[index % len(teams)]],
-                publisher_state_map=[
-                    PublisherMapping(from_=AcdState(state="Available"), to=status(base)),
-                    PublisherMapping(from_=AcdState(state="Unavailable", out_state_id=break_code), to=status(base + 3)),
-                    PublisherMapping(from_=AcdState(state="LoggedOut"), to=PreviousState(previous_state=True)),
-                ],
-                subscriber_state_map=[
-                    SubscriberMapping(
-                        from_=status(base + k),
-                        to=AcdState(state="Unavailable", out_state_id=break_code)
-                        if k == 3
-                        else AcdState(state="Available"),
-                    )
-                    for k in range(5)
-                ],
+                publisher_state_map=[line("Available", base), line("Break", base + 3), line("LoggedOut", None)],
+                subscriber_state_map=[line("Break" if k == 3 else "Available", base + k) for k in range(5)],
             )
         )
     sf.close()
