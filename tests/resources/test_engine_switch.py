@@ -8,6 +8,7 @@ redeployed as the writer. Shown with the real engine's own step events, and the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,17 +48,28 @@ def steps_of(stack: Any) -> list[tuple[str, str, str]]:
     return seen
 
 
-def test_switching_engines_turns_the_old_writer_off_before_the_new_one_on(stack: Any, sandbox: Any) -> None:
+def deployed_engine(work: Path) -> str:
+    """The engine in the config the stack's local runtime runs with."""
+    [config] = list((work / "runtime-switch").rglob("config.json"))
+    return str(json.loads(config.read_text())["engine"])
+
+
+def test_switching_engines_turns_the_old_writer_off_before_the_new_one_on(
+    stack: Any, sandbox: Any, tmp_path: Path
+) -> None:
     steps_of(stack)
     cxone = vendors.Cxone(sandbox.env)
     assert cxone.rules()["Chat agents"]["isActive"] is False
+    assert deployed_engine(tmp_path) == "presence-sync"
 
     stack.edit_spec("  engine: presence-sync\n", "  engine: nice\n")
     to_nice = steps_of(stack)
     assert to_nice.index(("done", "SyncRuntime", "update")) < to_nice.index(("started", "PresenceRule", "update"))
     assert cxone.rules()["Chat agents"]["isActive"] is True
+    assert deployed_engine(tmp_path) == "nice"
 
     stack.edit_spec("  engine: nice\n", "  engine: presence-sync\n")
     to_ours = steps_of(stack)
     assert to_ours.index(("done", "PresenceRule", "update")) < to_ours.index(("started", "SyncRuntime", "update"))
     assert cxone.rules()["Chat agents"]["isActive"] is False
+    assert deployed_engine(tmp_path) == "presence-sync"
