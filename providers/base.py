@@ -51,8 +51,6 @@ from providers import context
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the engine marks a secret in property values
 PROVIDER_KEY = "__provider"  # the engine's slot for the pickled provider; never ours to compare
 
-PROVIDER_VERSION = "1"
-"""The version of a provider that does not say its own (``SpecProvider.version``)."""
 
 BOOKKEEPING_INPUTS = ("adopt", "providerVersion", "specLocation")
 """Inputs that steer the provider but are not properties of the vendor's object."""
@@ -107,7 +105,7 @@ class SpecProvider(ResourceProvider, Generic[InputsT, ProxyT]):
     # Our pickled providers hold no secrets, so the state keeps them readable (and diffs fast).
     serialize_as_secret_always = False
 
-    version: ClassVar[str] = PROVIDER_VERSION
+    version: ClassVar[str] = "1"
     """This kind's provider version: bump it when the provider's behaviour changes. It is an input of each of
     the kind's resources (``providerVersion``), so the engine -- which cannot see provider code -- shows an
     update on this kind's resources, and on no other kind's, wherever the new code would act differently."""
@@ -392,5 +390,5 @@ class ProviderInputs(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, validate_by_alias=True, validate_by_name=True)
 
     adopt: bool = False
-    provider_version: str = PROVIDER_VERSION
+    provider_version: str = "1"  # the resource sends its provider's `version`
     spec_location: str | None = None

@@ -11,6 +11,7 @@ exist; a rule needs the mapping), so `pulumi destroy` also removes everything in
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pulumi
@@ -20,7 +21,14 @@ from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.spec.models import PresenceSpec
 from resources.cxone_account_mapping import CxoneAccountMapping
 from resources.oauth_client_app import OAuthClientApp
-from resources.preflight import OrgReads, PreflightError, check_against_vendors, spec_locator, vendor_settings
+from resources.preflight import (
+    OrgReads,
+    PathT,
+    PreflightError,
+    check_against_vendors,
+    spec_locator,
+    vendor_settings,
+)
 from resources.presence_rule import PresenceRule
 from resources.presence_status import PresenceStatus
 from resources.profile_presence_access import ProfilePresenceAccess
@@ -84,9 +92,16 @@ def declare(spec: PresenceSpec, *, check_vendors: bool = True) -> DeclaredStack:
         location=where(("cxone", "accountMapping")),
     )
 
-    # One writer per agent at every moment (docs/presence-rules.md, "Two engines"): the engine being switched
-    # off changes first. engine nice: the runtime (turned observe-only) before the rules become active for NICE's
-    # engine; engine presence-sync: the rules (stored inactive) before the runtime writes.
+    declare_rules_and_runtime(spec, stack, where)
+    return stack
+
+
+def declare_rules_and_runtime(spec: PresenceSpec, stack: DeclaredStack, where: Callable[[PathT], str | None]) -> None:
+    """The rules and the sync runtime. One writer per agent at every moment (docs/presence-rules.md, "Two
+    engines"): the engine being switched off changes first. engine nice: the runtime (turned observe-only)
+    before the rules become active for NICE's engine; engine presence-sync: the rules (stored inactive) before
+    the runtime writes."""
+    assert stack.account_mapping is not None
     nice = spec.runtime.engine == "nice"
     if nice and runtime_available():
         stack.runtime = declare_runtime(spec, after=stack.all_resources())
@@ -100,11 +115,9 @@ def declare(spec: PresenceSpec, *, check_vendors: bool = True) -> DeclaredStack:
             location=where(("cxone", "presenceRules", index)),
             active=nice,
         )
-
     if not nice and runtime_available():
         # Last: after every other resource (its config names the statuses and rules they make).
         stack.runtime = declare_runtime(spec, after=stack.all_resources())
-    return stack
 
 
 def retained(entry: object, opts: pulumi.ResourceOptions | None = None) -> pulumi.ResourceOptions:

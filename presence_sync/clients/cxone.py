@@ -218,24 +218,12 @@ class CxoneClient(CxoneSession):
             if page.get("lastPollTime"):
                 poll_times.append(str(page["lastPollTime"]))
             rows = [AgentState.model_validate(s) for s in page.get("agentStates") or []]
-            fresh = 0
-            for row in rows:
-                key = (row.agent_id, row.last_update_time or "")
-                if row.last_update_time is not None and (key in already or key in returned):
-                    continue
-                returned.add(key)
-                states.append(row)
-                fresh += 1
+            fresh = _keep_new(rows, already, returned, states)
             total = page.get("totalRecords")
             if not rows or len(rows) < PAGE_SIZE or (isinstance(total, int) and skip + len(rows) >= total):
                 break
             times = [parse_cxone_time(row.last_update_time) for row in rows]
-            if ordered and not (None not in times and times == sorted(times)):  # type: ignore[type-var]
-                ordered = False
-                log.warning(
-                    "cxone: agents/states is not ordered by lastUpdateTime; paging by skip (a row may "
-                    "be missed while agents change)"
-                )
+            ordered = ordered and _in_order(times)
             newest = times[-1]
             if ordered and fresh and newest is not None:
                 query_since, skip = format_since(newest - timedelta(milliseconds=1)), 0
@@ -244,20 +232,28 @@ class CxoneClient(CxoneSession):
         else:
             log.warning("cxone: agents/states did not end after %d pages; keeping the cursor", _FEED_MAX_PAGES)
             return states, since
-        anchor = parse_cxone_time(poll_times[-1 if ordered else 0]) if poll_times else None
+        poll_time = poll_times[-1 if ordered else 0] if poll_times else None
+        return states, self._next_cursor(updated_since, since, poll_time, already | returned)
+
+    def _next_cursor(
+        self, updated_since: str | datetime | None, since: str, poll_time: str | None, seen: set[tuple[int, str]]
+    ) -> str:
+        """The cursor a poll hands out: its page's ``lastPollTime`` minus the overlap (never before ``since``),
+        or, without a poll time, the cursor it was given; remembered with the rows returned at or after it."""
+        anchor = parse_cxone_time(poll_time)
         if anchor is None:
             cursor = updated_since if isinstance(updated_since, str) else since
             with self._feed_lock:
-                self._remember(cursor, already | returned, None)
-            return states, cursor
+                self._remember(cursor, seen, None)
+            return cursor
         cursor_time = anchor - self.feed_overlap
         previous = parse_cxone_time(since)
         if previous is not None and cursor_time < previous:
             cursor_time = previous  # a cursor never moves back
         cursor = format_since(cursor_time)
         with self._feed_lock:
-            self._remember(cursor, already | returned, cursor_time)
-        return states, cursor
+            self._remember(cursor, seen, cursor_time)
+        return cursor
 
     def _remember(self, cursor: str, keys: set[tuple[int, str]], since: datetime | None) -> None:
         """Keep the rows a poll from ``cursor`` will read again (lastUpdateTime after it). Under ``_feed_lock``."""
@@ -328,3 +324,29 @@ class CxoneClient(CxoneSession):
             f"agent session {session_id}",
             body=body,
         )
+
+
+def _keep_new(
+    rows: list[AgentState], already: set[tuple[int, str]], returned: set[tuple[int, str]], states: list[AgentState]
+) -> int:
+    """Append the rows not returned before, by (agentId, lastUpdateTime), to ``states``; how many were new."""
+    fresh = 0
+    for row in rows:
+        key = (row.agent_id, row.last_update_time or "")
+        if row.last_update_time is not None and (key in already or key in returned):
+            continue
+        returned.add(key)
+        states.append(row)
+        fresh += 1
+    return fresh
+
+
+def _in_order(times: list[datetime | None]) -> bool:
+    """Whether a page is ordered by lastUpdateTime, as asked; when not, the rest is read by skip (logged)."""
+    if None not in times and times == sorted(times):  # type: ignore[type-var]
+        return True
+    log.warning(
+        "cxone: agents/states is not ordered by lastUpdateTime; paging by skip "
+        "(a row may be missed while agents change)"
+    )
+    return False

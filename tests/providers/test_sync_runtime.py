@@ -18,13 +18,13 @@ import requests
 from pulumi.output import Unknown
 
 from presence_sync.clients.settings import SettingsError
-from providers import sync_runtime
+from providers import sync_runtime, sync_runtime_kubernetes, sync_runtime_local
 from providers.base import ProviderError
 from providers.sync_runtime import UNKNOWN, SyncRuntimeProvider, render_runtime
 from tests.conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ALLOWLIST = sync_runtime.SERVICE_ENVIRONMENT  # the shipped one, before any test adds to it
+ALLOWLIST = sync_runtime_local.SERVICE_ENVIRONMENT  # the shipped one, before any test adds to it
 
 
 def config_for(port: int, work_dir: Path, **extra: Any) -> dict[str, Any]:
@@ -75,10 +75,10 @@ def provider() -> SyncRuntimeProvider:
 @pytest.fixture
 def standin(monkeypatch: pytest.MonkeyPatch) -> None:
     """The supervisor runs tests/providers/standin_runtime.py instead of the real service."""
-    monkeypatch.setenv(sync_runtime.RUNTIME_MODULE_VARIABLE, "tests.providers.standin_runtime")
+    monkeypatch.setenv(sync_runtime_local.RUNTIME_MODULE_VARIABLE, "tests.providers.standin_runtime")
     # The stand-in's own switches are let through the environment allowlist (the real service has none).
     monkeypatch.setattr(
-        sync_runtime, "SERVICE_ENVIRONMENT", ALLOWLIST | {"STANDIN_EXIT_AT_ONCE", "STANDIN_IGNORE_SIGTERM"}
+        sync_runtime_local, "SERVICE_ENVIRONMENT", ALLOWLIST | {"STANDIN_EXIT_AT_ONCE", "STANDIN_IGNORE_SIGTERM"}
     )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
 
@@ -149,7 +149,7 @@ def wait_for(predicate: Any, timeout: float = 20) -> None:
 
 
 def pid_alive(pid: int) -> bool:
-    return sync_runtime._alive(pid)
+    return sync_runtime_local._alive(pid)
 
 
 @pytest.fixture
@@ -412,7 +412,7 @@ class FakeKubectl:
 def kube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
-    monkeypatch.setattr(sync_runtime, "which", lambda program: f"/usr/local/bin/{program}")
+    monkeypatch.setattr(sync_runtime_kubernetes, "which", lambda program: f"/usr/local/bin/{program}")
     config = {
         "version": 1,
         "metrics_host": "0.0.0.0",
@@ -456,7 +456,7 @@ def test_kubernetes_create_applies_the_manifests_checks_the_secret_and_waits(
 ) -> None:
     live = {"status": {"availableReplicas": 1}, "spec": {"template": {"metadata": {"annotations": {}}}}}
     fake = FakeKubectl(deployment=live)
-    monkeypatch.setattr(sync_runtime, "run_command", fake)
+    monkeypatch.setattr(sync_runtime_kubernetes, "run_command", fake)
     work_dir = Path(kube["workDir"])
     kubectl = ["/usr/local/bin/kubectl", "--kubeconfig", kube["kubernetes"]["kubeconfig"]]
 
@@ -503,7 +503,7 @@ def test_kubernetes_read_and_delete(
     template = next(yaml.safe_load_all(rendered.files["kubernetes/deployment.yaml"]))["spec"]["template"]
     live = {"status": {"availableReplicas": 0}, "spec": {"template": template}}
     fake = FakeKubectl(deployment=live)
-    monkeypatch.setattr(sync_runtime, "run_command", fake)
+    monkeypatch.setattr(sync_runtime_kubernetes, "run_command", fake)
     read = provider.read("kubernetes:sync/presence-sync", kube)
     assert outs_of(read)["running"] is False and outs_of(read)["digest"] == kube["digest"]
 
@@ -524,7 +524,7 @@ def test_kubernetes_read_and_delete(
 def test_kubernetes_errors_say_what_to_do(
     provider: SyncRuntimeProvider, kube: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sync_runtime, "run_command", FakeKubectl(secret=False))
+    monkeypatch.setattr(sync_runtime_kubernetes, "run_command", FakeKubectl(secret=False))
     no_secret = r"Secret presence-sync-credentials does not exist(?s:.*)credentials\.template\.yaml"
     with pytest.raises(ProviderError, match=no_secret):
         provider.create(kube)
@@ -536,7 +536,7 @@ def test_kubernetes_errors_say_what_to_do(
     with pytest.raises(ProviderError, match="/nowhere/kubeconfig does not exist"):
         provider.create(missing)
 
-    monkeypatch.setattr(sync_runtime, "which", lambda program: None)
+    monkeypatch.setattr(sync_runtime_kubernetes, "which", lambda program: None)
     with pytest.raises(ProviderError, match=r"kubectl is not on PATH: install kubectl"):
         provider.create(kube)
 
@@ -547,7 +547,7 @@ def test_kubernetes_failures_are_one_clean_line(
     def failing(argv: Sequence[str], *, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(list(argv), 1, "", "error: the server doesn't have a resource type\n")
 
-    monkeypatch.setattr(sync_runtime, "run_command", failing)
+    monkeypatch.setattr(sync_runtime_kubernetes, "run_command", failing)
     with pytest.raises(ProviderError, match=r"applying the manifests failed: error: the server doesn't have"):
         provider.create(kube)
 
@@ -799,6 +799,6 @@ def test_kubernetes_delete_removes_the_bridge_too(
     provider: SyncRuntimeProvider, kube: dict[str, Any], fake_sf: FakeSalesforce, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeKubectl()
-    monkeypatch.setattr(sync_runtime, "run_command", fake)
+    monkeypatch.setattr(sync_runtime_kubernetes, "run_command", fake)
     provider.delete("kubernetes:sync/presence-sync", {**kube, "deployBridge": True})
     assert any("delete" in call for call in fake.calls) and len(fake_sf.removed) == 1

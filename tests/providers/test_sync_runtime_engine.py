@@ -16,7 +16,7 @@ import pytest
 import requests
 from pulumi import automation as auto
 
-from providers.sync_runtime import _alive
+from providers.sync_runtime_local import _alive
 from tests.conftest import free_port
 from tests.support import vendors
 from tests.support.spec_stack import SpecStack, changes, spec_stack
