@@ -49,7 +49,10 @@ LATEST = -1
 EARLIEST = -2
 OPEN_WAIT_SECONDS = 10.0
 CHANNEL_OPTIONS = (
-    ("grpc.keepalive_time_ms", 60_000),  # find a dead connection in about a minute, not at the next event
+    # HTTP/2 pings find a dead connection between events; not more often than every 5 minutes, gRPC servers'
+    # default floor for pings without data (more often and a server answers GOAWAY "too_many_pings"). The
+    # server's own keepalive responses (within 270 s) carry data in between.
+    ("grpc.keepalive_time_ms", 300_000),
     ("grpc.keepalive_timeout_ms", 20_000),
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
 )
