@@ -106,7 +106,11 @@ def test_kill_9_mid_burst_then_restart_resumes_right_after_the_last_processed_ev
     ids = {name: setup.statuses[name] for name in set(burst)}
     for person in people:
         seen = seen_on_salesforce(runtime, person.agent_id)
-        assert seen == [ids[s] for s in burst], f"agent {person.agent_id}: each change once, none lost: {seen}"
+        # Each change once, none lost. "change seen" is logged inside the transaction that also stores the replay
+        # id, so a kill between the line and the commit logs the one event in flight twice (it was processed
+        # once): at most one adjacent repeat. A replay from an older position would repeat two or more.
+        assert [state for state, _ in itertools.groupby(seen)] == [ids[s] for s in burst], seen
+        assert len(seen) <= len(burst) + 1, seen
         made = written_to_cxone(runtime, person.agent_id)
         assert made and [a for a, b in itertools.pairwise(made) if a == b] == []  # no write repeated
     assert runtime.metric(RESYNCS) == 0  # resumed from the stored replay id, no resync needed
