@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
-from requests.adapters import BaseAdapter
 
 from presence_sync.clients.cxone_session import PAGE_SIZE, CxoneSession
 from presence_sync.clients.errors import InvalidRequest, PermanentVendorError
-from presence_sync.clients.retry import RetryPolicy
 from presence_sync.clients.settings import CxoneSettings
 
 __all__ = [
@@ -125,18 +122,9 @@ class CxoneClient(CxoneSession):
     """The tenant as the runtime and the tools use it: agents, teams and unavailable codes, the real-time
     feed, agent sessions. See the module docstring."""
 
-    def __init__(
-        self,
-        settings: CxoneSettings,
-        *,
-        retry: RetryPolicy | None = None,
-        transport: BaseAdapter | None = None,
-        timeout: float = 30.0,
-        clock: Callable[[], float] = time.time,
-        partner: str = "salesforce",
-        feed_overlap: float = FEED_OVERLAP,
-    ) -> None:
-        super().__init__(settings, retry=retry, transport=transport, timeout=timeout, clock=clock, partner=partner)
+    def __init__(self, settings: CxoneSettings, *, feed_overlap: float = FEED_OVERLAP, **session_options: Any) -> None:
+        """``session_options``: the session's (retry, transport, timeout, clock, partner)."""
+        super().__init__(settings, **session_options)
         self.feed_overlap = timedelta(seconds=feed_overlap)
         # agent_states de-duplication: cursor handed out -> (agentId, lastUpdateTime) already returned at or
         # after it (the overlap the next poll from that cursor reads again).

@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import Field, SecretStr
 
 from presence_sync.clients.cxone_session import AdapterModel, CxoneSession
-from presence_sync.clients.errors import NotFound
 
 __all__ = [
     "AccountMapping",
@@ -88,29 +87,19 @@ class AccountMappingProxy:
     def __init__(self, session: CxoneSession) -> None:
         self.session = session
 
-    def _mapping_call(self, method: str, path: str, operation: str, about: str, body: Any = None) -> Any:
-        try:
-            return self.session.request(method, self.session.adapters_url(path), operation, about, body=body)
-        finally:
-            if method != "GET":  # even a failed write may have landed: the cached list is stale
-                self.session.cache.forget(_CACHE_KEY)
-
     def cached_account_mappings(self) -> list[AccountMapping]:
         """``list_account_mappings`` once per process; dropped by this proxy's writes."""
         return self.session.cached(_CACHE_KEY, self.list_account_mappings)
 
     def list_account_mappings(self) -> list[AccountMapping]:
-        body = self._mapping_call("GET", "account-mappings", "list_account_mappings", "account mappings")
+        about = "account mappings"
+        body = self.session.adapters_call("GET", "account-mappings", "list_account_mappings", about, listed=_CACHE_KEY)
         return [AccountMapping.model_validate(row) for row in (body or {}).get("accountMappings") or []]
 
     def get_account_mapping(self, mapping_id: int | str) -> AccountMapping | None:
-        try:
-            body = self._mapping_call(
-                "GET", f"account-mappings/{mapping_id}", "get_account_mapping", f"account mapping {mapping_id}"
-            )
-        except NotFound:
-            return None
-        return AccountMapping.model_validate(body)
+        path, about = f"account-mappings/{mapping_id}", f"account mapping {mapping_id}"
+        body = self.session.adapters_get_or_gone(path, "get_account_mapping", about, listed=_CACHE_KEY)
+        return None if body is None else AccountMapping.model_validate(body)
 
     def find_account_mapping(self, name: str) -> AccountMapping | None:
         return next((m for m in self.list_account_mappings() if m.name == name), None)
@@ -120,7 +109,9 @@ class AccountMappingProxy:
         secret = spec.salesforce_environment.consumer_secret
         if secret is not None:
             self.session.redact_secret(secret.get_secret_value())
-        body = self._mapping_call("POST", "account-mappings", "create_account_mapping", about, spec.payload())
+        body = self.session.adapters_call(
+            "POST", "account-mappings", "create_account_mapping", about, spec.payload(), listed=_CACHE_KEY
+        )
         access_key_secret = (body or {}).get("accessKeySecret")
         self.session.redact_secret(access_key_secret)
         return CreatedAccountMapping(
@@ -135,14 +126,12 @@ class AccountMappingProxy:
         if secret is not None:
             self.session.redact_secret(secret.get_secret_value())
         path = f"account-mappings/{mapping_id}"
-        body = self._mapping_call("PUT", path, "update_account_mapping", about, spec.payload())
+        body = self.session.adapters_call(
+            "PUT", path, "update_account_mapping", about, spec.payload(), listed=_CACHE_KEY
+        )
         return AccountMapping.model_validate(body)
 
     def delete_account_mapping(self, mapping_id: int | str) -> None:
         """Delete; already gone is success."""
-        try:
-            self._mapping_call(
-                "DELETE", f"account-mappings/{mapping_id}", "delete_account_mapping", f"account mapping {mapping_id}"
-            )
-        except NotFound:
-            return
+        path, about = f"account-mappings/{mapping_id}", f"account mapping {mapping_id}"
+        self.session.adapters_delete(path, "delete_account_mapping", about, listed=_CACHE_KEY)

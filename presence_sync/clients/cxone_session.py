@@ -34,6 +34,7 @@ from presence_sync.clients._cache import ReadCache
 from presence_sync.clients._http import CallCounter, build_session, json_body, transport_error
 from presence_sync.clients.errors import (
     AuthenticationFailed,
+    NotFound,
     PermanentVendorError,
     Redactor,
     VendorError,
@@ -344,6 +345,31 @@ class CxoneSession:
     def adapters_url(self, path: str) -> str:
         """``{api_base}/adapter-apis/v1/{partner}/{path}``: the Presence Sync configuration model."""
         return f"{self.api_base}/adapter-apis/v1/{self.partner}/{path.lstrip('/')}"
+
+    def adapters_call(
+        self, method: str, path: str, operation: str, about: str, body: Any = None, *, listed: str
+    ) -> Any:
+        """One call to the Presence Sync configuration model (``adapters_url``) for a kind whose list is cached
+        under ``listed``: any write drops that list, even a failed one (it may have landed). None for 204."""
+        try:
+            return self.request(method, self.adapters_url(path), operation, about, body=body)
+        finally:
+            if method != "GET":
+                self.cache.forget(listed)
+
+    def adapters_get_or_gone(self, path: str, operation: str, about: str, *, listed: str) -> Any:
+        """A GET of the model; None when the object is not there (404)."""
+        try:
+            return self.adapters_call("GET", path, operation, about, listed=listed)
+        except NotFound:
+            return None
+
+    def adapters_delete(self, path: str, operation: str, about: str, *, listed: str) -> None:
+        """Delete; already gone is success."""
+        try:
+            self.adapters_call("DELETE", path, operation, about, listed=listed)
+        except NotFound:
+            return
 
     def redact_secret(self, secret: str | None) -> None:
         """Never show ``secret`` in an error message of this session (a consumer secret, an access key's)."""

@@ -18,12 +18,9 @@ presence-sync``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from presence_sync.clients.cxone_session import AdapterModel, CxoneSession
-from presence_sync.clients.errors import NotFound
 
 __all__ = [
     "PresenceRule",
@@ -66,45 +63,37 @@ class PresenceRuleProxy:
     def __init__(self, session: CxoneSession) -> None:
         self.session = session
 
-    def _rule_call(self, method: str, path: str, operation: str, about: str, body: Any = None) -> Any:
-        try:
-            return self.session.request(method, self.session.adapters_url(path), operation, about, body=body)
-        finally:
-            if method != "GET":  # even a failed write may have landed: the cached list is stale
-                self.session.cache.forget(_CACHE_KEY)
-
     def cached_presence_rules(self) -> list[PresenceRule]:
         """``list_presence_rules`` once per process; dropped by this proxy's writes."""
         return self.session.cached(_CACHE_KEY, self.list_presence_rules)
 
     def list_presence_rules(self) -> list[PresenceRule]:
-        body = self._rule_call("GET", "presence-rules", "list_presence_rules", "presence rules")
+        about = "presence rules"
+        body = self.session.adapters_call("GET", "presence-rules", "list_presence_rules", about, listed=_CACHE_KEY)
         return [PresenceRule.model_validate(row) for row in (body or {}).get("presenceRules") or []]
 
     def get_presence_rule(self, rule_id: int | str) -> PresenceRule | None:
-        try:
-            body = self._rule_call("GET", f"presence-rules/{rule_id}", "get_presence_rule", f"presence rule {rule_id}")
-        except NotFound:
-            return None
-        return PresenceRule.model_validate(body)
+        path, about = f"presence-rules/{rule_id}", f"presence rule {rule_id}"
+        body = self.session.adapters_get_or_gone(path, "get_presence_rule", about, listed=_CACHE_KEY)
+        return None if body is None else PresenceRule.model_validate(body)
 
     def find_presence_rule(self, name: str) -> PresenceRule | None:
         return next((r for r in self.list_presence_rules() if r.name == name), None)
 
     def create_presence_rule(self, spec: PresenceRuleSpec) -> PresenceRule:
-        body = self._rule_call(
-            "POST", "presence-rules", "create_presence_rule", f"presence rule {spec.name!r}", spec.payload()
+        about = f"presence rule {spec.name!r}"
+        body = self.session.adapters_call(
+            "POST", "presence-rules", "create_presence_rule", about, spec.payload(), listed=_CACHE_KEY
         )
         return PresenceRule.model_validate(body)
 
     def update_presence_rule(self, rule_id: int | str, spec: PresenceRuleSpec) -> PresenceRule:
         about = f"presence rule {rule_id} ({spec.name!r})"
-        body = self._rule_call("PUT", f"presence-rules/{rule_id}", "update_presence_rule", about, spec.payload())
+        path, payload = f"presence-rules/{rule_id}", spec.payload()
+        body = self.session.adapters_call("PUT", path, "update_presence_rule", about, payload, listed=_CACHE_KEY)
         return PresenceRule.model_validate(body)
 
     def delete_presence_rule(self, rule_id: int | str) -> None:
         """Delete; already gone is success."""
-        try:
-            self._rule_call("DELETE", f"presence-rules/{rule_id}", "delete_presence_rule", f"presence rule {rule_id}")
-        except NotFound:
-            return
+        path, about = f"presence-rules/{rule_id}", f"presence rule {rule_id}"
+        self.session.adapters_delete(path, "delete_presence_rule", about, listed=_CACHE_KEY)

@@ -34,9 +34,7 @@ from presence_sync.clients.salesforce_models import (
     CurrentPresence,
     DeployOutcome,
     Grant,
-    OAuthAppRecord,
     OAuthAppSpec,
-    OAuthAppType,
     PresenceCommand,
     PresenceStatusRecord,
     Profile,
@@ -101,9 +99,6 @@ class SalesforceClient(SalesforceSession):
 
     def create_oauth_app(self, spec: OAuthAppSpec) -> CreatedOAuthApp:
         return self.oauth_apps.create_oauth_app(spec)
-
-    def read_oauth_app(self, app_type: OAuthAppType, name: str) -> OAuthAppRecord | None:
-        return self.oauth_apps.read_oauth_app(app_type, name)
 
     # -- users (the runtime matches agents by them) --
 

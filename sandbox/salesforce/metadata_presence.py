@@ -120,17 +120,7 @@ class PresenceStatusHandler(Handler):
             org.store.purge("ServicePresenceStatus", record["Id"])
 
     def listing(self, org: Org) -> list[Listing]:
-        return [
-            Listing(
-                r["DeveloperName"],
-                r["Id"],
-                r["CreatedDate"],
-                r["CreatedById"],
-                r["LastModifiedDate"],
-                r["LastModifiedById"],
-            )
-            for r in org.live("ServicePresenceStatus")
-        ]
+        return _listing(org, "ServicePresenceStatus")
 
 
 class ServiceChannelHandler(Handler):
@@ -220,14 +210,23 @@ class ServiceChannelHandler(Handler):
         org.store.purge("ServiceChannel", record["Id"])
 
     def listing(self, org: Org) -> list[Listing]:
-        return [
-            Listing(
-                r["DeveloperName"],
-                r["Id"],
-                r["CreatedDate"],
-                r["CreatedById"],
-                r["LastModifiedDate"],
-                r["LastModifiedById"],
-            )
-            for r in org.live("ServiceChannel")
-        ]
+        return _listing(org, "ServiceChannel")
+
+
+def _listing(org: Org, sobject: str) -> list[Listing]:
+    """listMetadata's answer for a type that is a view over an sObject's live rows."""
+    return [
+        Listing(
+            r["DeveloperName"],
+            r["Id"],
+            r["CreatedDate"],
+            r["CreatedById"],
+            r["LastModifiedDate"],
+            r["LastModifiedById"],
+        )
+        for r in org.live(sobject)
+    ]
+
+
+def _modified(record: dict[str, Any]) -> tuple[str, str]:
+    return record["LastModifiedDate"], record["LastModifiedById"]
