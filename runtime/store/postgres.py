@@ -1,8 +1,11 @@
 """``PostgresStore``: the runtime's state in PostgreSQL (psycopg 3 and its pool), shared by several replicas.
 
-Same semantics as ``SqliteStore`` (a feed's observations and its cursor in one transaction, the outbox, the echo
-ledger); the schema is versioned in ``migrations/postgres`` and brought up to date at open, under an advisory
-lock so replicas starting together apply each migration once.
+Same semantics as ``SqliteStore``: a feed's observations and its cursor in one transaction, the outbox, the echo
+ledger, and no two transactions interleaving on one agent (the first read or write of an agent in a transaction
+locks it until the end, as SQLite runs one transaction at a time; PostgreSQL's READ COMMITTED alone would let a
+later commit overwrite an earlier one with what it read before). The schema is versioned in
+``migrations/postgres`` and brought up to date at open, under an advisory lock so replicas starting together
+apply each migration once.
 
 Fencing: with a ``Fence``, every write is made in a transaction that first reads the row of the lease covering it
 (``shard.<n>`` for an agent's rows, ``feed`` for the feed cursors and the inbox) ``FOR SHARE`` and refuses it
@@ -38,6 +41,7 @@ __all__ = ["INBOX_CHANNEL", "PostgresStore", "Routed"]
 
 INBOX_CHANNEL = "presence_sync_inbox"
 _MIGRATION_LOCK = 0x70726573  # pg_advisory_xact_lock key: one migrator at a time
+_AGENT_LOCKS = 1  # pg_advisory_xact_lock(1, agent_id): one transaction per agent at a time (the two-key space)
 _OUTBOX_COLUMNS = (
     "agent_id, side, target, command_id, created_at, source_changed_at, attempts, next_attempt_at, maybe_landed"
 )
@@ -60,7 +64,8 @@ class Routed:
 
 class _Tx(threading.local):
     conn: psycopg.Connection[Any] | None = None
-    checked: set[str]
+    checked: set[str]  # leases checked in this transaction
+    locked: set[int]  # agents locked in this transaction
 
 
 class PostgresStore:
@@ -125,7 +130,7 @@ class PostgresStore:
             yield
             return
         with self.pool.connection() as conn:
-            tx.conn, tx.checked = conn, set()
+            tx.conn, tx.checked, tx.locked = conn, set(), set()
             try:
                 with conn.transaction():
                     yield
@@ -185,13 +190,27 @@ class PostgresStore:
         )
 
     # -- agents
+    def _lock(self, agent_id: int) -> None:
+        """Inside a transaction: the agent is this transaction's until it ends (see the module's docstring)."""
+        conn = self._tx.conn
+        if conn is not None and agent_id not in self._tx.locked:
+            conn.execute(b"SELECT pg_advisory_xact_lock(%s, %s)", (_AGENT_LOCKS, agent_id))
+            self._tx.locked.add(agent_id)
+
+    def _agent_write(self, agent_id: int, sql: str, args: Sequence[object]) -> int:
+        """A write of one agent's rows: locked, fenced by its shard's lease, in a transaction."""
+        with self.transaction():
+            self._lock(agent_id)
+            return self._write(self._agent(agent_id), sql, args)
+
     def load_agent(self, agent_id: int) -> AgentRecord:
+        self._lock(agent_id)
         rows = self._rows("SELECT data FROM agents WHERE agent_id = %s", (agent_id,))
         return AgentRecord(agent_id=agent_id) if not rows else AgentRecord(**json.loads(rows[0][0]))
 
     def save_agent(self, record: AgentRecord) -> None:
-        self._write(
-            self._agent(record.agent_id),
+        self._agent_write(
+            record.agent_id,
             "INSERT INTO agents VALUES (%s, %s, %s) ON CONFLICT (agent_id) DO UPDATE SET data = excluded.data, "
             "dirty = excluded.dirty",
             (record.agent_id, record.to_json(), record.dirty),
@@ -207,6 +226,7 @@ class PostgresStore:
 
     # -- echo ledger (the meaning of each operation is documented on SqliteStore)
     def ledger(self, agent_id: int) -> list[LedgerEntry]:
+        self._lock(agent_id)
         rows = self._rows(
             "SELECT side, state, written_at, expires_at, command_id, sent_at, acked_at FROM ledger "
             "WHERE agent_id = %s ORDER BY written_at",
@@ -215,45 +235,45 @@ class PostgresStore:
         return [LedgerEntry(r[0], r[1], r[2], r[3], r[4], sent_at=r[5], acked_at=r[6]) for r in rows]
 
     def add_ledger(self, agent_id: int, entry: LedgerEntry) -> None:
-        self._write(
-            self._agent(agent_id),
+        self._agent_write(
+            agent_id,
             "INSERT INTO ledger (agent_id, side, state, written_at, expires_at, command_id, sent_at, acked_at) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             (agent_id, *astuple(entry)),
         )
 
     def ack_ledger(self, agent_id: int, command_id: str, sent_at: float | None, acked_at: float) -> None:
-        self._write(
-            self._agent(agent_id),
+        self._agent_write(
+            agent_id,
             "UPDATE ledger SET sent_at = %s, acked_at = %s WHERE agent_id = %s AND command_id = %s",
             (sent_at, acked_at, agent_id, command_id),
         )
 
     def bound_ledger(self, agent_id: int, command_id: str, last_attempt: float) -> None:
-        self._write(
-            self._agent(agent_id),
+        self._agent_write(
+            agent_id,
             "UPDATE ledger SET acked_at = %s WHERE agent_id = %s AND command_id = %s AND acked_at IS NULL",
             (last_attempt, agent_id, command_id),
         )
 
     def unack_ledger(self, agent_id: int, command_id: str) -> None:
-        self._write(
-            self._agent(agent_id),
+        self._agent_write(
+            agent_id,
             "UPDATE ledger SET sent_at = NULL, acked_at = NULL WHERE agent_id = %s AND command_id = %s",
             (agent_id, command_id),
         )
 
     def drop_ledger_acked_before(self, agent_id: int, side: Side, before: float, keep: Collection[str] = ()) -> None:
-        self._write(
-            self._agent(agent_id),
+        self._agent_write(
+            agent_id,
             "DELETE FROM ledger WHERE agent_id = %s AND side = %s AND acked_at IS NOT NULL AND acked_at < %s "
             "AND NOT (command_id = ANY(%s))",
             (agent_id, side, before, list(keep)),
         )
 
     def consume_ledger(self, agent_id: int, side: Side, upto_written_at: float) -> None:
-        self._write(
-            self._agent(agent_id),
+        self._agent_write(
+            agent_id,
             "DELETE FROM ledger WHERE agent_id = %s AND side = %s AND written_at <= %s",
             (agent_id, side, upto_written_at),
         )
@@ -267,14 +287,14 @@ class PostgresStore:
         return self._write(leases, sql, (now, self.fence.shards, shards)) if shards else 0
 
     def drop_ledger_command(self, agent_id: int, command_id: str) -> None:
-        self._write(
-            self._agent(agent_id), "DELETE FROM ledger WHERE agent_id = %s AND command_id = %s", (agent_id, command_id)
+        self._agent_write(
+            agent_id, "DELETE FROM ledger WHERE agent_id = %s AND command_id = %s", (agent_id, command_id)
         )
 
     # -- outbox
     def put_write(self, write: PendingWrite) -> None:
-        self._write(
-            self._agent(write.agent_id),
+        self._agent_write(
+            write.agent_id,
             f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (agent_id, side) DO UPDATE SET target = excluded.target, command_id = excluded.command_id, "
             "created_at = excluded.created_at, source_changed_at = excluded.source_changed_at, "
@@ -284,18 +304,20 @@ class PostgresStore:
         )
 
     def pending_writes(self, agent_id: int | None = None) -> list[PendingWrite]:
+        if agent_id is not None:
+            self._lock(agent_id)
         where, args = ("agent_id = %s", (agent_id,)) if agent_id is not None else self._owned_filter()
         rows = self._rows(f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE {where} ORDER BY created_at", args)
         return [PendingWrite(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in rows]
 
     def delete_write(self, agent_id: int, side: Side, command_id: str) -> bool:
         sql = "DELETE FROM outbox WHERE agent_id = %s AND side = %s AND command_id = %s"
-        return self._write(self._agent(agent_id), sql, (agent_id, side, command_id)) > 0
+        return self._agent_write(agent_id, sql, (agent_id, side, command_id)) > 0
 
     def update_write(self, write: PendingWrite) -> bool:
         return (
-            self._write(
-                self._agent(write.agent_id),
+            self._agent_write(
+                write.agent_id,
                 "UPDATE outbox SET attempts = %s, next_attempt_at = %s, maybe_landed = %s WHERE agent_id = %s "
                 "AND side = %s AND command_id = %s",
                 (write.attempts, write.next_attempt_at, write.maybe_landed, *astuple(write)[:2], write.command_id),

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from bench._sandbox_run import http_session, log_in_everywhere, populated_sandbox, ts
@@ -86,6 +87,15 @@ def unconverged(run: Any, agents: list[tuple[int, str]]) -> dict[int, tuple[str 
     return {agent: pair for agent, pair in shown.items() if pair != ("Available", "Available_for_Chats")}
 
 
+def stored_state(dsn: str, agents: list[int]) -> list[Any]:
+    """Each agent's record and pending writes as the shared store has them (for a failure's message)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        records = conn.execute("SELECT agent_id, data FROM agents WHERE agent_id = ANY(%s)", (agents,)).fetchall()
+        outbox = conn.execute("SELECT * FROM outbox WHERE agent_id = ANY(%s)", (agents,)).fetchall()
+        inbox = conn.execute("SELECT * FROM inbox WHERE agent_id = ANY(%s)", (agents,)).fetchall()
+    return [records, outbox, inbox]
+
+
 def refused_writes(process: RuntimeProcess) -> int:
     return process.log_path.read_text(errors="replace").count("write refused: lease")
 
@@ -142,7 +152,11 @@ def test_three_replicas_survive_a_sigkill_and_a_sigstop_mid_burst_with_every_cha
             try:
                 wait_until(every_agent_converged, timeout=300, interval=1.0, what="every agent")
             except AssertionError:
-                raise AssertionError(f"{len(left)} agents never converged, e.g. {sorted(left.items())[:5]}") from None
+                stuck = sorted(left)[:3]
+                raise AssertionError(
+                    f"{len(left)} agents never converged, e.g. {sorted(left.items())[:5]}; "
+                    f"what the store holds for {stuck}: {stored_state(dsn, stuck)}"
+                ) from None
             wait_until(lambda: paused.ready(), timeout=60, what="the paused replica to rejoin with a shard")
 
             applied_omni = omni_writes(run, http)

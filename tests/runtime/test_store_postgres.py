@@ -4,7 +4,9 @@ epoch of the lease that covers it (a stale epoch is refused by the store, whoeve
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -13,6 +15,8 @@ from runtime.rules import LedgerEntry
 from runtime.store import AgentRecord, Fence, PendingWrite, StaleEpoch
 from runtime.store.migrations import migrations
 from runtime.store.postgres import PostgresStore
+
+from .support import wait_until
 
 
 @pytest.fixture
@@ -175,3 +179,34 @@ def test_observations_routed_by_the_feed_holder_are_taken_once_by_their_shard_ow
     finally:
         reader.close()
         owner.close()
+
+
+def test_two_transactions_on_one_agent_never_interleave_so_no_update_is_lost(store: PostgresStore) -> None:
+    """As with SQLite (one transaction at a time): a reconcile reading an agent while a feed batch records a change
+    of it waits for that batch, and then reads the change, instead of writing back what it read before."""
+    store.save_agent(AgentRecord(agent_id=1, acd="Unavailable"))
+    seen: list[str | None] = []
+
+    def reconcile() -> None:
+        with store.transaction():
+            record = store.load_agent(1)  # waits for the feed's transaction
+            seen.append(record.acd)
+            store.save_agent(replace(record, dirty=False))
+
+    with store.transaction():
+        observed = store.load_agent(1)
+        other = threading.Thread(target=reconcile)
+        other.start()
+        wait_until(lambda: waiting_on_a_lock(store), what="the reconcile to wait for the agent")
+        store.save_agent(replace(observed, acd="Available", dirty=True))
+    other.join(30)
+    assert seen == ["Available"]
+    assert store.load_agent(1).acd == "Available"
+
+
+def waiting_on_a_lock(store: PostgresStore) -> bool:
+    with psycopg.connect(store.dsn, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return row is not None and row[0] > 0
