@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import functools
 import pathlib
+import statistics
 import sys
 import tempfile
 import time
@@ -100,17 +102,16 @@ def store_cost(make_store: Callable[[], Any], changes: int, *, routed: bool = Fa
     return 1000 * elapsed / changes
 
 
-def store_costs(server: Any, changes: int) -> dict[str, float]:
+def store_costs(server: Any, changes: int, rounds: int = 3) -> dict[str, float]:
+    """Each store's cost per change: the median of ``rounds`` runs, the stores taking turns (the machine's load
+    moves during a run; turns spread that over all of them)."""
     from runtime.leases import LeaseManager
     from runtime.store import Fence, SqliteStore
     from runtime.store.postgres import PostgresStore
     from tests.runtime.postgres import fresh_database
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="bench-store-"))
-    results = {
-        "sqlite (normal)": store_cost(lambda: SqliteStore(work / "normal.db"), changes),
-        "sqlite (full)": store_cost(lambda: SqliteStore(work / "full.db", durability="full"), changes),
-    }
+    runs: dict[str, list[float]] = {}
     with contextlib.ExitStack() as stack:
 
         def postgres(fenced: bool) -> Callable[[], Any]:
@@ -124,10 +125,16 @@ def store_costs(server: Any, changes: int) -> dict[str, float]:
 
             return make
 
-        results["postgres"] = store_cost(postgres(False), changes)
-        results["postgres, fenced"] = store_cost(postgres(True), changes)
-        results["postgres, fenced + routed"] = store_cost(postgres(True), changes, routed=True)
-    return results
+        for number in range(rounds):
+            for name, make, routed in (
+                ("sqlite (normal)", functools.partial(SqliteStore, work / f"normal{number}.db"), False),
+                ("sqlite (full)", functools.partial(SqliteStore, work / f"full{number}.db", durability="full"), False),
+                ("postgres", postgres(False), False),
+                ("postgres, fenced", postgres(True), False),
+                ("postgres, fenced + routed", postgres(True), True),
+            ):
+                runs.setdefault(name, []).append(store_cost(make, changes, routed=routed))
+    return {name: statistics.median(values) for name, values in runs.items()}
 
 
 def burst(run: Any, http: Any, agents: list[tuple[int, str]], forward: bool) -> dict[int, tuple[str, float]]:
@@ -212,7 +219,7 @@ def main() -> int:
 
     with postgres_server(durable=True) as server:
         costs = store_costs(server, args.store_changes)
-        print(f"per-change store cost, one thread, {args.store_changes} changes (ms per change):")
+        print(f"per-change store cost, one thread, {args.store_changes} changes, median of 3 (ms per change):")
         for name, value in costs.items():
             print(f"  {name:<28} {value:7.2f}  ({value / costs['sqlite (normal)']:.1f}x sqlite normal)")
         work = pathlib.Path(tempfile.mkdtemp(prefix="bench-replicas-"))
