@@ -18,6 +18,7 @@ from pulumi.dynamic import CheckFailure
 from pydantic import BaseModel, field_validator
 
 from presence_sync.clients.presence_rule import PresenceRule, PresenceRuleProxy, PresenceRuleSpec, StateMapping
+from presence_sync.gitops.fingerprint import APPLIED_INPUTS
 from presence_sync.spec.acd import PREVIOUS, AcdNotationError, parse_acd
 from presence_sync.spec.presence_rule import PREVIOUS_STATE, acd_item, acd_notation, status_name
 from providers import context, lookups
@@ -116,6 +117,32 @@ def _names(props: Mapping[str, Any]) -> list[str]:
     return [line["salesforce"] for side in ("publisher", "subscriber") for line in props.get(side) or []]
 
 
+def dangling_named(outputs: Mapping[str, Any], applied: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """A line whose status id is not the id of the status applied there (``#<id>``) says which status and which
+    ids: ``Busy (id X no longer exists)``, or ``Busy (id X, not Busy's id Y)`` when Busy was made again. It is
+    drift, and `up` repairs it by writing the id the status of that name has now."""
+    named: dict[str, list[dict[str, str]]] = {}
+    for side in ("publisher", "subscriber"):
+        before = [line.get("salesforce") for line in applied.get(side) or [] if isinstance(line, Mapping)]
+        lines = []
+        for index, line in enumerate(outputs[side]):
+            value = line["salesforce"]
+            was = before[index] if index < len(before) else None
+            if value.startswith("#") and isinstance(was, str) and not was.startswith("#") and was != PREVIOUS:
+                value = _stale(was.split(" (id ")[0], value[1:])
+            lines.append({**line, "salesforce": value})
+        named[side] = lines
+    return named
+
+
+def _stale(name: str, status_id: str) -> str:
+    try:
+        now = lookups.salesforce_status_ids([name])[name]
+    except ProviderError:
+        return f"{name} (id {status_id} no longer exists)"
+    return f"{name} (id {status_id}, not {name}'s id {now})"
+
+
 # -- the provider -------------------------------------------------------------------------------------
 
 
@@ -192,7 +219,11 @@ class PresenceRuleProvider(SpecProvider[PresenceRuleInputs, PresenceRuleProxy]):
 
     def read_object(self, id_: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
         found = [rule for rule in self.proxy.cached_presence_rules() if str(rule.rule_id) == id_]
-        return rule_outputs(found[0], _names(props)) if found else None
+        if not found:
+            return None
+        applied = props.get(APPLIED_INPUTS) or {}
+        outputs = rule_outputs(found[0], [*_names(props), *_names(applied)])
+        return {**outputs, **dangling_named(outputs, applied or props)}
 
     def delete_object(self, id_: str, props: Mapping[str, Any]) -> None:
         self.proxy.delete_presence_rule(id_)
