@@ -21,7 +21,8 @@ class ReadCache:
         self._values: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
-        self._epoch = 0
+        self._epoch = 0  # bumped by forgetting everything
+        self._key_epochs: dict[str, int] = {}  # bumped by forgetting one list
 
     def get(self, key: str, load: Callable[[], T]) -> T:
         with self._lock:
@@ -32,16 +33,20 @@ class ReadCache:
             with self._lock:
                 if key in self._values:
                     return cast(T, self._values[key])
-                epoch = self._epoch
+                epoch = (self._epoch, self._key_epochs.get(key, 0))
             value = load()
             with self._lock:
-                if self._epoch == epoch:  # a write during the load makes the value stale
+                if epoch == (self._epoch, self._key_epochs.get(key, 0)):  # a write during the load made it stale
                     self._values[key] = value
             return value
 
     def forget(self, *keys: str) -> None:
-        """Drop the named lists (none named: every list), and any load still in flight."""
+        """Drop the named lists (none named: every list), and any load of them still in flight; a write to one
+        kind leaves the other lists (and their loads) alone."""
         with self._lock:
-            for key in keys or list(self._values):
+            if not keys:
+                self._values.clear()
+                self._epoch += 1
+            for key in keys:
                 self._values.pop(key, None)
-            self._epoch += 1
+                self._key_epochs[key] = self._key_epochs.get(key, 0) + 1
