@@ -600,7 +600,8 @@ def test_poll_current_presence(sf: SalesforceClient, sf_transport: FakeTransport
     assert rows[0].status_developer_name == "Busy" and rows[0].is_away
     assert newest == dt.datetime(2026, 1, 1, 10, 0, 1, tzinfo=dt.UTC)
     text = q(sf_transport.requests[-1])
-    assert "WHERE IsCurrentState = true AND LastModifiedDate >= 2026-01-01T00:00:00+00:00 ORDER BY LastModifiedDate" in text
+    since = "LastModifiedDate >= 2026-01-01T00:00:00+00:00"  # format_soql's dateTime literal
+    assert f"WHERE IsCurrentState = true AND {since} ORDER BY LastModifiedDate" in text
 
 
 # ---------------------------------------------------------------------------------------------- secrets
