@@ -47,6 +47,7 @@ from presence_sync.clients.profile_presence_access import ProfileAccessProxy
 from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.clients.salesforce_models import Grant, OAuthAppRecord, OAuthAppType, PresenceStatusRecord, Profile
 from presence_sync.gitops.progress import Progress
+from presence_sync.gitops.project import project_dir, stack_settings
 from presence_sync.spec import SpecError, load_spec
 from presence_sync.spec.acd import PREVIOUS
 from presence_sync.spec.cxone_account_mapping import MappingChoiceError, chosen_mapping, exported_mapping
@@ -217,14 +218,6 @@ def dump(spec: Mapping[str, Any]) -> str:
 # -- the command -----------------------------------------------------------------------------------------
 
 
-def stack_settings(work_dir: Path, stack: str) -> dict[str, Any]:
-    """The stack's settings file (Pulumi.<stack>.yaml, in the project's stackConfigDir) as data, or {}."""
-    project = yaml.safe_load((work_dir / "Pulumi.yaml").read_text()) if (work_dir / "Pulumi.yaml").exists() else {}
-    config_dir = work_dir / str((project or {}).get("stackConfigDir") or ".")
-    path = config_dir / f"Pulumi.{stack}.yaml"
-    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
-
-
 def connection_env(
     work_dir: Path, stack: str, connection_file: str | None, environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -273,8 +266,6 @@ def main(argv: list[str]) -> int:
     p.add_argument("--status", action="append", default=[], help="also export this status (developer name)")
     p.add_argument("--all-statuses", action="store_true", help="export every presence status in the org")
     args = p.parse_args(argv[1:])
-
-    from presence_sync.gitops.plan import project_dir
 
     work_dir = project_dir(args.cwd)
     output = Path(args.output) if Path(args.output).is_absolute() else Path.cwd() / args.output

@@ -18,6 +18,7 @@ from pulumi import automation as auto
 from presence_sync.gitops import engine
 from presence_sync.gitops.engine import StackPlan
 from presence_sync.gitops.progress import Progress
+from presence_sync.gitops.project import project_dir, stack_settings
 from presence_sync.gitops.render import render
 from presence_sync.spec import SpecError, load_spec
 from presence_sync.spec.engine import engine_line
@@ -29,22 +30,9 @@ open_stack: StackOpener = engine.select_stack
 """How a stack name becomes an Automation API stack; tests swap in an inline program."""
 
 
-def project_dir(cwd: str | None) -> Path:
-    """--cwd, or the nearest directory upwards from here with a Pulumi.yaml."""
-    if cwd:
-        return Path(cwd).resolve()
-    here = Path.cwd().resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "Pulumi.yaml").exists():
-            return candidate
-    return here
-
-
 def stack_engine(work_dir: Path, stack: str) -> str | None:
     """The engine the stack's spec chooses, as a line for the report; None when the spec cannot be read (the
     preview reports that)."""
-    from presence_sync.gitops.export import stack_settings
-
     setting = (stack_settings(work_dir, stack).get("config") or {}).get("presence-sync:spec")
     try:
         return engine_line(load_spec(work_dir / (setting or f"stacks/{stack}.yaml")))
