@@ -106,10 +106,16 @@ class FeedRouter:
         baseline: bool = False,
     ) -> list[int]:
         links = self.reconciler.links
-        rows = [(o.agent_id, o.state, o.changed_at, o.snapshot) for o in observations if o.agent_id in links]
+        observed = list(observations)
+        rows = [(o.agent_id, o.state, o.changed_at, o.snapshot) for o in observed if o.agent_id in links]
+        # How current the read is: when it ended, or its newest change if older (a catch-up after the feed lease
+        # moved reads a backlog: what it holds happened before, and counting it as a read made now would let a
+        # landed write stop being assumed before its echo, further on in the backlog, could arrive).
+        newest = max((o.changed_at for o in observed if o.changed_at is not None), default=None)
+        read_at = self.reconciler.clock() if newest is None else min(self.reconciler.clock(), newest)
         try:
             with self.store.transaction():
-                self.store.route(side, rows, baseline, self.reconciler.clock())
+                self.store.route(side, rows, baseline, read_at)
                 if cursor is not None:
                     self.store.set_cursor(*cursor)
         except StaleEpoch:
