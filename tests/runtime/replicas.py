@@ -39,7 +39,7 @@ def running_replicas(
         for process in processes:
             process.start(wait_ready=False)
         wait_until(lambda: all(p.ready() for p in processes), timeout=120, what="every replica ready")
-        wait_until(lambda: len(set(holders(dsn).values()) - {None}) == min(count, shards), timeout=60, what="balance")
+        wait_until(lambda: balanced(dsn, min(count, shards)), timeout=60, what="the shards spread over the replicas")
         yield processes
     finally:
         for process in processes:
@@ -47,6 +47,12 @@ def running_replicas(
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.process.pid, signal.SIGCONT)
             process.stop()
+
+
+def balanced(dsn: str, owners: int) -> bool:
+    """Every shard held, by ``owners`` different replicas."""
+    shards = {name: holder for name, holder in holders(dsn).items() if name.startswith("shard.")}
+    return None not in shards.values() and len(set(shards.values())) == owners
 
 
 def holders(dsn: str) -> dict[str, str | None]:
