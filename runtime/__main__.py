@@ -45,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:  # unreadable/invalid config (ValidationError), SettingsError
         print(f"presence-sync runtime: {exc}", file=sys.stderr)
         return 2
-    service = SyncService(config, salesforce=salesforce, cxone=cxone)
+    try:
+        service = SyncService(config, salesforce=salesforce, cxone=cxone)
+    except ValueError as exc:  # the PostgreSQL store: no connection string in the environment, a shard count change
+        print(f"presence-sync runtime: {exc}", file=sys.stderr)
+        return 2
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import signal
 import subprocess
 import sys
@@ -136,3 +138,13 @@ def test_agent_record_json_is_every_field() -> None:
     )
     assert json.loads(record.to_json()) == dataclasses.asdict(record)
     assert AgentRecord(**json.loads(record.to_json())) == record
+
+
+def test_a_new_file_gets_every_versioned_migration_and_reopening_applies_none_again(tmp_path: Path) -> None:
+    from runtime.store.migrations import migrations
+
+    path = tmp_path / "versioned.db"
+    SqliteStore(path).close()
+    SqliteStore(path).close()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations("sqlite"))
