@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from presence_sync.clients.cxone import CxoneClient
 from presence_sync.gitops import drift as drift_command
 from presence_sync.gitops import plan as plan_command
 from tests.presence_sync.gitops.conftest import SEED_SPEC
@@ -125,12 +124,10 @@ def test_hand_changes_are_drift_until_up_puts_them_right(
     setup_entity_access: Any = sf.SetupEntityAccess
     setup_entity_access.delete(grant)
     # CXone admin UI: Busy now maps to the Lunch code.
-    lunch = next(c.id for c in CxoneClient.from_env(sandbox.env).list_unavailable_codes() if c.name == "Lunch")
     rule = cxone.rules()["Chat agents"]
     body = {k: v for k, v in rule.items() if k not in ("ruleId", "lastModified")}
-    to_lunch = {"state": "Unavailable", "outStateId": lunch}
     body["subscriberStateMap"] = [
-        {**line, "to": to_lunch} if line["from"].get("developerName") == "Busy" else line
+        {**line, "incontactAgentState": "Lunch"} if line["partnerAgentState"] == busy_id else line
         for line in body["subscriberStateMap"]
     ]
     cxone.put(f"/adapter-apis/v1/salesforce/presence-rules/{rule['ruleId']}", body)
