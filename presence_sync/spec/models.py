@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from .base import SpecModel, StrictBool, StrictInt
+from .change_event_channel import CUSTOM_CHANNEL_TOPIC, ChangeEventChannel
 from .cxone_account_mapping import AccountMapping, SalesforceEnvironment
 from .oauth_client_app import OAuthApp
 from .presence_rule import MapEntry, PresenceRule, ResolvedRule
@@ -115,15 +116,25 @@ class SalesforceChanges(SpecModel):
 
     topic: str = Field(
         default="/data/UserServicePresenceChangeEvent",
-        pattern=r"^/data/(UserServicePresenceChangeEvent|[A-Za-z][A-Za-z0-9_]*__chn)$",
+        pattern=r"^/data/UserServicePresenceChangeEvent$|" + CUSTOM_CHANNEL_TOPIC,
         description="The change event channel: the standard one (UserServicePresence selected for Change Data Capture "
-        "in Setup) or a custom channel /data/<Name>__chn with UserServicePresenceChangeEvent as a member.",
+        "in Setup) or a custom channel /data/<Name>__chn, which the stack creates with UserServicePresenceChangeEvent "
+        "as its member (PlatformEventChannel + PlatformEventChannelMember).",
+    )
+    adopt_channel: StrictBool = Field(
+        default=False,
+        description="Take over the custom channel the topic names when the org already has it (it is then left in "
+        "the org on destroy), instead of failing.",
     )
     poll_fallback: StrictBool = Field(
         default=False,
         description="When the org refuses the channel, poll UserServicePresence (seconds late, logouts unseen, API "
         "calls from the daily allowance) instead of reporting what to enable.",
     )
+
+    def custom_channel(self) -> ChangeEventChannel | None:
+        """The custom channel the stack creates for the topic (None: the standard channel)."""
+        return ChangeEventChannel.for_topic(self.topic, adopt=self.adopt_channel)
 
 
 class RuntimeSpec(SpecModel):
