@@ -4,12 +4,13 @@
 ``{metadata_url}deployRequest[/{id}]``).
 
 The zip is a single package: ``package.xml`` at its root naming ``<types><members/><name/></types>``. Supported
-types: ``CustomObject`` (``objects/X.object``; ``__e`` ones become platform events exactly as createMetadata
-makes them), ``ApexClass`` (``classes/X.cls`` + ``-meta.xml``), ``AuraDefinitionBundle`` (``aura/X/``) and
-``LightningComponentBundle`` (``lwc/X/``), the last three stored so that listMetadata/readMetadata see them.
-The deploy runs at once (the AsyncResult says ``Queued``; the first checkDeployStatus says done). Every component
-is checked before any is written: with ``rollbackOnError`` (simple-salesforce forces it unless ``sandbox=True``)
-one failure deploys nothing; without it the rest are deployed (``SucceededPartial``).
+types: ``CustomObject`` (``objects/X.object``; ``__e`` ones become platform events exactly as createMetadata makes
+them), ``ApexClass`` (``classes/X.cls`` + ``-meta.xml``), ``AuraDefinitionBundle`` (``aura/X/``),
+``LightningComponentBundle`` (``lwc/X/``), stored so that listMetadata/readMetadata see them, and
+``PlatformEventChannel``/``PlatformEventChannelMember`` (``metadata_channels``). The deploy runs at once (the
+AsyncResult says ``Queued``; the first checkDeployStatus says done). Every component is checked before any is
+written: with ``rollbackOnError`` (simple-salesforce forces it unless ``sandbox=True``) one failure deploys nothing;
+without it the rest are deployed (``SucceededPartial``).
 
 Deletions: ``destructiveChanges.xml`` / ``destructiveChangesPre.xml`` (deleted before the package's components are
 written) and ``destructiveChangesPost.xml`` (after), same format as package.xml. A deleted platform event stops
@@ -31,14 +32,13 @@ import dataclasses
 import io
 import zipfile
 from typing import Any
-from xml.etree.ElementTree import Element
-
-from defusedxml.ElementTree import fromstring
 
 from .metadata_base import MetadataError, one
 from .metadata_bundles import APEX_CLASS, AURA_BUNDLE, BUNDLE_HANDLERS, BundleHandler
+from .metadata_channels import CHANNEL_HANDLERS
 from .metadata_objects import CustomObjectHandler
-from .metadata_xml import MD_NS, Fault, Raw, element, validate
+from .metadata_xml import Fault, Raw, element, validate
+from .metadata_zip import xml_raw
 from .org import Org
 
 __all__ = ["DEPLOY_TYPE", "deploy", "is_failure", "option_flag"]
@@ -49,7 +49,7 @@ MAX_UNZIPPED_BYTES = 400 * 1024 * 1024
 
 
 _CUSTOM_OBJECT = CustomObjectHandler()
-DEPLOYABLE = ("ApexClass", "AuraDefinitionBundle", "CustomObject", "LightningComponentBundle")
+DEPLOYABLE = ("ApexClass", "AuraDefinitionBundle", "CustomObject", "LightningComponentBundle", *CHANNEL_HANDLERS)
 TEST_LEVELS = ("NoTestRun", "RunSpecifiedTests", "RunLocalTests", "RunAllTestsInOrg")
 DESTRUCTIVE_PRE = ("destructiveChanges.xml", "destructiveChangesPre.xml")
 DESTRUCTIVE_POST = ("destructiveChangesPost.xml",)
@@ -70,33 +70,12 @@ class _Component:
 # -- the zip ------------------------------------------------------------------------------------------------
 
 
-def _xml_raw(data: bytes, root_name: str, file_name: str) -> Raw:
-    try:
-        root = fromstring(data)
-    except Exception as exc:  # defusedxml / expat errors
-        raise MetadataError("INVALID_XML", f"Error parsing file: {exc}") from None
-    if root.tag != f"{{{MD_NS}}}{root_name}":
-        raise MetadataError(
-            "INVALID_XML",
-            f"Error parsing file: the root element must be {root_name} in the namespace {MD_NS} ({file_name})",
-        )
-    return _children(root)
-
-
-def _children(node: Element) -> Raw:
-    raw: Raw = {}
-    for child in node:
-        name = child.tag.rpartition("}")[2]
-        raw.setdefault(name, []).append(_children(child) if len(child) else (child.text or ""))
-    return raw
-
-
 def _package(files: dict[str, bytes], name: str = "package.xml") -> list[tuple[str, str]]:
     """(type, member) pairs from a manifest (package.xml or a destructiveChanges*.xml), in its order; a Fault-free
     MetadataError when unusable."""
     if name not in files:
         raise MetadataError("INVALID_PACKAGE", f"No {name} found")
-    package = _xml_raw(files[name], "Package", name)
+    package = xml_raw(files[name], "Package", name)
     pairs = []
     for block in package.get("types") or []:
         if not isinstance(block, dict):
@@ -108,6 +87,8 @@ def _package(files: dict[str, bytes], name: str = "package.xml") -> list[tuple[s
 
 
 def _file_name(type_name: str, member: str) -> str:
+    if type_name in CHANNEL_HANDLERS:
+        return CHANNEL_HANDLERS[type_name].file_name(member)
     if type_name == "CustomObject":
         return f"objects/{member}.object"
     if type_name == "ApexClass":
@@ -131,7 +112,7 @@ def _bundle_raw(handler: BundleHandler, member: str, files: dict[str, bytes], me
         raise MetadataError(
             "INVALID_PACKAGE", f"Could not find the metadata file {meta_name} for {handler.type_name} {member}"
         )
-    raw = _xml_raw(files[meta_name], handler.type_name, meta_name)
+    raw = xml_raw(files[meta_name], handler.type_name, meta_name)
     _validate(raw, handler.type_name)
     if handler is APEX_CLASS:
         body = files[main_file].decode("utf-8", "replace")
@@ -158,12 +139,15 @@ def _validate(raw: Raw, type_name: str) -> None:
 
 def _prepare(org: Org, type_name: str, member: str, files: dict[str, bytes]) -> tuple[Raw, bool]:
     """Read and check one component; (what to store, whether it is new). MetadataError when it fails."""
-    if type_name == "CustomObject":
+    if type_name == "CustomObject" or type_name in CHANNEL_HANDLERS:  # one file of the type's XML
         file_name = _file_name(type_name, member)
         if file_name not in files:
             raise _not_in_zip(type_name, member)
-        raw = {"fullName": [member], **_xml_raw(files[file_name], "CustomObject", file_name)}
-        _validate(raw, "CustomObject")
+        raw = {"fullName": [member], **xml_raw(files[file_name], type_name, file_name)}
+        _validate(raw, type_name)
+        if type_name in CHANNEL_HANDLERS:
+            CHANNEL_HANDLERS[type_name].check(org, raw, files)
+            return raw, org.store.metadata(type_name, member) is None
         existing = org.store.metadata("CustomObject", member)
         if existing is None and not member.endswith(("__e", "__c")):
             raise MetadataError(
@@ -191,6 +175,8 @@ def _prepare(org: Org, type_name: str, member: str, files: dict[str, bytes]) -> 
 
 
 def _write(org: Org, type_name: str, raw: Raw, user_id: str) -> None:
+    if type_name in CHANNEL_HANDLERS:
+        return CHANNEL_HANDLERS[type_name].deploy_write(org, raw, user_id)
     if type_name == "CustomObject":
         if org.store.metadata("CustomObject", str(one(raw, "fullName"))) is None:
             _CUSTOM_OBJECT.create(org, raw, user_id)
@@ -314,7 +300,9 @@ def _deletions(org: Org, files: dict[str, bytes], names: tuple[str, ...], when: 
 
 
 def _delete(org: Org, component: _Component, user_id: str) -> None:
-    if component.type_name == "CustomObject":
+    if component.type_name in CHANNEL_HANDLERS:  # a channel's members go with it
+        CHANNEL_HANDLERS[component.type_name].deploy_delete(org, component.full_name, user_id)
+    elif component.type_name == "CustomObject":
         _CUSTOM_OBJECT.delete(org, component.full_name, user_id)  # reloads the events: no longer publishable
     else:
         next(h for h in BUNDLE_HANDLERS if h.type_name == component.type_name).delete(org, component.full_name, user_id)

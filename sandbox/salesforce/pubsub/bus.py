@@ -1,9 +1,12 @@
 """The org's event bus as the Pub/Sub API sees it: topics, schemas, replay ids, retention, wake-ups.
 
 Events live in the org store's ``events`` table (the replay id is the row id); the channel of a change event
-is ``<Entity>ChangeEvent`` and of a platform event its API name. A replay id travels as 8 bytes, big-endian
-(opaque to clients, which must not compute with it). Retention: 72 hours, as Salesforce keeps events; an
-operator can also purge everything up to now (``POST /__sandbox/eventbus/purge``) to stand in for time passing.
+is ``<Entity>ChangeEvent`` and of a platform event its API name. A custom channel ``/data/<Name>__chn``
+(deployed PlatformEventChannel + PlatformEventChannelMember, ``metadata_channels``) serves its member's change
+events with the standard channel's replay ids (a model: Salesforce's are per channel, and opaque either way). A
+replay id travels as 8 bytes, big-endian (opaque to clients, which must not compute with it). Retention: 72 hours,
+as Salesforce keeps events; an operator can also purge everything up to now (``POST /__sandbox/eventbus/purge``)
+to stand in for time passing.
 
 Operator routes (emulator-only, ``/__sandbox/eventbus/{action}``):
 
@@ -26,6 +29,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..metadata_base import one
+from ..metadata_channels import channel_members
 from ..org import Org
 from .avro import EventSchema, change_event_schema, platform_event_schema
 
@@ -74,12 +79,27 @@ class EventBus:
             if obj is None or obj.is_event or obj.name not in self.cdc_selected:
                 raise TopicUnknown(name)
             return self._topic(name, f"{obj.name}ChangeEvent", change_event_schema(obj))
+        if name.startswith("/data/") and name.endswith("__chn"):
+            return self._custom_channel(name)
         if name.startswith("/event/"):
             obj = self.org.object_def(name.removeprefix("/event/"))
             if obj is None or not obj.is_event:
                 raise TopicUnknown(name)
             return self._topic(name, obj.name, platform_event_schema(obj))
         raise TopicUnknown(name)
+
+    def _custom_channel(self, name: str) -> Topic:
+        """A deployed ``data`` channel serves its member's change events (the first member's: a model, Salesforce
+        interleaves several members' events); none selected yet, NOT_FOUND like an unknown topic."""
+        channel = self.org.store.metadata("PlatformEventChannel", name.removeprefix("/data/"))
+        members = channel_members(self.org, name.removeprefix("/data/")) if channel else []
+        if not members or one(channel or {}, "channelType") != "data":
+            raise TopicUnknown(name)
+        entity = str(one(members[0], "selectedEntity")).removesuffix("ChangeEvent")
+        obj = self.org.object_def(entity[:-2] + "__c" if entity.endswith("__") else entity)
+        if obj is None:
+            raise TopicUnknown(name)
+        return self._topic(name, f"{obj.name}ChangeEvent", change_event_schema(obj))
 
     def _topic(self, name: str, channel: str, schema: EventSchema) -> Topic:
         self._schemas[schema.id] = schema
