@@ -23,6 +23,6 @@ def test_schema_forbids_unknown_keys_everywhere() -> None:
 
 def test_schema_uses_the_yaml_keys_and_carries_descriptions() -> None:
     status = export_schema()["$defs"]["PresenceStatus"]["properties"]
-    assert set(status) == {"label", "developerName", "kind", "channels", "adopt"}
+    assert set(status) == {"label", "developerName", "kind", "channels", "adopt", "replaces"}
     assert status["developerName"]["pattern"] == "^[A-Za-z](_?[A-Za-z0-9])*$"
     assert all("title" not in prop and prop.get("description") for prop in status.values())
