@@ -157,12 +157,22 @@ def burst(run: Any, http: Any, agents: list[tuple[int, str]], forward: bool) -> 
     return changes
 
 
+def console_results(run: Any, http: Any) -> list[dict[str, Any]]:
+    """Every Omni command outcome the console recorded (the emulator answers at most 1,000 a call: paged)."""
+    results: list[dict[str, Any]] = []
+    while True:
+        url = f"{run.sandbox.salesforce_url}/__sandbox/console/results?after={len(results) and results[-1]['sequence']}"
+        page = http.get(f"{url}&limit=1000", timeout=60).json()["results"]
+        if not page:
+            return results
+        results += page
+
+
 def landed_times(run: Any, http: Any, agents: list[tuple[int, str]], changes: dict[int, tuple[str, float]]) -> dict:
     """Agent -> when the write its change caused was applied (the console's results, CXone's history)."""
     by_user = {run.users[email]: agent_id for agent_id, email in agents}
     landed: dict[int, float] = {}
-    results = http.get(f"{run.sandbox.salesforce_url}/__sandbox/console/results?limit=100000", timeout=60).json()
-    for result in results["results"]:
+    for result in console_results(run, http):
         agent_id = by_user.get(result["userId"], -1)
         wanted = agent_id in changes and changes[agent_id][0] == "cxone" and result.get("success")
         if wanted and ts(result["at"]) >= changes[agent_id][1]:
@@ -185,7 +195,14 @@ def replica_run(run: Any, server: Any, count: int, forward: bool, timeout: float
     with (
         fresh_database(server) as dsn,
         running_replicas(
-            run.setup, run.work / f"replicas-{count}", dsn, count, shards=SHARDS, workers=64, echo_window_seconds=30.0
+            run.setup,
+            run.work / f"replicas-{count}",
+            dsn,
+            count,
+            shards=SHARDS,
+            lease_seconds=4.0,  # the shipped default
+            workers=64,
+            echo_window_seconds=30.0,
         ),
     ):
         started = time.time()
