@@ -19,7 +19,7 @@ from presence_sync.clients.errors import VendorError
 from presence_sync.clients.salesforce_models import CurrentPresence, Grant, PresenceStatusRecord, Profile
 
 if TYPE_CHECKING:
-    from presence_sync.gitops.engine import ResourceChange
+    from presence_sync.gitops.steps import ResourceChange
 
 STATUS_KIND = "salesforce:PresenceStatus"
 RULE_KIND = "cxone:PresenceRule"
