@@ -1,8 +1,8 @@
 """Everything one spec declares, in the order the manual procedure does it:
 
-service channels -> statuses -> profile access -> OAuth app -> account mapping -> presence rules -> the sync
-runtime, last; with `runtime.engine: nice`, the runtime comes before the rules (it must stop writing before NICE's
-engine starts).
+service channels -> statuses -> profile access -> OAuth app -> account mapping -> the custom change event channel
+the runtime subscribes to (if its topic names one) -> presence rules -> the sync runtime, last; with
+`runtime.engine: nice`, the runtime comes before the rules (it must stop writing before NICE's engine starts).
 
 Explicit `depends_on` edges keep that order even where no output flows (a grant needs its statuses to
 exist; a rule needs the mapping), so `pulumi destroy` also removes everything in reverse.
@@ -19,6 +19,7 @@ import pulumi
 from presence_sync.clients.cxone import CxoneClient
 from presence_sync.clients.salesforce import SalesforceClient
 from presence_sync.spec.models import PresenceSpec
+from resources.change_event_channel import ChangeEventChannel, declare_change_event_channel
 from resources.cxone_account_mapping import CxoneAccountMapping
 from resources.oauth_client_app import OAuthClientApp
 from resources.preflight import (
@@ -44,11 +45,12 @@ class DeclaredStack:
     oauth_app: OAuthClientApp | None = None
     account_mapping: CxoneAccountMapping | None = None
     rules: dict[str, PresenceRule] = field(default_factory=dict)
+    change_event_channel: ChangeEventChannel | None = None  # the runtime's custom topic, when it names one
     runtime: SyncRuntime | None = None  # not in all_resources(): it comes after all of them
 
     def all_resources(self) -> list[pulumi.Resource]:
         resources: list[pulumi.Resource] = [*self.channels.values(), *self.statuses.values(), *self.profile_access]
-        resources += [r for r in (self.oauth_app, self.account_mapping) if r is not None]
+        resources += [r for r in (self.oauth_app, self.account_mapping, self.change_event_channel) if r is not None]
         return resources + list(self.rules.values())
 
 
@@ -92,6 +94,8 @@ def declare(spec: PresenceSpec, *, check_vendors: bool = True) -> DeclaredStack:
         location=where(("cxone", "accountMapping")),
     )
 
+    channel = spec.runtime.salesforce_changes.custom_channel()
+    stack.change_event_channel = declare_change_event_channel(channel, retained(channel), where)
     declare_rules_and_runtime(spec, stack, where)
     return stack
 
@@ -167,6 +171,8 @@ def export_outputs(spec: PresenceSpec, stack: DeclaredStack) -> None:
         pulumi.export("consumerKey", pulumi.Output.secret(stack.oauth_app.consumer_key))
     if stack.account_mapping is not None:
         pulumi.export("accountMappingId", stack.account_mapping.mapping_id)
+    if stack.change_event_channel is not None:
+        pulumi.export("changeEventTopic", stack.change_event_channel.topic)
     if stack.runtime is not None:
         pulumi.export("runtimeDigest", stack.runtime.digest)
     pulumi.export("summary", summary(spec))
