@@ -118,6 +118,7 @@ def test_1_a_rule_pointing_at_a_deleted_status_is_drift_and_up_repairs_it(
 
 
 ADOPTED = "    - label: Lunch Break\n      kind: busy\n      adopt: true\n"
+TRAINING = "    - label: Training\n      kind: busy\n      adopt: true\n"
 
 
 def test_2_destroying_a_stack_leaves_what_it_adopted_and_the_plan_says_so(
@@ -125,8 +126,9 @@ def test_2_destroying_a_stack_leaves_what_it_adopted_and_the_plan_says_so(
 ) -> None:
     sf = vendors.salesforce(sandbox.env)
     mdapi: Any = sf.mdapi
-    mdapi.ServicePresenceStatus.create([mdapi.ServicePresenceStatus(fullName="Lunch_Break", label="Lunch Break")])
-    text = SEED_SPEC.replace("  profileAccess:\n", ADOPTED + "\n  profileAccess:\n", 1)
+    for name, label in (("Lunch_Break", "Lunch Break"), ("Training", "Training")):
+        mdapi.ServicePresenceStatus.create([mdapi.ServicePresenceStatus(fullName=name, label=label)])
+    text = SEED_SPEC.replace("  profileAccess:\n", ADOPTED + TRAINING + "\n  profileAccess:\n", 1)
     stack = new_stack(stacks, "adopted", text, tmp_path, engine_env)
     stack.up()
 
@@ -138,7 +140,17 @@ def test_2_destroying_a_stack_leaves_what_it_adopted_and_the_plan_says_so(
     _, text = report(plan_command, ["plan", "--stack", "adopted"], tmp_path, "json")
     (change,) = json.loads(text)["stacks"][0]["changes"]
     assert (change["name"], change["op"], change["retain"]) == ("status-Lunch_Break", "delete", True)
-    stack.edit_spec("  profileAccess:\n", ADOPTED + "\n  profileAccess:\n")
+    stack.edit_spec(TRAINING, ADOPTED + TRAINING)
+
+    # Deleting an adopted object is an explicit change: adopt: false applied first, then the removal is a delete.
+    stack.edit_spec(TRAINING, TRAINING.replace("adopt: true", "adopt: false"))
+    stack.up()
+    stack.edit_spec(TRAINING.replace("adopt: true", "adopt: false"), "")
+    _, text = report(plan_command, ["plan", "--stack", "adopted"], tmp_path, "json")
+    (change,) = json.loads(text)["stacks"][0]["changes"]
+    assert (change["name"], change["op"], change.get("retain")) == ("status-Training", "delete", None)
+    stack.up()
+    assert "Training" not in vendors.statuses(sf)
 
     stack.destroy()
     left = vendors.statuses(sf)
