@@ -174,14 +174,14 @@ def test_unknown_channel_is_an_invalid_request_naming_the_field(sf: SalesforceCl
 
 def test_grants(sf: SalesforceClient) -> None:
     status = sf.statuses.create(unique("Granted"), "Granted", ["Case"])
-    profile = next(p for p in sf.list_profiles() if p.name == "Custom: Support Agent")
-    grant = sf.grant_status(profile.permission_set_id, status.id)
-    assert sf.grant_status(profile.permission_set_id, status.id) == grant  # already granted: the same row
-    assert grant in sf.list_status_grants([profile.permission_set_id])
-    assert grant in sf.list_status_grants()
-    sf.revoke_grant(grant.id)
-    sf.revoke_grant(grant.id)  # idempotent
-    assert grant not in sf.list_status_grants([profile.permission_set_id])
+    profile = next(p for p in sf.access.list_profiles() if p.name == "Custom: Support Agent")
+    grant = sf.access.grant_status(profile.permission_set_id, status.id)
+    assert sf.access.grant_status(profile.permission_set_id, status.id) == grant  # already granted: the same row
+    assert grant in sf.access.list_status_grants([profile.permission_set_id])
+    assert grant in sf.access.list_status_grants()
+    sf.access.revoke_grant(grant.id)
+    sf.access.revoke_grant(grant.id)  # idempotent
+    assert grant not in sf.access.list_status_grants([profile.permission_set_id])
     sf.statuses.delete(status.developer_name)
 
 
@@ -193,11 +193,11 @@ def test_external_client_app_secret_is_returned_once_and_works(sandbox: SandboxH
         callback_url="https://login.example.com/callback",
         scopes=["api", "refresh_token"],
     )
-    created = sf.create_oauth_app(spec)
+    created = sf.oauth_apps.create_oauth_app(spec)
     record = created.record
     assert (record.name, record.callback_url, record.scopes) == (spec.name, spec.callback_url, ["Api", "RefreshToken"])
     assert record.consumer_key and record.consumer_key.startswith("3MVG9")
-    assert sf.read_oauth_app("external_client_app", spec.name) == record
+    assert sf.oauth_apps.read_oauth_app("external_client_app", spec.name) == record
 
     # The secret is real: the new app can log the integration user in.
     as_app = SalesforceClient(
@@ -212,12 +212,12 @@ def test_external_client_app_secret_is_returned_once_and_works(sandbox: SandboxH
     )
     as_app.authenticate()
 
-    updated = sf.update_oauth_app(spec.model_copy(update={"label": "Presence Sync 2", "scopes": ["api"]}))
+    updated = sf.oauth_apps.update_oauth_app(spec.model_copy(update={"label": "Presence Sync 2", "scopes": ["api"]}))
     assert (updated.label, updated.scopes, updated.consumer_key) == ("Presence Sync 2", ["Api"], record.consumer_key)
 
-    sf.delete_oauth_app("external_client_app", spec.name)
-    assert sf.read_oauth_app("external_client_app", spec.name) is None
-    sf.delete_oauth_app("external_client_app", spec.name)
+    sf.oauth_apps.delete_oauth_app("external_client_app", spec.name)
+    assert sf.oauth_apps.read_oauth_app("external_client_app", spec.name) is None
+    sf.oauth_apps.delete_oauth_app("external_client_app", spec.name)
     with pytest.raises(AuthenticationFailed):
         SalesforceClient(as_app.settings, retry=FAST).authenticate()
 
@@ -231,7 +231,7 @@ def test_connected_app_creation_is_restricted_by_default(sf: SalesforceClient) -
         callback_url="https://login.example.com/callback",
     )
     with pytest.raises(PermissionDenied) as info:
-        sf.create_oauth_app(spec)
+        sf.oauth_apps.create_oauth_app(spec)
     assert info.value.error_code == "INSUFFICIENT_ACCESS"
 
 
@@ -275,7 +275,9 @@ def test_refused_connections_are_ridden_out(sandbox: SandboxHandle, sf: Salesfor
 def test_current_presence_is_polled(sandbox: SandboxHandle, sf: SalesforceClient) -> None:
     status = sf.statuses.create(unique("Online"), "Online", ["sfdc_phone"])
     user = next(u for u in sf.list_users() if u.username.startswith("ada.lovelace"))
-    sf.grant_status(next(p.permission_set_id for p in sf.list_profiles() if p.id == user.profile_id), status.id)
+    sf.access.grant_status(
+        next(p.permission_set_id for p in sf.access.list_profiles() if p.id == user.profile_id), status.id
+    )
     response = requests.post(
         f"{sandbox.salesforce_url}/__sandbox/console/login",
         json={"user": user.username, "status": status.developer_name},
@@ -296,7 +298,7 @@ def test_no_secret_in_debug_logs(
     name = unique("Logged")
     sf.statuses.create(name, "Logged", ["Case"])
     sf.statuses.delete(name)
-    app = sf.create_oauth_app(
+    app = sf.oauth_apps.create_oauth_app(
         OAuthAppSpec(
             name=unique("Log_App"),
             label="L",
@@ -304,7 +306,7 @@ def test_no_secret_in_debug_logs(
             callback_url="https://login.example.com/cb",
         )
     )
-    sf.delete_oauth_app("external_client_app", app.record.name)
+    sf.oauth_apps.delete_oauth_app("external_client_app", app.record.name)
     token = sf._connect().sf.session_id
     for secret in (
         token,
