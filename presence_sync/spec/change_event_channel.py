@@ -16,11 +16,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import SpecModel, StrictBool
+from .base import Issue, SpecModel, StrictBool
+from .text import shown as _q
 
-__all__ = ["CUSTOM_CHANNEL_TOPIC", "ChangeEventChannel", "SELECTED_ENTITY"]
+__all__ = ["CUSTOM_CHANNEL_TOPIC", "SELECTED_ENTITY", "ChangeEventChannel", "check_topic"]
 
-SELECTED_ENTITY = "UserServicePresenceChangeEvent"
+SELECTED_ENTITY: Literal["UserServicePresenceChangeEvent"] = "UserServicePresenceChangeEvent"
 # A channel's developer name: letters, digits, single underscores, starting with a letter, not ending with one.
 CUSTOM_CHANNEL_TOPIC = r"^/data/([A-Za-z](?:_?[A-Za-z0-9])*)__chn$"
 
@@ -44,3 +45,23 @@ class ChangeEventChannel(SpecModel):
         if match is None:
             return None
         return cls(name=f"{match.group(1)}__chn", label=match.group(1), adopt=adopt)
+
+
+def check_topic(topic: str) -> list[Issue]:
+    """The topic is the standard channel, or a custom one whose name Salesforce accepts (a developer name)."""
+    if topic == f"/data/{SELECTED_ENTITY}" or re.match(CUSTOM_CHANNEL_TOPIC, topic):
+        return []
+    custom = topic.startswith("/data/") and topic.endswith("__chn")
+    return [
+        Issue(
+            ("runtime", "salesforceChanges", "topic"),
+            f"topic {_q(topic)} "
+            + (
+                "names a custom channel whose name is not a developer name (letters, digits and single "
+                "underscores, starting with a letter, not ending with an underscore)"
+                if custom
+                else "is neither the standard channel nor a custom channel /data/<Name>__chn"
+            ),
+            f"use /data/{SELECTED_ENTITY}, or e.g. /data/Presence_Sync__chn for a channel the stack creates",
+        )
+    ]

@@ -194,4 +194,4 @@ def check_runtime(rt: RuntimeSpec, *, sandbox: bool) -> list[Issue]:
                     "an agent matches one user on the other side",
                 )
             )
-    return issues
+    return issues + own_checks(rt)

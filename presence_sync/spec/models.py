@@ -10,12 +10,13 @@ YAML keys are camelCase; the Python attributes are the same names in snake_case.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from .base import SpecModel, StrictBool, StrictInt
-from .change_event_channel import CUSTOM_CHANNEL_TOPIC, ChangeEventChannel
+from .base import Issue, SpecModel, StrictBool, StrictInt
+from .change_event_channel import CUSTOM_CHANNEL_TOPIC, ChangeEventChannel, check_topic
 from .cxone_account_mapping import AccountMapping, SalesforceEnvironment
 from .oauth_client_app import OAuthApp
 from .presence_rule import MapEntry, PresenceRule, ResolvedRule
@@ -116,7 +117,7 @@ class SalesforceChanges(SpecModel):
 
     topic: str = Field(
         default="/data/UserServicePresenceChangeEvent",
-        pattern=r"^/data/UserServicePresenceChangeEvent$|" + CUSTOM_CHANNEL_TOPIC,
+        json_schema_extra={"pattern": r"^/data/UserServicePresenceChangeEvent$|" + CUSTOM_CHANNEL_TOPIC},
         description="The change event channel: the standard one (UserServicePresence selected for Change Data Capture "
         "in Setup) or a custom channel /data/<Name>__chn, which the stack creates with UserServicePresenceChangeEvent "
         "as its member (PlatformEventChannel + PlatformEventChannelMember).",
@@ -131,6 +132,11 @@ class SalesforceChanges(SpecModel):
         description="When the org refuses the channel, poll UserServicePresence (seconds late, logouts unseen, API "
         "calls from the daily allowance) instead of reporting what to enable.",
     )
+
+    @classmethod
+    def check_entries(cls, entries: Sequence[SalesforceChanges]) -> list[Issue]:
+        """runtime.salesforceChanges.topic: the standard channel or a custom one Salesforce would accept."""
+        return [issue for changes in entries for issue in check_topic(changes.topic)]
 
     def custom_channel(self) -> ChangeEventChannel | None:
         """The custom channel the stack creates for the topic (None: the standard channel)."""
