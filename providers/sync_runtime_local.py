@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 
 from presence_sync.clients.settings import CxoneSettings, SalesforceSettings
@@ -196,20 +197,19 @@ def _alive(pid: int) -> bool:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)  # reap it if it was our child (started by this provider process)
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError, ProcessLookupError):
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:  # gone, or not ours to look at
         return False
-    return state != "Z"
 
 
 def _is_our_supervisor(pid: int, pid_file: Path) -> bool:
     if not _alive(pid):
         return False
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (FileNotFoundError, ProcessLookupError):
+        argv = psutil.Process(pid).cmdline()
+    except psutil.Error:
         return False
-    return b"runtime.supervise" in argv and str(pid_file).encode() in argv  # not a recycled pid
+    return "runtime.supervise" in argv and str(pid_file) in argv  # not a recycled pid
 
 
 def _signal(pid: int, signum: int) -> None:
