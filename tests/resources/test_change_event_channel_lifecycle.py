@@ -52,7 +52,7 @@ def remove_member_by_hand(sandbox: Any) -> None:
         archive.writestr("destructiveChanges.xml", manifest(member))
     buffer.seek(0)
     sf = vendors.salesforce(sandbox.env)
-    assert sf.checkDeployStatus(sf.deploy(buffer, sandbox=False)["asyncId"])["state"] == "Succeeded"
+    assert sf.checkDeployStatus(str(sf.deploy(buffer, sandbox=False)["asyncId"]))["state"] == "Succeeded"
 
 
 def test_change_event_channel_lifecycle(stack: Any, sandbox: Any) -> None:

@@ -62,6 +62,10 @@ def remove_channel(sf: Salesforce, name: str) -> dict[str, Any]:
     return deploy(sf, make_zip({"package.xml": package_xml(), "destructiveChanges.xml": manifest}))
 
 
+def mdapi(sf: Salesforce) -> Any:
+    return sf.mdapi  # simple-salesforce's stubs type read() as taking a list; one name reads one component
+
+
 def problems(status: dict[str, Any]) -> list[str]:
     return [f"{e['type']} {e['message']}" for e in status["deployment_detail"]["errors"]]
 
@@ -70,8 +74,8 @@ def test_a_deployed_channel_and_its_member_are_read_and_listed(sf: Salesforce, n
     status = deploy_channel(sf, name)
 
     assert status["state"] == "Succeeded", problems(status)
-    channel = sf.mdapi.PlatformEventChannel.read(f"{name}__chn")
-    member = sf.mdapi.PlatformEventChannelMember.read(f"{name}_chn_{ENTITY}")
+    channel = mdapi(sf).PlatformEventChannel.read(f"{name}__chn")
+    member = mdapi(sf).PlatformEventChannelMember.read(f"{name}_chn_{ENTITY}")
     assert (channel.channelType, channel.label) == ("data", name)
     assert (member.eventChannel, member.selectedEntity) == (f"{name}__chn", ENTITY)
     assert f"{name}__chn" in listed(sf, "PlatformEventChannel")
@@ -133,7 +137,7 @@ def test_removing_a_channel_removes_its_members_and_a_second_removal_is_a_warnin
     again = remove_channel(sf, name)
 
     assert removed["state"] == "Succeeded"
-    assert sf.mdapi.PlatformEventChannelMember.read(f"{name}_chn_{ENTITY}").fullName is None
+    assert mdapi(sf).PlatformEventChannelMember.read(f"{name}_chn_{ENTITY}").fullName is None
     assert again["state"] == "Failed"  # without ignoreWarnings: "No PlatformEventChannel named: ... found"
 
 
