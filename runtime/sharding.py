@@ -128,10 +128,18 @@ class FeedRouter:
 class InboxConsumer:
     READS = 16  # feed reads taken per transaction
 
-    def __init__(self, reconciler: ShardedReconciler, store: PostgresStore, *, wait: float = 0.5) -> None:
+    def __init__(
+        self,
+        reconciler: ShardedReconciler,
+        store: PostgresStore,
+        *,
+        wait: float = 0.5,
+        on_drained: Callable[[], None] | None = None,
+    ) -> None:
         self.reconciler = reconciler
         self.store = store
         self.wait = wait
+        self.on_drained = on_drained  # called whenever the inbox of this replica's shards is found empty
         self.taken = 0
 
     def once(self) -> int:
@@ -161,6 +169,8 @@ class InboxConsumer:
                     listener.execute(f"LISTEN {INBOX_CHANNEL}".encode())
                 if self.once():
                     continue
+                if self.on_drained is not None:
+                    self.on_drained()
                 for _ in listener.notifies(timeout=self.wait, stop_after=1):
                     pass
             except StaleEpoch as exc:
@@ -194,6 +204,8 @@ class Replica:
         self.leases = LeaseManager(self.store.pool, self.fence, lease_seconds=settings.lease_seconds)
         self._stop = threading.Event()
         self._feed_stop: threading.Event | None = None
+        self._gained: set[int] = set()  # shards whose agents wait for the backlog to be recorded
+        self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.reconciler: ShardedReconciler | None = None
         self.follow_feeds: Callable[[threading.Event], None] | None = None
@@ -218,16 +230,27 @@ class Replica:
         except Exception as exc:
             log.warning("first lease round failed; retrying", extra={"error": str(exc)})
         self._spawn("leases", lambda: self.leases.run(self._stop))
-        consumer = InboxConsumer(reconciler, self.store)
+        consumer = InboxConsumer(reconciler, self.store, on_drained=self._caught_up)
         self._spawn("inbox", lambda: consumer.run(self._stop))
+
+    def _caught_up(self) -> None:
+        """The inbox of the shards held is empty: the shards gained since have had their backlog recorded."""
+        with self._lock:
+            gained, self._gained = self._gained, set()
+        reconciler = self.reconciler
+        if gained and reconciler is not None:  # their dirty agents and outbox are in the store: picked up here
+            for agent_id in reconciler.owned_agents(gained):
+                reconciler.mark_dirty(agent_id)
 
     def _on_round(self, done: Round) -> None:
         reconciler = self.reconciler
         assert reconciler is not None
         gained = [int(name.split(".")[1]) for name in done.gained if name.startswith("shard.")]
-        if gained:  # the shard's state is in the store: its dirty agents and outbox are picked up here
-            for agent_id in reconciler.owned_agents(gained):
-                reconciler.mark_dirty(agent_id)
+        if gained:
+            # Their agents are reconciled once the inbox backlog the shards carry (reads since their last owner
+            # stopped) is recorded: a reconcile before that would decide without an echo still in the backlog.
+            with self._lock:
+                self._gained.update(gained)
             log.info("shards gained", extra={"lease": ",".join(sorted(done.gained))})
         if done.lost:
             log.info("leases lost or released", extra={"lease": ",".join(sorted(done.lost))})
