@@ -52,8 +52,16 @@ def test_omni_changes_reach_cxone_over_the_custom_channel(stack: Any, sandbox: A
 
     sf = vendors.salesforce(sandbox.env)
     users = {row["Email"]: row["Id"] for row in sf.query("SELECT Id, Email FROM User")["records"]}
-    setup = SandboxSetup(sandbox, SalesforceClient.from_env(sandbox.env), CxoneClient.from_env(sandbox.env), {}, users)
-    ada = Agent(setup, ADA, "ada.lovelace@example.com")
+    salesforce, cxone = SalesforceClient.from_env(sandbox.env), CxoneClient.from_env(sandbox.env)
+    try:
+        ada = Agent(SandboxSetup(sandbox, salesforce, cxone, {}, users), ADA, "ada.lovelace@example.com")
+        omni_changes_reach_cxone(sandbox, ada)
+    finally:
+        salesforce.close()
+        cxone.close()
+
+
+def omni_changes_reach_cxone(sandbox: Any, ada: Agent) -> None:
     ada.cxone_login()
     ada.omni_login("Available_for_Chats")
     wait_until(lambda: ada.cxone_state() == "Available", timeout=60, what="CXone follows the Omni login")
