@@ -1,8 +1,8 @@
 """A stack whose runtime topic names a custom channel syncs Salesforce -> CXone over that channel: `pulumi up` of
-the sandbox spec with ``topic: /data/PresenceSync__chn`` deploys the channel before the runtime, and with the
-standard channel switched off in the org (UserServicePresence not selected for Change Data Capture, so only the
-custom channel carries its changes; no polling fallback; a resync an hour away) an agent's Omni changes reach
-CXone. Real engine, real sandbox, the runtime as its own process."""
+the sandbox spec with ``topic: /data/PresenceSync__chn`` deploys the channel before the runtime (which depends on
+it), and with the standard channel switched off in the org (UserServicePresence not selected for Change Data
+Capture, so only the custom channel carries its changes; no polling fallback; a resync an hour away) an agent's
+Omni changes reach CXone. Real engine, real sandbox, the runtime as its own process."""
 
 from __future__ import annotations
 
@@ -47,6 +47,9 @@ def stack(tmp_path: Path, engine_env: dict[str, str], sandbox: Any) -> Iterator[
 def test_omni_changes_reach_cxone_over_the_custom_channel(stack: Any, sandbox: Any) -> None:
     stack.up()
     assert stack.outputs()["changeEventTopic"] == TOPIC
+    resources = (stack.stack.export_stack().deployment or {})["resources"]
+    runtime = next(r for r in resources if r["urn"].endswith("::runtime"))
+    assert any(urn.endswith("::change-event-channel-PresenceSync__chn") for urn in runtime["dependencies"])
     assert "/data/UserServicePresenceChangeEvent" not in event_bus(sandbox)["topics"]
     wait_until(lambda: event_bus(sandbox)["openStreams"] >= 1, timeout=60, what="the runtime's Subscribe call")
 
