@@ -9,7 +9,7 @@ from .dml import DEVELOPER_NAME_RE
 from .metadata_base import MetadataError, StoredHandler, check_name, one, require
 from .metadata_xml import Raw
 from .org import Org
-from .schema import EVENT_FIELD_TYPES
+from .platform_events import EVENT_FIELD_TYPES
 
 __all__ = ["CustomObjectHandler"]
 

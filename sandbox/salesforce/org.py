@@ -8,7 +8,8 @@ from typing import Any
 
 from .errors import ApiError
 from .ids import ORG_ID
-from .schema import STANDARD_OBJECTS, ObjectDef, platform_event_object
+from .platform_events import platform_event_object
+from .schema import STANDARD_OBJECTS, ObjectDef
 from .store import Store
 
 __all__ = ["DEFAULT_SETTINGS", "Org", "format_datetime", "parse_datetime"]

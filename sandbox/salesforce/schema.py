@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["STANDARD_OBJECTS", "FieldDef", "ObjectDef", "platform_event_object"]
+__all__ = ["STANDARD_OBJECTS", "STRING_TYPES", "FieldDef", "ObjectDef"]
 
 STRING_TYPES = frozenset({"string", "picklist", "email", "textarea", "phone", "url"})
 
@@ -387,48 +387,3 @@ _OBJECTS = (
 )
 
 STANDARD_OBJECTS: dict[str, ObjectDef] = {o.name: o for o in _OBJECTS}
-
-# Platform event field types (CustomField.type in the Metadata API) -> our field types.
-EVENT_FIELD_TYPES = {
-    "Text": "string",
-    "TextArea": "textarea",
-    "LongTextArea": "textarea",
-    "Checkbox": "boolean",
-    "Number": "double",
-    "DateTime": "datetime",
-    "Date": "datetime",
-}
-
-
-def platform_event_object(
-    name: str, label: str, plural: str, fields: list[dict[str, Any]], key_prefix: str
-) -> ObjectDef:
-    """The sObject view of a deployed platform event: its custom fields plus the standard event fields."""
-    defs = [
-        FieldDef("ReplayId", "string", "Replay ID", length=255),
-        FieldDef("CreatedDate", "datetime", "Created Date", nillable=False, defaulted=True),
-        FieldDef(
-            "CreatedById",
-            "reference",
-            "Created By ID",
-            nillable=False,
-            defaulted=True,
-            length=18,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        FieldDef("EventUuid", "string", "Event UUID", length=36),
-    ]
-    for f in fields:
-        defs.append(
-            FieldDef(
-                f["fullName"],
-                EVENT_FIELD_TYPES.get(f.get("type", "Text"), "string"),
-                f.get("label") or f["fullName"],
-                createable=True,
-                updateable=False,
-                nillable=not f.get("required", False),
-                length=int(f.get("length") or 0),
-            )
-        )
-    return ObjectDef(name, key_prefix, label, plural, tuple(defs), frozenset({"create"}), is_event=True)
