@@ -63,6 +63,20 @@ def seed(org: Org) -> None:
 
 
 def _seed(org: Org) -> None:
+    admin_id, profiles = _seed_profiles(org)
+    _seed_users(org, admin_id, profiles)
+    for developer_name, label, entity in CHANNELS:
+        _insert(
+            org,
+            "ServiceChannel",
+            {"DeveloperName": developer_name, "MasterLabel": label, "RelatedEntity": entity, "Language": "en_US"},
+            admin_id,
+        )
+    _seed_admin_app(org, admin_id)
+
+
+def _seed_profiles(org: Org) -> tuple[str, dict[str, str]]:
+    """The profiles (each with the permission set it owns) and the Omni-Channel permission set; the admin's id."""
     profiles = {}
     admin_id = org.store.new_id("005")
     for name, description in PROFILES:
@@ -86,6 +100,11 @@ def _seed(org: Org) -> None:
         {"Name": "Omni_Channel_Agent", "Label": "Omni-Channel Agent", "IsOwnedByProfile": False, "IsCustom": True},
         admin_id,
     )
+    return admin_id, profiles
+
+
+def _seed_users(org: Org, admin_id: str, profiles: dict[str, str]) -> None:
+    """The admin (the seeded login) and the agents."""
     _insert(
         org,
         "User",
@@ -128,13 +147,10 @@ def _seed(org: Org) -> None:
             },
             admin_id,
         )
-    for developer_name, label, entity in CHANNELS:
-        _insert(
-            org,
-            "ServiceChannel",
-            {"DeveloperName": developer_name, "MasterLabel": label, "RelatedEntity": entity, "Language": "en_US"},
-            admin_id,
-        )
+
+
+def _seed_admin_app(org: Org, admin_id: str) -> None:
+    """The connected app the seeded credentials log in through."""
     now = org.now()
     org.store.put_metadata(
         "ConnectedApp",
