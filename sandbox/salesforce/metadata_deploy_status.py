@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .metadata_base import one
 from .metadata_deploy import DEPLOY_TYPE, is_failure, option_flag
 from .metadata_xml import Fault, Raw, element
@@ -31,36 +33,8 @@ def check_deploy_status(org: Org, body: Raw, user_id: str) -> str:
     else:
         status, success = "Succeeded", True
     users = {r["Id"]: r.get("Name", "") for r in org.live("User")}
-    details = ""
-    if include_details:
-        messages = []
-        for c in components:
-            fails = is_failure(c, result["ignoreWarnings"])
-            tag = "componentFailures" if fails else "componentSuccesses"
-            ok = not c["problem"] and (applied or result["checkOnly"])
-            deletion = bool(c.get("delete"))
-            body_xml = (
-                element("changed", ok and not c["created"] and not deletion)
-                + element("componentType", c["type_name"])
-                + element("created", ok and c["created"])
-                + element("createdDate", _dt(result["createdDate"]))
-                + element("deleted", ok and deletion)
-                + element("fileName", c["file_name"])
-                + element("fullName", c["full_name"])
-            )
-            if c["problem"]:
-                body_xml += element("problem", c["problem"]) + element("problemType", c.get("problem_type", "Error"))
-            body_xml += element("success", not fails)
-            messages.append((tag, f"<{tag}>{body_xml}</{tag}>"))
-        details = (
-            "<details>"
-            + "".join(x for t, x in messages if t == "componentFailures")
-            + "".join(x for t, x in messages if t == "componentSuccesses")
-            + (_run_test_result(test_failures) if run_tests_enabled else "")
-            + "</details>"
-        )
-    else:
-        details = "<details/>"
+    details = _details(result, applied, test_failures if run_tests_enabled else None) if include_details else ""
+    details = details or "<details/>"
     return (
         "<result>"
         + element("checkOnly", result["checkOnly"])
@@ -86,6 +60,36 @@ def check_deploy_status(org: Org, body: Raw, user_id: str) -> str:
         + element("status", status)
         + element("success", success)
         + "</result>"
+    )
+
+
+def _details(result: dict[str, Any], applied: bool, test_failures: list[dict[str, str]] | None) -> str:
+    """DeployDetails: failures first, then successes, then the RunTestsResult when tests were enabled."""
+    messages = []
+    for c in result["components"]:
+        fails = is_failure(c, result["ignoreWarnings"])
+        tag = "componentFailures" if fails else "componentSuccesses"
+        ok = not c["problem"] and (applied or result["checkOnly"])
+        deletion = bool(c.get("delete"))
+        body_xml = (
+            element("changed", ok and not c["created"] and not deletion)
+            + element("componentType", c["type_name"])
+            + element("created", ok and c["created"])
+            + element("createdDate", _dt(result["createdDate"]))
+            + element("deleted", ok and deletion)
+            + element("fileName", c["file_name"])
+            + element("fullName", c["full_name"])
+        )
+        if c["problem"]:
+            body_xml += element("problem", c["problem"]) + element("problemType", c.get("problem_type", "Error"))
+        body_xml += element("success", not fails)
+        messages.append((tag, f"<{tag}>{body_xml}</{tag}>"))
+    return (
+        "<details>"
+        + "".join(x for t, x in messages if t == "componentFailures")
+        + "".join(x for t, x in messages if t == "componentSuccesses")
+        + (_run_test_result(test_failures) if test_failures is not None else "")
+        + "</details>"
     )
 
 
