@@ -70,22 +70,7 @@ def _coerce(org: Org, obj: ObjectDef, f: FieldDef, value: Any) -> Any:
     if isinstance(value, dict | list):
         raise parser_error(f.type)
     if f.type in STRING_TYPES:
-        text = value if isinstance(value, str) else json.dumps(value)
-        if f.length and len(text) > f.length:
-            raise ApiError(
-                400,
-                "STRING_TOO_LONG",
-                f"{f.label}: data value too large: {text[:40]} (max length={f.length})",
-                [f.name],
-            )
-        if f.picklist and text not in f.picklist:
-            raise ApiError(
-                400,
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                f"{f.label}: bad value for restricted picklist field: {text}",
-                [f.name],
-            )
-        return text
+        return _text(f, value)
     if f.type == "boolean":
         if isinstance(value, bool):
             return value
@@ -107,18 +92,41 @@ def _coerce(org: Org, obj: ObjectDef, f: FieldDef, value: Any) -> Any:
             raise parser_error("Date") from None
         return format_datetime(parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC))
     if f.type in ("reference", "id"):
-        if not isinstance(value, str) or not is_id(value):
-            raise ApiError(400, "MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name])
-        found = org.store.find(value)
-        if found is None or found[1].get("IsDeleted"):
-            raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name])
-        sobject, record = found
-        if f.reference_to and sobject not in f.reference_to:
-            raise ApiError(
-                400, "FIELD_INTEGRITY_EXCEPTION", f"{f.label}: id value of incorrect type: {value}", [f.name]
-            )
-        return record["Id"]
+        return _reference(org, f, value)
     return value  # pragma: no cover
+
+
+def _text(f: FieldDef, value: Any) -> str:
+    """A string-like field: within its length, one of its values when a restricted picklist."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    if f.length and len(text) > f.length:
+        raise ApiError(
+            400,
+            "STRING_TOO_LONG",
+            f"{f.label}: data value too large: {text[:40]} (max length={f.length})",
+            [f.name],
+        )
+    if f.picklist and text not in f.picklist:
+        raise ApiError(
+            400,
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"{f.label}: bad value for restricted picklist field: {text}",
+            [f.name],
+        )
+    return text
+
+
+def _reference(org: Org, f: FieldDef, value: Any) -> str:
+    """An id field: well formed, of a live record, of an object the field may point at."""
+    if not isinstance(value, str) or not is_id(value):
+        raise ApiError(400, "MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name])
+    found = org.store.find(value)
+    if found is None or found[1].get("IsDeleted"):
+        raise ApiError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name])
+    sobject, record = found
+    if f.reference_to and sobject not in f.reference_to:
+        raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION", f"{f.label}: id value of incorrect type: {value}", [f.name])
+    return record["Id"]
 
 
 def _json_kind(value: Any) -> str:
