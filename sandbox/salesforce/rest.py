@@ -21,6 +21,7 @@ from .ids import make_id
 from .metadata_types import one
 from .oauth import authenticate
 from .org import Org
+from .schema import ObjectDef
 from .soql_exec import run_query
 
 __all__ = ["MAX_VERSION", "MIN_VERSION", "RestApi"]
@@ -221,6 +222,12 @@ class RestApi:
             with self.org.store.batch():
                 dml.delete(self.org, obj, record_id, user_id)
             return Response(status_code=204, headers=headers)
+        return self._retrieve(request, version, obj, record_id, headers)
+
+    def _retrieve(
+        self, request: Request, version: str, obj: ObjectDef, record_id: str, headers: dict[str, str]
+    ) -> Response:
+        """GET /sobjects/{name}/{id}[?fields=...]: the record, every field or the listed ones."""
         if "retrieve" not in obj.calls:
             raise not_found()
         record = dml.live_record(self.org, obj, record_id)
