@@ -167,25 +167,9 @@ async def serve(config: SandboxConfig) -> None:
     for vendor in config.vendors:
         app = modules[vendor].create_app(data_dir / f"{vendor}.db", base_url=urls[vendor], reset=config.reset)
         apps[vendor] = app
-        faults = FaultState()
         logs[vendor] = RequestLog()
-        wrapped = OperatorMiddleware(app, vendor=vendor, faults=faults, log=logs[vendor])
-        server_config = uvicorn.Config(
-            wrapped,
-            host=HOST,
-            port=sockets[vendor].getsockname()[1],
-            ssl_certfile=str(certs.cert),
-            ssl_keyfile=str(certs.key),
-            http=refusing_protocol(faults),
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            proxy_headers=False,
-            timeout_keep_alive=keep_alive,
-            timeout_graceful_shutdown=1,
-            server_header=False,
-        )
-        servers.append((_Server(server_config), sockets[vendor]))
+        server = _emulator_server(app, vendor, logs[vendor], sockets[vendor].getsockname()[1], certs, keep_alive)
+        servers.append((server, sockets[vendor]))
 
     loop = asyncio.get_running_loop()
 
@@ -202,11 +186,11 @@ async def serve(config: SandboxConfig) -> None:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise SandboxError("an emulator failed to start")
         await asyncio.sleep(0.01)
-    # The seeded working set lives for the whole run: keep it out of the cyclic GC's full collections,
-    # which otherwise show up as latency spikes.
     pubsub = await _start_pubsub(config, apps, logs, certs) if "salesforce" in apps else None
     if pubsub is not None:
         urls["pubsub"] = f"{HOST}:{pubsub[1]}"
+    # The seeded working set lives for the whole run: keep it out of the cyclic GC's full collections,
+    # which otherwise show up as latency spikes.
     gc.collect()
     gc.freeze()
     credentials = {vendor: dict(modules[vendor].SEEDED_CREDENTIALS) for vendor in config.vendors}
@@ -222,6 +206,28 @@ async def serve(config: SandboxConfig) -> None:
             close = getattr(app.state, "close", None)
             if callable(close):
                 close()
+
+
+def _emulator_server(app: Any, vendor: str, log: RequestLog, port: int, certs: CertPaths, keep_alive: int) -> _Server:
+    """One emulator behind the operator middleware (fault injection, request log), served over TLS by uvicorn."""
+    faults = FaultState()
+    wrapped = OperatorMiddleware(app, vendor=vendor, faults=faults, log=log)
+    server_config = uvicorn.Config(
+        wrapped,
+        host=HOST,
+        port=port,
+        ssl_certfile=str(certs.cert),
+        ssl_keyfile=str(certs.key),
+        http=refusing_protocol(faults),
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        timeout_keep_alive=keep_alive,
+        timeout_graceful_shutdown=1,
+        server_header=False,
+    )
+    return _Server(server_config)
 
 
 async def _start_pubsub(
