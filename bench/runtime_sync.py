@@ -24,6 +24,7 @@ import concurrent.futures
 import json
 import os
 import pathlib
+import re
 import statistics
 import subprocess
 import sys
@@ -112,7 +113,7 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
 
         seen = {"sf": 0, "cx": 0}
         omni_calls: set[int] = set()  # the seq of each Salesforce call that carried commands
-        counted = {"omni": 0, "states": 0, "joins": 0}
+        counted = {"omni": 0, "states": 0, "joins": 0, "feed_gets": 0}
 
         def write_count() -> tuple[int, int, int]:
             # Only the entries logged since the last look (the log is fetched while the burst runs: re-reading
@@ -131,6 +132,8 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
                     counted["states"] += 1
                 elif entry["method"] == "POST" and entry["path"].endswith("/join"):
                     counted["joins"] += 1
+                elif entry["method"] == "GET" and entry["path"].endswith("/agents/states"):
+                    counted["feed_gets"] += 1  # the CXone feed's reads
             return counted["omni"], counted["states"], counted["joins"]
 
         deadline = time.time() + args.timeout
@@ -172,7 +175,9 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
             for side in ("cxone", "salesforce")
         }
         last_landed = max(landed.values()) if landed else float("nan")
-        stages = stage_breakdown(runtime.logs(), changes, landed)
+        logs = runtime.logs()
+        stages = stage_breakdown(logs, changes, landed)
+        polls = cxone_polls(logs)
         rss = rss_peak_mb(runtime.process.pid)
         metrics = runtime.metrics()
         runtime.stop()
@@ -204,6 +209,8 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_window_seconds": cpu_window,  # the burst, the wait for the writes and 2 s more
         "burst_wall_seconds": last_landed - burst_started,
         "send_rate": len(chosen) / max(1e-9, burst_sent - burst_started),
+        "cxone_feed_requests": counted["feed_gets"],
+        **polls,
         **stages,
     }
 
@@ -236,6 +243,22 @@ def stage_breakdown(
     ):
         figures[f"{name}_p50"], figures[f"{name}_p99"] = percentile(values, 0.5), percentile(values, 0.99)
     return figures
+
+
+def cxone_polls(logs: list[dict[str, Any]]) -> dict[str, float]:
+    """The CXone feed's polls that returned states, from its ``cxone poll: N states (S by a sweep) in P pages``
+    lines: how many, the agents/states requests (pages) each took, and the rows a sweep returned (late ones, or
+    changes newer than the poll's head that the sweep's last page carried)."""
+    pattern = re.compile(r"cxone poll: (\d+) states \((\d+) by a sweep\) in (\d+) pages")
+    found = [m for line in logs if (m := pattern.match(str(line.get("message", ""))))]
+    pages = [int(m.group(3)) for m in found]
+    return {
+        "cxone_polls_with_states": len(found),
+        "cxone_pages_per_poll_mean": statistics.fmean(pages) if pages else float("nan"),
+        "cxone_pages_per_poll_max": max(pages) if pages else float("nan"),
+        "cxone_states_per_poll_mean": statistics.fmean(int(m.group(1)) for m in found) if found else float("nan"),
+        "cxone_swept_states": sum(int(m.group(2)) for m in found),
+    }
 
 
 def synthetic_rss(agents: int, workers: int) -> float:
@@ -329,6 +352,13 @@ def main() -> int:
             "    applied (answered -> landed)",
             f"{figures['land_p50'] * 1000:.0f} / {figures['land_p99'] * 1000:.0f} ms",
             "",
+        ),
+        (
+            "  CXone feed: polls with states / pages per poll mean, max",
+            f"{figures['cxone_polls_with_states']} / {figures['cxone_pages_per_poll_mean']:.1f}, "
+            f"{figures['cxone_pages_per_poll_max']:.0f}",
+            f"{figures['cxone_feed_requests']} agents/states requests in all; "
+            f"{figures['cxone_states_per_poll_mean']:.0f} states per poll, {figures['cxone_swept_states']} by sweeps",
         ),
         ("throughput", f"{figures['changes_per_s']:.0f} changes/s", f"target >= 200 changes/s; {BEFORE['rate']}"),
         ("  the driver sent changes at", f"{figures['send_rate']:.0f} changes/s", ""),

@@ -35,7 +35,8 @@ __all__ = [
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-FEED_OVERLAP = 1.0  # seconds of changes every agent_states poll reads again (de-duplicated), see agent_states
+FEED_OVERLAP = 1.0  # seconds after its lastUpdateTime within which a change may become visible, see agent_states
+FEED_SWEEP_EVERY = 1.0  # seconds of vendor time between two re-reads of the settled window, see agent_states
 _FEED_MAX_PAGES = 10_000  # a vendor that never ends a list (ignores skip) must not hang a poll
 _FEED_MEMORY = 4  # cursors whose already-returned rows are remembered for de-duplication
 
@@ -122,14 +123,25 @@ class CxoneClient(CxoneSession):
     """The tenant as the runtime and the tools use it: agents, teams and unavailable codes, the real-time
     feed, agent sessions. See the module docstring."""
 
-    def __init__(self, settings: CxoneSettings, *, feed_overlap: float = FEED_OVERLAP, **session_options: Any) -> None:
+    def __init__(
+        self,
+        settings: CxoneSettings,
+        *,
+        feed_overlap: float = FEED_OVERLAP,
+        feed_sweep_every: float = FEED_SWEEP_EVERY,
+        **session_options: Any,
+    ) -> None:
         """``session_options``: the session's (retry, transport, timeout, clock, partner)."""
         super().__init__(settings, **session_options)
         self.feed_overlap = timedelta(seconds=feed_overlap)
-        # agent_states de-duplication: cursor handed out -> (agentId, lastUpdateTime) already returned at or
-        # after it (the overlap the next poll from that cursor reads again).
+        self.feed_sweep_every = timedelta(seconds=feed_sweep_every)
+        self.feed_pages = 0  # agents/states requests made by the feed reads (a figure for logs and benchmarks)
+        # agent_states de-duplication: cursor handed out -> (agentId, lastUpdateTime) already returned after its
+        # settled point (what a sweep from that cursor reads again).
         self._feed_lock = threading.Lock()
-        self._feed_returned: dict[str, frozenset[tuple[int, str]]] = {}
+        # Also when the read that issued it was made (the session's clock): after only 204s, how far the vendor's
+        # time has moved past the head.
+        self._feed_returned: dict[str, tuple[frozenset[tuple[int, str]], float]] = {}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> CxoneClient:
@@ -165,32 +177,72 @@ class CxoneClient(CxoneSession):
     # Real-time data and Agent API
 
     def agent_states(self, updated_since: str | datetime | None = None) -> tuple[list[AgentState], str | None]:
-        """Agent states changed since ``updated_since`` (None: all), and the cursor to pass next.
+        """Agent states changed since ``updated_since`` (None: all), and the cursor to pass next: the changes
+        (``agent_state_changes``) then, when due, the late rows (``late_agent_states``).
 
-        Every change made after the cursor was issued comes back from the next poll, exactly once, however
-        the agents change while the pages are read:
+        Every change made after the cursor was issued comes back, exactly once, however the agents change
+        while the pages are read:
 
         * Pages are read oldest change first (``orderBy=lastUpdateTime``) with a moving ``updatedSince``:
           the next page starts just before the newest ``lastUpdateTime`` read so far (a millisecond before,
           for rows sharing that time), always at ``skip=0``. With a growing ``skip`` an agent that changes
           between two reads moves to the end of the list and the row behind it slides into the page already
           read -- never returned, and older than the cursor, so not by the next poll either.
-        * The cursor is the last page's ``lastPollTime`` minus ``feed_overlap`` (default 1 s: changes stamped
-          a little before the vendor's poll time, or made visible late, are read again).
-        * Rows are de-duplicated by (agentId, lastUpdateTime): within a poll, and against what the poll that
-          issued ``updated_since`` returned. A full read (None, "0") or a cursor this client did not issue
-          returns everything it reads (after a restart the overlap can repeat a row once: same agent, same
-          ``lastUpdateTime``).
+        * The cursor is ``<settled>/<head>``: a poll reads from ``head`` (the last page's ``lastPollTime``),
+          so it reads only what is new. A change stamped before a poll time but visible only after it (within
+          ``feed_overlap``, default 1 s) is found by re-reading the window once it has settled: every
+          ``feed_sweep_every`` of vendor time, ``(settled, head - feed_overlap]`` is read once and
+          ``settled`` moves to its end -- each row is read about twice in all, not once per poll.
+        * Rows are de-duplicated by (agentId, lastUpdateTime): within a poll, and against what this client
+          returned since ``settled``. A full read (None, "0") or a cursor this client did not issue returns
+          everything it reads (after a restart the sweep can repeat a row once: same agent, same
+          ``lastUpdateTime``). A plain time (a cursor from before ``<settled>/<head>``) is both.
         * If the vendor does not order by ``lastUpdateTime`` (a page out of order), the rest is read by
-          ``skip`` and the cursor is the first page's ``lastPollTime`` minus the overlap (logged).
+          ``skip`` and the head is the first page's ``lastPollTime`` (logged).
 
-        204 (nothing changed) returns no states and keeps ``updated_since`` as the cursor.
+        204 (nothing changed) returns no states and keeps the cursor.
         """
-        since = format_since(updated_since)
-        with self._feed_lock:
-            already = set() if since == "0" else set(self._feed_returned.get(since, ()))
-        states: list[AgentState] = []
-        returned: set[tuple[int, str]] = set()
+        states, cursor = self.agent_state_changes(updated_since)
+        late, cursor = self.late_agent_states(cursor)
+        return [*states, *late], cursor
+
+    def agent_state_changes(self, updated_since: str | datetime | None = None) -> tuple[list[AgentState], str]:
+        """What changed after the cursor's head (see ``agent_states``); the cursor's settled part is kept."""
+        text = format_since(updated_since)
+        settled, head = _split_cursor(text)
+        already, read_at = self._recall(text)
+        read = self._read_states(head, already)
+        if read.poll_time is None:  # 204, or no poll time: nothing moves
+            return read.states, self._remember(text, already | read.returned, None, read_at)
+        settled_at = parse_cxone_time(settled)
+        since = None  # the settled point stays: what is remembered stays after it
+        if settled_at is None:  # a full read: everything up to the overlap before its poll time has settled
+            settled_at = since = read.poll_time - self.feed_overlap
+        cursor = f"{format_since(settled_at)}/{format_since(read.poll_time)}"
+        return read.states, self._remember(cursor, already | read.returned, since, self._clock())
+
+    def late_agent_states(self, cursor: str) -> tuple[list[AgentState], str]:
+        """When ``feed_sweep_every`` of vendor time has settled since the cursor's settled point: the rows of
+        ``(settled, until]`` this client has not returned (changes made visible late), read once; the cursor's
+        settled point moves to ``until``. ``until`` is ``feed_overlap`` before the vendor's time now (its head,
+        plus the time since the read that brought it, when polls since answered 204), and never after the
+        head. Otherwise nothing is read."""
+        settled, head = _split_cursor(cursor)
+        settled_at, head_at = parse_cxone_time(settled), parse_cxone_time(head)
+        already, read_at = self._recall(cursor)
+        if settled_at is None or head_at is None:
+            return [], cursor
+        vendor_now = head_at + timedelta(seconds=max(0.0, self._clock() - read_at))
+        until = min(head_at, vendor_now - self.feed_overlap)
+        if until - settled_at < self.feed_sweep_every:
+            return [], cursor
+        read = self._read_states(settled, already, until=until)
+        swept = f"{format_since(until)}/{head}"
+        return read.states, self._remember(swept, already | read.returned, until, read_at)
+
+    def _read_states(self, since: str, already: set[tuple[int, str]], until: datetime | None = None) -> _Read:
+        """Pages of ``agents/states`` after ``since`` (see ``agent_states``), up to a page past ``until``."""
+        read = _Read()
         poll_times: list[str] = []
         query_since, skip, ordered = since, 0, True
         for _ in range(_FEED_MAX_PAGES):
@@ -201,56 +253,51 @@ class CxoneClient(CxoneSession):
                 "agents/states",
                 params={"updatedSince": query_since, "orderBy": "lastUpdateTime", "skip": skip, "top": PAGE_SIZE},
             )
+            self.feed_pages += 1
             if page is None:
                 break
             if page.get("lastPollTime"):
                 poll_times.append(str(page["lastPollTime"]))
             rows = [AgentState.model_validate(s) for s in page.get("agentStates") or []]
-            fresh = _keep_new(rows, already, returned, states)
+            _keep_new(rows, already, read.returned, read.states)
             total = page.get("totalRecords")
             if not rows or len(rows) < PAGE_SIZE or (isinstance(total, int) and skip + len(rows) >= total):
                 break
             times = [parse_cxone_time(row.last_update_time) for row in rows]
             ordered = ordered and _in_order(times)
             newest = times[-1]
-            if ordered and fresh and newest is not None:
-                query_since, skip = format_since(newest - timedelta(milliseconds=1)), 0
-            else:  # out of order, or a whole page of rows sharing one time: step over them
+            if ordered and until is not None and newest is not None and newest > until:
+                break  # the rest is newer than the window: the changes' reads returned it
+            step = format_since(newest - timedelta(milliseconds=1)) if ordered and newest is not None else "0"
+            floor = parse_cxone_time(step)
+            if floor is not None and times[0] is not None and times[0] <= floor:
+                query_since, skip = step, 0  # the next page starts at the newest time read: it moves on
+            else:  # out of order, or a whole page of rows sharing one millisecond: step over them
                 skip += len(rows)
         else:
             log.warning("cxone: agents/states did not end after %d pages; keeping the cursor", _FEED_MAX_PAGES)
-            return states, since
-        poll_time = poll_times[-1 if ordered else 0] if poll_times else None
-        return states, self._next_cursor(updated_since, since, poll_time, already | returned)
+            read.poll_time = None
+            return read
+        read.poll_time = parse_cxone_time(poll_times[-1 if ordered else 0]) if poll_times else None
+        return read
 
-    def _next_cursor(
-        self, updated_since: str | datetime | None, since: str, poll_time: str | None, seen: set[tuple[int, str]]
-    ) -> str:
-        """The cursor a poll hands out: its page's ``lastPollTime`` minus the overlap (never before ``since``),
-        or, without a poll time, the cursor it was given; remembered with the rows returned at or after it."""
-        anchor = parse_cxone_time(poll_time)
-        if anchor is None:
-            cursor = updated_since if isinstance(updated_since, str) else since
-            with self._feed_lock:
-                self._remember(cursor, seen, None)
-            return cursor
-        cursor_time = anchor - self.feed_overlap
-        previous = parse_cxone_time(since)
-        if previous is not None and cursor_time < previous:
-            cursor_time = previous  # a cursor never moves back
-        cursor = format_since(cursor_time)
+    def _recall(self, cursor: str) -> tuple[set[tuple[int, str]], float]:
+        """What ``_remember`` kept for a cursor this client issued; for another (a restart), nothing, read now."""
         with self._feed_lock:
-            self._remember(cursor, seen, cursor_time)
-        return cursor
+            keys, read_at = self._feed_returned.get(cursor, (frozenset(), self._clock()))
+        return set(keys), read_at
 
-    def _remember(self, cursor: str, keys: set[tuple[int, str]], since: datetime | None) -> None:
-        """Keep the rows a poll from ``cursor`` will read again (lastUpdateTime after it). Under ``_feed_lock``."""
+    def _remember(self, cursor: str, keys: set[tuple[int, str]], since: datetime | None, read_at: float) -> str:
+        """Keep, for ``cursor``, the rows returned after its settled point (``since``): the ones a sweep from it
+        reads again; and when its head was read. Returns ``cursor``."""
         if since is not None:
             keys = {k for k in keys if (t := parse_cxone_time(k[1])) is not None and t > since}
-        self._feed_returned.pop(cursor, None)
-        self._feed_returned[cursor] = frozenset(keys)
-        while len(self._feed_returned) > _FEED_MEMORY:
-            self._feed_returned.pop(next(iter(self._feed_returned)))
+        with self._feed_lock:
+            self._feed_returned.pop(cursor, None)
+            self._feed_returned[cursor] = (frozenset(keys), read_at)
+            while len(self._feed_returned) > _FEED_MEMORY:
+                self._feed_returned.pop(next(iter(self._feed_returned)))
+        return cursor
 
     def agent_state(self, agent_id: int, *, updated_since: str | datetime | None = None) -> AgentState | None:
         """One agent's current state (``GET agents/{agentId}/states``): one cheap call, e.g. to learn whether a
@@ -314,19 +361,31 @@ class CxoneClient(CxoneSession):
         )
 
 
+class _Read:
+    """One read of ``agents/states``: the new rows, their keys, and the poll time the read reached."""
+
+    def __init__(self) -> None:
+        self.states: list[AgentState] = []
+        self.returned: set[tuple[int, str]] = set()
+        self.poll_time: datetime | None = None
+
+
+def _split_cursor(cursor: str) -> tuple[str, str]:
+    """``<settled>/<head>`` -> (settled, head); a plain time (or "0") is both."""
+    settled, _, head = cursor.partition("/")
+    return settled, head or settled
+
+
 def _keep_new(
     rows: list[AgentState], already: set[tuple[int, str]], returned: set[tuple[int, str]], states: list[AgentState]
-) -> int:
-    """Append the rows not returned before, by (agentId, lastUpdateTime), to ``states``; how many were new."""
-    fresh = 0
+) -> None:
+    """Append the rows not returned before, by (agentId, lastUpdateTime), to ``states``."""
     for row in rows:
         key = (row.agent_id, row.last_update_time or "")
         if row.last_update_time is not None and (key in already or key in returned):
             continue
         returned.add(key)
         states.append(row)
-        fresh += 1
-    return fresh
 
 
 def _in_order(times: list[datetime | None]) -> bool:

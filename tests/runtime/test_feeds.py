@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from presence_sync.clients.cxone import AgentState
+from presence_sync.clients.errors import ServiceUnavailable
 from presence_sync.clients.pubsub.stream import ReplayIdRefused, TopicRefused
 from presence_sync.clients.salesforce_models import CurrentPresence, PresenceChangeEvent
 from runtime.feeds import CxoneFeed, SalesforceFeed, acd_notation, parse_time
@@ -63,6 +66,55 @@ def test_cxone_feed_resumes_from_its_durable_cursor(tmp_path: Path) -> None:
     feed.poll_once()
     assert client.calls == [None, "cursor-1"]
     assert rec.store.get_cursor(CxoneFeed.CURSOR) == "cursor-2"
+
+
+class SweepingCxone:
+    """A two-step client (``agent_state_changes``, then ``late_agent_states``) that records what the store held
+    when the sweep was asked for."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.feed_pages = 0
+        self.at_sweep: tuple[str | None, str | None] | None = None
+        self.fail_sweep = False
+
+    def agent_state_changes(self, updated_since: Any = None) -> tuple[list[AgentState], str]:
+        self.feed_pages += 1
+        row = {"agentId": ADA, "agentStateName": "Available", "lastUpdateTime": "2026-11-25T10:00:01.000Z"}
+        return [AgentState.model_validate(row)], "settled/head-2"
+
+    def late_agent_states(self, cursor: str) -> tuple[list[AgentState], str]:
+        self.at_sweep = (self.store.load_agent(ADA).acd, self.store.get_cursor(CxoneFeed.CURSOR))
+        if self.fail_sweep:
+            raise ServiceUnavailable("503", vendor="cxone", operation="agent_states")
+        self.feed_pages += 2
+        return [], "settled-2/head-2"
+
+
+def test_cxone_changes_reach_the_reconciler_before_the_sweep_for_late_rows_is_read(tmp_path: Path) -> None:
+    clock = Clock()
+    rec, _, _ = reconciler(tmp_path / "s.db", clock)
+    client = SweepingCxone(rec.store)
+    feed = CxoneFeed(client, rec, rec.config, metrics=Metrics(), clock=clock)
+
+    assert feed.poll_once() == 1
+
+    assert client.at_sweep == ("Available", "settled/head-2")  # seen, and its cursor stored, before the sweep
+    assert rec.store.get_cursor(CxoneFeed.CURSOR) == "settled-2/head-2"
+
+
+def test_a_failed_sweep_keeps_the_changes_and_their_cursor(tmp_path: Path) -> None:
+    clock = Clock()
+    rec, _, _ = reconciler(tmp_path / "s.db", clock)
+    client = SweepingCxone(rec.store)
+    client.fail_sweep = True
+    feed = CxoneFeed(client, rec, rec.config, metrics=Metrics(), clock=clock)
+
+    with pytest.raises(ServiceUnavailable):
+        feed.poll_once()
+
+    assert rec.store.load_agent(ADA).acd == "Available"
+    assert rec.store.get_cursor(CxoneFeed.CURSOR) == "settled/head-2"  # the next poll sweeps from here
 
 
 def event(

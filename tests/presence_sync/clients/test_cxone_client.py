@@ -255,13 +255,14 @@ def test_agent_states_cursor(cx: CxoneClient, cx_transport: FakeTransport) -> No
         Reply(204),
     )
     states, cursor = cx.agent_states()
-    # lastPollTime less the overlap (1 s) that the next poll reads again (de-duplicated): see test_cxone_feed
-    assert cursor == "2026-01-01T09:59:59.000Z" and states[0].out_state_id == 5
+    # <settled>/<head>: settled = lastPollTime less the overlap (1 s) a sweep reads again, head = lastPollTime
+    # (the next poll reads from it): see test_cxone_feed
+    assert cursor == "2026-01-01T09:59:59.000Z/2026-01-01T10:00:00.000Z" and states[0].out_state_id == 5
     assert cx_transport.requests[-1].param("updatedSince") == "0"
     assert cx_transport.requests[-1].param("orderBy") == "lastUpdateTime"
     states, cursor2 = cx.agent_states(cursor)
     assert states == [] and cursor2 == cursor
-    assert cx_transport.requests[-1].param("updatedSince") == cursor
+    assert cx_transport.requests[-1].param("updatedSince") == "2026-01-01T10:00:00.000Z"
 
 
 def test_join_session_and_set_state(cx: CxoneClient, cx_transport: FakeTransport) -> None:
