@@ -115,7 +115,7 @@ class CxoneFeed(_Stoppable):
 
     def __init__(
         self,
-        client: _CxoneClient,
+        client: _CxoneClient | _SweepingCxone,
         reconciler: Reconciler,
         config: RuntimeConfig,
         *,
