@@ -177,7 +177,7 @@ def run_sync_bench(args: argparse.Namespace) -> dict[str, Any]:
         last_landed = max(landed.values()) if landed else float("nan")
         logs = runtime.logs()
         stages = stage_breakdown(logs, changes, landed)
-        polls = cxone_polls(logs)
+        polls = cxone_polls(logs, burst_started)
         rss = rss_peak_mb(runtime.process.pid)
         metrics = runtime.metrics()
         runtime.stop()
@@ -245,12 +245,13 @@ def stage_breakdown(
     return figures
 
 
-def cxone_polls(logs: list[dict[str, Any]]) -> dict[str, float]:
+def cxone_polls(logs: list[dict[str, Any]], since: float) -> dict[str, float]:
     """The CXone feed's polls that returned states, from its ``cxone poll: N states (S by a sweep) in P pages``
     lines: how many, the agents/states requests (pages) each took, and the rows a sweep returned (late ones, or
-    changes newer than the poll's head that the sweep's last page carried)."""
+    changes newer than the poll's head that the sweep's last page carried); from ``since`` on (not the baseline)."""
     pattern = re.compile(r"cxone poll: (\d+) states \((\d+) by a sweep\) in (\d+) pages")
-    found = [m for line in logs if (m := pattern.match(str(line.get("message", ""))))]
+    burst = [line for line in logs if "time" in line and ts(line["time"]) >= since]
+    found = [m for line in burst if (m := pattern.match(str(line.get("message", ""))))]
     pages = [int(m.group(3)) for m in found]
     return {
         "cxone_polls_with_states": len(found),

@@ -105,7 +105,7 @@ class _CxoneClient(Protocol):
 class _SweepingCxone(Protocol):  # the changes after the cursor's head, then (when due) the rows made visible late
     feed_pages: int
 
-    def agent_state_changes(self, updated_since: str | datetime | None = None) -> tuple[list[Any], str]: ...
+    def agent_state_changes(self, since: Any = None, on_page: Callable[[list[Any]], Any] | None = None) -> Any: ...
     def late_agent_states(self, cursor: str) -> tuple[list[Any], str]: ...
 
 
@@ -134,21 +134,21 @@ class CxoneFeed(_Stoppable):
         self.poll_once(full=fresh, baseline=fresh)
 
     def poll_once(self, *, full: bool = False, baseline: bool = False) -> int:
-        """One read since the durable cursor (all when ``full``): the changes are observed before a sweep is read."""
+        """One read since the durable cursor (all when ``full``); pages are observed as they come, before a sweep."""
         cursor = None if full else self.reconciler.store.get_cursor(self.CURSOR)
         if not isinstance(client := self.client, _SweepingCxone):
             return self._take(*client.agent_states(cursor), baseline)
-        pages = client.feed_pages
-        changes, after_changes = client.agent_state_changes(cursor)
-        count = self._take(changes, after_changes, baseline)
-        late, swept = client.late_agent_states(after_changes)
-        if swept != after_changes:
-            count += self._take(late, swept, baseline)
-        if count:  # the benchmark reads these lines
+        pages, taken = client.feed_pages, [0]  # each page is observed as it comes, then the cursor after them
+        _, after = client.agent_state_changes(cursor, lambda rows: taken.append(self._take(rows, None, baseline)))
+        self._take([], after, baseline)
+        late, swept = client.late_agent_states(after)
+        if swept != after:
+            taken.append(self._take(late, swept, baseline))
+        if count := sum(taken):  # the benchmark reads these lines
             log.info("cxone poll: %d states (%d by a sweep) in %d pages", count, len(late), client.feed_pages - pages)
         return count
 
-    def _take(self, states: Iterable[Any], cursor: str | None, baseline: bool) -> int:
+    def _take(self, states: Iterable[Any], cursor: str | None, baseline: bool) -> int:  # cursor None: kept
         codes = self.config.unavailable_codes
         observations = [
             Observation(
@@ -158,7 +158,8 @@ class CxoneFeed(_Stoppable):
             )
             for s in states
         ]
-        self.reconciler.observe("acd", observations, (self.CURSOR, cursor), baseline=baseline)
+        position = None if cursor is None else (self.CURSOR, cursor)
+        self.reconciler.observe("acd", observations, position, baseline=baseline)
         self._ok(o.changed_at for o in observations)
         return len(observations)
 
@@ -173,8 +174,7 @@ class CxoneFeed(_Stoppable):
                 if stop.is_set():
                     return  # the store closed under us while stopping
                 log.exception("feed read failed unexpectedly", extra={"feed": self.name})
-            # Start to start: a long read is not followed by a full interval more; the API budget still holds.
-            stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+            stop.wait(max(0.0, self.interval - (time.monotonic() - started)))  # start to start, within the budget
 
 
 class _ChangeStream(Protocol):

@@ -4,21 +4,30 @@ discovery, retries, error mapping, redaction, request counting, the read cache).
 live in its proxy (``cxone_account_mapping.py``, ``presence_rule.py``).
 
 The real-time feed (``agent_states``) pages with a moving ``updatedSince`` rather than a growing ``skip``, so
-an agent that changes while the pages are read cannot push an unread row into an already-read page; see
-the method for the cursor and the overlap. Agent state writes are POSTs: repeated only after an error proving
-CXone did not process them, otherwise ``OutcomeUnknown`` (``agent_state`` then tells what the state is).
+an agent that changes while the pages are read cannot push an unread row into an already-read page; a poll
+reads from the last poll time, and the window in which a change may become visible late is swept once a second
+(see the method for the cursor). The models are in ``cxone_models.py``. Agent state writes are POSTs:
+repeated only after an error proving CXone did not process them, otherwise ``OutcomeUnknown``
+(``agent_state`` then tells what the state is).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
-
+from presence_sync.clients.cxone_models import (
+    Agent,
+    AgentState,
+    Team,
+    TeamUnavailableCode,
+    UnavailableCode,
+    format_since,
+    parse_cxone_time,
+)
 from presence_sync.clients.cxone_session import PAGE_SIZE, CxoneSession
 from presence_sync.clients.errors import InvalidRequest, PermanentVendorError
 from presence_sync.clients.settings import CxoneSettings
@@ -39,84 +48,6 @@ FEED_OVERLAP = 1.0  # seconds after its lastUpdateTime within which a change may
 FEED_SWEEP_EVERY = 1.0  # seconds of vendor time between two re-reads of the settled window, see agent_states
 _FEED_MAX_PAGES = 10_000  # a vendor that never ends a list (ignores skip) must not hang a poll
 _FEED_MEMORY = 4  # cursors whose already-returned rows are remembered for de-duplication
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-
-class Agent(_Model):
-    agent_id: int = Field(alias="agentId")
-    user_name: str | None = Field(default=None, alias="userName")
-    first_name: str | None = Field(default=None, alias="firstName")
-    last_name: str | None = Field(default=None, alias="lastName")
-    email: str | None = Field(default=None, alias="emailAddress")
-    is_active: bool = Field(default=True, alias="isActive")
-    team_id: int | None = Field(default=None, alias="teamId")
-    team_name: str | None = Field(default=None, alias="teamName")
-    user_id: str | None = Field(default=None, validation_alias=AliasChoices("userID", "userId"))
-
-
-class Team(_Model):
-    team_id: int = Field(alias="teamId")
-    team_name: str = Field(alias="teamName")
-    is_active: bool = Field(default=True, alias="isActive")
-
-
-class UnavailableCode(_Model):
-    """An unavailable code (an ACD "Unavailable" reason); presence rules refer to it by ``id``."""
-
-    id: int = Field(validation_alias=AliasChoices("id", "outStateId", "outstateId"))
-    name: str = Field(validation_alias=AliasChoices("name", "outStateName", "outstateName"))
-    is_active: bool = Field(default=True, alias="isActive")
-    is_acw: bool = Field(default=False, validation_alias=AliasChoices("isACW", "isAcw"))
-
-
-class TeamUnavailableCode(_Model):
-    """An unavailable code assigned to a team (``/teams/{id}/unavailable-codes``; note ``outstateId``)."""
-
-    outstate_id: int = Field(validation_alias=AliasChoices("outstateId", "outStateId", "id"))
-    outstate_name: str | None = Field(default=None, validation_alias=AliasChoices("outstateName", "outStateName"))
-    is_active: bool = Field(default=True, alias="isActive")
-    is_acw: bool = Field(default=False, validation_alias=AliasChoices("isAcw", "isACW"))
-
-
-class AgentState(_Model):
-    """An agent's real-time state (``/agents/states``)."""
-
-    agent_id: int = Field(alias="agentId")
-    agent_state_id: int | None = Field(default=None, alias="agentStateId")
-    agent_state_name: str = Field(alias="agentStateName")
-    out_state_id: int | None = Field(default=None, validation_alias=AliasChoices("outStateId", "outstateId"))
-    out_state_description: str | None = Field(default=None, alias="outStateDescription")
-    team_id: int | None = Field(default=None, alias="teamId")
-    last_update_time: str | None = Field(default=None, alias="lastUpdateTime")
-    start_date: str | None = Field(default=None, alias="startDate")
-    is_acw: bool | None = Field(default=None, alias="isACW")
-    contact_id: int | str | None = Field(default=None, alias="contactId")
-    last_poll_time: str | None = Field(default=None, alias="lastPollTime")  # only in agents/{id}/states
-
-
-def format_since(value: str | datetime | None) -> str:
-    """``updatedSince`` text: a previous ``lastPollTime`` passes through; datetimes become ISO 8601 UTC."""
-    if value is None:
-        return "0"
-    if isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def parse_cxone_time(value: str | None) -> datetime | None:
-    """A CXone timestamp (``2024-05-01T12:34:56.789Z``, an offset, or naive = UTC) as an aware datetime."""
-    if not value or value == "0":
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class CxoneClient(CxoneSession):
@@ -206,12 +137,15 @@ class CxoneClient(CxoneSession):
         late, cursor = self.late_agent_states(cursor)
         return [*states, *late], cursor
 
-    def agent_state_changes(self, updated_since: str | datetime | None = None) -> tuple[list[AgentState], str]:
-        """What changed after the cursor's head (see ``agent_states``); the cursor's settled part is kept."""
+    def agent_state_changes(
+        self, updated_since: str | datetime | None = None, on_page: Callable[[list[AgentState]], Any] | None = None
+    ) -> tuple[list[AgentState], str]:
+        """What changed after the cursor's head (see ``agent_states``); the cursor's settled part is kept.
+        ``on_page`` gets each page's new rows as soon as it is read (the answer holds them all too)."""
         text = format_since(updated_since)
         settled, head = _split_cursor(text)
         already, read_at = self._recall(text)
-        read = self._read_states(head, already)
+        read = self._read_states(head, already, on_page=on_page)
         if read.poll_time is None:  # 204, or no poll time: nothing moves
             return read.states, self._remember(text, already | read.returned, None, read_at)
         settled_at = parse_cxone_time(settled)
@@ -240,7 +174,13 @@ class CxoneClient(CxoneSession):
         swept = f"{format_since(until)}/{head}"
         return read.states, self._remember(swept, already | read.returned, until, read_at)
 
-    def _read_states(self, since: str, already: set[tuple[int, str]], until: datetime | None = None) -> _Read:
+    def _read_states(
+        self,
+        since: str,
+        already: set[tuple[int, str]],
+        until: datetime | None = None,
+        on_page: Callable[[list[AgentState]], Any] | None = None,
+    ) -> _Read:
         """Pages of ``agents/states`` after ``since`` (see ``agent_states``), up to a page past ``until``."""
         read = _Read()
         poll_times: list[str] = []
@@ -259,7 +199,9 @@ class CxoneClient(CxoneSession):
             if page.get("lastPollTime"):
                 poll_times.append(str(page["lastPollTime"]))
             rows = [AgentState.model_validate(s) for s in page.get("agentStates") or []]
-            _keep_new(rows, already, read.returned, read.states)
+            new = _keep_new(rows, already, read.returned, read.states)
+            if on_page is not None and new:
+                on_page(new)
             total = page.get("totalRecords")
             if not rows or len(rows) < PAGE_SIZE or (isinstance(total, int) and skip + len(rows) >= total):
                 break
@@ -378,14 +320,17 @@ def _split_cursor(cursor: str) -> tuple[str, str]:
 
 def _keep_new(
     rows: list[AgentState], already: set[tuple[int, str]], returned: set[tuple[int, str]], states: list[AgentState]
-) -> None:
-    """Append the rows not returned before, by (agentId, lastUpdateTime), to ``states``."""
+) -> list[AgentState]:
+    """Append the rows not returned before, by (agentId, lastUpdateTime), to ``states``; returns them."""
+    new = []
     for row in rows:
         key = (row.agent_id, row.last_update_time or "")
         if row.last_update_time is not None and (key in already or key in returned):
             continue
         returned.add(key)
-        states.append(row)
+        new.append(row)
+    states.extend(new)
+    return new
 
 
 def _in_order(times: list[datetime | None]) -> bool:

@@ -76,12 +76,16 @@ class SweepingCxone:
         self.store = store
         self.feed_pages = 0
         self.at_sweep: tuple[str | None, str | None] | None = None
+        self.cursor_after_page: str | None = "not read"
         self.fail_sweep = False
 
-    def agent_state_changes(self, updated_since: Any = None) -> tuple[list[AgentState], str]:
+    def agent_state_changes(self, updated_since: Any = None, on_page: Any = None) -> tuple[list[AgentState], str]:
         self.feed_pages += 1
         row = {"agentId": ADA, "agentStateName": "Available", "lastUpdateTime": "2026-11-25T10:00:01.000Z"}
-        return [AgentState.model_validate(row)], "settled/head-2"
+        page = [AgentState.model_validate(row)]
+        on_page(page)
+        self.cursor_after_page = self.store.get_cursor(CxoneFeed.CURSOR)
+        return page, "settled/head-2"
 
     def late_agent_states(self, cursor: str) -> tuple[list[AgentState], str]:
         self.at_sweep = (self.store.load_agent(ADA).acd, self.store.get_cursor(CxoneFeed.CURSOR))
@@ -91,14 +95,16 @@ class SweepingCxone:
         return [], "settled-2/head-2"
 
 
-def test_cxone_changes_reach_the_reconciler_before_the_sweep_for_late_rows_is_read(tmp_path: Path) -> None:
+def test_cxone_changes_reach_the_reconciler_page_by_page_and_before_the_sweep_for_late_rows(tmp_path: Path) -> None:
     clock = Clock()
     rec, _, _ = reconciler(tmp_path / "s.db", clock)
+    rec.store.set_cursor(CxoneFeed.CURSOR, "settled/head-1")
     client = SweepingCxone(rec.store)
     feed = CxoneFeed(client, rec, rec.config, metrics=Metrics(), clock=clock)
 
     assert feed.poll_once() == 1
 
+    assert client.cursor_after_page == "settled/head-1"  # a page is observed; the cursor moves after the last
     assert client.at_sweep == ("Available", "settled/head-2")  # seen, and its cursor stored, before the sweep
     assert rec.store.get_cursor(CxoneFeed.CURSOR) == "settled-2/head-2"
 
