@@ -269,3 +269,29 @@ def test_a_cursor_stored_before_the_settled_head_form_is_read_from(
     states, cursor = cx.agent_states(stored)
     assert _keys(states) == [(2, "Unavailable", _iso(realtime.states[2][1]))]
     assert cursor is not None and cursor.startswith(stored + "/")
+
+
+def test_each_pages_new_rows_are_handed_over_before_the_next_page_is_read(
+    cx: CxoneClient, cx_transport: FakeTransport
+) -> None:
+    realtime = Realtime()
+    for agent in range(1, 251):
+        realtime.change(agent, "LoggedOut")
+    _feed(cx, cx_transport, realtime)
+    _, cursor = cx.agent_states()
+    for agent in range(1, 251):
+        realtime.change(agent, "Available")
+    realtime.pages_served = 0
+    handed: list[list[AgentState]] = []
+    handed_while_serving: dict[int, int] = {}
+
+    def note(page: int) -> Callable[[Realtime], None]:
+        return lambda rt: handed_while_serving.update({page: len(handed)})
+
+    realtime.between_pages[2], realtime.between_pages[3] = note(2), note(3)
+
+    states, _ = cx.agent_state_changes(cursor, on_page=handed.append)
+
+    assert handed_while_serving == {2: 1, 3: 2}  # page 1 was handed over before page 2 was read, and so on
+    assert [len(page) for page in handed] == [100, 99, 51]  # the next page starts at the newest time read
+    assert [s for page in handed for s in page] == states
