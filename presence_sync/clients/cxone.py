@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 FEED_OVERLAP = 1.0  # seconds after its lastUpdateTime within which a change may become visible, see agent_states
 FEED_SWEEP_EVERY = 1.0  # seconds of vendor time between two re-reads of the settled window, see agent_states
 _FEED_MAX_PAGES = 10_000  # a vendor that never ends a list (ignores skip) must not hang a poll
+_SWEEP_PAGES = 2  # pages a sweep reads per poll, see late_agent_states
+_SWEEP_LAG = timedelta(seconds=10)  # a sweep this far behind reads all it has to
 _FEED_MEMORY = 4  # cursors whose already-returned rows are remembered for de-duplication
 
 
@@ -156,11 +158,13 @@ class CxoneClient(CxoneSession):
         return read.states, self._remember(cursor, already | read.returned, since, self._clock())
 
     def late_agent_states(self, cursor: str) -> tuple[list[AgentState], str]:
-        """When ``feed_sweep_every`` of vendor time has settled since the cursor's settled point: the rows of
+        """When the settled point is ``feed_overlap`` + ``feed_sweep_every`` behind the vendor's time: the rows of
         ``(settled, until]`` this client has not returned (changes made visible late), read once; the cursor's
         settled point moves to ``until``. ``until`` is ``feed_overlap`` before the vendor's time now (its head,
         plus the time since the read that brought it, when polls since answered 204), and never after the
-        head. Otherwise nothing is read."""
+        head. Otherwise nothing is read. A sweep reads at most ``_SWEEP_PAGES`` pages per poll (the settled point
+        moves as far as they reach), so re-reading a burst does not hold up the next polls; one lagging more than
+        ``_SWEEP_LAG`` reads all it has to."""
         settled, head = _split_cursor(cursor)
         settled_at, head_at = parse_cxone_time(settled), parse_cxone_time(head)
         already, read_at = self._recall(cursor)
@@ -168,11 +172,13 @@ class CxoneClient(CxoneSession):
             return [], cursor
         vendor_now = head_at + timedelta(seconds=max(0.0, self._clock() - read_at))
         until = min(head_at, vendor_now - self.feed_overlap)
-        if until - settled_at < self.feed_sweep_every:
+        if until <= settled_at or vendor_now - self.feed_overlap - settled_at < self.feed_sweep_every:
             return [], cursor
-        read = self._read_states(settled, already, until=until)
-        swept = f"{format_since(until)}/{head}"
-        return read.states, self._remember(swept, already | read.returned, until, read_at)
+        lagging = until - settled_at > _SWEEP_LAG
+        read = self._read_states(settled, already, until=until, pages=_FEED_MAX_PAGES if lagging else _SWEEP_PAGES)
+        reached = read.covered or until
+        swept = f"{format_since(reached)}/{head}"
+        return read.states, self._remember(swept, already | read.returned, reached, read_at)
 
     def _read_states(
         self,
@@ -180,12 +186,14 @@ class CxoneClient(CxoneSession):
         already: set[tuple[int, str]],
         until: datetime | None = None,
         on_page: Callable[[list[AgentState]], Any] | None = None,
+        pages: int = _FEED_MAX_PAGES,
     ) -> _Read:
-        """Pages of ``agents/states`` after ``since`` (see ``agent_states``), up to a page past ``until``."""
+        """Pages of ``agents/states`` after ``since`` (see ``agent_states``), up to a page past ``until``; after
+        ``pages`` pages, ``covered`` is the time up to which every row was read."""
         read = _Read()
         poll_times: list[str] = []
         query_since, skip, ordered = since, 0, True
-        for _ in range(_FEED_MAX_PAGES):
+        for number in range(1, _FEED_MAX_PAGES + 1):
             page = self.request(
                 "GET",
                 self.api_url("agents/states"),
@@ -214,6 +222,9 @@ class CxoneClient(CxoneSession):
             floor = parse_cxone_time(step)
             if floor is not None and times[0] is not None and times[0] <= floor:
                 query_since, skip = step, 0  # the next page starts at the newest time read: it moves on
+                if number >= pages:
+                    read.covered = floor
+                    break
             else:  # out of order, or a whole page of rows sharing one millisecond: step over them
                 skip += len(rows)
         else:
@@ -310,6 +321,7 @@ class _Read:
         self.states: list[AgentState] = []
         self.returned: set[tuple[int, str]] = set()
         self.poll_time: datetime | None = None
+        self.covered: datetime | None = None  # a read stopped at its page limit: every row up to here was read
 
 
 def _split_cursor(cursor: str) -> tuple[str, str]:

@@ -295,3 +295,30 @@ def test_each_pages_new_rows_are_handed_over_before_the_next_page_is_read(
     assert handed_while_serving == {2: 1, 3: 2}  # page 1 was handed over before page 2 was read, and so on
     assert [len(page) for page in handed] == [100, 99, 51]  # the next page starts at the newest time read
     assert [s for page in handed for s in page] == states
+
+
+def test_a_sweep_over_a_burst_reads_two_pages_a_poll_and_still_finds_a_late_change(
+    cx_env: dict[str, str], cx_transport: FakeTransport, policy: RetryPolicy
+) -> None:
+    realtime = Realtime()
+    cx = _client_on(realtime, cx_env, cx_transport, policy)
+    for agent in range(1, 601):
+        realtime.change(agent, "LoggedOut")
+    _feed(cx, cx_transport, realtime)
+    realtime.advance(2000)
+    _, cursor = cx.agent_states()
+    for agent in range(1, 501):  # a burst: five pages
+        realtime.change(agent, "Available")
+    _, cursor = cx.agent_states(cursor)
+    realtime.change_seen_late(550, "Available", before=3)  # stamped among the burst's last rows
+
+    pages_per_poll, seen = [], []
+    for _ in range(6):
+        realtime.advance(1000)
+        realtime.pages_served = 0
+        states, cursor = cx.agent_states(cursor)
+        pages_per_poll.append(realtime.pages_served)
+        seen.extend(_keys(states))
+
+    assert max(pages_per_poll) <= 3, pages_per_poll  # one for the changes (204 here), two for the sweep
+    assert seen == [(550, "Available", _iso(realtime.states[550][1]))]
