@@ -12,8 +12,9 @@ Fencing: with a ``Fence``, every write is made in a transaction that first reads
 (``StaleEpoch``) unless the row still carries the epoch this replica was granted. The shared lock holds a
 takeover (an ``UPDATE`` of that row) until the transaction ends, so no write lands after a takeover; the
 connections' ``idle_in_transaction_session_timeout`` ends a transaction its replica stopped driving (SIGSTOP, a
-partition), so a paused replica cannot hold a takeover up either. Reads are never fenced; reads over all agents
-are limited to the shards this replica holds.
+partition), so a paused replica cannot hold a takeover up either -- as long as each statement is sent on its
+own: that timeout does not run inside a pipeline (``executemany``), so none is used here. Reads are never
+fenced; reads over all agents are limited to the shards this replica holds.
 
 Routing (``route``/``take_inbox``): the feed lease's holder records what it read as inbox rows, one per
 observation, in the transaction that moves the feed's cursor; each shard's owner takes its rows oldest first, in
@@ -343,14 +344,19 @@ class PostgresStore:
             conn = self._tx.conn
             assert conn is not None
             if rows:
-                read_id = conn.execute(b"SELECT nextval('inbox_reads')").fetchone()
-                assert read_id is not None
-                with conn.cursor() as cursor:
-                    cursor.executemany(
-                        b"INSERT INTO inbox (read_id, read_at, shard, side, agent_id, state, changed_at, snapshot, "
-                        b"baseline) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        [(read_id[0], read_at, *row) for row in rows],
-                    )
+                # One statement for the whole read, not one per row (executemany pipelines them): a replica frozen
+                # mid-pipeline leaves its backend "active", waiting for the rest, where no timeout ends it, and
+                # its FOR SHARE on the feed row would hold a takeover up for as long as it stays frozen.
+                shard_ids, sides, agents, states, changed, snapshots, baselines = map(list, zip(*rows, strict=True))
+                conn.execute(
+                    b"WITH read AS (SELECT nextval('inbox_reads') AS id) INSERT INTO inbox (read_id, read_at, shard, "
+                    b"side, agent_id, state, changed_at, snapshot, baseline) SELECT read.id, %s, o.shard, o.side, "
+                    b"o.agent_id, o.state, o.changed_at, o.snapshot, o.baseline FROM read, unnest(%s::integer[], "
+                    b"%s::text[], %s::bigint[], %s::text[], %s::double precision[], %s::boolean[], %s::boolean[]) "
+                    b"WITH ORDINALITY AS o(shard, side, agent_id, state, changed_at, snapshot, baseline, n) "
+                    b"ORDER BY o.n",  # in the read's order (seq)
+                    (read_at, shard_ids, sides, agents, states, changed, snapshots, baselines),
+                )
                 conn.execute(f"NOTIFY {INBOX_CHANNEL}".encode())
         return len(rows)
 

@@ -3,8 +3,14 @@ past its lease loses its shards to a new epoch and the store refuses what it wri
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from runtime.leases import LeaseManager
@@ -12,6 +18,23 @@ from runtime.store import AgentRecord, Fence, StaleEpoch
 from runtime.store.postgres import PostgresStore
 
 from .support import wait_until
+
+# A feed lease holder in a process of its own: it takes every lease once, then routes one large feed read after
+# another (what a replica does during a burst) without renewing, so its leases expire and can be taken over.
+FEED_HOLDER = """
+import sys
+from runtime.leases import LeaseManager
+from runtime.store import Fence
+from runtime.store.postgres import PostgresStore
+
+fence = Fence("a", shards=6)
+store = PostgresStore(sys.argv[1], fence=fence, pool_size=2, idle_in_transaction=0.5)
+LeaseManager(store.pool, fence, lease_seconds=1.0).tick()
+print("holding", flush=True)
+read = [(agent, "Available", 1.0, False) for agent in range(5000)]
+while True:
+    store.route("cxone", read, False, 1.0)
+"""
 
 
 class Replicas:
@@ -110,3 +133,45 @@ def test_the_shard_count_of_a_database_cannot_change(replicas: Replicas, postgre
             LeaseManager(store.pool, Fence("c", shards=8))
     finally:
         store.close()
+
+
+def routing_in_a_transaction(dsn: str) -> bool:
+    """The feed holder's backend has the inbox rows of a read in hand, inside the read's transaction."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'frozen-feed-holder' "
+            "AND xact_start IS NOT NULL AND query LIKE '%%INSERT INTO inbox%%'"
+        ).fetchone()
+    return row is not None and row[0] > 0
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_feed_holder_frozen_while_routing_a_read_cannot_hold_the_feed_takeover_up(
+    replicas: Replicas, postgres_dsn: str, attempt: int
+) -> None:
+    """SIGSTOP lands while the holder routes a read: its backend holds the feed row FOR SHARE until the read's
+    transaction ends, and the server ends it only while it waits idle in that transaction. A read sent as
+    statements that wait on each other (a pipeline, executemany) leaves the backend waiting *inside* a statement
+    sequence ("active", reading from the client), where no timeout applies: the takeover would wait forever."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", FEED_HOLDER, postgres_dsn],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PGAPPNAME": "frozen-feed-holder"},
+    )
+    stop = threading.Event()
+    taker: threading.Thread | None = None
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
+        wait_until(lambda: routing_in_a_transaction(postgres_dsn), timeout=60, interval=0.001, what="a read routed")
+        os.kill(holder.pid, signal.SIGSTOP)
+        other, _ = replicas.make("b")
+        taker = threading.Thread(target=other.run, args=(stop,), daemon=True)
+        taker.start()
+        wait_until(lambda: other.fence.epoch("feed") is not None, timeout=30, what="b to take the feed lease")
+        assert other.fence.epoch("feed") == 2 and shards(other) == [0, 1, 2, 3, 4, 5]
+    finally:
+        holder.kill()  # by PID; a stopped process dies of SIGKILL too, and its backends with it
+        holder.wait()
+        stop.set()
+        if taker is not None:
+            taker.join(30)
