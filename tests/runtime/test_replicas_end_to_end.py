@@ -3,8 +3,10 @@ agents is SIGKILLed and the owner of the other half is SIGSTOPped past its lease
 lands once: no agent is left behind, no write is repeated (the emulators' own records of what was applied), and
 the paused replica's writes after its lease moved are refused by the store. The takeover time is printed.
 
-Two shards, so "half the agents" is one shard: replica X owns shard 0, Y shard 1, Z stands by (it owns nothing
-until X dies and Y's lease expires). Agents of both shards change on both sides.
+Two shards, so "half the agents" is one shard: replica X owns one, Y the other, Z stands by (it owns nothing
+until X dies and Y's lease expires). Y is the feed lease's holder whenever that is X or Y: the worst case, a
+replica frozen mid-read holds the feed row too (its reads stop, and its routing transaction must not hold the
+takeover up). Agents of both shards change on both sides.
 """
 
 from __future__ import annotations
@@ -139,7 +141,10 @@ def test_three_replicas_survive_a_sigkill_and_a_sigstop_mid_burst_with_every_cha
             resync_interval_seconds=3600.0,  # what is shown is the failover, not the periodic full re-read,
         ) as replicas:
             owners = holders(dsn)
-            killed, paused = process_of(owners["shard.0"], replicas), process_of(owners["shard.1"], replicas)
+            feed_holder = process_of(owners["feed"], replicas)
+            paused_shard = "shard.0" if process_of(owners["shard.0"], replicas) is feed_holder else "shard.1"
+            killed_shard = "shard.1" if paused_shard == "shard.0" else "shard.0"
+            killed, paused = process_of(owners[killed_shard], replicas), process_of(owners[paused_shard], replicas)
             assert killed is not None and paused is not None and killed is not paused
             standby = next(p for p in replicas if p not in (killed, paused))
             assert killed.process is not None and paused.process is not None
@@ -194,14 +199,16 @@ def test_three_replicas_survive_a_sigkill_and_a_sigstop_mid_burst_with_every_cha
             first_after = min(  # the killed replica's writes in flight may land just after the kill: not counted
                 t
                 for agent_id, (omni, cxone) in applied.items()
-                if agent_id % 2 == 0
+                if agent_id % 2 == int(killed_shard.removeprefix("shard."))
                 for t in (*omni, *cxone)
-                if t > moments["shard.0"]
+                if t > moments[killed_shard]
             )
-            refused, accepted = stale_writes(paused, moments["shard.1"])
+            refused, accepted = stale_writes(paused, moments[paused_shard])
             print(
                 f"\n3 replicas, {AGENTS} changes: lost {len(lost)}, duplicated {len(duplicated)}; "
-                f"shard 0 taken over {moments['shard.0'] - moments['kill']:.1f} s after the kill, "
+                f"{killed_shard} (killed) taken over {moments[killed_shard] - moments['kill']:.1f} s after the kill, "
+                f"{paused_shard} (frozen{', with the feed' if paused is feed_holder else ''}) "
+                f"{moments[paused_shard] - moments['kill']:.1f} s; "
                 f"first write by the new owner {first_after - moments['kill']:.1f} s after it; "
                 f"writes under a stale epoch: {refused} refused, {accepted} accepted"
             )
