@@ -25,12 +25,13 @@ export PULUMI_SKIP_UPDATE_CHECK := 1
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 export PULUMI_HOME ?= $(CACHE)/pulumi-home
 
-.PHONY: help setup venv engine browser nice-sdk lock lock-uv test lint typecheck unit e2e pulumi-version demo demo-stop sandbox clean
+.PHONY: help setup venv engine browser nice-sdk lock lock-uv test test-failover lint typecheck unit e2e pulumi-version demo demo-stop sandbox clean
 
 help:
 	@echo "make setup           create .venv, install the locked dependencies, build/find the Pulumi CLI"
 	@echo "make demo            the main job on the local sandbox: sandbox up, pulumi up, summary"
 	@echo "make test            lint + type check + every test: make unit (fast) then make e2e (real engine)"
+	@echo "make test-failover   the 3-replica PostgreSQL failover end to end (not in make test yet: issue 16)"
 	@echo "make sandbox         run the local Salesforce and CXone emulators in the foreground"
 	@echo "make pulumi-version  the version of the Pulumi CLI the other targets use"
 	@echo "make lock            re-resolve the locks (dev, runtime image, build backend) with hashes; review the diff"
@@ -107,13 +108,18 @@ typecheck: venv
 
 # Everything but the real-engine runs: unit tests and the tests against the sandbox's emulators.
 unit: venv
-	$(VENV)/bin/pytest -m "not pulumi"
+	$(VENV)/bin/pytest -m "not pulumi and not failover"
 
 # The real Pulumi engine end to end (`pulumi up`/preview/refresh/destroy against the sandbox): slower.
 e2e: venv engine
 	$(VENV)/bin/pytest -m pulumi
 
 test: lint typecheck unit e2e
+
+# The 3-replica failover end to end (PostgreSQL, SIGKILL + SIGSTOP mid-burst): not in `make test` while issue 16's
+# duplicate writes by a resumed replica are open.
+test-failover: venv
+	$(VENV)/bin/pytest -m failover -s
 
 sandbox: venv
 	$(VENV)/bin/presence-sync sandbox serve
