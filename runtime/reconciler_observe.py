@@ -34,10 +34,13 @@ class Observing(ReconcilerBase):
         cursor: tuple[str, str | None] | None = None,
         *,
         baseline: bool = False,
+        side_read: bool = True,
     ) -> list[int]:
         """Record what a feed saw, and then its cursor; returns the agents that became dirty.
 
         ``baseline``: the side's first snapshot in a fresh store; states are recorded, nothing is a change.
+        ``side_read``: whether this was a read of the whole side (a feed's), which counts towards when a landed
+        write stops being assumed without its echo; a re-read of one agent does not.
         """
         dirty: list[int] = []
         now = self.clock()
@@ -64,7 +67,8 @@ class Observing(ReconcilerBase):
             if self.on_change is not None:
                 self.on_change(obs.agent_id for obs in chunk)
             if last:
-                self._reads[side].append(self.clock())
+                if side_read:  # a read of one agent (a re-read before a write) says nothing of the others' echoes
+                    self._reads[side].append(self.clock())
                 if self.breakers[side].reachable():  # the writes waiting for the circuit: try them then
                     probe_at = self.clock() + self.breakers[side].retry_in()
                     for pending in self.store.pending_writes():

@@ -90,7 +90,7 @@ class Outbox(ReconcilerBase):
                     not_processed=True,
                 ) from exc
             return True  # an old decision only: the read says nothing about the write, so make it
-        changed = bool(self.observe(item.side, [observed])) if observed is not None else False
+        changed = bool(self.observe(item.side, [observed], side_read=False)) if observed is not None else False
         still = next((p for p in self.store.pending_writes(item.agent_id) if p.command_id == item.command_id), None)
         if still is None:
             return False
@@ -182,5 +182,11 @@ class Outbox(ReconcilerBase):
             self.on_write(item, done)
         log.info(
             "write made",
-            extra={"agent_id": item.agent_id, "side": item.side, "state": item.target, "command_id": item.command_id},
+            extra={
+                "agent_id": item.agent_id,
+                "side": item.side,
+                "state": item.target,
+                "command_id": item.command_id,
+                "sent_at": sent_at,  # when the attempt was marked in the store, under the lease's epoch
+            },
         )

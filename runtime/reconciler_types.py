@@ -94,6 +94,7 @@ class ReconcilerBase:
         cursor: tuple[str, str | None] | None = None,
         *,
         baseline: bool = False,
+        side_read: bool = True,
     ) -> list[int]:
         raise NotImplementedError  # reconciler_observe.Observing
 

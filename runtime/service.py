@@ -43,6 +43,7 @@ _LOG_FIELDS = (
     "state",
     "rule",
     "command_id",
+    "sent_at",
     "feed",
     "error",
     "attempts",

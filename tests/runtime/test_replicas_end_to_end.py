@@ -114,14 +114,18 @@ def logged_at(entry: dict[str, Any]) -> float:
 def stale_writes(process: RuntimeProcess, lost_at: float) -> tuple[int, int]:
     """(refused, accepted): the paused replica's writes under the lease it lost, from its log. Refused: the
     store's StaleEpoch. Accepted: a vendor write it made after ``lost_at`` and before it was granted a lease
-    again (each write is marked in the store first, under the epoch: this must be 0)."""
+    again (each write is marked in the store first, under the epoch, and counts from then: this must be 0)."""
     entries = log_entries(process)
     refused = sum("write refused: lease" in json.dumps(entry) for entry in entries)
     regained = min(
         (logged_at(e) for e in entries if e["message"] == "lease taken" and logged_at(e) > lost_at),
         default=float("inf"),
     )
-    accepted = sum(1 for e in entries if e["message"] == "write made" and lost_at < logged_at(e) < regained)
+    # A write counts from when its attempt was marked in the store (under the epoch), not from its log line:
+    # one marked under a valid lease can be logged after the takeover.
+    accepted = sum(
+        1 for e in entries if e["message"] == "write made" and lost_at < e.get("sent_at", logged_at(e)) < regained
+    )
     return refused, accepted
 
 

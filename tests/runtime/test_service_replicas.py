@@ -9,12 +9,18 @@ from typing import Any
 
 import pytest
 
+from presence_sync.clients.errors import ConnectionFailed
+from runtime.reconciler import Observation
 from runtime.service import SyncService
 from runtime.sharding import ShardedReconciler
 from runtime.store.postgres import PostgresStore
 
 from .fakes import Clock, config
+from .test_reconciler import ADA, RereadableWriter, settled
+from .test_rules import AVAILABLE
 from .test_service_ready import Idle
+
+GRACE = 8
 
 
 @pytest.fixture
@@ -55,3 +61,30 @@ def test_a_replica_is_ready_once_it_holds_its_shards_and_the_feed_holder_once_th
     first.cxone_feed._ok([])
     first.salesforce_feed._ok([])
     assert first.ready() == (True, "ready")
+
+
+def test_a_landed_write_is_not_repeated_because_other_agents_writes_were_read_back(tmp_path: Path) -> None:
+    """A replica that takes a shard back finds its writes without an answer and re-reads each agent before it
+    repeats one. Those one-agent re-reads are not reads of the side: a landed write whose echo still waits in
+    the inbox backlog stays assumed (counted as reads, they made it stop being assumed, and it was made again
+    with a new command id: the duplicates of issue 16)."""
+    clock = Clock()
+    rec, _, _ = settled(tmp_path, clock, poll_interval_seconds=0.1)
+    rec.writers["sf"] = omni = RereadableWriter("salesforce")
+    rec.observe("acd", [Observation(GRACE, "Available", clock())], baseline=True)
+    rec.observe("sf", [Observation(GRACE, AVAILABLE.status_id, clock())], baseline=True)
+    rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
+    rec.drain()
+    assert [agent for agent, _, _ in omni.made] == [ADA]  # landed; its echo has not been read yet
+    omni.fail_with = ConnectionFailed  # Grace's write goes out and no answer comes back, again and again
+    rec.observe("acd", [Observation(GRACE, "Unavailable:Break", clock())])
+    rec.drain()
+    omni.shows = Observation(GRACE, AVAILABLE.status_id, clock() - 10)  # each re-read: it has not landed
+    for _ in range(3):
+        clock.advance(1.5)
+        rec.drain()
+        rec.mark_dirty(ADA)  # a routed read shows Ada's CXone side again: the consumer queues her
+        rec.drain()
+    assert omni.reads >= 2  # Grace's side was read back twice or more since Ada's write could have landed
+    assert [p.agent_id for p in rec.store.pending_writes()] == [GRACE]
+    assert [agent for agent, _, _ in omni.made] == [ADA] and omni.attempts == 2 + omni.reads
