@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .schema import FieldDef, ObjectDef
+from .schema import CREATED_FIELDS, FieldDef, ObjectDef
 
 __all__ = ["EVENT_FIELD_TYPES", "platform_event_object"]
 
@@ -27,17 +27,7 @@ def platform_event_object(
     """The sObject view of a deployed platform event: its custom fields plus the standard event fields."""
     defs = [
         FieldDef("ReplayId", "string", "Replay ID", length=255),
-        FieldDef("CreatedDate", "datetime", "Created Date", nillable=False, defaulted=True),
-        FieldDef(
-            "CreatedById",
-            "reference",
-            "Created By ID",
-            nillable=False,
-            defaulted=True,
-            length=18,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
+        *CREATED_FIELDS,
         FieldDef("EventUuid", "string", "Event UUID", length=36),
     ]
     for f in fields:

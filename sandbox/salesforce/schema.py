@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["STANDARD_OBJECTS", "STRING_TYPES", "FieldDef", "ObjectDef"]
+__all__ = ["CREATED_FIELDS", "STANDARD_OBJECTS", "STRING_TYPES", "FieldDef", "ObjectDef"]
 
 STRING_TYPES = frozenset({"string", "picklist", "email", "textarea", "phone", "url"})
 
@@ -133,21 +133,27 @@ class ObjectDef:
         }
 
 
+# Who created a record and when: on every sObject, platform events included.
+CREATED_FIELDS = (
+    FieldDef("CreatedDate", "datetime", "Created Date", nillable=False, defaulted=True),
+    FieldDef(
+        "CreatedById",
+        "reference",
+        "Created By ID",
+        nillable=False,
+        defaulted=True,
+        length=18,
+        reference_to=("User",),
+        relationship_name="CreatedBy",
+    ),
+)
+
+
 def _system_fields() -> tuple[FieldDef, ...]:
     return (
         FieldDef("Id", "id", "Record ID", nillable=False, defaulted=True, length=18),
         FieldDef("IsDeleted", "boolean", "Deleted", nillable=False, defaulted=True),
-        FieldDef("CreatedDate", "datetime", "Created Date", nillable=False, defaulted=True),
-        FieldDef(
-            "CreatedById",
-            "reference",
-            "Created By ID",
-            nillable=False,
-            defaulted=True,
-            length=18,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
+        *CREATED_FIELDS,
         FieldDef("LastModifiedDate", "datetime", "Last Modified Date", nillable=False, defaulted=True),
         FieldDef(
             "LastModifiedById",
