@@ -19,15 +19,18 @@ once (``release_all``), so a rolling update hands shards over without waiting.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
-from .store.fence import FEED_LEASE, Fence, shard_lease
+from .store.fence import FEED_LEASE, Fence, session_name, shard_lease
 
 __all__ = ["LeaseManager", "Round"]
 
@@ -147,17 +150,68 @@ class LeaseManager:
             log.warning("lease lost: taken over while this replica was away", extra={"lease": name})
 
     def _acquire(self, lease: str) -> None:
-        with self.pool.connection() as conn:
-            row = conn.execute(
+        try:
+            row = self._take(lease)
+        except psycopg.errors.LockNotAvailable:
+            # The row is locked by a transaction that outlived a lease round. Only a replica that stopped driving
+            # its transaction where no server timeout applies (frozen inside a statement's messages or while
+            # results are sent) holds it so long; once its lease has expired, its sessions are ended and the
+            # takeover tried again.
+            if not self._end_sessions_of_expired_holder(lease):
+                raise
+            row = self._take(lease)
+        if row is not None:
+            self.fence.grant(lease, int(row[0]))
+            log.info("lease taken", extra={"lease": lease, "epoch": int(row[0])})
+
+    def _take(self, lease: str) -> tuple[Any, ...] | None:
+        with self._statement() as conn:
+            return conn.execute(
                 "UPDATE leases SET holder = %s, epoch = epoch + 1, "
                 "expires_at = clock_timestamp() + make_interval(secs => %s) "
                 "WHERE name = %s AND (holder IS NULL OR expires_at IS NULL OR expires_at < clock_timestamp()) "
                 "RETURNING epoch",
                 (self.me, self.lease_seconds, lease),
             ).fetchone()
-        if row is not None:
-            self.fence.grant(lease, int(row[0]))
-            log.info("lease taken", extra={"lease": lease, "epoch": int(row[0])})
+
+    def _end_sessions_of_expired_holder(self, lease: str) -> bool:
+        """End the open transactions of the replica whose expiry of ``lease`` the takeover waits for; whatever
+        they were about to write is refused anyway (its epoch is stale once the lease is taken)."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT holder FROM leases WHERE name = %s AND holder <> %s AND expires_at < clock_timestamp()",
+                (lease, self.me),
+            ).fetchone()
+            if row is None:
+                return False
+            try:
+                ended = conn.execute(  # what each was waiting for, for the log: the server's view of a frozen client
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)), "
+                    "string_agg(state || ' (' || coalesce(wait_event, 'running') || ')', ', ') "
+                    "FROM pg_stat_activity "
+                    "WHERE application_name = %s AND datname = current_database() AND xact_start IS NOT NULL",
+                    (session_name(row[0]),),
+                ).fetchone()
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise PermissionError(
+                    f"lease {lease!r} expired but its holder's transaction still locks it, and this role may not "
+                    "end another session: grant the runtime's role pg_signal_backend, or run every replica as one "
+                    "role"
+                ) from exc
+        count = int(ended[0]) if ended is not None else 0
+        log.warning(
+            "ended the sessions of a replica whose lease expired inside a transaction",
+            extra={"lease": lease, "holder": row[0], "sessions": count, "waiting": ended and ended[1]},
+        )
+        return count > 0
+
+    @contextlib.contextmanager
+    def _statement(self) -> Iterator[psycopg.Connection[Any]]:
+        """A lease statement waits for a row lock at most one round: a lock held longer is diagnosed, not
+        waited on (the next round tries again)."""
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{int(self.interval * 1000)}ms",))
+            yield conn
 
     def _release(self, leases: set[str]) -> None:
         for lease in sorted(leases):

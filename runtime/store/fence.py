@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["FEED_LEASE", "Fence", "StaleEpoch", "shard_lease"]
+__all__ = ["FEED_LEASE", "Fence", "StaleEpoch", "session_name", "shard_lease"]
 
 FEED_LEASE = "feed"
 _FEED_CURSORS = ("cxone.", "salesforce.")
@@ -19,6 +19,13 @@ _FEED_CURSORS = ("cxone.", "salesforce.")
 
 def shard_lease(shard: int) -> str:
     return f"shard.{shard}"
+
+
+def session_name(holder: str | None) -> str:
+    """The ``application_name`` of a replica's database sessions, so that a replica taking over an expired lease
+    can find the sessions of the one it replaces (``runtime/leases.py``). PostgreSQL keeps 63 bytes of it; a
+    replica id ends in its per-start suffix, so the tail is kept."""
+    return "presence-sync" if holder is None else f"presence-sync/{holder[-48:]}"
 
 
 class StaleEpoch(RuntimeError):

@@ -10,10 +10,11 @@ apply each migration once.
 Fencing: with a ``Fence``, every write is made in a transaction that first reads the row of the lease covering it
 (``shard.<n>`` for an agent's rows, ``feed`` for the feed cursors and the inbox) ``FOR SHARE`` and refuses it
 (``StaleEpoch``) unless the row still carries the epoch this replica was granted. The shared lock holds a
-takeover (an ``UPDATE`` of that row) until the transaction ends, so no write lands after a takeover; the
-connections' ``idle_in_transaction_session_timeout`` ends a transaction its replica stopped driving (SIGSTOP, a
-partition), so a paused replica cannot hold a takeover up either -- as long as each statement is sent on its
-own: that timeout does not run inside a pipeline (``executemany``), so none is used here. Reads are never
+takeover (an ``UPDATE`` of that row) until the transaction ends, so no write lands after a takeover. A replica
+that stops driving its transaction (SIGSTOP, a partition) has it ended by the server when it froze between
+statements (``idle_in_transaction_session_timeout``); where no server timeout applies (inside a pipeline, half
+way through a statement's messages, blocked sending results) the replica taking the expired lease over ends its
+sessions (``runtime/leases.py``), found by their ``application_name`` (``session_name``). Reads are never
 fenced; reads over all agents are limited to the shards this replica holds.
 
 Routing (``route``/``take_inbox``): the feed lease's holder records what it read as inbox rows, one per
@@ -34,7 +35,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ..rules import LedgerEntry, Side
-from .fence import FEED_LEASE, Fence, StaleEpoch
+from .fence import FEED_LEASE, Fence, StaleEpoch, session_name
 from .migrations import migrations
 from .records import AgentRecord, PendingWrite
 
@@ -84,7 +85,11 @@ class PostgresStore:
             dsn,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": True, "options": options},
+            kwargs={
+                "autocommit": True,
+                "options": options,
+                "application_name": session_name(fence.holder if fence is not None else None),
+            },
             open=True,
             name="presence-sync-store",
         )
@@ -345,8 +350,8 @@ class PostgresStore:
             assert conn is not None
             if rows:
                 # One statement for the whole read, not one per row (executemany pipelines them): a replica frozen
-                # mid-pipeline leaves its backend "active", waiting for the rest, where no timeout ends it, and
-                # its FOR SHARE on the feed row would hold a takeover up for as long as it stays frozen.
+                # mid-pipeline leaves its backend "active", waiting for the rest, where no server timeout ends it,
+                # so its FOR SHARE on the feed row holds a takeover up until the taker ends its session.
                 shard_ids, sides, agents, states, changed, snapshots, baselines = map(list, zip(*rows, strict=True))
                 conn.execute(
                     b"WITH read AS (SELECT nextval('inbox_reads') AS id) INSERT INTO inbox (read_id, read_at, shard, "
