@@ -5,19 +5,18 @@
   API budget); the changes are handed over before the sweep for late rows is read (``CxoneClient.agent_states``).
   The real-time API returns each agent's *current* state, so two changes between polls arrive as one.
 * ``SalesforceFeed``: ``UserServicePresenceChangeEvent`` from the Salesforce Pub/Sub API (``salesforce_topic``,
-  through ``presence_sync.clients.pubsub.PubSubPresenceFeed``; test fakes bring their own
-  ``read_presence_changes``). The replay id of the last event processed is the durable cursor, stored in the
-  same transaction as what the events showed, so a restart resumes exactly after it. A change is a pair of
-  events -- the old row closed (``IsCurrentState`` false), the new one created -- kept in order; a close with
-  no new row is "logged out of Omni" (None).
+  through ``presence_sync.clients.pubsub.PubSubPresenceFeed``; fakes bring their own ``read_presence_changes``).
+  The replay id of the last event processed is the durable cursor, stored in the same transaction as what the
+  events showed, so a restart resumes exactly after it. A change is a pair of events -- the old row closed
+  (``IsCurrentState`` false), the new one created -- kept in order; a close with no new row is "logged out of
+  Omni" (None).
 
   A stored replay id the org refuses (older than the 72-hour retention), a stream that lost its position, or no
   stored position at all (the stream starts "from now") means a full resync: the stream is reopened at its
   newest event, then every current presence row is read once; logged and counted
-  (``presence_sync_salesforce_resyncs``). A topic the org refuses is one error line naming what to enable;
-  only with ``salesforce_poll_fallback`` (or ``salesforce_feed: poll``) does the feed poll ``UserServicePresence``
-  by ``LastModifiedDate`` within the API budget instead (logouts are invisible there; the periodic resync
-  catches up), logged and shown by ``presence_sync_salesforce_polling``.
+  (``presence_sync_salesforce_resyncs``). A topic the org refuses is one error line naming what to enable; only
+  with ``salesforce_poll_fallback`` (or ``salesforce_feed: poll``) does the feed poll ``UserServicePresence`` by
+  ``LastModifiedDate`` within the API budget instead (logouts are invisible there; the resync catches up).
 """
 
 from __future__ import annotations
@@ -75,6 +74,7 @@ class _Stoppable:
         self.clock = clock
         self.last_success: float | None = None
         self.last_error: str | None = None
+        self.caught_up = False  # its catch-up read (or a fresh store's baseline) is done: set by whoever runs it
         self.on_failure: Callable[[VendorError], None] | None = None  # hook for observers (the live view)
 
     def _ok(self, changed: Iterable[float | None]) -> None:

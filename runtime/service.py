@@ -136,6 +136,8 @@ class SyncService:
         log.info("runtime started", extra={"feed": self.salesforce_feed.mode})
 
     def _follow_feeds(self, stop: threading.Event) -> None:
+        for feed in (self.cxone_feed, self.salesforce_feed):
+            feed.caught_up = False  # (again) the feed lease's holder: each feed catches up first
         self._spawn("feed-cxone", lambda: self._follow(self.cxone_feed, stop))
         self._spawn("feed-salesforce", lambda: self._follow(self.salesforce_feed, stop))
 
@@ -158,6 +160,7 @@ class SyncService:
                 stop.wait(1.0)
         else:
             return
+        feed.caught_up = True
         log.info("feed caught up", extra={"feed": feed.name})
         feed.run(stop)
 
@@ -244,6 +247,9 @@ class SyncService:
                     since = f"last successful read at {when} ({max(0.0, self.clock() - feed.last_success):.0f} s ago)"
                 failing = "; the last read failed (the error is in the log)" if feed.last_error else ""
                 return False, f"{feed.name} feed not connected: {since}{failing}"
+        for feed in (self.cxone_feed, self.salesforce_feed):
+            if not feed.caught_up:  # a baseline read half done is no state to act on yet
+                return False, f"{feed.name} feed catching up (reading what changed while it was not running)"
         return True, "ready"
 
     @property

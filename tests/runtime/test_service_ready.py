@@ -1,4 +1,5 @@
-"""/readyz says which feed is not connected and since when, never the vendor's error text (it has no auth)."""
+"""/readyz says which feed is not connected and since when, never the vendor's error text (it has no auth), and
+is not ready while a feed is still catching up (a baseline read half done)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ def test_readyz_names_the_feed_and_since_when_but_not_the_vendor_error(service: 
 
     service.cxone_feed._ok([])
     service.salesforce_feed._ok([])
+    assert service.ready() == (False, "cxone feed catching up (reading what changed while it was not running)")
+    service.cxone_feed.caught_up = service.salesforce_feed.caught_up = True
     assert service.ready() == (True, "ready")
 
     clock.advance(3_600)

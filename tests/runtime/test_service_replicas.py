@@ -40,7 +40,9 @@ def replicas(postgres_dsn: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         service.store.close()
 
 
-def test_a_replica_is_ready_once_it_holds_its_shards_and_the_feed_holder_once_the_feeds_read(replicas: Any) -> None:
+def test_a_replica_is_ready_once_it_holds_its_shards_and_the_feed_holder_once_the_feeds_caught_up(
+    replicas: Any,
+) -> None:
     first, second = replicas(), replicas()
     assert isinstance(first.store, PostgresStore) and isinstance(first.reconciler, ShardedReconciler)
     assert second.ready() == (False, "no lease round has succeeded yet")
@@ -60,6 +62,9 @@ def test_a_replica_is_ready_once_it_holds_its_shards_and_the_feed_holder_once_th
 
     first.cxone_feed._ok([])
     first.salesforce_feed._ok([])
+    ready, reason = first.ready()
+    assert not ready and reason.startswith("cxone feed catching up")
+    first.cxone_feed.caught_up = first.salesforce_feed.caught_up = True
     assert first.ready() == (True, "ready")
 
 
