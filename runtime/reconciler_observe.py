@@ -35,12 +35,14 @@ class Observing(ReconcilerBase):
         *,
         baseline: bool = False,
         side_read: bool = True,
+        read_at: float | None = None,
     ) -> list[int]:
         """Record what a feed saw, and then its cursor; returns the agents that became dirty.
 
         ``baseline``: the side's first snapshot in a fresh store; states are recorded, nothing is a change.
         ``side_read``: whether this was a read of the whole side (a feed's), which counts towards when a landed
-        write stops being assumed without its echo; a re-read of one agent does not.
+        write stops being assumed without its echo; a re-read of one agent does not. ``read_at``: when that read
+        ended, when it is recorded later than it happened (a routed read waits in the inbox); else now.
         """
         dirty: list[int] = []
         now = self.clock()
@@ -68,7 +70,7 @@ class Observing(ReconcilerBase):
                 self.on_change(obs.agent_id for obs in chunk)
             if last:
                 if side_read:  # a read of one agent (a re-read before a write) says nothing of the others' echoes
-                    self._reads[side].append(self.clock())
+                    self._reads[side].append(self.clock() if read_at is None else min(self.clock(), read_at))
                 if self.breakers[side].reachable():  # the writes waiting for the circuit: try them then
                     probe_at = self.clock() + self.breakers[side].retry_in()
                     for pending in self.store.pending_writes():

@@ -95,6 +95,7 @@ class ReconcilerBase:
         *,
         baseline: bool = False,
         side_read: bool = True,
+        read_at: float | None = None,
     ) -> list[int]:
         raise NotImplementedError  # reconciler_observe.Observing
 

@@ -69,11 +69,7 @@ class ShardedReconciler(Reconciler):
         notes a read when observe returns; a routed read is recorded later than it happened (a busy owner, or
         the backlog a new owner takes over), and reads noted too late would let a landed write stop being
         assumed before its echo could come. So the note gets the read's own time back."""
-        dirty = self.observe(side, observations, baseline=baseline)
-        reads = getattr(self, "_reads", {}).get(side)  # the reconciler's record of when reads ended
-        if reads:
-            reads[-1] = min(reads[-1], read_at)
-        return dirty
+        return self.observe(side, observations, baseline=baseline, read_at=read_at)
 
     def owned_agents(self, shards: Iterable[int] | None = None) -> list[int]:
         wanted = set(self.fence.owned_shards() if shards is None else shards)

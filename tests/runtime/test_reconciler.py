@@ -414,3 +414,21 @@ def test_our_write_that_lands_over_the_agents_newer_change_puts_their_choice_bac
     rec.drain()
     assert omni.targets() == [BUSY.status_id, AVAILABLE.status_id]  # the agent's choice is put back
     assert cxone.targets() == ["Available"]  # and CXone follows the agent's latest change
+
+
+def test_a_read_recorded_after_it_ended_counts_from_when_it_ended(tmp_path: Path, clock: Clock) -> None:
+    """A landed write stops being assumed after two reads of its side since it could have been applied. A read
+    routed through the inbox is recorded later than it ended; counted from when it was recorded, two reads made
+    before the write landed would end the assumption, and the write would be made again."""
+    rec, _, omni = settled(tmp_path, clock)
+    rec.observe("acd", [Observation(ADA, "Unavailable:Break", clock())])
+    rec.drain()
+    assert omni.targets() == [BUSY.status_id]
+    read_before_the_write = clock() - 1.0
+    clock.advance(rec.expect_for + 5.0)  # its echo is late: the reads below ended before the write was made
+    for _ in range(2):
+        rec.observe("sf", [], read_at=read_before_the_write)
+        clock.advance(1.0)
+    rec.mark_dirty(ADA)
+    rec.drain()
+    assert omni.targets() == [BUSY.status_id]
