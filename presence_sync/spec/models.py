@@ -163,7 +163,7 @@ class RuntimeSpec(SpecModel):
         default=(), description="Explicit matches that beat e-mail matching."
     )
     poll_interval_seconds: StrictInt = Field(
-        default=5, ge=1, le=3600, description="How often CXone agent states are polled."
+        default=2, ge=1, le=3600, description="How often CXone agent states are polled."
     )
     resync_interval_seconds: StrictInt = Field(
         default=300, ge=30, le=86400, description="How often every agent is reconciled even without a change."

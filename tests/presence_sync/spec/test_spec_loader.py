@@ -26,7 +26,7 @@ def test_a_valid_spec_loads_and_remembers_its_file(spec_data: dict[str, Any], tm
     spec = load_spec(path)
     assert isinstance(spec, PresenceSpec)
     assert spec.source == str(path)
-    assert spec.runtime.target == "local" and spec.runtime.poll_interval_seconds == 5  # defaults
+    assert spec.runtime.target == "local" and spec.runtime.poll_interval_seconds == 2  # defaults
 
 
 def test_yaml_syntax_error_names_file_line_and_column() -> None:
