@@ -47,7 +47,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def ts(text: str) -> float:
     """A vendor's timestamp (either emulator's format) as seconds since the epoch."""
-    from runtime.feeds import parse_time
+    from runtime.vendor_values import parse_time
 
     value = parse_time(text)
     assert value is not None, text

@@ -22,10 +22,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from presence_sync.clients.errors import VendorError
@@ -36,34 +37,11 @@ from presence_sync.runtime_config import RuntimeConfig
 
 from .metrics import Metrics
 from .reconciler import Observation, Reconciler
+from .vendor_values import acd_notation, parse_time
 
-__all__ = ["CxoneFeed", "SalesforceFeed", "acd_notation", "parse_time"]
+__all__ = ["CxoneFeed", "SalesforceFeed"]
 
 log = logging.getLogger("runtime.feeds")
-
-
-def parse_time(value: str | datetime | None) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    try:
-        text = value.replace("Z", "+00:00")
-        if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # +0000 -> +00:00
-            text = f"{text[:-2]}:{text[-2:]}"
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-
-
-def acd_notation(state_name: str, out_state_id: int | None, description: str | None, codes: dict[int, str]) -> str:
-    """A CXone agent state in the spec's notation: ``Unavailable:<code name>`` when a code is set."""
-    if state_name == "Unavailable" and out_state_id:
-        name = codes.get(int(out_state_id)) or (description or "").strip()
-        if name:
-            return f"Unavailable:{name}"
-    return state_name
 
 
 class _Stoppable:
@@ -134,21 +112,24 @@ class CxoneFeed(_Stoppable):
         self.poll_once(full=fresh, baseline=fresh)
 
     def poll_once(self, *, full: bool = False, baseline: bool = False) -> int:
-        """One read since the durable cursor (all when ``full``); pages are observed as they come, before a sweep."""
+        """One read since the durable cursor (all when ``full``); pages are observed as they come, before a sweep.
+        A ``baseline`` is the state found when the read began: a row changed later (beyond the clock skew bound;
+        the agent acted while the pages were read) is a change, or it would be recorded and never propagated."""
         cursor = None if full else self.reconciler.store.get_cursor(self.CURSOR)
+        found_until = self.clock() + self.config.clock_skew_seconds if baseline else None
         if not isinstance(client := self.client, _SweepingCxone):
-            return self._take(*client.agent_states(cursor), baseline)
+            return self._take(*client.agent_states(cursor), found_until)
         pages, taken = client.feed_pages, [0]  # each page is observed as it comes, then the cursor after them
-        _, after = client.agent_state_changes(cursor, lambda rows: taken.append(self._take(rows, None, baseline)))
-        self._take([], after, baseline)
+        _, after = client.agent_state_changes(cursor, lambda rows: taken.append(self._take(rows, None, found_until)))
+        self._take([], after, found_until)
         late, swept = client.late_agent_states(after)
         if swept != after:
-            taken.append(self._take(late, swept, baseline))
+            taken.append(self._take(late, swept, found_until))
         if count := sum(taken):  # the benchmark reads these lines
             log.info("cxone poll: %d states (%d by a sweep) in %d pages", count, len(late), client.feed_pages - pages)
         return count
 
-    def _take(self, states: Iterable[Any], cursor: str | None, baseline: bool) -> int:  # cursor None: kept
+    def _take(self, states: Iterable[Any], cursor: str | None, found_until: float | None) -> int:  # cursor None: kept
         codes = self.config.unavailable_codes
         observations = [
             Observation(
@@ -159,7 +140,11 @@ class CxoneFeed(_Stoppable):
             for s in states
         ]
         position = None if cursor is None else (self.CURSOR, cursor)
-        self.reconciler.observe("acd", observations, position, baseline=baseline)
+        until = math.inf if found_until is None else found_until
+        if during := [o for o in observations if (o.changed_at or 0.0) > until]:  # changed while a baseline was read
+            self.reconciler.observe("acd", during)
+        found = [o for o in observations if (o.changed_at or 0.0) <= until]
+        self.reconciler.observe("acd", found, position, baseline=found_until is not None)
         self._ok(o.changed_at for o in observations)
         return len(observations)
 

@@ -22,9 +22,9 @@ from presence_sync.clients.salesforce_models import PresenceCommand
 from presence_sync.runtime_config import AgentLink
 from presence_sync.spec import AcdState, parse_acd
 
-from .feeds import acd_notation, parse_time
 from .reconciler import Observation
 from .store import PendingWrite
+from .vendor_values import acd_notation, parse_time
 
 __all__ = ["CxoneStateWriter", "OmniCommandWriter"]
 

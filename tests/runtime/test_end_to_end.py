@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 
-from runtime.feeds import parse_time
+from runtime.vendor_values import parse_time
 
 from .support import (
     ADA,

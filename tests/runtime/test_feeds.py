@@ -13,12 +13,15 @@ from presence_sync.clients.cxone import AgentState
 from presence_sync.clients.errors import ServiceUnavailable
 from presence_sync.clients.pubsub.stream import ReplayIdRefused, TopicRefused
 from presence_sync.clients.salesforce_models import CurrentPresence, PresenceChangeEvent
-from runtime.feeds import CxoneFeed, SalesforceFeed, acd_notation, parse_time
+from runtime.feeds import CxoneFeed, SalesforceFeed
 from runtime.metrics import Metrics
+from runtime.reconciler import Observation
+from runtime.vendor_values import acd_notation, parse_time
 
 from .fakes import Clock, reconciler
+from .test_rules import AVAILABLE, BUSY
 
-ADA_USER, ADA = "005ADA", 7
+ADA_USER, ADA, GRACE = "005ADA", 7, 8
 
 
 def test_cxone_states_are_written_in_the_spec_notation() -> None:
@@ -66,6 +69,28 @@ def test_cxone_feed_resumes_from_its_durable_cursor(tmp_path: Path) -> None:
     feed.poll_once()
     assert client.calls == [None, "cursor-1"]
     assert rec.store.get_cursor(CxoneFeed.CURSOR) == "cursor-2"
+
+
+def cxone_row(agent_id: int, state: str, changed_at: float) -> AgentState:
+    stamp = datetime.fromtimestamp(changed_at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return AgentState.model_validate({"agentId": agent_id, "agentStateName": state, "lastUpdateTime": stamp})
+
+
+def test_a_baseline_is_the_state_found_and_an_agent_who_changed_while_it_was_read_is_synced(tmp_path: Path) -> None:
+    """A fresh store's first CXone read is the state found: nothing in it propagates. A row stamped after the
+    read began (beyond the clock skew bound) is an agent who acted while the pages were read: a change, synced
+    like any other (recorded as the baseline, it would stay out of step until the agent changed again)."""
+    clock = Clock(1_800_000_000.0)
+    rec, cxone, omni = reconciler(tmp_path / "s.db", clock)
+    omni_found = [Observation(agent, BUSY.status_id, clock() - 600) for agent in (ADA, GRACE)]
+    rec.observe("sf", omni_found, baseline=True)
+    client = FakeCxone()
+    client.answer = [cxone_row(ADA, "Available", clock() - 60), cxone_row(GRACE, "Available", clock() + 5)]
+    feed = CxoneFeed(client, rec, rec.config, metrics=Metrics(), clock=clock)
+    feed.catch_up()
+    rec.drain()
+    assert [(agent, target) for agent, target, _ in omni.made] == [(GRACE, AVAILABLE.status_id)]
+    assert cxone.made == [] and rec.store.load_agent(ADA).acd == "Available"
 
 
 class SweepingCxone:

@@ -14,9 +14,9 @@ from presence_sync.clients.cxone import AgentState
 from presence_sync.clients.errors import InvalidRequest, NotFound, ServiceUnavailable
 from presence_sync.clients.salesforce_models import CurrentPresence, PresenceCommand
 from presence_sync.runtime_config import AgentLink
-from runtime.feeds import parse_time
 from runtime.reconciler import Observation
 from runtime.store import PendingWrite
+from runtime.vendor_values import parse_time
 from runtime.writers import CxoneStateWriter, OmniCommandWriter
 
 
