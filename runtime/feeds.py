@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
 import threading
@@ -105,6 +106,7 @@ class CxoneFeed(_Stoppable):
         self.reconciler = reconciler
         self.config = config
         self.interval = max(config.poll_interval_seconds, 60.0 / config.api_budget_per_minute.cxone)
+        self._calls: collections.deque[float] = collections.deque()  # when the last minute's calls were made
 
     def catch_up(self) -> None:
         """At start: a fresh store takes a baseline (nothing propagates), else a read from the cursor, before writes."""
@@ -150,7 +152,7 @@ class CxoneFeed(_Stoppable):
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            started = time.monotonic()
+            started, pages = time.monotonic(), getattr(self.client, "feed_pages", None)
             try:
                 self.poll_once()
             except VendorError as exc:
@@ -159,7 +161,19 @@ class CxoneFeed(_Stoppable):
                 if stop.is_set():
                     return  # the store closed under us while stopping
                 log.exception("feed read failed unexpectedly", extra={"feed": self.name})
-            stop.wait(max(0.0, self.interval - (time.monotonic() - started)))  # start to start, within the budget
+            now = time.monotonic()
+            made = 1 if pages is None else max(1, getattr(self.client, "feed_pages", pages) - pages)
+            stop.wait(max(0.0, self.interval - (now - started), self._budget_wait(now, made)))  # start to start
+
+    def _budget_wait(self, now: float, made: int) -> float:
+        """How long until the last minute's calls are fewer than ``api_budget_per_minute.cxone``: the budget is
+        calls, not polls, so a burst's pages are spent from it and the polls after them wait their turn (one
+        poll's pages can still take a minute's window past it: a read is not cut half way)."""
+        budget = self.config.api_budget_per_minute.cxone
+        self._calls.extend([now] * made)
+        while self._calls and self._calls[0] <= now - 60.0:
+            self._calls.popleft()
+        return 0.0 if len(self._calls) < budget else self._calls[len(self._calls) - budget] + 60.0 - now
 
 
 class _ChangeStream(Protocol):

@@ -105,7 +105,11 @@ class UserOverride(SpecModel):
 
 class ApiBudget(SpecModel):
     salesforce: StrictInt = Field(default=20, ge=1, description="Salesforce API calls per minute the runtime may make.")
-    cxone: StrictInt = Field(default=120, ge=1, description="CXone API calls per minute the runtime may make.")
+    cxone: StrictInt = Field(
+        default=120,
+        ge=1,
+        description="CXone agent-state feed calls a minute (polls and their pages; writes are not counted).",
+    )
 
 
 class KubernetesTarget(SpecModel):

@@ -328,3 +328,32 @@ def test_cxone_reads_start_one_interval_apart_however_long_a_read_takes(tmp_path
 
     assert quick.waits == [round(interval * 3 / 4, 6)] * 3  # the rest of the interval, not a whole one more
     assert slow.waits == [0.0, 0.0]  # a read longer than the interval: the next one starts at once
+
+
+class PagingCxone(SlowCxone):
+    """Each poll takes ``pages`` calls (a burst's rows, 100 a page)."""
+
+    def __init__(self, clock: list[float], pages: int) -> None:
+        super().__init__(clock, 0.0)
+        self.pages, self.feed_pages = pages, 0
+
+    def agent_states(self, updated_since: Any = None) -> tuple[list[AgentState], str | None]:
+        self.feed_pages += self.pages
+        return super().agent_states(updated_since)
+
+
+def test_the_cxone_budget_counts_calls_so_polls_after_a_burst_of_pages_wait_their_turn(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """apiBudgetPerMinute.cxone is calls a minute: a poll that pages spends more of it than an idle one, and
+    when the last minute's calls reach the budget the next poll waits until the oldest of them is a minute old."""
+    monotonic = [100.0]
+    monkeypatch.setattr("runtime.feeds.time.monotonic", lambda: monotonic[0])
+    rec, _, _ = reconciler(
+        tmp_path / "s.db", Clock(), poll_interval_seconds=2.0, api_budget_per_minute={"salesforce": 20, "cxone": 30}
+    )
+    feed = CxoneFeed(PagingCxone(monotonic, pages=10), rec, rec.config, metrics=Metrics())
+    stop = CountingStop(monotonic, rounds=4)
+    feed.run(stop)
+    # polls at 100, 102, 104 (30 calls: the budget), then at 160 when the first ten are a minute old
+    assert stop.waits == [2.0, 2.0, 56.0, 2.0]
