@@ -400,7 +400,7 @@ def main() -> int:
         (
             "  CXone feed calls a minute in the burst",
             f"{figures['cxone_feed_requests'] / max(1e-9, figures['cpu_window_seconds']) * 60:.0f}",
-            f"budget {args.cxone_budget}",
+            f"the rate over the burst's seconds; the budget is {args.cxone_budget} in any minute",
         ),
         ("throughput", f"{figures['changes_per_s']:.0f} changes/s", f"target >= 200 changes/s; {BEFORE['rate']}"),
         ("  the driver sent changes at", f"{figures['send_rate']:.0f} changes/s", ""),
