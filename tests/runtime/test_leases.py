@@ -3,12 +3,13 @@ past its lease loses its shards to a new epoch and the store refuses what it wri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -167,29 +168,44 @@ with store.transaction():
 """
 
 
+@contextlib.contextmanager
+def frozen_holder(script: str, dsn: str, says: bytes, frozen_when: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Replica "a" in a process of its own, running ``script``: SIGSTOPped once it printed ``says`` (and
+    ``frozen_when`` holds), killed by PID on the way out (a stopped process dies of SIGKILL too, its backends
+    with it)."""
+    holder = subprocess.Popen([sys.executable, "-c", script, dsn], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == says
+        if frozen_when is not None:
+            wait_until(frozen_when, timeout=60, interval=0.001, what="the moment to freeze the holder")
+        os.kill(holder.pid, signal.SIGSTOP)
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@contextlib.contextmanager
+def taking_over(replicas: Replicas) -> Iterator[LeaseManager]:
+    """Replica "b", running its lease rounds on a thread until the block ends."""
+    other, _ = replicas.make("b")
+    stop = threading.Event()
+    taker = threading.Thread(target=other.run, args=(stop,), daemon=True)
+    taker.start()
+    try:
+        yield other
+    finally:
+        stop.set()
+        taker.join(30)
+
+
 def test_a_replica_frozen_inside_a_transaction_no_server_timeout_ends_has_its_sessions_ended_by_the_takeover(
     replicas: Replicas, postgres_dsn: str
 ) -> None:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", FROZEN_IN_A_TRANSACTION, postgres_dsn], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    stop = threading.Event()
-    taker: threading.Thread | None = None
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == b"in a transaction\n"
-        os.kill(holder.pid, signal.SIGSTOP)
-        other, _ = replicas.make("b")
-        taker = threading.Thread(target=other.run, args=(stop,), daemon=True)
-        taker.start()
+    with frozen_holder(FROZEN_IN_A_TRANSACTION, postgres_dsn, b"in a transaction\n"), taking_over(replicas) as other:
         wait_until(lambda: other.fence.epoch("feed") is not None, timeout=60, what="b to take the feed lease")
         assert other.fence.epoch("feed") == 2 and shards(other) == [0, 1, 2, 3, 4, 5]
         assert sessions_in_a_transaction(postgres_dsn, "a") == 0
-    finally:
-        holder.kill()  # by PID; a stopped process dies of SIGKILL too
-        holder.wait()
-        stop.set()
-        if taker is not None:
-            taker.join(30)
 
 
 @pytest.mark.failover
@@ -198,32 +214,12 @@ def test_a_feed_holder_frozen_while_routing_a_read_cannot_hold_the_feed_takeover
     replicas: Replicas, postgres_dsn: str, attempt: int
 ) -> None:
     """SIGSTOP lands while the holder routes a read: its backend holds the feed row FOR SHARE until the read's
-    transaction ends, and the server ends it only while it waits idle in that transaction. A read sent as
-    statements that wait on each other (a pipeline, executemany) leaves the backend waiting *inside* a statement
-    sequence ("active", reading from the client), where no timeout applies: the takeover would wait forever."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", FEED_HOLDER, postgres_dsn],
-        stdout=subprocess.PIPE,
-    )
-    stop = threading.Event()
-    taker: threading.Thread | None = None
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
-        wait_until(
-            lambda: sessions_in_a_transaction(postgres_dsn, "a", "INSERT INTO inbox"),
-            timeout=60,
-            interval=0.001,
-            what="a read routed",
-        )
-        os.kill(holder.pid, signal.SIGSTOP)
-        other, _ = replicas.make("b")
-        taker = threading.Thread(target=other.run, args=(stop,), daemon=True)
-        taker.start()
-        wait_until(lambda: other.fence.epoch("feed") is not None, timeout=30, what="b to take the feed lease")
+    transaction ends. The server ends it only if the client froze between statements; frozen inside one (a
+    large read's messages, a pipeline) or while results are sent, only the taker can, by ending the session."""
+
+    def routing() -> bool:
+        return sessions_in_a_transaction(postgres_dsn, "a", "INSERT INTO inbox") > 0
+
+    with frozen_holder(FEED_HOLDER, postgres_dsn, b"holding\n", routing), taking_over(replicas) as other:
+        wait_until(lambda: other.fence.epoch("feed") is not None, timeout=60, what="b to take the feed lease")
         assert other.fence.epoch("feed") == 2 and shards(other) == [0, 1, 2, 3, 4, 5]
-    finally:
-        holder.kill()  # by PID; a stopped process dies of SIGKILL too, and its backends with it
-        holder.wait()
-        stop.set()
-        if taker is not None:
-            taker.join(30)
