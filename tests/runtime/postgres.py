@@ -9,7 +9,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -18,6 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from pytest_postgresql.executor import PostgreSQLExecutor
+
+from tests.conftest import free_port
 
 
 def _server_binaries() -> Path:
@@ -29,12 +30,6 @@ def _server_binaries() -> Path:
 
 
 PG_BIN = _server_binaries()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _pg_ctl(base: Path) -> str:
@@ -63,7 +58,7 @@ def postgres_server(max_connections: int = 200, *, durable: bool = False) -> Ite
         executor = PostgreSQLExecutor(
             executable=_pg_ctl(base),
             host="127.0.0.1",
-            port=_free_port(),
+            port=free_port(),
             datadir=str(base / "data"),
             unixsocketdir=str(base),
             logfile=str(base / "postgresql.log"),

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from presence_sync.runtime_config import RuntimeConfig
 from presence_sync.runtime_config_build import ClientResolver, build_config
 from presence_sync.spec import load_spec
 from sandbox.operator_client import IDEMPOTENT_METHODS, retry_once_on_stale_connection
+from tests.conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_SPEC = REPO_ROOT / "stacks" / "sandbox.yaml"
@@ -33,12 +33,6 @@ GRACE = 100002  # named by the rule (user level)
 EDSGER = 100005  # Support Tier 2: no rule covers him
 STATUS_CXONE_WRITE = "/state"  # .../agent-sessions/{id}/state
 OMNI_COMMAND = "/sobjects/Omni_Presence_Command__e"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "") -> Any:

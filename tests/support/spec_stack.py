@@ -20,6 +20,7 @@ from pulumi import automation as auto
 
 from presence_sync.spec import load_spec
 from resources.stack import declare, export_outputs
+from tests.conftest import free_port
 
 PROJECT = "presence-sync-test"
 
@@ -103,16 +104,8 @@ def spec_stack(*, name: str, work_dir: Path, spec_text: str, env: Mapping[str, s
     )
     # The stack's local runtime (deployed last) gets its own directory and a free port: tests never share one.
     stack.set_config("presence-sync:runtimeDir", auto.ConfigValue(str(work_dir / f"runtime-{name}")))
-    stack.set_config("presence-sync:runtimePort", auto.ConfigValue(str(_free_port())))
+    stack.set_config("presence-sync:runtimePort", auto.ConfigValue(str(free_port())))
     return SpecStack(stack=stack, spec_path=spec_path)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def changes(summary: Mapping[Any, int]) -> dict[str, int]:
