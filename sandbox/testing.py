@@ -12,6 +12,8 @@ import json
 import os
 import pathlib
 import queue
+import random
+import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +29,32 @@ READY_PREFIX = "sandbox ready:"
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands out as the local end of outgoing connections."""
+    try:
+        low, high = map(int, pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return range(low, high + 1)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free a moment ago, for a server started (or started again) later. Not one the OS picks (bind
+    to 0): that comes from the ephemeral range, which every outgoing connection on a busy machine draws its
+    local port from, so one may take it before the server binds it ("address in use", seen in a loaded CI run).
+    Below that range only another pick can, and the ports are drawn at random."""
+    ephemeral = _ephemeral_ports()
+    candidates = [port for port in range(10_000, 32_768) if port not in ephemeral]
+    for port in random.sample(candidates, 64):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free TCP port on {host} outside the ephemeral range {ephemeral.start}-{ephemeral.stop - 1}")
+
+
 class SandboxHandle:
     """A running sandbox process. ``restart()`` keeps the ports and the data; ``stop()`` is idempotent."""
 
@@ -37,7 +65,9 @@ class SandboxHandle:
         self.process: subprocess.Popen[str] | None = None
         self.env: dict[str, str] = {}
         self.urls: dict[str, str] = {}
-        self._ports = {"salesforce": 0, "cxone": 0, "pubsub": 0}
+        # Chosen here, not by the OS at the first start: a restart binds the same ports again, and one the OS
+        # picked could meanwhile be the local end of some outgoing connection.
+        self._ports = {"salesforce": free_port(), "cxone": free_port(), "pubsub": free_port()}
         self._operators: dict[str, OperatorClient] = {}
 
     # -- what tests use --------------------------------------------------------------------------------

@@ -8,9 +8,7 @@ when running pytest by hand without it.
 from __future__ import annotations
 
 import os
-import random
 import shutil
-import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,34 +17,10 @@ from typing import Any
 
 import pytest
 
+from sandbox.testing import free_port
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSPHRASE = "presence-sync-sandbox-demo-only"  # the sandbox stack's passphrase; never used for real stacks
-
-
-def _ephemeral_ports() -> range:
-    """The ports the kernel hands out as the local end of outgoing connections."""
-    try:
-        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    except (OSError, ValueError):
-        low, high = 32768, 60999  # Linux's default
-    return range(low, high + 1)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free a moment ago, for a server a test starts later. Not one the OS picks (bind to 0): that
-    comes from the ephemeral range, which every outgoing connection on a busy machine draws its local port from,
-    so one may take it before the server binds it ("address in use", seen in a loaded CI run). Below that range
-    only another test's pick can, and the ports are drawn at random."""
-    ephemeral = _ephemeral_ports()
-    candidates = [port for port in range(10_000, 32_768) if port not in ephemeral]
-    for port in random.sample(candidates, 64):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free TCP port on {host} outside the ephemeral range {ephemeral.start}-{ephemeral.stop - 1}")
 
 
 @pytest.fixture
