@@ -16,6 +16,7 @@ Omni toolkit. Here:
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 import uuid
@@ -54,10 +55,32 @@ class ConsoleError(Exception):
         self.message = message
 
 
+class HandledCommands:
+    """The bridge's memory of the command ids a console handled (salesforce/bridge/.../bridgeLogic.js
+    ``createDeduper``): the same bounds (the newest 500, for 10 minutes), so a command delivered twice -- a
+    repeated publish, or a replica's write that was on the wire when it froze and landed after the new owner
+    repeated it under the same id -- is applied once."""
+
+    CAPACITY, TTL_SECONDS = 500, 600.0
+
+    def __init__(self) -> None:
+        self._seen: collections.OrderedDict[str, float] = collections.OrderedDict()
+
+    def first_time(self, command_id: str) -> bool:
+        now, seen = time.monotonic(), self._seen
+        while seen and (len(seen) >= self.CAPACITY or next(iter(seen.values())) < now - self.TTL_SECONDS):
+            seen.popitem(last=False)
+        if command_id in self._seen:
+            return False
+        self._seen[command_id] = now
+        return True
+
+
 class AgentConsole:
     def __init__(self, org: Org) -> None:
         self.org = org
         self.bus = EventBus(org)
+        self._handled: dict[str, HandledCommands] = {}  # one per agent's console
         org.event_listeners.append(self._on_platform_event)
 
     # -- presence rules ------------------------------------------------------------------------------------
@@ -196,6 +219,9 @@ class AgentConsole:
         }
         try:
             user = self._user(event.get("UserId__c"))
+            command_id = str(event.get("CommandId__c") or "").strip()
+            if command_id and not self._handled.setdefault(user["Id"], HandledCommands()).first_time(command_id):
+                return  # the bridge ignores a command id it handled (no result either)
             status = self._status(event.get("StatusId__c"))
             self.set_status(user, status, "OmniToolkitStatusChange", require_login=True)
             result.update(success=True, error=None)

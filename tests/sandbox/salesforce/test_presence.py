@@ -158,6 +158,24 @@ def test_the_bridge_applies_a_command_for_a_logged_in_agent(org: Org, unique: st
     assert outcome["success"] is True and outcome["error"] is None
 
 
+def test_the_bridge_applies_a_command_id_once_as_the_real_bridge_does(org: Org, unique: str) -> None:
+    """The same command delivered twice (a repeated publish; a frozen replica's write landing after the new owner
+    repeated it under the same id) is applied once, with one result: bridgeLogic.js ``createDeduper``. The
+    agent's own change in between is not overwritten by the late copy."""
+    define_command_event(org.sf)
+    available = org.status(f"Bridge_once_{unique}", "sfdc_phone")
+    away = org.status(f"Bridge_once_away_{unique}")
+    org.console("login", user=ADA, status=available)
+    command = {"UserId__c": org.user_id(ADA), "StatusId__c": away, "CommandId__c": str(uuid.uuid4())}
+
+    org.sf.Omni_Presence_Command__e.create(command)
+    org.console("status", user=ADA, status=available)  # the agent changes back
+    org.sf.Omni_Presence_Command__e.create(command)
+
+    assert org.presence(ADA)[-1]["ServicePresenceStatus"]["DeveloperName"] == f"Bridge_once_{unique}"
+    assert [r["success"] for r in results(org) if r["commandId"] == command["CommandId__c"]] == [True]
+
+
 def test_the_bridge_records_a_failure_when_the_agent_is_offline(org: Org, unique: str) -> None:
     define_command_event(org.sf)
     status_id = org.status(f"Bridge_off_{unique}", "Case")
