@@ -133,19 +133,24 @@ class ObjectDef:
         }
 
 
-# Who created a record and when: on every sObject, platform events included.
-CREATED_FIELDS = (
-    FieldDef("CreatedDate", "datetime", "Created Date", nillable=False, defaulted=True),
-    FieldDef(
-        "CreatedById",
+def _by_user(name: str, label: str, relationship: str) -> FieldDef:
+    """A system field naming the User who did something to the record (CreatedById, LastModifiedById)."""
+    return FieldDef(
+        name,
         "reference",
-        "Created By ID",
+        label,
         nillable=False,
         defaulted=True,
         length=18,
         reference_to=("User",),
-        relationship_name="CreatedBy",
-    ),
+        relationship_name=relationship,
+    )
+
+
+# Who created a record and when: on every sObject, platform events included.
+CREATED_FIELDS = (
+    FieldDef("CreatedDate", "datetime", "Created Date", nillable=False, defaulted=True),
+    _by_user("CreatedById", "Created By ID", "CreatedBy"),
 )
 
 
@@ -155,16 +160,7 @@ def _system_fields() -> tuple[FieldDef, ...]:
         FieldDef("IsDeleted", "boolean", "Deleted", nillable=False, defaulted=True),
         *CREATED_FIELDS,
         FieldDef("LastModifiedDate", "datetime", "Last Modified Date", nillable=False, defaulted=True),
-        FieldDef(
-            "LastModifiedById",
-            "reference",
-            "Last Modified By ID",
-            nillable=False,
-            defaulted=True,
-            length=18,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
+        _by_user("LastModifiedById", "Last Modified By ID", "LastModifiedBy"),
         FieldDef("SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted=True),
     )
 

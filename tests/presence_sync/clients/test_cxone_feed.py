@@ -91,6 +91,19 @@ def _feed(cx: CxoneClient, transport: FakeTransport, realtime: Realtime) -> None
     transport.on("GET", f"{V}/agents/states", realtime)
 
 
+def _baseline(
+    cx: CxoneClient, transport: FakeTransport, realtime: Realtime, agents: int, settle_ms: int = 0
+) -> str | None:
+    """Agents 1..``agents`` logged out (then ``settle_ms`` of vendor time) and read once by the feed: the
+    cursor after that baseline read."""
+    for agent in range(1, agents + 1):
+        realtime.change(agent, "LoggedOut")
+    _feed(cx, transport, realtime)
+    realtime.advance(settle_ms)
+    _, cursor = cx.agent_states()
+    return cursor
+
+
 def _client_on(realtime: Realtime, env: dict[str, str], transport: FakeTransport, policy: RetryPolicy) -> CxoneClient:
     """A client whose clock is the vendor's (``Realtime.now``): how long ago a read was, without waiting."""
     settings = CxoneSettings.from_mapping(env)
@@ -111,10 +124,7 @@ def _poll_until_quiet(cx: CxoneClient, cursor: str | None, polls: int = 3) -> tu
 
 def test_changes_between_page_reads_are_all_returned_once(cx: CxoneClient, cx_transport: FakeTransport) -> None:
     realtime = Realtime()
-    for agent in range(1, 301):
-        realtime.change(agent, "LoggedOut")
-    _feed(cx, cx_transport, realtime)
-    _, cursor = cx.agent_states()  # the baseline read: every agent
+    cursor = _baseline(cx, cx_transport, realtime, 300)  # the baseline read: every agent
     realtime.pages_served = 0
 
     for agent in range(1, 251):  # 250 agents change: three pages of 100
@@ -168,10 +178,7 @@ def test_a_poll_reads_from_the_last_poll_time_not_what_it_already_returned(
     cx: CxoneClient, cx_transport: FakeTransport
 ) -> None:
     realtime = Realtime()
-    for agent in range(1, 301):
-        realtime.change(agent, "LoggedOut")
-    _feed(cx, cx_transport, realtime)
-    _, cursor = cx.agent_states()
+    cursor = _baseline(cx, cx_transport, realtime, 300)
     for agent in range(1, 251):
         realtime.change(agent, "Available")
     burst, cursor = cx.agent_states(cursor)
@@ -213,10 +220,7 @@ def test_the_settled_window_is_read_again_once_per_sweep_not_on_every_poll(
 ) -> None:
     realtime = Realtime()
     cx = _client_on(realtime, cx_env, cx_transport, policy)
-    for agent in range(1, 501):
-        realtime.change(agent, "LoggedOut")
-    _feed(cx, cx_transport, realtime)
-    _, cursor = cx.agent_states()
+    cursor = _baseline(cx, cx_transport, realtime, 500)
     realtime.rows_served = 0
     changed: list[tuple[int, str, str]] = []
     for poll in range(30):  # 3 s of polls 100 ms apart, 10 changes before each
@@ -275,10 +279,7 @@ def test_each_pages_new_rows_are_handed_over_before_the_next_page_is_read(
     cx: CxoneClient, cx_transport: FakeTransport
 ) -> None:
     realtime = Realtime()
-    for agent in range(1, 251):
-        realtime.change(agent, "LoggedOut")
-    _feed(cx, cx_transport, realtime)
-    _, cursor = cx.agent_states()
+    cursor = _baseline(cx, cx_transport, realtime, 250)
     for agent in range(1, 251):
         realtime.change(agent, "Available")
     realtime.pages_served = 0
@@ -302,11 +303,7 @@ def test_a_sweep_over_a_burst_reads_two_pages_a_poll_and_still_finds_a_late_chan
 ) -> None:
     realtime = Realtime()
     cx = _client_on(realtime, cx_env, cx_transport, policy)
-    for agent in range(1, 601):
-        realtime.change(agent, "LoggedOut")
-    _feed(cx, cx_transport, realtime)
-    realtime.advance(2000)
-    _, cursor = cx.agent_states()
+    cursor = _baseline(cx, cx_transport, realtime, 600, settle_ms=2000)
     for agent in range(1, 501):  # a burst: five pages
         realtime.change(agent, "Available")
     _, cursor = cx.agent_states(cursor)
