@@ -9,7 +9,9 @@ transaction of its own, on the database's clock only (replicas' clocks never mee
    ``Fence`` at once, and the store refuses its writes anyway (``runtime/store/postgres.py``);
 3. rebalance: shard ``n`` belongs to the live replica at position ``n mod live`` in id order. A shard it holds
    that now belongs to another is released (revoked from the fence first, then its row freed); a shard that
-   belongs to it is taken when free or expired, with ``epoch + 1``;
+   belongs to it is taken when free or expired, with ``epoch + 1``. A take waits one round at most for the row's
+   lock: a lock held longer on an expired lease is a holder frozen where the server ends nothing (mid-statement),
+   whose sessions are ended (``pg_terminate_backend``, found by ``session_name``) before the take is retried;
 4. the feed lease is taken by whichever replica finds it free or expired, and kept while that replica lives.
 
 A replica that could not renew for a whole lease time revokes everything locally too. Killing a replica
